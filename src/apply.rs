@@ -1,0 +1,110 @@
+//! The "apply" stage: writes the plan's creates and updates with server-side apply, in stages
+//! (namespaces, then cluster-scoped objects, then namespaced ones), each stage concurrent.
+//! A failed stage stops the run before the next one starts.
+
+use futures::{StreamExt, stream};
+use serde::Serialize;
+
+use crate::cluster::{ApiFailure, ApplyOptions, Cluster};
+use crate::object::ObjectRef;
+use crate::plan::{Action, Plan, Target};
+
+/// What happened to one object.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub id: ObjectRef,
+    /// The plan's action: `create` or `update`.
+    pub action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ApiFailure>,
+}
+
+/// Every write attempted, and how many planned writes were not attempted after a failure.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Applied {
+    pub outcomes: Vec<Outcome>,
+    pub not_attempted: usize,
+}
+
+impl Applied {
+    pub fn failed(&self) -> impl Iterator<Item = &Outcome> {
+        self.outcomes.iter().filter(|o| o.error.is_some())
+    }
+
+    pub fn succeeded(&self) -> usize {
+        self.outcomes.iter().filter(|o| o.error.is_none()).count()
+    }
+}
+
+/// The order writes go in; later stages may depend on earlier ones existing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Namespaces,
+    ClusterScoped,
+    Namespaced,
+}
+
+pub fn stage_of(target: &Target) -> Stage {
+    if target.resource.group.is_empty() && target.resource.kind == "Namespace" {
+        Stage::Namespaces
+    } else if target.resource.namespaced {
+        Stage::Namespaced
+    } else {
+        Stage::ClusterScoped
+    }
+}
+
+/// Applies the plan's changes among `stages`, in stage order.
+pub async fn apply(
+    cluster: &Cluster,
+    targets: &[Target],
+    plan: &Plan,
+    stages: &[Stage],
+    concurrency: usize,
+) -> Applied {
+    let mut applied = Applied::default();
+    let options = ApplyOptions {
+        strict: true,
+        ..ApplyOptions::default()
+    };
+    for (i, stage) in stages.iter().enumerate() {
+        let work: Vec<(&Target, Action)> = targets
+            .iter()
+            .zip(&plan.entries)
+            .filter(|(t, e)| {
+                stage_of(t) == *stage && matches!(e.action, Action::Create | Action::Update)
+            })
+            .map(|(t, e)| (t, e.action))
+            .collect();
+        let outcomes: Vec<Outcome> = stream::iter(work)
+            .map(|(target, action)| async move {
+                let result = cluster
+                    .apply(&target.resource, &target.id, &target.object, options)
+                    .await;
+                Outcome {
+                    id: target.id.clone(),
+                    action,
+                    error: result.err(),
+                }
+            })
+            .buffered(concurrency)
+            .collect()
+            .await;
+        applied.outcomes.extend(outcomes);
+        if applied.failed().next().is_some() {
+            applied.not_attempted = remaining(targets, plan, &stages[i + 1..]);
+            break;
+        }
+    }
+    applied
+}
+
+fn remaining(targets: &[Target], plan: &Plan, stages: &[Stage]) -> usize {
+    targets
+        .iter()
+        .zip(&plan.entries)
+        .filter(|(t, e)| {
+            stages.contains(&stage_of(t)) && matches!(e.action, Action::Create | Action::Update)
+        })
+        .count()
+}

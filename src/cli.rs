@@ -1,0 +1,141 @@
+//! Command-line definitions; parsing only. `settings` turns these into what the run uses.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Deploy Kubernetes manifests from a git commit: render, diff against the live cluster,
+/// validate everything, apply with server-side apply, and exit pass/fail.
+#[derive(Debug, Parser)]
+#[command(name = "kpush", version, about, long_about = None)]
+#[command(
+    after_help = "Exit codes: 0 success, 1 runtime error (cluster unreachable, timeout, \
+conflict), 2 changes present (diff --exit-code), 3 invalid input or validation failure (nothing \
+written), 4 rollout failed its health checks."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, global = true, env = "KPUSH_KUBECONFIG", value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+
+    /// Kubeconfig context to use (default: the current context).
+    #[arg(long, global = true, env = "KPUSH_CONTEXT", value_name = "NAME")]
+    pub context: Option<String>,
+
+    /// Namespace for objects that do not set one (default: the context's namespace).
+    #[arg(
+        short = 'n',
+        long,
+        global = true,
+        env = "KPUSH_NAMESPACE",
+        value_name = "NS"
+    )]
+    pub namespace: Option<String>,
+
+    /// Git revision to read manifests from: HEAD, a branch, a tag or a SHA; WORKTREE reads the
+    /// files on disk, committed or not.
+    #[arg(
+        long,
+        global = true,
+        env = "KPUSH_REV",
+        default_value = "HEAD",
+        value_name = "REV"
+    )]
+    pub rev: String,
+
+    /// Git repository (default: the one containing the current directory).
+    #[arg(long, global = true, env = "KPUSH_REPO", value_name = "DIR")]
+    pub repo: Option<PathBuf>,
+
+    /// Read a repository owned by another user (CI containers often check out as another uid);
+    /// the same trust as git's `safe.directory`.
+    #[arg(long, global = true, env = "KPUSH_TRUST_REPO_OWNER")]
+    pub trust_repo_owner: bool,
+
+    /// Output format.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+
+    /// More logging on stderr (-v info, -vv debug, -vvv trace).
+    #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// No colours (also when NO_COLOR is set or stdout is not a terminal).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the manifests under PATH as they are at --rev, one YAML stream in a stable order.
+    Render(RenderArgs),
+    /// Show what `apply` would change: server-side dry run of every object, compared with the
+    /// live objects. Secret values are masked.
+    Diff(DiffArgs),
+    /// Validate every object by server-side dry run, then apply them all with server-side apply
+    /// (field manager `kpush`). Nothing is written unless every object validates.
+    Apply(ApplyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Directory or file with YAML/JSON manifests, relative to the current directory.
+    pub path: PathBuf,
+}
+
+/// What diff and apply share: which objects, where.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Directory or file with YAML/JSON manifests, relative to the current directory.
+    pub path: PathBuf,
+
+    /// Create the destination namespace (-n) when it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
+
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+
+    /// Exit with 2 when there are changes (drift detection in scheduled pipelines).
+    #[arg(long)]
+    pub exit_code: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,71 @@
+//! Building a client from a kubeconfig, as kubectl would pick it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+
+use super::failure::error_chain;
+use super::{Cluster, ClusterError};
+
+/// Which kubeconfig and context to use; `None` means kubectl's defaults (`KUBECONFIG`,
+/// `~/.kube/config`, then the in-cluster service account).
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions<'a> {
+    pub kubeconfig: Option<&'a Path>,
+    pub context: Option<&'a str>,
+}
+
+pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterError> {
+    let kube_options = KubeConfigOptions {
+        context: options.context.map(str::to_string),
+        ..KubeConfigOptions::default()
+    };
+    let config_error = |message: String| ClusterError::Config {
+        message,
+        hint: "pass `--kubeconfig FILE` and `--context NAME`, or set KUBECONFIG".into(),
+    };
+    let mut config = match options.kubeconfig {
+        Some(path) => {
+            let kubeconfig = Kubeconfig::read_from(path).map_err(|e| ClusterError::Config {
+                message: format!(
+                    "cannot use kubeconfig `{}`: {}",
+                    path.display(),
+                    error_chain(&e)
+                ),
+                hint: "check that the file exists and is a valid kubeconfig".into(),
+            })?;
+            Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+                .await
+                .map_err(|e| config_error(context_message(options.context, &e)))?
+        }
+        None if options.context.is_some() => Config::from_kubeconfig(&kube_options)
+            .await
+            .map_err(|e| config_error(context_message(options.context, &e)))?,
+        None => Config::infer()
+            .await
+            .map_err(|e| config_error(format!("no usable kubeconfig: {}", error_chain(&e))))?,
+    };
+    // Fail fast on a dead address; keep reads long enough for large applies.
+    config.connect_timeout = Some(Duration::from_secs(10));
+    config.read_timeout = Some(Duration::from_secs(120));
+    let server = config.cluster_url.to_string();
+    let default_namespace = config.default_namespace.clone();
+    let client = Client::try_from(config).map_err(|e| ClusterError::Config {
+        message: format!("cannot build a client for {server}: {}", error_chain(&e)),
+        hint: "check the certificate and key data of the kubeconfig".into(),
+    })?;
+    Ok(Cluster {
+        client,
+        default_namespace,
+        server,
+    })
+}
+
+fn context_message(context: Option<&str>, error: &dyn std::error::Error) -> String {
+    match context {
+        Some(name) => format!("cannot use context `{name}`: {}", error_chain(error)),
+        None => format!("cannot use the current context: {}", error_chain(error)),
+    }
+}

@@ -1,0 +1,109 @@
+//! API discovery, once per run and only for the API versions the manifests use.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use futures::{StreamExt, TryStreamExt, stream};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::APIResourceList;
+
+use super::failure::{ApiFailure, FailureClass};
+use super::retry::with_retry;
+use super::{Cluster, ClusterError};
+use crate::object::Resource;
+
+/// What the server serves, for the API versions asked about.
+#[derive(Debug, Clone, Default)]
+pub struct Discovery {
+    /// Per `apiVersion`: the resources it serves, or `None` when the server does not serve it.
+    versions: BTreeMap<String, Option<Vec<Resource>>>,
+}
+
+/// How a kind resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resolution<'a> {
+    Found(&'a Resource),
+    /// The server does not serve this `apiVersion` at all.
+    UnknownApiVersion,
+    /// The `apiVersion` exists, but has no such kind.
+    UnknownKind,
+}
+
+const CONCURRENCY: usize = 8;
+
+impl Cluster {
+    /// Asks the server about each `apiVersion` once, concurrently.
+    pub async fn discover(
+        &self,
+        api_versions: BTreeSet<String>,
+    ) -> Result<Discovery, ClusterError> {
+        let versions = stream::iter(api_versions)
+            .map(|api_version| async move {
+                let list = self.resource_list(&api_version).await;
+                match list {
+                    Ok(list) => Ok((api_version, Some(resources_of(&list)))),
+                    Err(failure) if failure.code == 404 => Ok((api_version, None)),
+                    Err(failure) => Err(self.discovery_error(api_version, failure)),
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .try_collect()
+            .await?;
+        Ok(Discovery { versions })
+    }
+
+    async fn resource_list(&self, api_version: &str) -> Result<APIResourceList, ApiFailure> {
+        with_retry(|| async {
+            if api_version.contains('/') {
+                self.client.list_api_group_resources(api_version).await
+            } else {
+                self.client.list_core_api_resources(api_version).await
+            }
+        })
+        .await
+        .map_err(ApiFailure::from_kube)
+    }
+
+    fn discovery_error(&self, api_version: String, failure: ApiFailure) -> ClusterError {
+        match (failure.class(), failure.code) {
+            (FailureClass::Transient, _) => ClusterError::Unreachable {
+                server: self.server.clone(),
+                message: failure.message,
+            },
+            (_, 401) => ClusterError::Unauthorized {
+                server: self.server.clone(),
+                message: failure.message,
+            },
+            _ => ClusterError::Discovery {
+                api_version,
+                failure,
+            },
+        }
+    }
+}
+
+impl Discovery {
+    pub fn resolve(&self, api_version: &str, kind: &str) -> Resolution<'_> {
+        match self.versions.get(api_version) {
+            Some(Some(resources)) => match resources.iter().find(|r| r.kind == kind) {
+                Some(resource) => Resolution::Found(resource),
+                None => Resolution::UnknownKind,
+            },
+            _ => Resolution::UnknownApiVersion,
+        }
+    }
+}
+
+/// Top-level resources only: `deployments/status` and other subresources are not kinds.
+fn resources_of(list: &APIResourceList) -> Vec<Resource> {
+    let (group, version) = crate::object::ObjectRef::split_api_version(&list.group_version);
+    list.resources
+        .iter()
+        .filter(|r| !r.name.contains('/'))
+        .map(|r| Resource {
+            group: group.to_string(),
+            version: version.to_string(),
+            kind: r.kind.clone(),
+            plural: r.name.clone(),
+            namespaced: r.namespaced,
+        })
+        .collect()
+}

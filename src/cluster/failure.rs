@@ -1,0 +1,108 @@
+//! A failed API call as plain data, and what kind of failure it is.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What the API server (or the network) said when a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApiFailure {
+    /// HTTP status; 0 when no answer came back.
+    pub code: u16,
+    /// The server's machine-readable reason (`Invalid`, `Forbidden`, `Conflict`, ...).
+    pub reason: String,
+    pub message: String,
+}
+
+/// How a failure affects the run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureClass {
+    /// The input is wrong or not allowed: fix the manifest or the permissions.
+    Invalid,
+    /// Another field manager owns a field kpush wants to set.
+    Conflict,
+    /// The server or the network failed; the same request may work later.
+    Transient,
+}
+
+impl ApiFailure {
+    pub fn transport(message: impl Into<String>) -> ApiFailure {
+        ApiFailure {
+            code: 0,
+            reason: "Unreachable".into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn class(&self) -> FailureClass {
+        match self.code {
+            409 => FailureClass::Conflict,
+            0 | 429 | 500..=599 => FailureClass::Transient,
+            _ => FailureClass::Invalid,
+        }
+    }
+
+    pub(super) fn from_kube(error: kube::Error) -> ApiFailure {
+        match error {
+            kube::Error::Api(status) => ApiFailure {
+                code: status.code,
+                reason: if status.reason.is_empty() {
+                    format!("HTTP {}", status.code)
+                } else {
+                    status.reason.clone()
+                },
+                message: status.message.clone(),
+            },
+            other => ApiFailure::transport(error_chain(&other)),
+        }
+    }
+}
+
+/// The whole `source()` chain, since kube's top-level messages hide the cause (TLS, refused...).
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+impl fmt::Display for ApiFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.code == 0 {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "({}) {}", self.reason, self.message)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classes_follow_the_status_code() {
+        let f = |code| ApiFailure {
+            code,
+            reason: String::new(),
+            message: String::new(),
+        };
+        assert_eq!(f(422).class(), FailureClass::Invalid);
+        assert_eq!(f(403).class(), FailureClass::Invalid);
+        assert_eq!(f(404).class(), FailureClass::Invalid);
+        assert_eq!(f(409).class(), FailureClass::Conflict);
+        assert_eq!(f(429).class(), FailureClass::Transient);
+        assert_eq!(f(503).class(), FailureClass::Transient);
+        assert_eq!(
+            ApiFailure::transport("refused").class(),
+            FailureClass::Transient
+        );
+    }
+}

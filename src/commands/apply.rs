@@ -1,0 +1,165 @@
+//! `kpush apply`: validate everything by dry run, then write in stages.
+
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use crate::apply::{self, Applied, Outcome, Stage};
+use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
+use crate::cluster::{ApplyOptions, FailureClass};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::object::ObjectRef;
+use crate::plan::{Action, Plan, Target};
+use crate::printer::{Printer, Style};
+use crate::report::{self, DeployReport};
+
+use super::prepare::{Prepared, observe, prepare};
+
+/// Label on namespaces kpush created, so people can tell where they came from.
+const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
+
+pub fn failure_status(class: FailureClass) -> ExitStatus {
+    match class {
+        FailureClass::Invalid => ExitStatus::Invalid,
+        FailureClass::Conflict | FailureClass::Transient => ExitStatus::Failure,
+    }
+}
+
+pub async fn apply(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    let Prepared {
+        cluster,
+        targets,
+        mut plan,
+        namespaces_to_create,
+        namespace_resource,
+        concurrency,
+    } = prepare(global, &args.target).await?;
+    let text = global.output == OutputFormat::Text;
+    let finish = |plan: &Plan, applied: Option<&Applied>, status: ExitStatus| {
+        if !text {
+            printer.out(&report::json(&DeployReport {
+                command: "apply",
+                counts: plan.counts(),
+                plan,
+                applied,
+                exit_code: status.code(),
+            }));
+        }
+        Ok(status)
+    };
+
+    if text {
+        for ns in &namespaces_to_create {
+            printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
+        }
+        printer.out(&report::plan_text(&plan, printer));
+    }
+    if let Some(class) = plan.error_class() {
+        let n = plan.counts().error;
+        printer.note(&printer.paint(
+            Style::Error,
+            &format!("error: {n} object(s) failed validation; nothing was written to the cluster"),
+        ));
+        return finish(&plan, None, failure_status(class));
+    }
+    if !plan.has_changes() && namespaces_to_create.is_empty() {
+        if text {
+            printer.out("No changes.\n");
+        }
+        return finish(&plan, None, ExitStatus::Success);
+    }
+
+    // Destination namespaces first: everything else lands in them.
+    let mut applied = Applied::default();
+    for ns in &namespaces_to_create {
+        let id = ObjectRef {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: ns.clone(),
+        };
+        let object = json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": ns, "labels": {CREATED_BY_LABEL: "kpush"}}
+        });
+        let result = cluster
+            .apply(&namespace_resource, &id, &object, ApplyOptions::default())
+            .await;
+        applied.outcomes.push(Outcome {
+            id,
+            action: Action::Create,
+            error: result.err(),
+        });
+    }
+    if applied.failed().next().is_none() {
+        let first =
+            apply::apply(&cluster, &targets, &plan, &[Stage::Namespaces], concurrency).await;
+        applied.outcomes.extend(first.outcomes);
+    }
+    if applied.failed().next().is_some() {
+        return report_applied(printer, text, &plan, applied, finish);
+    }
+
+    // Objects whose namespace did not exist could not be dry-run before; they are now.
+    let pending: Vec<usize> = (0..targets.len())
+        .filter(|&i| plan.entries[i].pending.is_some())
+        .collect();
+    if !pending.is_empty() {
+        let subset: Vec<Target> = pending.iter().map(|&i| targets[i].clone()).collect();
+        let observations = observe(&cluster, &subset, &BTreeSet::new(), concurrency).await;
+        let revalidated = Plan::build(&subset, observations);
+        for (i, entry) in pending.iter().zip(revalidated.entries) {
+            plan.entries[*i] = entry;
+        }
+        if let Some(class) = plan.error_class() {
+            if text {
+                let errors = Plan {
+                    entries: plan.errors().cloned().collect(),
+                };
+                printer.out(&report::plan_text(&errors, printer));
+            }
+            printer.note(&printer.paint(
+                Style::Error,
+                "error: validation failed after creating namespaces; no other object was written",
+            ));
+            return finish(&plan, Some(&applied), failure_status(class));
+        }
+    }
+
+    let rest = apply::apply(
+        &cluster,
+        &targets,
+        &plan,
+        &[Stage::ClusterScoped, Stage::Namespaced],
+        concurrency,
+    )
+    .await;
+    applied.outcomes.extend(rest.outcomes);
+    applied.not_attempted = rest.not_attempted;
+    report_applied(printer, text, &plan, applied, finish)
+}
+
+fn report_applied(
+    printer: &Printer,
+    text: bool,
+    plan: &Plan,
+    applied: Applied,
+    finish: impl Fn(&Plan, Option<&Applied>, ExitStatus) -> Result<ExitStatus, Error>,
+) -> Result<ExitStatus, Error> {
+    let status = if applied.failed().next().is_some() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    };
+    if text {
+        printer.out(&report::applied_text(&applied, printer));
+    }
+    finish(plan, Some(&applied), status)
+}

@@ -1,0 +1,20 @@
+//! One module per subcommand; each returns the exit status of the run.
+
+mod apply;
+mod diff;
+mod prepare;
+mod render;
+
+use crate::cli::{Cli, Command};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::printer::Printer;
+
+pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
+    let printer = Printer::new(cli.global.no_color);
+    match &cli.command {
+        Command::Render(args) => render::render(&cli.global, args, &printer),
+        Command::Diff(args) => diff::diff(&cli.global, args, &printer).await,
+        Command::Apply(args) => apply::apply(&cli.global, args, &printer).await,
+    }
+}

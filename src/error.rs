@@ -1,0 +1,26 @@
+//! The errors that end a run, each mapped to its exit code.
+
+use crate::cluster::ClusterError;
+use crate::exit::ExitStatus;
+use crate::render::RenderError;
+use crate::source::SourceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+}
+
+impl Error {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            Error::Source(e) => e.exit_status(),
+            Error::Render(_) => ExitStatus::Invalid,
+            Error::Cluster(e) => e.exit_status(),
+        }
+    }
+}

@@ -1,0 +1,18 @@
+//! kpush: deploy Kubernetes manifests from a git commit.
+//!
+//! The run is a pipeline of plain data: [`source`] (files at a commit) → [`render`] (objects)
+//! → [`plan`] (what would change, from server dry runs) → [`apply`] (writes) → [`report`].
+//! Only [`cluster`] talks to the Kubernetes API.
+
+pub mod apply;
+pub mod cli;
+pub mod cluster;
+pub mod commands;
+pub mod error;
+pub mod exit;
+pub mod object;
+pub mod plan;
+pub mod printer;
+pub mod render;
+pub mod report;
+pub mod source;

@@ -1,0 +1,96 @@
+//! Identity of a Kubernetes object and where its manifest came from.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+/// The identity the cluster knows an object by.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjectRef {
+    /// API group; empty for the core group.
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// `None` for cluster-scoped objects, or before the scope is known.
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// `apps/v1` or `v1`.
+    pub fn api_version(&self) -> String {
+        if self.group.is_empty() {
+            self.version.clone()
+        } else {
+            format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// Splits an `apiVersion` into group and version.
+    pub fn split_api_version(api_version: &str) -> (&str, &str) {
+        match api_version.rsplit_once('/') {
+            Some((group, version)) => (group, version),
+            None => ("", api_version),
+        }
+    }
+}
+
+/// `Deployment/shop/web`, or `Namespace/shop` for cluster-scoped objects: subject first, as in
+/// every message kpush prints about an object.
+impl fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{}/{}", self.kind, ns, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// A kind as the API server serves it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Resource {
+    pub group: String,
+    pub version: String,
+    pub kind: String,
+    /// The URL path segment, e.g. `deployments`.
+    pub plural: String,
+    pub namespaced: bool,
+}
+
+/// Where a manifest was read: a path relative to the repository root and a 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct Origin {
+    pub file: PathBuf,
+    pub line: u64,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line > 0 {
+            write!(f, "{}:{}", self.file.display(), self.line)
+        } else {
+            write!(f, "{}", self.file.display())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn api_version_round_trips() {
+        assert_eq!(ObjectRef::split_api_version("apps/v1"), ("apps", "v1"));
+        assert_eq!(ObjectRef::split_api_version("v1"), ("", "v1"));
+        let r = ObjectRef {
+            group: "apps".into(),
+            version: "v1".into(),
+            kind: "Deployment".into(),
+            namespace: Some("shop".into()),
+            name: "web".into(),
+        };
+        assert_eq!(r.api_version(), "apps/v1");
+        assert_eq!(r.to_string(), "Deployment/shop/web");
+    }
+}

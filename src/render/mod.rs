@@ -1,0 +1,62 @@
+//! The "render" stage: source files become the list of objects that should exist, in a stable
+//! order, each with the file and line it came from. No cluster is involved.
+
+mod directory;
+mod manifest;
+mod yaml;
+
+use std::fmt;
+
+use serde::Serialize;
+
+pub use directory::render_directory;
+pub use manifest::Manifest;
+
+use crate::object::Origin;
+
+/// Everything the source declares, in source order (files sorted by path, documents in file
+/// order), so the same commit always renders byte-identical output.
+#[derive(Debug, Clone, Default)]
+pub struct Rendered {
+    pub manifests: Vec<Manifest>,
+}
+
+/// One thing wrong with the input, pinned to where it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    pub origin: Origin,
+    pub column: Option<u64>,
+    pub message: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.column {
+            Some(col) => write!(f, "{}:{}: {}", self.origin, col, self.message),
+            None => write!(f, "{}: {}", self.origin, self.message),
+        }
+    }
+}
+
+/// Every problem found while rendering; rendering goes on past the first so a user fixes them
+/// all in one round.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct RenderError {
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for RenderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "{} invalid manifest{}; nothing was sent to the cluster",
+            n,
+            if n == 1 { "" } else { "s" }
+        )?;
+        for problem in &self.problems {
+            write!(f, "\n  {problem}")?;
+        }
+        Ok(())
+    }
+}

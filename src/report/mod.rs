@@ -1,0 +1,10 @@
+//! The "report" stage: the plan and the results, written for people (text) or machines (JSON).
+//! Every format reads the same data.
+
+mod json;
+mod manifests;
+mod text;
+
+pub use json::{DeployReport, json};
+pub use manifests::{manifests_json, manifests_yaml};
+pub use text::{applied_text, plan_text, problems_text};

@@ -1,0 +1,152 @@
+//! Terminal output: a header per changed object, its diff, and a summary line.
+
+use std::fmt::Write;
+
+use crate::apply::Applied;
+use crate::object::ObjectRef;
+use crate::plan::{Action, Plan};
+use crate::printer::{Printer, Style};
+use crate::render::Problem;
+
+/// `apps/v1 Deployment web -n shop`
+fn subject(id: &ObjectRef) -> String {
+    match &id.namespace {
+        Some(ns) => format!("{} {} {} -n {}", id.api_version(), id.kind, id.name, ns),
+        None => format!("{} {} {}", id.api_version(), id.kind, id.name),
+    }
+}
+
+/// Changed objects with their diffs, errors with the server's reason, then the counts.
+pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
+    let mut out = String::new();
+    for entry in &plan.entries {
+        let (sign, style) = match entry.action {
+            Action::Create => ("+", Style::Added),
+            Action::Update => ("~", Style::Changed),
+            Action::Error => ("!", Style::Error),
+            Action::Unchanged => continue,
+        };
+        let header = format!("{sign} {}", subject(&entry.id));
+        let _ = write!(out, "{}", printer.paint(style, &header));
+        let _ = writeln!(
+            out,
+            " {}",
+            printer.paint(Style::Dim, &format!("({})", entry.origin))
+        );
+        if let Some(failure) = &entry.error {
+            let _ = writeln!(out, "  {failure}");
+        }
+        if let Some(pending) = &entry.pending {
+            let _ = writeln!(
+                out,
+                "  {}",
+                printer.paint(Style::Dim, &format!("note: {pending}"))
+            );
+        }
+        for line in entry.diff.lines() {
+            let style = match line.chars().next() {
+                Some('+') => Some(Style::Added),
+                Some('-') => Some(Style::Removed),
+                Some('@') => Some(Style::Dim),
+                _ => None,
+            };
+            let line = match style {
+                Some(style) => printer.paint(style, line),
+                None => line.to_string(),
+            };
+            let _ = writeln!(out, "  {line}");
+        }
+    }
+    let c = plan.counts();
+    let mut summary = format!(
+        "Plan: {} to create, {} to update, {} unchanged",
+        c.create, c.update, c.unchanged
+    );
+    if c.error > 0 {
+        let _ = write!(summary, ", {} invalid", c.error);
+    }
+    let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
+    out
+}
+
+/// Write results: failures named one per line, then the counts.
+pub fn applied_text(applied: &Applied, printer: &Printer) -> String {
+    let mut out = String::new();
+    let (mut created, mut updated, mut failed) = (0, 0, 0);
+    for outcome in &applied.outcomes {
+        match (&outcome.error, outcome.action) {
+            (Some(failure), _) => {
+                failed += 1;
+                let line = format!("! {} failed: {failure}", outcome.id);
+                let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+            }
+            (None, Action::Create) => created += 1,
+            (None, _) => updated += 1,
+        }
+    }
+    let mut summary = format!("Applied: {created} created, {updated} updated");
+    if failed > 0 {
+        let _ = write!(summary, ", {failed} failed");
+    }
+    if applied.not_attempted > 0 {
+        let _ = write!(summary, ", {} not attempted", applied.not_attempted);
+    }
+    let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
+    out
+}
+
+pub fn problems_text(problems: &[Problem]) -> String {
+    problems.iter().map(|p| format!("  {p}\n")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::ApiFailure;
+    use crate::object::Origin;
+    use crate::plan::Entry;
+
+    fn entry(name: &str, action: Action, diff: &str) -> Entry {
+        Entry {
+            id: ObjectRef {
+                group: "apps".into(),
+                version: "v1".into(),
+                kind: "Deployment".into(),
+                namespace: Some("shop".into()),
+                name: name.into(),
+            },
+            origin: Origin {
+                file: "web.yaml".into(),
+                line: 3,
+            },
+            action,
+            diff: diff.into(),
+            error: (action == Action::Error).then(|| ApiFailure {
+                code: 422,
+                reason: "Invalid".into(),
+                message: "spec.replicas: Invalid value".into(),
+            }),
+            pending: None,
+        }
+    }
+
+    #[test]
+    fn plan_text_lists_changes_and_counts() {
+        let plan = Plan {
+            entries: vec![
+                entry("a", Action::Create, "@@ -0,0 +1 @@\n+kind: Deployment\n"),
+                entry("b", Action::Unchanged, ""),
+                entry("c", Action::Update, "@@ -1 +1 @@\n-x: 1\n+x: 2\n"),
+                entry("d", Action::Error, ""),
+            ],
+        };
+        let text = plan_text(&plan, &Printer::plain());
+        assert_eq!(
+            text,
+            "+ apps/v1 Deployment a -n shop (web.yaml:3)\n  @@ -0,0 +1 @@\n  +kind: Deployment\n\
+             ~ apps/v1 Deployment c -n shop (web.yaml:3)\n  @@ -1 +1 @@\n  -x: 1\n  +x: 2\n\
+             ! apps/v1 Deployment d -n shop (web.yaml:3)\n  (Invalid) spec.replicas: Invalid value\n\
+             Plan: 1 to create, 1 to update, 1 unchanged, 1 invalid\n"
+        );
+    }
+}

@@ -1,0 +1,108 @@
+//! The "source" stage: the files under a path as they are at a git revision (or in the working
+//! tree, for local experiments). Nothing here knows about Kubernetes.
+
+mod git;
+mod paths;
+mod worktree;
+
+use std::path::{Path, PathBuf};
+
+use crate::exit::ExitStatus;
+
+/// The revision name that reads the working tree instead of a commit.
+pub const WORKTREE: &str = "WORKTREE";
+
+/// Where files were read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revision {
+    /// A commit, as the user named it and as it resolved.
+    Commit { spec: String, sha: String },
+    /// The files on disk, committed or not.
+    Worktree,
+}
+
+/// A file read from the source, with its path relative to the repository root.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub bytes: Vec<u8>,
+}
+
+/// Every manifest file under the requested path, sorted by path.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub revision: Revision,
+    pub files: Vec<SourceFile>,
+}
+
+/// What to read.
+#[derive(Debug, Clone)]
+pub struct SourceRequest<'a> {
+    /// The path asked for, relative to the current directory (or to `repo` when given).
+    pub path: &'a Path,
+    /// A git revision (`HEAD`, a branch, a tag, a SHA) or [`WORKTREE`].
+    pub revision: &'a str,
+    /// The repository; by default the one containing the current directory.
+    pub repo: Option<&'a Path>,
+    /// Read repositories owned by another user (git's `safe.directory` check).
+    pub trust_repo_owner: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error(
+        "`{}` is not inside a git repository; kpush renders committed files\nhint: run kpush inside the repository, pass `--repo`, or use `--rev WORKTREE` to read files on disk",
+        path.display()
+    )]
+    NotARepository { path: PathBuf },
+    #[error(
+        "the repository at `{}` is owned by another user, and git refuses to read it for safety\nhint: mark it safe with `git config --global --add safe.directory {}`, or pass `--trust-repo-owner` (env `KPUSH_TRUST_REPO_OWNER=1`)",
+        path.display(), path.display()
+    )]
+    UnsafeOwner { path: PathBuf },
+    #[error("revision `{revision}` does not name a commit in `{}`: {message}", repo.display())]
+    RevisionNotFound {
+        revision: String,
+        repo: PathBuf,
+        message: String,
+    },
+    #[error("`{}` does not exist at revision `{revision}`", path.display())]
+    PathNotFound { path: PathBuf, revision: String },
+    #[error("`{}` is outside the repository at `{}`", path.display(), repo.display())]
+    OutsideRepository { path: PathBuf, repo: PathBuf },
+    #[error("git: {0}")]
+    Git(#[from] ::git2::Error),
+    #[error("cannot read `{}`: {source}", path.display())]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl SourceError {
+    pub fn exit_status(&self) -> ExitStatus {
+        match self {
+            SourceError::Git(_) | SourceError::Io { .. } | SourceError::UnsafeOwner { .. } => {
+                ExitStatus::Failure
+            }
+            _ => ExitStatus::Invalid,
+        }
+    }
+}
+
+/// Reads the files under the requested path at the requested revision.
+pub fn load(request: &SourceRequest<'_>) -> Result<Source, SourceError> {
+    if request.revision == WORKTREE {
+        worktree::load(request)
+    } else {
+        git::load(request)
+    }
+}
+
+/// The files kpush reads as manifests.
+pub fn is_manifest_file(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml" | "json")
+    )
+}
