@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use kube::Error;
 
-const ATTEMPTS: u32 = 6;
+/// The server asked to retry: it is alive and will take the request soon.
+const SERVER_ATTEMPTS: u32 = 6;
+/// No answer at all: a blip is worth a retry, a dead address is not worth a long wait.
+const NETWORK_ATTEMPTS: u32 = 3;
 const FIRST_DELAY: Duration = Duration::from_millis(200);
 const MAX_DELAY: Duration = Duration::from_secs(10);
 
@@ -21,18 +24,24 @@ where
     loop {
         match call().await {
             Ok(value) => return Ok(value),
-            Err(error) if attempt < ATTEMPTS => match retry_after(&error) {
-                Some(hint) => {
+            Err(error) => match retry_after(&error) {
+                Some(hint) if attempt < attempts(&error) => {
                     let wait = hint.unwrap_or(delay).min(MAX_DELAY);
                     tracing::debug!(attempt, ?wait, "retrying after: {error}");
                     tokio::time::sleep(wait).await;
                     delay = (delay * 2).min(MAX_DELAY);
                     attempt += 1;
                 }
-                None => return Err(error),
+                _ => return Err(error),
             },
-            Err(error) => return Err(error),
         }
+    }
+}
+
+fn attempts(error: &Error) -> u32 {
+    match error {
+        Error::Api(_) => SERVER_ATTEMPTS,
+        _ => NETWORK_ATTEMPTS,
     }
 }
 

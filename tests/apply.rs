@@ -1,0 +1,304 @@
+//! `kpush diff` and `kpush apply` against the real API server.
+
+mod common;
+
+use common::{GitRepo, cluster, configmap, unique};
+
+fn deployment(name: &str, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: main
+          image: {image}
+"
+    )
+}
+
+fn service(name: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  selector: {{app: {name}}}
+  ports:
+    - port: 80
+      targetPort: 8080
+"
+    )
+}
+
+fn cluster_role(name: &str) -> String {
+    format!(
+        "apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: {name}
+rules:
+  - apiGroups: [\"\"]
+    resources: [configmaps]
+    verbs: [get]
+"
+    )
+}
+
+#[test]
+fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-apply");
+    let role = unique("kp-role");
+    let _role = cluster.cleanup("clusterrole", &role);
+    let repo = GitRepo::new();
+    repo.write(
+        "app/web.yaml",
+        format!("{}---\n{}", deployment("web", "nginx:1.27"), service("web")),
+    )
+    .write("app/role.yaml", cluster_role(&role))
+    .write("app/settings.yaml", configmap("settings", "on"))
+    .commit("app");
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Plan: 4 to create, 0 to update, 0 unchanged"), "{}", run.stdout);
+    assert!(run.stdout.contains("Applied: 4 created, 0 updated"), "{}", run.stdout);
+
+    let deploy = cluster.get("deployment", Some(&ns.name), "web").expect("deployment exists");
+    let managers: Vec<&str> = deploy["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["operation"] == "Apply")
+        .map(|f| f["manager"].as_str().unwrap())
+        .collect();
+    assert_eq!(managers, ["kpush"]);
+    assert!(cluster.get("service", Some(&ns.name), "web").is_some());
+    assert!(cluster.get("clusterrole", None, &role).is_some());
+
+    // Server defaults (clusterIP, strategy, ...) are not changes.
+    let again = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    again.expect_code(0);
+    assert!(again.stdout.contains("Plan: 0 to create, 0 to update, 4 unchanged"), "{}", again.stdout);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    cluster
+        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
+        .expect_code(0);
+}
+
+#[test]
+fn a_changed_image_is_one_changed_line_and_diff_exit_code_says_so() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-diff");
+    let repo = GitRepo::new();
+    repo.write("app/web.yaml", deployment("web", "nginx:1.27")).commit("v1");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.write("app/web.yaml", deployment("web", "nginx:1.28")).commit("v2");
+
+    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    run.expect_code(2);
+    let changed: Vec<&str> = run
+        .stdout
+        .lines()
+        .map(str::trim_start)
+        .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+ apps/v1"))
+        .collect();
+    assert_eq!(changed.len(), 2, "{}", run.stdout);
+    assert!(changed[0].starts_with('-') && changed[0].ends_with("image: nginx:1.27"), "{changed:?}");
+    assert!(changed[1].starts_with('+') && changed[1].ends_with("image: nginx:1.28"), "{changed:?}");
+    assert!(run.stdout.contains(&format!("~ apps/v1 Deployment web -n {}", ns.name)));
+    // Without --exit-code, changes are not a failure.
+    cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]).expect_code(0);
+    // diff writes nothing.
+    let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
+    assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
+    assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28");
+}
+
+#[test]
+fn an_unknown_kind_fails_validation_and_nothing_is_applied() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-unknown");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("first", "1"))
+        .write(
+            "app/widget.yaml",
+            "apiVersion: example.kpush.dev/v1\nkind: Widget\nmetadata:\n  name: w\n",
+        )
+        .write("app/z.yaml", "apiVersion: v1\nkind: Gadget\nmetadata:\n  name: g\n")
+        .commit("unknown kinds");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("app/widget.yaml:1: unknown kind `Widget`")
+            && run.stderr.contains("the server does not serve `example.kpush.dev/v1`"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("app/z.yaml:1: unknown kind `Gadget`"), "{}", run.stderr);
+    assert!(cluster.get("configmap", Some(&ns.name), "first").is_none());
+}
+
+#[test]
+fn a_malformed_file_stops_the_run_before_the_cluster() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-malformed");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("first", "1"))
+        .write("app/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: tabs\n")
+        .commit("tab");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("app/b.yaml:4"), "{}", run.stderr);
+    assert!(cluster.get("configmap", Some(&ns.name), "first").is_none());
+}
+
+#[test]
+fn one_invalid_object_among_twenty_writes_nothing() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-validate");
+    let repo = GitRepo::new();
+    for i in 0..20 {
+        repo.write(&format!("app/cm-{i:02}.yaml"), configmap(&format!("cm-{i:02}"), "v"));
+    }
+    repo.write(
+        "app/zz-bad.yaml",
+        deployment("bad", "nginx").replace("replicas: 0", "replicas: many"),
+    )
+    .commit("one bad");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(run.stdout.contains(&format!("! apps/v1 Deployment bad -n {}", ns.name)), "{}", run.stdout);
+    assert!(run.stdout.contains("replicas"), "{}", run.stdout);
+    assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
+    let listed = cluster.kubectl(&["get", "configmaps", "-n", &ns.name, "-o", "name"]);
+    assert!(!listed.stdout.contains("cm-"), "{}", listed.stdout);
+}
+
+#[test]
+fn missing_namespace_is_a_validation_error_unless_created() {
+    let cluster = cluster();
+    let ns = unique("kp-created");
+    let _guard = cluster.cleanup("namespace", &ns);
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns]);
+    run.expect_code(3);
+    assert!(run.stderr.contains(&format!("namespace `{ns}` does not exist")), "{}", run.stderr);
+    assert!(run.stderr.contains("--create-namespace"), "{}", run.stderr);
+    assert!(cluster.get("namespace", None, &ns).is_none());
+
+    let diff = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns, "--create-namespace", "--exit-code"]);
+    diff.expect_code(2);
+    assert!(diff.stdout.contains(&format!("+ v1 Namespace {ns}")), "{}", diff.stdout);
+    assert!(cluster.get("namespace", None, &ns).is_none(), "diff must not create it");
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns, "--create-namespace"]);
+    run.expect_code(0);
+    let created = cluster.get("namespace", None, &ns).expect("namespace created");
+    assert_eq!(created["metadata"]["labels"]["app.kubernetes.io/created-by"], "kpush");
+    assert!(cluster.get("configmap", Some(&ns), "a").is_some());
+}
+
+#[test]
+fn secret_values_never_appear_in_diff_output() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-secret");
+    let secret = |value: &str| {
+        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: {value}\n")
+    };
+    let repo = GitRepo::new();
+    repo.write("app/s.yaml", secret("old-Passw0rd-value")).commit("v1");
+    let first = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "-vvv"]);
+    first.expect_code(0);
+    repo.write("app/s.yaml", secret("new-Passw0rd-value")).commit("v2");
+    for output in ["text", "json"] {
+        let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "-o", output, "-vvv"]);
+        run.expect_code(0);
+        let all = format!("{}{}", first.all(), run.all());
+        for leaked in [
+            "old-Passw0rd-value",
+            "new-Passw0rd-value",
+            "b2xkLVBhc3N3MHJkLXZhbHVl",
+            "bmV3LVBhc3N3MHJkLXZhbHVl",
+        ] {
+            assert!(!all.contains(leaked), "{leaked} leaked in {output}:\n{all}");
+        }
+        assert!(run.stdout.contains("<changed, 18 bytes>"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn the_unprivileged_user_is_refused_at_validation() {
+    let cluster = cluster();
+    let Some(user) = cluster.user_kubeconfig.clone() else {
+        panic!("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
+    };
+    let ns = cluster.namespace("kp-forbidden");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    let run = common::kpush(
+        repo.path(),
+        &["--kubeconfig", user.to_str().unwrap(), "apply", "app", "-n", &ns.name],
+    );
+    run.expect_code(3);
+    assert!(run.stdout.contains("(Forbidden)"), "{}", run.stdout);
+    assert!(cluster.get("configmap", Some(&ns.name), "a").is_none());
+}
+
+#[test]
+fn json_output_carries_the_plan_and_the_results() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-json");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "-o", "json"]);
+    run.expect_code(0);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["command"], "apply");
+    assert_eq!(report["counts"]["create"], 1);
+    assert_eq!(report["plan"]["entries"][0]["action"], "create");
+    assert_eq!(report["plan"]["entries"][0]["id"]["name"], "a");
+    assert_eq!(report["applied"]["outcomes"][0]["id"]["kind"], "ConfigMap");
+    assert_eq!(report["exit_code"], 0);
+}
+
+#[test]
+fn an_unreachable_server_is_a_runtime_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n",
+    )
+    .unwrap();
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    let run = common::kpush(
+        repo.path(),
+        &["--kubeconfig", kubeconfig.to_str().unwrap(), "diff", "app", "-n", "x"],
+    );
+    run.expect_code(1);
+    assert!(run.stderr.contains("cannot reach the Kubernetes API server at https://127.0.0.1:9"), "{}", run.stderr);
+
+    let run = common::kpush(
+        repo.path(),
+        &["--kubeconfig", kubeconfig.to_str().unwrap(), "--context", "nope", "diff", "app"],
+    );
+    run.expect_code(3);
+    assert!(run.stderr.contains("context `nope`"), "{}", run.stderr);
+}

@@ -1,0 +1,235 @@
+//! Shared test helpers: git repositories made with git2, the kpush binary, and the real test
+//! cluster (started by `scripts/control-plane/up`, or any cluster named by
+//! `KPUSH_TEST_KUBECONFIG`).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use git2::{Repository, Signature};
+use tempfile::TempDir;
+
+/// A git repository in a temp dir; files are written, then committed.
+pub struct GitRepo {
+    pub dir: TempDir,
+    pub repo: Repository,
+}
+
+impl GitRepo {
+    pub fn new() -> GitRepo {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let repo = Repository::init(dir.path()).expect("git init");
+        GitRepo { dir, repo }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, path: &str, content: impl AsRef<[u8]>) -> &Self {
+        let full = self.dir.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, content).unwrap();
+        self
+    }
+
+    pub fn remove(&self, path: &str) -> &Self {
+        std::fs::remove_file(self.dir.path().join(path)).unwrap();
+        self
+    }
+
+    /// Stages everything (including deletions) and commits; returns the SHA.
+    pub fn commit(&self, message: &str) -> String {
+        let mut index = self.repo.index().unwrap();
+        index
+            .add_all(["*"], git2::IndexAddOption::DEFAULT, None)
+            .unwrap();
+        index.update_all(["*"], None).unwrap();
+        index.write().unwrap();
+        let tree = self.repo.find_tree(index.write_tree().unwrap()).unwrap();
+        let sig = Signature::now("kpush tests", "tests@kpush.dev").unwrap();
+        let parent = self.repo.head().ok().and_then(|h| h.peel_to_commit().ok());
+        let parents: Vec<&git2::Commit<'_>> = parent.iter().collect();
+        self.repo
+            .commit(Some("HEAD"), &sig, &sig, message, &tree, &parents)
+            .unwrap()
+            .to_string()
+    }
+}
+
+/// What a kpush run printed and how it ended.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(output: Output) -> Run {
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    #[track_caller]
+    pub fn expect_code(&self, code: i32) -> &Run {
+        assert_eq!(
+            self.code, code,
+            "expected exit {code}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+/// Runs the kpush binary in `cwd` with a clean environment for kube settings.
+pub fn kpush(cwd: &Path, args: &[&str]) -> Run {
+    kpush_env(cwd, args, &[])
+}
+
+pub fn kpush_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kpush"));
+    command
+        .current_dir(cwd)
+        .args(args)
+        .env_remove("KUBECONFIG")
+        .env_remove("KPUSH_NAMESPACE")
+        .env_remove("KPUSH_CONTEXT")
+        .env_remove("KPUSH_REV")
+        .env_remove("GITHUB_STEP_SUMMARY")
+        .env("NO_COLOR", "1");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    Run::from(command.output().expect("run kpush"))
+}
+
+/// A name no other test (or test run) uses.
+pub fn unique(prefix: &str) -> String {
+    static COUNTER: AtomicU32 = AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    format!("{prefix}-{}-{n}-{:x}", std::process::id(), nanos & 0xffff)
+}
+
+/// The real cluster the tests run against.
+pub struct TestCluster {
+    pub kubeconfig: PathBuf,
+    /// Credentials of a user with no permissions beyond what a test grants.
+    pub user_kubeconfig: Option<PathBuf>,
+}
+
+/// The test cluster; a test that needs one fails (never skips) when there is none.
+pub fn cluster() -> TestCluster {
+    let kubeconfig = std::env::var_os("KPUSH_TEST_KUBECONFIG").unwrap_or_else(|| {
+        panic!(
+            "KPUSH_TEST_KUBECONFIG is not set: cluster tests need a real API server.\n\
+             Start the local control plane with `eval \"$(scripts/control-plane/up)\"`, \
+             or point KPUSH_TEST_KUBECONFIG at a kubeconfig for a disposable cluster (kind, k3d)."
+        )
+    });
+    TestCluster {
+        kubeconfig: PathBuf::from(kubeconfig),
+        user_kubeconfig: std::env::var_os("KPUSH_TEST_USER_KUBECONFIG").map(PathBuf::from),
+    }
+}
+
+impl TestCluster {
+    /// kpush with this cluster's admin kubeconfig.
+    pub fn kpush(&self, cwd: &Path, args: &[&str]) -> Run {
+        let kubeconfig = self.kubeconfig.to_str().unwrap();
+        let mut full = vec!["--kubeconfig", kubeconfig];
+        full.extend_from_slice(args);
+        kpush(cwd, &full)
+    }
+
+    /// The real kubectl against this cluster.
+    pub fn kubectl(&self, args: &[&str]) -> Run {
+        let output = Command::new(kubectl_bin())
+            .arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .args(args)
+            .output()
+            .expect("run kubectl");
+        Run::from(output)
+    }
+
+    /// The object as JSON, or `None` when it does not exist.
+    pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<serde_json::Value> {
+        let mut args = vec!["get", kind, name, "-o", "json", "--ignore-not-found"];
+        if let Some(ns) = namespace {
+            args.extend(["-n", ns]);
+        }
+        let run = self.kubectl(&args);
+        assert_eq!(run.code, 0, "kubectl get failed: {}", run.stderr);
+        if run.stdout.trim().is_empty() {
+            None
+        } else {
+            Some(serde_json::from_str(&run.stdout).expect("kubectl JSON"))
+        }
+    }
+
+    /// A namespace for one test, deleted when the guard drops.
+    pub fn namespace(&self, prefix: &str) -> Namespace<'_> {
+        let name = unique(prefix);
+        self.kubectl(&["create", "namespace", &name]).expect_code(0);
+        Namespace {
+            cluster: self,
+            name,
+        }
+    }
+
+    /// Deletes cluster-scoped objects a test made, when the guard drops.
+    pub fn cleanup(&self, kind: &str, name: &str) -> Cleanup<'_> {
+        Cleanup {
+            cluster: self,
+            kind: kind.to_string(),
+            name: name.to_string(),
+        }
+    }
+}
+
+pub fn kubectl_bin() -> String {
+    std::env::var("KPUSH_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into())
+}
+
+pub struct Namespace<'a> {
+    cluster: &'a TestCluster,
+    pub name: String,
+}
+
+impl Drop for Namespace<'_> {
+    fn drop(&mut self) {
+        self.cluster
+            .kubectl(&["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"]);
+    }
+}
+
+pub struct Cleanup<'a> {
+    cluster: &'a TestCluster,
+    kind: String,
+    name: String,
+}
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        self.cluster
+            .kubectl(&["delete", &self.kind, &self.name, "--wait=false", "--ignore-not-found"]);
+    }
+}
+
+pub fn configmap(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n")
+}
