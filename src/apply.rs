@@ -61,10 +61,11 @@ pub async fn apply(
     plan: &Plan,
     stages: &[Stage],
     concurrency: usize,
+    strict: bool,
 ) -> Applied {
     let mut applied = Applied::default();
     let options = ApplyOptions {
-        strict: true,
+        strict,
         ..ApplyOptions::default()
     };
     for (i, stage) in stages.iter().enumerate() {

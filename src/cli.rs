@@ -108,6 +108,11 @@ pub struct TargetArgs {
     #[arg(long)]
     pub create_namespace: bool,
 
+    /// Validate every object before writing any: server-side strict field validation where
+    /// the server has it, and fields the server would drop are errors.
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub validate: bool,
+
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,

@@ -71,10 +71,21 @@ fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
 
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
     run.expect_code(0);
-    assert!(run.stdout.contains("Plan: 4 to create, 0 to update, 0 unchanged"), "{}", run.stdout);
-    assert!(run.stdout.contains("Applied: 4 created, 0 updated"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("Plan: 4 to create, 0 to update, 0 unchanged"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Applied: 4 created, 0 updated"),
+        "{}",
+        run.stdout
+    );
 
-    let deploy = cluster.get("deployment", Some(&ns.name), "web").expect("deployment exists");
+    let deploy = cluster
+        .get("deployment", Some(&ns.name), "web")
+        .expect("deployment exists");
     let managers: Vec<&str> = deploy["metadata"]["managedFields"]
         .as_array()
         .unwrap()
@@ -89,7 +100,13 @@ fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
     // Server defaults (clusterIP, strategy, ...) are not changes.
     let again = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
     again.expect_code(0);
-    assert!(again.stdout.contains("Plan: 0 to create, 0 to update, 4 unchanged"), "{}", again.stdout);
+    assert!(
+        again
+            .stdout
+            .contains("Plan: 0 to create, 0 to update, 4 unchanged"),
+        "{}",
+        again.stdout
+    );
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
     cluster
         .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
@@ -101,9 +118,13 @@ fn a_changed_image_is_one_changed_line_and_diff_exit_code_says_so() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-diff");
     let repo = GitRepo::new();
-    repo.write("app/web.yaml", deployment("web", "nginx:1.27")).commit("v1");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
-    repo.write("app/web.yaml", deployment("web", "nginx:1.28")).commit("v2");
+    repo.write("app/web.yaml", deployment("web", "nginx:1.27"))
+        .commit("v1");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    repo.write("app/web.yaml", deployment("web", "nginx:1.28"))
+        .commit("v2");
 
     let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
     run.expect_code(2);
@@ -114,18 +135,37 @@ fn a_changed_image_is_one_changed_line_and_diff_exit_code_says_so() {
         .filter(|l| (l.starts_with('+') || l.starts_with('-')) && !l.starts_with("+ apps/v1"))
         .collect();
     assert_eq!(changed.len(), 2, "{}", run.stdout);
-    assert!(changed[0].starts_with('-') && changed[0].ends_with("image: nginx:1.27"), "{changed:?}");
-    assert!(changed[1].starts_with('+') && changed[1].ends_with("image: nginx:1.28"), "{changed:?}");
-    assert!(run.stdout.contains(&format!("~ apps/v1 Deployment web -n {}", ns.name)));
+    assert!(
+        changed[0].starts_with('-') && changed[0].ends_with("image: nginx:1.27"),
+        "{changed:?}"
+    );
+    assert!(
+        changed[1].starts_with('+') && changed[1].ends_with("image: nginx:1.28"),
+        "{changed:?}"
+    );
+    assert!(
+        run.stdout
+            .contains(&format!("~ apps/v1 Deployment web -n {}", ns.name))
+    );
     // Without --exit-code, changes are not a failure.
-    cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]).expect_code(0);
+    cluster
+        .kpush(repo.path(), &["diff", "app", "-n", &ns.name])
+        .expect_code(0);
     // diff writes nothing.
     let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
-    assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.27"
+    );
 
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
     let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
-    assert_eq!(live["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.28");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.28"
+    );
 }
 
 #[test]
@@ -138,17 +178,27 @@ fn an_unknown_kind_fails_validation_and_nothing_is_applied() {
             "app/widget.yaml",
             "apiVersion: example.kpush.dev/v1\nkind: Widget\nmetadata:\n  name: w\n",
         )
-        .write("app/z.yaml", "apiVersion: v1\nkind: Gadget\nmetadata:\n  name: g\n")
+        .write(
+            "app/z.yaml",
+            "apiVersion: v1\nkind: Gadget\nmetadata:\n  name: g\n",
+        )
         .commit("unknown kinds");
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
     run.expect_code(3);
     assert!(
-        run.stderr.contains("app/widget.yaml:1: unknown kind `Widget`")
-            && run.stderr.contains("the server does not serve `example.kpush.dev/v1`"),
+        run.stderr
+            .contains("app/widget.yaml:1: unknown kind `Widget`")
+            && run
+                .stderr
+                .contains("the server does not serve `example.kpush.dev/v1`"),
         "{}",
         run.stderr
     );
-    assert!(run.stderr.contains("app/z.yaml:1: unknown kind `Gadget`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("app/z.yaml:1: unknown kind `Gadget`"),
+        "{}",
+        run.stderr
+    );
     assert!(cluster.get("configmap", Some(&ns.name), "first").is_none());
 }
 
@@ -158,7 +208,10 @@ fn a_malformed_file_stops_the_run_before_the_cluster() {
     let ns = cluster.namespace("kp-malformed");
     let repo = GitRepo::new();
     repo.write("app/a.yaml", configmap("first", "1"))
-        .write("app/b.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: tabs\n")
+        .write(
+            "app/b.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: tabs\n",
+        )
         .commit("tab");
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
     run.expect_code(3);
@@ -172,7 +225,10 @@ fn one_invalid_object_among_twenty_writes_nothing() {
     let ns = cluster.namespace("kp-validate");
     let repo = GitRepo::new();
     for i in 0..20 {
-        repo.write(&format!("app/cm-{i:02}.yaml"), configmap(&format!("cm-{i:02}"), "v"));
+        repo.write(
+            &format!("app/cm-{i:02}.yaml"),
+            configmap(&format!("cm-{i:02}"), "v"),
+        );
     }
     repo.write(
         "app/zz-bad.yaml",
@@ -181,7 +237,12 @@ fn one_invalid_object_among_twenty_writes_nothing() {
     .commit("one bad");
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
     run.expect_code(3);
-    assert!(run.stdout.contains(&format!("! apps/v1 Deployment bad -n {}", ns.name)), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("! apps/v1 Deployment bad -n {}", ns.name)),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("replicas"), "{}", run.stdout);
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
     let listed = cluster.kubectl(&["get", "configmaps", "-n", &ns.name, "-o", "name"]);
@@ -198,19 +259,49 @@ fn missing_namespace_is_a_validation_error_unless_created() {
 
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns]);
     run.expect_code(3);
-    assert!(run.stderr.contains(&format!("namespace `{ns}` does not exist")), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains(&format!("namespace `{ns}` does not exist")),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--create-namespace"), "{}", run.stderr);
     assert!(cluster.get("namespace", None, &ns).is_none());
 
-    let diff = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns, "--create-namespace", "--exit-code"]);
+    let diff = cluster.kpush(
+        repo.path(),
+        &[
+            "diff",
+            "app",
+            "-n",
+            &ns,
+            "--create-namespace",
+            "--exit-code",
+        ],
+    );
     diff.expect_code(2);
-    assert!(diff.stdout.contains(&format!("+ v1 Namespace {ns}")), "{}", diff.stdout);
-    assert!(cluster.get("namespace", None, &ns).is_none(), "diff must not create it");
+    assert!(
+        diff.stdout.contains(&format!("+ v1 Namespace {ns}")),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        cluster.get("namespace", None, &ns).is_none(),
+        "diff must not create it"
+    );
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns, "--create-namespace"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns, "--create-namespace"],
+    );
     run.expect_code(0);
-    let created = cluster.get("namespace", None, &ns).expect("namespace created");
-    assert_eq!(created["metadata"]["labels"]["app.kubernetes.io/created-by"], "kpush");
+    let created = cluster
+        .get("namespace", None, &ns)
+        .expect("namespace created");
+    assert_eq!(
+        created["metadata"]["labels"]["app.kubernetes.io/created-by"],
+        "kpush"
+    );
     assert!(cluster.get("configmap", Some(&ns), "a").is_some());
 }
 
@@ -219,15 +310,22 @@ fn secret_values_never_appear_in_diff_output() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-secret");
     let secret = |value: &str| {
-        format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: {value}\n")
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: {value}\n"
+        )
     };
     let repo = GitRepo::new();
-    repo.write("app/s.yaml", secret("old-Passw0rd-value")).commit("v1");
+    repo.write("app/s.yaml", secret("old-Passw0rd-value"))
+        .commit("v1");
     let first = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "-vvv"]);
     first.expect_code(0);
-    repo.write("app/s.yaml", secret("new-Passw0rd-value")).commit("v2");
+    repo.write("app/s.yaml", secret("new-Passw0rd-value"))
+        .commit("v2");
     for output in ["text", "json"] {
-        let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "-o", output, "-vvv"]);
+        let run = cluster.kpush(
+            repo.path(),
+            &["diff", "app", "-n", &ns.name, "-o", output, "-vvv"],
+        );
         run.expect_code(0);
         let all = format!("{}{}", first.all(), run.all());
         for leaked in [
@@ -253,7 +351,14 @@ fn the_unprivileged_user_is_refused_at_validation() {
     repo.write("app/a.yaml", configmap("a", "1")).commit("one");
     let run = common::kpush(
         repo.path(),
-        &["--kubeconfig", user.to_str().unwrap(), "apply", "app", "-n", &ns.name],
+        &[
+            "--kubeconfig",
+            user.to_str().unwrap(),
+            "apply",
+            "app",
+            "-n",
+            &ns.name,
+        ],
     );
     run.expect_code(3);
     assert!(run.stdout.contains("(Forbidden)"), "{}", run.stdout);
@@ -290,15 +395,76 @@ fn an_unreachable_server_is_a_runtime_error() {
     repo.write("app/a.yaml", configmap("a", "1")).commit("one");
     let run = common::kpush(
         repo.path(),
-        &["--kubeconfig", kubeconfig.to_str().unwrap(), "diff", "app", "-n", "x"],
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "diff",
+            "app",
+            "-n",
+            "x",
+        ],
     );
     run.expect_code(1);
-    assert!(run.stderr.contains("cannot reach the Kubernetes API server at https://127.0.0.1:9"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("cannot reach the Kubernetes API server at https://127.0.0.1:9"),
+        "{}",
+        run.stderr
+    );
 
     let run = common::kpush(
         repo.path(),
-        &["--kubeconfig", kubeconfig.to_str().unwrap(), "--context", "nope", "diff", "app"],
+        &[
+            "--kubeconfig",
+            kubeconfig.to_str().unwrap(),
+            "--context",
+            "nope",
+            "diff",
+            "app",
+        ],
     );
     run.expect_code(3);
     assert!(run.stderr.contains("context `nope`"), "{}", run.stderr);
+}
+
+/// The server's minor version, from the harness's exports (`None` for other clusters).
+fn server_minor() -> Option<u32> {
+    let version = std::env::var("KPUSH_TEST_K8S_VERSION").ok()?;
+    version.split('.').nth(1)?.parse().ok()
+}
+
+#[test]
+fn an_unknown_field_fails_validation_on_every_server() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-field");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1"))
+        .write(
+            "app/web.yaml",
+            deployment("web", "nginx").replace("replicas: 0", "replicaz: 3"),
+        )
+        .commit("typo");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(run.stdout.contains("replicaz"), "{}", run.stdout);
+    match server_minor() {
+        // Strict field validation: the server names the field itself.
+        Some(minor) if minor >= 25 => {
+            assert!(run.stdout.contains("unknown field \"spec.replicaz\""), "{}", run.stdout)
+        }
+        // Older servers drop the field silently; kpush notices it missing from the dry run.
+        Some(_) => assert!(
+            run.stdout.contains("the server dropped a field not in its schema: `spec.replicaz`"),
+            "{}",
+            run.stdout
+        ),
+        None => {}
+    }
+    assert!(cluster.get("configmap", Some(&ns.name), "a").is_none());
+
+    // --validate=false accepts what the server accepts.
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--validate=false"])
+        .expect_code(0);
+    assert!(cluster.get("deployment", Some(&ns.name), "web").is_some());
 }

@@ -34,6 +34,25 @@ impl ApiFailure {
         }
     }
 
+    /// kpush's own validation: the server accepted the object but dropped fields it does not
+    /// know, so what would be stored is not what the manifest says.
+    pub fn unknown_fields(paths: &[String]) -> ApiFailure {
+        let list: Vec<String> = paths.iter().map(|p| format!("`{p}`")).collect();
+        ApiFailure {
+            code: 422,
+            reason: "UnknownField".into(),
+            message: format!(
+                "the server dropped {} not in its schema: {} (misspelt, or not supported by this API version; `--validate=false` accepts it)",
+                if paths.len() == 1 {
+                    "a field"
+                } else {
+                    "fields"
+                },
+                list.join(", ")
+            ),
+        }
+    }
+
     pub fn class(&self) -> FailureClass {
         match self.code {
             409 => FailureClass::Conflict,

@@ -38,6 +38,7 @@ pub async fn apply(
         namespaces_to_create,
         namespace_resource,
         concurrency,
+        validate,
     } = prepare(global, &args.target).await?;
     let text = global.output == OutputFormat::Text;
     let finish = |plan: &Plan, applied: Option<&Applied>, status: ExitStatus| {
@@ -99,8 +100,15 @@ pub async fn apply(
         });
     }
     if applied.failed().next().is_none() {
-        let first =
-            apply::apply(&cluster, &targets, &plan, &[Stage::Namespaces], concurrency).await;
+        let first = apply::apply(
+            &cluster,
+            &targets,
+            &plan,
+            &[Stage::Namespaces],
+            concurrency,
+            validate,
+        )
+        .await;
         applied.outcomes.extend(first.outcomes);
     }
     if applied.failed().next().is_some() {
@@ -113,8 +121,9 @@ pub async fn apply(
         .collect();
     if !pending.is_empty() {
         let subset: Vec<Target> = pending.iter().map(|&i| targets[i].clone()).collect();
-        let observations = observe(&cluster, &subset, &BTreeSet::new(), concurrency).await;
-        let revalidated = Plan::build(&subset, observations);
+        let observations =
+            observe(&cluster, &subset, &BTreeSet::new(), concurrency, validate).await;
+        let revalidated = Plan::build(&subset, observations, validate);
         for (i, entry) in pending.iter().zip(revalidated.entries) {
             plan.entries[*i] = entry;
         }
@@ -139,6 +148,7 @@ pub async fn apply(
         &plan,
         &[Stage::ClusterScoped, Stage::Namespaced],
         concurrency,
+        validate,
     )
     .await;
     applied.outcomes.extend(rest.outcomes);

@@ -35,6 +35,7 @@ pub struct Prepared {
     pub namespaces_to_create: Vec<String>,
     pub namespace_resource: Resource,
     pub concurrency: usize,
+    pub validate: bool,
 }
 
 pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared, Error> {
@@ -94,8 +95,8 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
     }
 
     let missing: BTreeSet<String> = missing.into_iter().collect();
-    let observations = observe(&cluster, &targets, &missing, concurrency).await;
-    let plan = Plan::build(&targets, observations);
+    let observations = observe(&cluster, &targets, &missing, concurrency, args.validate).await;
+    let plan = Plan::build(&targets, observations, args.validate);
     Ok(Prepared {
         cluster,
         targets,
@@ -103,6 +104,7 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
         namespaces_to_create,
         namespace_resource,
         concurrency,
+        validate: args.validate,
     })
 }
 
@@ -180,10 +182,11 @@ pub async fn observe(
     targets: &[Target],
     pending_namespaces: &BTreeSet<String>,
     concurrency: usize,
+    validate: bool,
 ) -> Vec<Observation> {
     let dry_run = ApplyOptions {
         dry_run: true,
-        strict: true,
+        strict: validate,
         force: false,
     };
     stream::iter(targets)

@@ -3,6 +3,7 @@
 //! feed it live in `cluster`, the orchestration in `commands`.
 
 mod diff;
+mod dropped;
 mod mask;
 mod normalize;
 mod target;
@@ -11,6 +12,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use diff::{to_yaml, unified};
+pub use dropped::dropped_fields;
 pub use mask::mask;
 pub use normalize::normalize;
 pub use target::{Target, targets};
@@ -77,12 +79,13 @@ pub struct Counts {
 }
 
 impl Plan {
-    /// Classifies each target from what the server said about it.
-    pub fn build(targets: &[Target], observations: Vec<Observation>) -> Plan {
+    /// Classifies each target from what the server said about it. With `validate`, a field
+    /// the server dropped from the manifest makes the object invalid.
+    pub fn build(targets: &[Target], observations: Vec<Observation>, validate: bool) -> Plan {
         let entries = targets
             .iter()
             .zip(observations)
-            .map(|(target, observation)| entry(target, observation))
+            .map(|(target, observation)| entry(target, observation, validate))
             .collect();
         Plan { entries }
     }
@@ -128,7 +131,7 @@ impl Plan {
     }
 }
 
-fn entry(target: &Target, observation: Observation) -> Entry {
+fn entry(target: &Target, observation: Observation, validate: bool) -> Entry {
     let mut entry = Entry {
         id: target.id.clone(),
         origin: target.origin.clone(),
@@ -139,7 +142,19 @@ fn entry(target: &Target, observation: Observation) -> Entry {
     };
     let live = observation.live.map(normalize);
     let desired = match observation.dry_run {
-        DryRun::Done(applied) => normalize(applied),
+        DryRun::Done(applied) => {
+            let dropped = if validate {
+                dropped_fields(&target.object, &applied)
+            } else {
+                Vec::new()
+            };
+            if !dropped.is_empty() {
+                entry.action = Action::Error;
+                entry.error = Some(ApiFailure::unknown_fields(&dropped));
+                return entry;
+            }
+            normalize(applied)
+        }
         DryRun::Failed(failure) => {
             entry.action = Action::Error;
             entry.error = Some(failure);
@@ -210,6 +225,7 @@ mod tests {
                 live: Some(cm("a", "1")),
                 dry_run: DryRun::Done(cm("a", "2")),
             }],
+            true,
         );
         assert_eq!(plan.entries[0].action, Action::Unchanged);
         assert!(plan.entries[0].diff.is_empty());
@@ -225,6 +241,7 @@ mod tests {
                 live: Some(cm("a", "1")),
                 dry_run: DryRun::Done(cm("b", "1")),
             }],
+            true,
         );
         let entry = &plan.entries[0];
         assert_eq!(entry.action, Action::Update);
@@ -238,6 +255,25 @@ mod tests {
             })
             .collect();
         assert_eq!(changed, ["-  k: a", "+  k: b"], "{}", entry.diff);
+    }
+
+    #[test]
+    fn dropped_fields_fail_validation_unless_it_is_off() {
+        let mut manifest = cm("a", "");
+        manifest["dataz"] = json!({"k": "v"});
+        let t = target(manifest);
+        let observe = || {
+            vec![Observation {
+                live: None,
+                dry_run: DryRun::Done(cm("a", "")),
+            }]
+        };
+        let plan = Plan::build(std::slice::from_ref(&t), observe(), true);
+        assert_eq!(plan.entries[0].action, Action::Error);
+        let message = &plan.entries[0].error.as_ref().unwrap().message;
+        assert!(message.contains("`dataz`"), "{message}");
+        let plan = Plan::build(std::slice::from_ref(&t), observe(), false);
+        assert_eq!(plan.entries[0].action, Action::Create);
     }
 
     #[test]
@@ -264,6 +300,7 @@ mod tests {
                     dry_run: DryRun::Pending("namespace ns is created first".into()),
                 },
             ],
+            true,
         );
         let actions: Vec<Action> = plan.entries.iter().map(|e| e.action).collect();
         assert_eq!(actions, [Action::Create, Action::Error, Action::Create]);

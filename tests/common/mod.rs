@@ -167,7 +167,12 @@ impl TestCluster {
     }
 
     /// The object as JSON, or `None` when it does not exist.
-    pub fn get(&self, kind: &str, namespace: Option<&str>, name: &str) -> Option<serde_json::Value> {
+    pub fn get(
+        &self,
+        kind: &str,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Option<serde_json::Value> {
         let mut args = vec!["get", kind, name, "-o", "json", "--ignore-not-found"];
         if let Some(ns) = namespace {
             args.extend(["-n", ns]);
@@ -212,8 +217,13 @@ pub struct Namespace<'a> {
 
 impl Drop for Namespace<'_> {
     fn drop(&mut self) {
-        self.cluster
-            .kubectl(&["delete", "namespace", &self.name, "--wait=false", "--ignore-not-found"]);
+        self.cluster.kubectl(&[
+            "delete",
+            "namespace",
+            &self.name,
+            "--wait=false",
+            "--ignore-not-found",
+        ]);
     }
 }
 
@@ -225,11 +235,18 @@ pub struct Cleanup<'a> {
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
-        self.cluster
-            .kubectl(&["delete", &self.kind, &self.name, "--wait=false", "--ignore-not-found"]);
+        self.cluster.kubectl(&[
+            "delete",
+            &self.kind,
+            &self.name,
+            "--wait=false",
+            "--ignore-not-found",
+        ]);
     }
 }
 
 pub fn configmap(name: &str, value: &str) -> String {
-    format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n")
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
 }
