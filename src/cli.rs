@@ -78,6 +78,7 @@ pub struct GlobalArgs {
 pub enum OutputFormat {
     Text,
     Json,
+    Markdown,
 }
 
 #[derive(Debug, Subcommand)]

@@ -450,11 +450,16 @@ fn an_unknown_field_fails_validation_on_every_server() {
     match server_minor() {
         // Strict field validation: the server names the field itself.
         Some(minor) if minor >= 25 => {
-            assert!(run.stdout.contains("unknown field \"spec.replicaz\""), "{}", run.stdout)
+            assert!(
+                run.stdout.contains("unknown field \"spec.replicaz\""),
+                "{}",
+                run.stdout
+            )
         }
         // Older servers drop the field silently; kpush notices it missing from the dry run.
         Some(_) => assert!(
-            run.stdout.contains("the server dropped a field not in its schema: `spec.replicaz`"),
+            run.stdout
+                .contains("the server dropped a field not in its schema: `spec.replicaz`"),
             "{}",
             run.stdout
         ),
@@ -464,7 +469,10 @@ fn an_unknown_field_fails_validation_on_every_server() {
 
     // --validate=false accepts what the server accepts.
     cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--validate=false"])
+        .kpush(
+            repo.path(),
+            &["apply", "app", "-n", &ns.name, "--validate=false"],
+        )
         .expect_code(0);
     assert!(cluster.get("deployment", Some(&ns.name), "web").is_some());
 }

@@ -12,8 +12,9 @@ use crate::exit::ExitStatus;
 use crate::object::ObjectRef;
 use crate::plan::{Action, Plan, Target};
 use crate::printer::{Printer, Style};
-use crate::report::{self, DeployReport};
+use crate::report;
 
+use super::output;
 use super::prepare::{Prepared, observe, prepare};
 
 /// Label on namespaces kpush created, so people can tell where they came from.
@@ -42,16 +43,14 @@ pub async fn apply(
     } = prepare(global, &args.target).await?;
     let text = global.output == OutputFormat::Text;
     let finish = |plan: &Plan, applied: Option<&Applied>, status: ExitStatus| {
-        if !text {
-            printer.out(&report::json(&DeployReport {
-                command: "apply",
-                counts: plan.counts(),
-                plan,
-                applied,
-                exit_code: status.code(),
-            }));
-        }
-        Ok(status)
+        Ok(output::finish(
+            "apply",
+            global.output,
+            printer,
+            plan,
+            applied,
+            status,
+        ))
     };
 
     if text {

@@ -4,8 +4,9 @@ use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
-use crate::report::{self, DeployReport};
+use crate::report;
 
+use super::output::finish;
 use super::prepare::{Prepared, prepare};
 
 pub async fn diff(
@@ -25,20 +26,11 @@ pub async fn diff(
     } else {
         ExitStatus::Success
     };
-    match global.output {
-        OutputFormat::Text => {
-            for ns in &namespaces_to_create {
-                printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
-            }
-            printer.out(&report::plan_text(&plan, printer));
+    if global.output == OutputFormat::Text {
+        for ns in &namespaces_to_create {
+            printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
         }
-        OutputFormat::Json => printer.out(&report::json(&DeployReport {
-            command: "diff",
-            counts: plan.counts(),
-            plan: &plan,
-            applied: None,
-            exit_code: status.code(),
-        })),
+        printer.out(&report::plan_text(&plan, printer));
     }
-    Ok(status)
+    Ok(finish("diff", global.output, printer, &plan, None, status))
 }

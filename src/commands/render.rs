@@ -15,6 +15,7 @@ pub fn render(
     let text = match global.output {
         OutputFormat::Text => report::manifests_yaml(&rendered),
         OutputFormat::Json => report::manifests_json(&rendered),
+        OutputFormat::Markdown => report::manifests_markdown(&rendered),
     };
     printer.out(&text);
     Ok(ExitStatus::Success)

@@ -24,3 +24,8 @@ pub fn manifests_json(rendered: &Rendered) -> String {
     text.push('\n');
     text
 }
+
+/// The YAML stream in a fenced block, for a pull-request comment.
+pub fn manifests_markdown(rendered: &Rendered) -> String {
+    format!("```yaml\n{}```\n", manifests_yaml(rendered))
+}

@@ -3,8 +3,10 @@
 
 mod json;
 mod manifests;
+mod markdown;
 mod text;
 
 pub use json::{DeployReport, json};
-pub use manifests::{manifests_json, manifests_yaml};
+pub use manifests::{manifests_json, manifests_markdown, manifests_yaml};
+pub use markdown::{MARKDOWN_LIMIT, markdown};
 pub use text::{applied_text, plan_text, problems_text};
