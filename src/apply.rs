@@ -1,5 +1,6 @@
 //! The "apply" stage: writes the plan's creates and updates with server-side apply, in stages
-//! (namespaces, then cluster-scoped objects, then namespaced ones), each stage concurrent.
+//! (namespaces and CRDs, then cluster-scoped objects, then namespaced ones), each stage
+//! concurrent.
 //! A failed stage stops the run before the next one starts.
 
 use futures::{StreamExt, stream};
@@ -39,19 +40,29 @@ impl Applied {
 /// The order writes go in; later stages may depend on earlier ones existing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
-    Namespaces,
+    /// Namespaces and CustomResourceDefinitions: what other objects live in or are kinds of.
+    Definitions,
     ClusterScoped,
     Namespaced,
 }
 
 pub fn stage_of(target: &Target) -> Stage {
-    if target.resource.group.is_empty() && target.resource.kind == "Namespace" {
-        Stage::Namespaces
+    if is_namespace(target) || is_crd(target) {
+        Stage::Definitions
     } else if target.resource.namespaced {
         Stage::Namespaced
     } else {
         Stage::ClusterScoped
     }
+}
+
+pub fn is_namespace(target: &Target) -> bool {
+    target.resource.group.is_empty() && target.resource.kind == "Namespace"
+}
+
+pub fn is_crd(target: &Target) -> bool {
+    target.resource.group == "apiextensions.k8s.io"
+        && target.resource.kind == "CustomResourceDefinition"
 }
 
 /// Applies the plan's changes among `stages`, in stage order.

@@ -3,6 +3,7 @@
 
 mod connect;
 mod discovery;
+mod established;
 mod failure;
 mod objects;
 pub use objects::ApplyOptions;

@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::apply::{self, Applied, Outcome, Stage};
 use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
-use crate::cluster::{ApplyOptions, FailureClass};
+use crate::cluster::{ApplyOptions, Cluster, FailureClass};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::object::ObjectRef;
@@ -103,12 +103,17 @@ pub async fn apply(
             &cluster,
             &targets,
             &plan,
-            &[Stage::Namespaces],
+            &[Stage::Definitions],
             concurrency,
             validate,
         )
         .await;
         applied.outcomes.extend(first.outcomes);
+    }
+    if applied.failed().next().is_none() {
+        applied
+            .outcomes
+            .extend(wait_for_crds(&cluster, &targets, &plan).await);
     }
     if applied.failed().next().is_some() {
         return report_applied(printer, text, &plan, applied, finish);
@@ -119,7 +124,13 @@ pub async fn apply(
         .filter(|&i| plan.entries[i].pending.is_some())
         .collect();
     if !pending.is_empty() {
-        let subset: Vec<Target> = pending.iter().map(|&i| targets[i].clone()).collect();
+        let subset: Vec<Target> = pending
+            .iter()
+            .map(|&i| Target {
+                awaits_crd: None,
+                ..targets[i].clone()
+            })
+            .collect();
         let observations =
             observe(&cluster, &subset, &BTreeSet::new(), concurrency, validate).await;
         let revalidated = Plan::build(&subset, observations, validate);
@@ -135,7 +146,7 @@ pub async fn apply(
             }
             printer.note(&printer.paint(
                 Style::Error,
-                "error: validation failed after creating namespaces; no other object was written",
+                "error: validation failed after creating namespaces and CustomResourceDefinitions; no other object was written",
             ));
             return finish(&plan, Some(&applied), failure_status(class));
         }
@@ -154,6 +165,32 @@ pub async fn apply(
     applied.not_attempted = rest.not_attempted;
     report_applied(printer, text, &plan, applied, finish)
 }
+
+/// Custom resources can only be sent once their CRDs are served: waits for each CRD this
+/// deploy created or changed. A CRD that does not become established is a failed outcome.
+async fn wait_for_crds(cluster: &Cluster, targets: &[Target], plan: &Plan) -> Vec<Outcome> {
+    let waits = targets
+        .iter()
+        .zip(&plan.entries)
+        .filter(|(t, e)| apply::is_crd(t) && matches!(e.action, Action::Create | Action::Update))
+        .map(|(t, e)| async move {
+            let result = cluster
+                .wait_established(&t.resource, &t.id, CRD_TIMEOUT)
+                .await;
+            result.err().map(|error| Outcome {
+                id: t.id.clone(),
+                action: e.action,
+                error: Some(error),
+            })
+        });
+    futures::future::join_all(waits)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
+}
+
+const CRD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
 fn report_applied(
     printer: &Printer,

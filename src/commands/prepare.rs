@@ -191,6 +191,14 @@ pub async fn observe(
     };
     stream::iter(targets)
         .map(|target| async move {
+            if let Some(crd) = &target.awaits_crd {
+                return Observation {
+                    live: None,
+                    dry_run: DryRun::Pending(format!(
+                        "validated after CustomResourceDefinition `{crd}` is established"
+                    )),
+                };
+            }
             if let Some(ns) = target
                 .id
                 .namespace

@@ -206,6 +206,7 @@ mod tests {
                 namespaced: true,
             },
             object,
+            awaits_crd: None,
         }
     }
 

@@ -1,10 +1,12 @@
 //! Rendered manifests matched with the kinds the server serves: scope and namespace settled.
 
+use std::collections::HashMap;
+
 use serde_json::Value;
 
 use crate::cluster::{Discovery, Resolution};
 use crate::object::{ObjectRef, Origin, Resource};
-use crate::render::{Problem, Rendered};
+use crate::render::{Manifest, Problem, Rendered};
 
 /// An object ready to send: its final identity, the resource to send it to, and its body.
 #[derive(Debug, Clone)]
@@ -13,6 +15,61 @@ pub struct Target {
     pub origin: Origin,
     pub resource: Resource,
     pub object: Value,
+    /// The CustomResourceDefinition, declared in the same deploy, that must be established
+    /// before this object can be validated and applied.
+    pub awaits_crd: Option<String>,
+}
+
+/// The kinds that CustomResourceDefinitions in the render will add, by (apiVersion, kind),
+/// with the CRD's name.
+fn declared_kinds(rendered: &Rendered) -> HashMap<(String, String), (Resource, String)> {
+    let mut kinds = HashMap::new();
+    for m in &rendered.manifests {
+        if m.id.group != "apiextensions.k8s.io" || m.id.kind != "CustomResourceDefinition" {
+            continue;
+        }
+        let spec = &m.object["spec"];
+        let (Some(group), Some(kind), Some(plural)) = (
+            spec["group"].as_str(),
+            spec["names"]["kind"].as_str(),
+            spec["names"]["plural"].as_str(),
+        ) else {
+            continue;
+        };
+        let namespaced = spec["scope"].as_str() != Some("Cluster");
+        for version in spec["versions"].as_array().into_iter().flatten() {
+            let served = version["served"].as_bool().unwrap_or(true);
+            if let (Some(name), true) = (version["name"].as_str(), served) {
+                let resource = Resource {
+                    group: group.to_string(),
+                    version: name.to_string(),
+                    kind: kind.to_string(),
+                    plural: plural.to_string(),
+                    namespaced,
+                };
+                kinds.insert(
+                    (format!("{group}/{name}"), kind.to_string()),
+                    (resource, m.id.name.clone()),
+                );
+            }
+        }
+    }
+    kinds
+}
+
+fn unknown_kind(manifest: &Manifest, api_version: &str, resolution: Resolution<'_>) -> Problem {
+    let why = match resolution {
+        Resolution::UnknownApiVersion => format!("the server does not serve `{api_version}`"),
+        _ => format!("`{api_version}` has no kind `{}`", manifest.id.kind),
+    };
+    Problem {
+        origin: manifest.origin.clone(),
+        column: None,
+        message: format!(
+            "unknown kind `{}` for {}: {why}\nhint: check `apiVersion` and `kind`, or install the CustomResourceDefinition first",
+            manifest.id.kind, manifest.id
+        ),
+    }
 }
 
 /// Resolves every manifest's kind. Namespaced objects without a namespace get `namespace`;
@@ -24,26 +81,22 @@ pub fn targets(
 ) -> Result<Vec<Target>, Vec<Problem>> {
     let mut targets = Vec::with_capacity(rendered.manifests.len());
     let mut problems = Vec::new();
+    let declared = declared_kinds(rendered);
     for manifest in &rendered.manifests {
         let api_version = manifest.id.api_version();
+        let mut awaits_crd = None;
         let resource = match discovery.resolve(&api_version, &manifest.id.kind) {
             Resolution::Found(resource) => resource.clone(),
             unknown => {
-                let why = match unknown {
-                    Resolution::UnknownApiVersion => {
-                        format!("the server does not serve `{api_version}`")
-                    }
-                    _ => format!("`{api_version}` has no kind `{}`", manifest.id.kind),
-                };
-                problems.push(Problem {
-                    origin: manifest.origin.clone(),
-                    column: None,
-                    message: format!(
-                        "unknown kind `{}` for {}: {why}\nhint: check `apiVersion` and `kind`, or install the CustomResourceDefinition first",
-                        manifest.id.kind, manifest.id
-                    ),
-                });
-                continue;
+                if let Some((resource, crd)) =
+                    declared.get(&(api_version.clone(), manifest.id.kind.clone()))
+                {
+                    awaits_crd = Some(crd.clone());
+                    resource.clone()
+                } else {
+                    problems.push(unknown_kind(manifest, &api_version, unknown));
+                    continue;
+                }
             }
         };
         let mut id = manifest.id.clone();
@@ -62,6 +115,7 @@ pub fn targets(
             origin: manifest.origin.clone(),
             resource,
             object,
+            awaits_crd,
         });
     }
     if problems.is_empty() {
