@@ -10,6 +10,7 @@ pub mod cluster;
 pub mod commands;
 pub mod error;
 pub mod exit;
+pub mod inventory;
 pub mod object;
 pub mod plan;
 pub mod printer;

@@ -1,0 +1,25 @@
+//! The ApplySet inventory (KEP-3659): what a deploy owns, recorded in the cluster on a parent
+//! Secret and on member labels, in the form kubectl reads too. Pure: reading and writing the
+//! parent is done by the commands through `cluster`.
+
+mod group_kind;
+mod parent;
+
+pub use group_kind::GroupKind;
+pub use parent::{ParentState, applyset_id, parent_manifest};
+
+/// Label every member carries: the ApplySet id.
+pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
+/// Label on the parent: the ApplySet id.
+pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
+/// Annotation on the parent: which tool manages the set, as `name/version`.
+pub const TOOLING_ANNOTATION: &str = "applyset.kubernetes.io/tooling";
+/// Annotation on the parent: `Kind.group` of every member, sorted, comma-separated.
+pub const GROUP_KINDS_ANNOTATION: &str = "applyset.kubernetes.io/contains-group-kinds";
+/// Annotation on the parent: namespaces with members besides the parent's own.
+pub const NAMESPACES_ANNOTATION: &str = "applyset.kubernetes.io/additional-namespaces";
+
+/// This tool, as the parent's `tooling` annotation names it.
+pub fn tooling() -> String {
+    format!("kpush/v{}", env!("CARGO_PKG_VERSION"))
+}
