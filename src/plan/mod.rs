@@ -6,6 +6,7 @@ mod diff;
 mod dropped;
 mod mask;
 mod normalize;
+mod prune;
 mod target;
 
 use serde::Serialize;
@@ -15,6 +16,7 @@ pub use diff::{to_yaml, unified};
 pub use dropped::dropped_fields;
 pub use mask::mask;
 pub use normalize::normalize;
+pub use prune::{PruneCandidate, prune_entries};
 pub use target::{Target, targets};
 
 use crate::cluster::{ApiFailure, FailureClass};
@@ -27,6 +29,10 @@ pub enum Action {
     Create,
     Update,
     Unchanged,
+    /// In the inventory, no longer rendered: deleted.
+    Prune,
+    /// In the inventory, no longer rendered, but protected or pruning is off: left alone.
+    Keep,
     Error,
 }
 
@@ -51,16 +57,30 @@ pub enum DryRun {
 #[derive(Debug, Clone, Serialize)]
 pub struct Entry {
     pub id: ObjectRef,
-    pub origin: Origin,
+    /// Where the manifest is; `None` for objects found only in the inventory.
+    pub origin: Option<Origin>,
     pub action: Action,
     /// Unified diff of the normalised YAML, secrets masked; empty when unchanged.
     pub diff: String,
     /// Why the server refused the object (for `Action::Error`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiFailure>,
-    /// Why the object could not be validated yet (its namespace is created by this deploy).
+    /// Why the object could not be validated yet (its namespace or CRD comes first).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pending: Option<String>,
+    /// Why a `keep` entry is not pruned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kept: Option<String>,
+}
+
+impl Entry {
+    /// Where the entry comes from, for people: `file:line`, or `inventory`.
+    pub fn source(&self) -> String {
+        match &self.origin {
+            Some(origin) => origin.to_string(),
+            None => "inventory".to_string(),
+        }
+    }
 }
 
 /// Every object and what applying it would do, in render order.
@@ -75,6 +95,8 @@ pub struct Counts {
     pub create: usize,
     pub update: usize,
     pub unchanged: usize,
+    pub prune: usize,
+    pub keep: usize,
     pub error: usize,
 }
 
@@ -97,6 +119,8 @@ impl Plan {
                 Action::Create => counts.create += 1,
                 Action::Update => counts.update += 1,
                 Action::Unchanged => counts.unchanged += 1,
+                Action::Prune => counts.prune += 1,
+                Action::Keep => counts.keep += 1,
                 Action::Error => counts.error += 1,
             }
         }
@@ -105,7 +129,7 @@ impl Plan {
 
     pub fn has_changes(&self) -> bool {
         let c = self.counts();
-        c.create + c.update > 0
+        c.create + c.update + c.prune > 0
     }
 
     pub fn errors(&self) -> impl Iterator<Item = &Entry> {
@@ -134,11 +158,12 @@ impl Plan {
 fn entry(target: &Target, observation: Observation, validate: bool) -> Entry {
     let mut entry = Entry {
         id: target.id.clone(),
-        origin: target.origin.clone(),
+        origin: Some(target.origin.clone()),
         action: Action::Unchanged,
         diff: String::new(),
         error: None,
         pending: None,
+        kept: None,
     };
     let live = observation.live.map(normalize);
     let desired = match observation.dry_run {
@@ -311,9 +336,8 @@ mod tests {
             plan.counts(),
             Counts {
                 create: 2,
-                update: 0,
-                unchanged: 0,
-                error: 1
+                error: 1,
+                ..Counts::default()
             }
         );
     }

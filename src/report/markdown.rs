@@ -13,9 +13,10 @@ pub const MARKDOWN_LIMIT: usize = 60_000;
 pub fn markdown(title: &str, plan: &Plan, limit: usize) -> String {
     let c = plan.counts();
     let mut out = format!(
-        "### {title}: {} to create, {} to update, {} unchanged{}\n\n",
+        "### {title}: {} to create, {} to update, {} to prune, {} unchanged{}\n\n",
         c.create,
         c.update,
+        c.prune,
         c.unchanged,
         if c.error > 0 {
             format!(", {} invalid", c.error)
@@ -45,7 +46,7 @@ pub fn markdown(title: &str, plan: &Plan, limit: usize) -> String {
             entry.id.kind,
             entry.id.name,
             entry.id.namespace.as_deref().unwrap_or(""),
-            entry.origin
+            entry.source()
         );
         if out.len() + table.len() + row.len() > budget / 2 {
             rows_left_out += 1;
@@ -75,6 +76,9 @@ pub fn markdown(title: &str, plan: &Plan, limit: usize) -> String {
                 .map(|ns| format!(" -n {ns}"))
                 .unwrap_or_default()
         );
+        if let Some(kept) = &entry.kept {
+            let _ = writeln!(block, "Kept: {kept}\n");
+        }
         if let Some(error) = &entry.error {
             let _ = writeln!(block, "{}\n", fenced("text", &error.to_string()));
         }
@@ -102,6 +106,8 @@ fn sign(action: Action) -> &'static str {
     match action {
         Action::Create => "➕ create",
         Action::Update => "✏️ update",
+        Action::Prune => "🗑️ prune",
+        Action::Keep => "🔒 keep",
         Action::Error => "❌ invalid",
         Action::Unchanged => "unchanged",
     }
@@ -139,14 +145,15 @@ mod tests {
                 namespace: Some("shop".into()),
                 name: format!("cm-{i:04}"),
             },
-            origin: Origin {
+            origin: Some(Origin {
                 file: format!("app/cm-{i:04}.yaml").into(),
                 line: 1,
-            },
+            }),
             action,
             diff: format!("@@ -1,3 +1,3 @@\n data:\n-  value: old-{i}\n+  value: new-{i}\n"),
             error: None,
             pending: None,
+            kept: None,
         }
     }
 
@@ -156,7 +163,9 @@ mod tests {
             entries: vec![entry(1, Action::Update), entry(2, Action::Unchanged)],
         };
         let text = markdown("kpush diff", &plan, MARKDOWN_LIMIT);
-        assert!(text.starts_with("### kpush diff: 0 to create, 1 to update, 1 unchanged\n"));
+        assert!(
+            text.starts_with("### kpush diff: 0 to create, 1 to update, 0 to prune, 1 unchanged\n")
+        );
         assert!(
             text.contains("| ✏️ update | v1 `ConfigMap` `cm-0001` | shop | `app/cm-0001.yaml:1` |")
         );

@@ -23,6 +23,8 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
         let (sign, style) = match entry.action {
             Action::Create => ("+", Style::Added),
             Action::Update => ("~", Style::Changed),
+            Action::Prune => ("-", Style::Removed),
+            Action::Keep => ("=", Style::Dim),
             Action::Error => ("!", Style::Error),
             Action::Unchanged => continue,
         };
@@ -31,10 +33,18 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
         let _ = writeln!(
             out,
             " {}",
-            printer.paint(Style::Dim, &format!("({})", entry.origin))
+            printer.paint(Style::Dim, &format!("({})", entry.source()))
         );
         if let Some(failure) = &entry.error {
             let _ = writeln!(out, "  {failure}");
+        }
+        if let Some(kept) = &entry.kept {
+            let _ = writeln!(
+                out,
+                "  {}",
+                printer.paint(Style::Dim, &format!("kept: {kept}"))
+            );
+            continue;
         }
         if let Some(pending) = &entry.pending {
             let _ = writeln!(
@@ -59,9 +69,12 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
     }
     let c = plan.counts();
     let mut summary = format!(
-        "Plan: {} to create, {} to update, {} unchanged",
-        c.create, c.update, c.unchanged
+        "Plan: {} to create, {} to update, {} to prune, {} unchanged",
+        c.create, c.update, c.prune, c.unchanged
     );
+    if c.keep > 0 {
+        let _ = write!(summary, ", {} kept", c.keep);
+    }
     if c.error > 0 {
         let _ = write!(summary, ", {} invalid", c.error);
     }
@@ -115,10 +128,10 @@ mod tests {
                 namespace: Some("shop".into()),
                 name: name.into(),
             },
-            origin: Origin {
+            origin: Some(Origin {
                 file: "web.yaml".into(),
                 line: 3,
-            },
+            }),
             action,
             diff: diff.into(),
             error: (action == Action::Error).then(|| ApiFailure {
@@ -127,6 +140,7 @@ mod tests {
                 message: "spec.replicas: Invalid value".into(),
             }),
             pending: None,
+            kept: None,
         }
     }
 
@@ -146,7 +160,7 @@ mod tests {
             "+ apps/v1 Deployment a -n shop (web.yaml:3)\n  @@ -0,0 +1 @@\n  +kind: Deployment\n\
              ~ apps/v1 Deployment c -n shop (web.yaml:3)\n  @@ -1 +1 @@\n  -x: 1\n  +x: 2\n\
              ! apps/v1 Deployment d -n shop (web.yaml:3)\n  (Invalid) spec.replicas: Invalid value\n\
-             Plan: 1 to create, 1 to update, 1 unchanged, 1 invalid\n"
+             Plan: 1 to create, 1 to update, 0 to prune, 1 unchanged, 1 invalid\n"
         );
     }
 }
