@@ -40,15 +40,19 @@ impl Applied {
 /// The order writes go in; later stages may depend on earlier ones existing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Stage {
-    /// Namespaces and CustomResourceDefinitions: what other objects live in or are kinds of.
-    Definitions,
+    /// What every other object lives in.
+    Namespaces,
+    /// What custom resources are kinds of.
+    Crds,
     ClusterScoped,
     Namespaced,
 }
 
 pub fn stage_of(target: &Target) -> Stage {
-    if is_namespace(target) || is_crd(target) {
-        Stage::Definitions
+    if is_namespace(target) {
+        Stage::Namespaces
+    } else if is_crd(target) {
+        Stage::Crds
     } else if target.resource.namespaced {
         Stage::Namespaced
     } else {
@@ -73,11 +77,13 @@ pub async fn apply(
     stages: &[Stage],
     concurrency: usize,
     strict: bool,
+    force: bool,
 ) -> Applied {
     let mut applied = Applied::default();
     let options = ApplyOptions {
         strict,
-        ..ApplyOptions::default()
+        force,
+        dry_run: false,
     };
     for (i, stage) in stages.iter().enumerate() {
         let work: Vec<(&Target, Action)> = targets

@@ -105,9 +105,32 @@ pub struct TargetArgs {
     /// Directory or file with YAML/JSON manifests, relative to the current directory.
     pub path: PathBuf,
 
+    /// Application name: names the inventory (the ApplySet parent Secret `kpush-APP` in the
+    /// destination namespace) that remembers what this deploy owns. Default: PATH's last
+    /// directory name.
+    #[arg(long, env = "KPUSH_APP", value_name = "NAME")]
+    pub app: Option<String>,
+
     /// Create the destination namespace (-n) when it does not exist.
     #[arg(long)]
     pub create_namespace: bool,
+
+    /// Delete objects this app deployed before that are no longer rendered (after everything
+    /// else succeeded). Without it they are listed and kept.
+    #[arg(long)]
+    pub prune: bool,
+
+    /// Allow pruning everything when the render produced no objects.
+    #[arg(long)]
+    pub allow_empty: bool,
+
+    /// Take over objects that belong to another ApplySet, a Helm release or Argo CD.
+    #[arg(long)]
+    pub adopt: bool,
+
+    /// Take ownership of fields another field manager owns, instead of failing on the conflict.
+    #[arg(long)]
+    pub force_conflicts: bool,
 
     /// Validate every object before writing any: server-side strict field validation where
     /// the server has it, and fields the server would drop are errors.
@@ -133,6 +156,36 @@ pub struct DiffArgs {
 pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
+
+    /// Run everything as a server-side dry run and print what would happen; nothing is
+    /// written (no namespace, no inventory, no lock).
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// How dependents of pruned objects are deleted; with foreground, kpush waits until the
+    /// pruned objects are gone.
+    #[arg(long, value_enum, default_value_t = PropagationArg::Foreground)]
+    pub prune_propagation: PropagationArg,
+
+    /// Refuse a prune that deletes more than this share of the inventory (percent; 0 turns the
+    /// guard off) unless `--confirm-prune` is given.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100), value_name = "PERCENT")]
+    pub prune_threshold: u8,
+
+    /// Confirm a prune larger than `--prune-threshold`.
+    #[arg(long)]
+    pub confirm_prune: bool,
+
+    /// How long to wait for another deploy of the same app to release its lock (seconds).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PropagationArg {
+    Foreground,
+    Background,
+    Orphan,
 }
 
 #[cfg(test)]

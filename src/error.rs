@@ -13,6 +13,14 @@ pub enum Error {
     Render(#[from] RenderError),
     #[error(transparent)]
     Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Lock(#[from] crate::cluster::LockError),
+    /// Input or cluster state that makes the run unsafe to start; nothing was written.
+    #[error("{0}")]
+    Invalid(String),
+    /// A failure while running.
+    #[error("{0}")]
+    Runtime(String),
 }
 
 impl Error {
@@ -21,6 +29,8 @@ impl Error {
             Error::Source(e) => e.exit_status(),
             Error::Render(_) => ExitStatus::Invalid,
             Error::Cluster(e) => e.exit_status(),
+            Error::Lock(_) | Error::Runtime(_) => ExitStatus::Failure,
+            Error::Invalid(_) => ExitStatus::Invalid,
         }
     }
 }

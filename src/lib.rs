@@ -5,6 +5,7 @@
 //! Only [`cluster`] talks to the Kubernetes API.
 
 pub mod apply;
+pub mod ci;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod inventory;
 pub mod object;
 pub mod plan;
 pub mod printer;
+pub mod prune;
 pub mod render;
 pub mod report;
 pub mod source;

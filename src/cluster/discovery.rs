@@ -50,6 +50,26 @@ impl Cluster {
         Ok(Discovery { versions })
     }
 
+    /// The preferred version of every API group the server serves (`""` → `v1`).
+    pub async fn preferred_versions(&self) -> Result<BTreeMap<String, String>, ClusterError> {
+        let groups = with_retry(|| self.client.list_api_groups())
+            .await
+            .map_err(|e| self.discovery_error("/apis".into(), ApiFailure::from_kube(e)))?;
+        let mut versions: BTreeMap<String, String> = groups
+            .groups
+            .into_iter()
+            .filter_map(|g| {
+                let version = g
+                    .preferred_version
+                    .map(|v| v.version)
+                    .or_else(|| g.versions.first().map(|v| v.version.clone()))?;
+                Some((g.name, version))
+            })
+            .collect();
+        versions.insert(String::new(), "v1".into());
+        Ok(versions)
+    }
+
     async fn resource_list(&self, api_version: &str) -> Result<APIResourceList, ApiFailure> {
         with_retry(|| async {
             if api_version.contains('/') {
@@ -81,6 +101,24 @@ impl Cluster {
 }
 
 impl Discovery {
+    /// The resource for a kind, in whichever discovered version serves it.
+    pub fn find_group_kind(&self, group: &str, kind: &str) -> Option<&Resource> {
+        self.versions
+            .values()
+            .flatten()
+            .flatten()
+            .find(|r| r.group == group && r.kind == kind)
+    }
+
+    /// Adds what another discovery found.
+    pub fn extend(&mut self, other: Discovery) {
+        self.versions.extend(other.versions);
+    }
+
+    pub fn knows(&self, api_version: &str) -> bool {
+        self.versions.contains_key(api_version)
+    }
+
     pub fn resolve(&self, api_version: &str, kind: &str) -> Resolution<'_> {
         match self.versions.get(api_version) {
             Some(Some(resources)) => match resources.iter().find(|r| r.kind == kind) {

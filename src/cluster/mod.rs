@@ -5,6 +5,8 @@ mod connect;
 mod discovery;
 mod established;
 mod failure;
+mod lease;
+mod members;
 mod objects;
 pub use objects::ApplyOptions;
 mod retry;
@@ -12,6 +14,8 @@ mod retry;
 pub use connect::{ConnectOptions, connect};
 pub use discovery::{Discovery, Resolution};
 pub use failure::{ApiFailure, FailureClass};
+pub use lease::{HeldLease, LockError};
+pub use members::Propagation;
 
 use crate::exit::ExitStatus;
 

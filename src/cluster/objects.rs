@@ -21,7 +21,7 @@ pub struct ApplyOptions {
 }
 
 impl Cluster {
-    fn api(&self, resource: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
+    pub(super) fn api(&self, resource: &Resource, namespace: Option<&str>) -> Api<DynamicObject> {
         let api_resource = ApiResource {
             group: resource.group.clone(),
             version: resource.version.clone(),

@@ -1,24 +1,33 @@
-//! `kpush apply`: validate everything by dry run, then write in stages.
+//! `kpush apply`: validate everything by dry run, then write in stages under a lock, recording
+//! the inventory, and prune last.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
+use std::time::Duration;
 
 use serde_json::json;
 
 use crate::apply::{self, Applied, Outcome, Stage};
-use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
-use crate::cluster::{ApplyOptions, Cluster, FailureClass};
+use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, PropagationArg};
+use crate::cluster::{ApplyOptions, Cluster, FailureClass, HeldLease, Propagation};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::inventory::{GroupKind, ParentState, parent_manifest};
 use crate::object::ObjectRef;
 use crate::plan::{Action, Plan, Target};
 use crate::printer::{Printer, Style};
+use crate::prune::{self, Pruned};
 use crate::report;
 
-use super::output;
+use super::inventory::Inventory;
+use super::output::{self, Results};
 use super::prepare::{Prepared, observe, prepare};
 
 /// Label on namespaces kpush created, so people can tell where they came from.
 const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
+/// How long a CRD may take to be served.
+const CRD_TIMEOUT: Duration = Duration::from_secs(60);
+/// Below this many members, any share of them may be pruned without confirmation.
+const TRIVIAL_INVENTORY: usize = 5;
 
 pub fn failure_status(class: FailureClass) -> ExitStatus {
     match class {
@@ -32,32 +41,24 @@ pub async fn apply(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    let Prepared {
-        cluster,
-        targets,
-        mut plan,
-        namespaces_to_create,
-        namespace_resource,
-        concurrency,
-        validate,
-    } = prepare(global, &args.target).await?;
+    let prepared = prepare(global, &args.target).await?;
     let text = global.output == OutputFormat::Text;
-    let finish = |plan: &Plan, applied: Option<&Applied>, status: ExitStatus| {
+    let finish = |plan: &Plan, results: Results<'_>, status: ExitStatus| {
         Ok(output::finish(
             "apply",
             global.output,
             printer,
             plan,
-            applied,
+            results,
             status,
         ))
     };
-
+    let plan = &prepared.plan;
     if text {
-        for ns in &namespaces_to_create {
+        for ns in &prepared.namespaces_to_create {
             printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
         }
-        printer.out(&report::plan_text(&plan, printer));
+        printer.out(&report::plan_text(plan, printer));
     }
     if let Some(class) = plan.error_class() {
         let n = plan.counts().error;
@@ -65,63 +66,285 @@ pub async fn apply(
             Style::Error,
             &format!("error: {n} object(s) failed validation; nothing was written to the cluster"),
         ));
-        return finish(&plan, None, failure_status(class));
+        return finish(plan, Results::default(), failure_status(class));
     }
-    if !plan.has_changes() && namespaces_to_create.is_empty() {
+    check_prune_share(plan, args)?;
+
+    let parent = ParentRecord::new(&prepared);
+    if !plan.has_changes() && prepared.namespaces_to_create.is_empty() && !parent.needs_write() {
         if text {
             printer.out("No changes.\n");
         }
-        return finish(&plan, None, ExitStatus::Success);
+        return finish(plan, Results::default(), ExitStatus::Success);
+    }
+    if args.dry_run {
+        return dry_run(&prepared, args, printer, text, finish).await;
+    }
+    write(prepared, args, printer, text, parent, finish).await
+}
+
+/// A prune that removes most of a real inventory is more often a wrong PATH or revision than
+/// intent: it needs `--confirm-prune`.
+fn check_prune_share(plan: &Plan, args: &ApplyArgs) -> Result<(), Error> {
+    let c = plan.counts();
+    let existing = c.update + c.unchanged + c.prune + c.keep;
+    let threshold = usize::from(args.prune_threshold);
+    if threshold == 0 || args.confirm_prune || existing < TRIVIAL_INVENTORY {
+        return Ok(());
+    }
+    if c.prune * 100 > threshold * existing {
+        return Err(Error::Invalid(format!(
+            "this deploy would prune {} of the app's {existing} objects ({}%), more than --prune-threshold {threshold}%\nhint: check PATH and --rev; pass `--confirm-prune` if this is intended",
+            c.prune,
+            c.prune * 100 / existing
+        )));
+    }
+    Ok(())
+}
+
+/// What the parent should record before the members are written (old and new together, so a
+/// crash never loses track of a member) and after a successful prune (only what remains).
+struct ParentRecord {
+    before: (BTreeSet<GroupKind>, BTreeSet<String>),
+    after: (BTreeSet<GroupKind>, BTreeSet<String>),
+    previous: Option<ParentState>,
+}
+
+impl ParentRecord {
+    fn new(prepared: &Prepared) -> ParentRecord {
+        let inventory = &prepared.inventory;
+        let destination = inventory.parent.namespace.clone().unwrap_or_default();
+        let kept: HashSet<&ObjectRef> = prepared
+            .plan
+            .entries
+            .iter()
+            .filter(|e| e.action == Action::Keep)
+            .map(|e| &e.id)
+            .collect();
+        let mut kinds = BTreeSet::new();
+        let mut namespaces = BTreeSet::new();
+        let remaining = prepared.targets.iter().map(|t| &t.id).chain(
+            inventory
+                .candidates
+                .iter()
+                .map(|c| &c.id)
+                .filter(|id| kept.contains(id)),
+        );
+        for id in remaining {
+            kinds.insert(GroupKind {
+                group: id.group.clone(),
+                kind: id.kind.clone(),
+            });
+            if let Some(ns) = id.namespace.as_ref().filter(|ns| **ns != destination) {
+                namespaces.insert(ns.clone());
+            }
+        }
+        let mut before = (kinds.clone(), namespaces.clone());
+        if let Some(previous) = &inventory.previous {
+            before.0.extend(previous.group_kinds.iter().cloned());
+            before
+                .1
+                .extend(previous.additional_namespaces.iter().cloned());
+        }
+        ParentRecord {
+            before,
+            after: (kinds, namespaces),
+            previous: inventory.previous.clone(),
+        }
     }
 
-    // Destination namespaces first: everything else lands in them.
+    fn needs_write(&self) -> bool {
+        match &self.previous {
+            None => true,
+            Some(p) => {
+                p.group_kinds != self.after.0
+                    || p.additional_namespaces != self.after.1
+                    || p.tooling.as_deref() != Some(crate::inventory::tooling().as_str())
+            }
+        }
+    }
+
+    async fn write(
+        &self,
+        cluster: &Cluster,
+        inventory: &Inventory,
+        after: bool,
+    ) -> Result<(), Error> {
+        let (kinds, namespaces) = if after { &self.after } else { &self.before };
+        let parent = &inventory.parent;
+        let body = parent_manifest(
+            &parent.name,
+            parent.namespace.as_deref().unwrap_or_default(),
+            kinds,
+            namespaces,
+        );
+        cluster
+            .apply(
+                &inventory.secret_resource,
+                parent,
+                &body,
+                ApplyOptions::default(),
+            )
+            .await
+            .map(|_| ())
+            .map_err(|f| Error::Runtime(format!("cannot write the inventory {parent}: {f}")))
+    }
+}
+
+/// `--dry-run`: the server checks the prune deletions too; nothing is written.
+async fn dry_run(
+    prepared: &Prepared,
+    args: &ApplyArgs,
+    printer: &Printer,
+    text: bool,
+    finish: impl Fn(&Plan, Results<'_>, ExitStatus) -> Result<ExitStatus, Error>,
+) -> Result<ExitStatus, Error> {
+    let pruned = prune::prune(
+        &prepared.cluster,
+        &prepared.inventory.candidates,
+        &prepared.plan,
+        propagation(args.prune_propagation),
+        prepared.options.concurrency,
+        true,
+    )
+    .await;
+    let status = if pruned.failed().next().is_some() {
+        ExitStatus::Failure
+    } else {
+        ExitStatus::Success
+    };
+    if text {
+        printer.out(&report::pruned_text(&pruned, printer));
+        printer.out("Dry run: nothing was written.\n");
+    }
+    let results = Results {
+        applied: None,
+        pruned: Some(&pruned),
+    };
+    finish(&prepared.plan, results, status)
+}
+
+fn propagation(arg: PropagationArg) -> Propagation {
+    match arg {
+        PropagationArg::Foreground => Propagation::Foreground,
+        PropagationArg::Background => Propagation::Background,
+        PropagationArg::Orphan => Propagation::Orphan,
+    }
+}
+
+async fn write(
+    mut prepared: Prepared,
+    args: &ApplyArgs,
+    printer: &Printer,
+    text: bool,
+    parent: ParentRecord,
+    finish: impl Fn(&Plan, Results<'_>, ExitStatus) -> Result<ExitStatus, Error>,
+) -> Result<ExitStatus, Error> {
+    let cluster = prepared.cluster.clone();
+    let concurrency = prepared.options.concurrency;
+    let strict = prepared.options.plan.validate;
+    let force = prepared.options.force_conflicts;
+
+    // Namespaces first: everything else, the lock included, lives in them.
     let mut applied = Applied::default();
-    for ns in &namespaces_to_create {
-        let id = ObjectRef {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "Namespace".into(),
-            namespace: None,
-            name: ns.clone(),
-        };
-        let object = json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": ns, "labels": {CREATED_BY_LABEL: "kpush"}}
-        });
-        let result = cluster
-            .apply(&namespace_resource, &id, &object, ApplyOptions::default())
-            .await;
-        applied.outcomes.push(Outcome {
-            id,
-            action: Action::Create,
-            error: result.err(),
-        });
-    }
-    if applied.failed().next().is_none() {
-        let first = apply::apply(
-            &cluster,
-            &targets,
-            &plan,
-            &[Stage::Definitions],
-            concurrency,
-            validate,
-        )
-        .await;
-        applied.outcomes.extend(first.outcomes);
-    }
-    if applied.failed().next().is_none() {
+    for ns in &prepared.namespaces_to_create {
         applied
             .outcomes
-            .extend(wait_for_crds(&cluster, &targets, &plan).await);
+            .push(create_namespace(&cluster, &prepared.namespace_resource, ns).await);
+    }
+    if applied.failed().next().is_none() {
+        let stage = apply::apply(
+            &cluster,
+            &prepared.targets,
+            &prepared.plan,
+            &[Stage::Namespaces],
+            concurrency,
+            strict,
+            force,
+        )
+        .await;
+        applied.outcomes.extend(stage.outcomes);
     }
     if applied.failed().next().is_some() {
-        return report_applied(printer, text, &plan, applied, finish);
+        return report_results(printer, text, &prepared.plan, applied, None, finish);
     }
 
-    // Objects whose namespace did not exist could not be dry-run before; they are now.
+    let lease = take_lock(&cluster, &prepared.inventory, args, printer).await?;
+    let result = write_locked(&mut prepared, args, printer, &parent, applied).await;
+    lease.release().await;
+    let (applied, pruned) = result?;
+    report_results(
+        printer,
+        text,
+        &prepared.plan,
+        applied,
+        pruned.as_ref(),
+        finish,
+    )
+}
+
+async fn take_lock(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    args: &ApplyArgs,
+    printer: &Printer,
+) -> Result<HeldLease, Error> {
+    let namespace = inventory.parent.namespace.as_deref().unwrap_or_default();
+    let holder = crate::ci::run_identity();
+    Ok(cluster
+        .acquire_lease(
+            namespace,
+            &inventory.parent.name,
+            &holder,
+            Duration::from_secs(args.lock_timeout),
+            |other| {
+                printer.note(&format!(
+                    "waiting for the deploy lock {namespace}/{}, held by {other} (up to {}s)",
+                    inventory.parent.name, args.lock_timeout
+                ))
+            },
+        )
+        .await?)
+}
+
+/// Everything after the lock is taken: inventory, CRDs, the other objects, prune.
+async fn write_locked(
+    prepared: &mut Prepared,
+    args: &ApplyArgs,
+    printer: &Printer,
+    parent: &ParentRecord,
+    mut applied: Applied,
+) -> Result<(Applied, Option<Pruned>), Error> {
+    let cluster = prepared.cluster.clone();
+    let concurrency = prepared.options.concurrency;
+    let strict = prepared.options.plan.validate;
+    let force = prepared.options.force_conflicts;
+    let targets = &prepared.targets;
+
+    parent.write(&cluster, &prepared.inventory, false).await?;
+
+    let crds = apply::apply(
+        &cluster,
+        targets,
+        &prepared.plan,
+        &[Stage::Crds],
+        concurrency,
+        strict,
+        force,
+    )
+    .await;
+    applied.outcomes.extend(crds.outcomes);
+    if applied.failed().next().is_none() {
+        let waited = wait_for_crds(&cluster, targets, &prepared.plan).await;
+        applied.outcomes.extend(waited);
+    }
+    if applied.failed().next().is_some() {
+        return Ok((applied, None));
+    }
+
+    // Objects whose namespace or CRD did not exist could not be dry-run before; they can now.
     let pending: Vec<usize> = (0..targets.len())
-        .filter(|&i| plan.entries[i].pending.is_some())
+        .filter(|&i| prepared.plan.entries[i].pending.is_some())
         .collect();
     if !pending.is_empty() {
         let subset: Vec<Target> = pending
@@ -131,39 +354,79 @@ pub async fn apply(
                 ..targets[i].clone()
             })
             .collect();
-        let observations =
-            observe(&cluster, &subset, &BTreeSet::new(), concurrency, validate).await;
-        let revalidated = Plan::build(&subset, observations, validate);
+        let observations = observe(&cluster, &subset, &BTreeSet::new(), &prepared.options).await;
+        let revalidated = Plan::build(&subset, observations, &prepared.options.plan);
         for (i, entry) in pending.iter().zip(revalidated.entries) {
-            plan.entries[*i] = entry;
+            prepared.plan.entries[*i] = entry;
         }
-        if let Some(class) = plan.error_class() {
-            if text {
-                let errors = Plan {
-                    entries: plan.errors().cloned().collect(),
-                };
-                printer.out(&report::plan_text(&errors, printer));
-            }
-            printer.note(&printer.paint(
-                Style::Error,
-                "error: validation failed after creating namespaces and CustomResourceDefinitions; no other object was written",
+        if prepared.plan.error_class().is_some() {
+            let errors = Plan {
+                entries: prepared.plan.errors().cloned().collect(),
+            };
+            printer.out(&report::plan_text(&errors, printer));
+            return Err(Error::Invalid(
+                "validation failed after creating namespaces and CustomResourceDefinitions; no other object was written, nothing was pruned".into(),
             ));
-            return finish(&plan, Some(&applied), failure_status(class));
         }
     }
 
     let rest = apply::apply(
         &cluster,
-        &targets,
-        &plan,
+        targets,
+        &prepared.plan,
         &[Stage::ClusterScoped, Stage::Namespaced],
         concurrency,
-        validate,
+        strict,
+        force,
     )
     .await;
     applied.outcomes.extend(rest.outcomes);
     applied.not_attempted = rest.not_attempted;
-    report_applied(printer, text, &plan, applied, finish)
+    if applied.failed().next().is_some() {
+        return Ok((applied, None));
+    }
+
+    // PruneLast: only once every write succeeded.
+    let pruned = prune::prune(
+        &cluster,
+        &prepared.inventory.candidates,
+        &prepared.plan,
+        propagation(args.prune_propagation),
+        concurrency,
+        false,
+    )
+    .await;
+    if pruned.failed().next().is_none() {
+        parent.write(&cluster, &prepared.inventory, true).await?;
+    }
+    Ok((applied, Some(pruned)))
+}
+
+async fn create_namespace(
+    cluster: &Cluster,
+    resource: &crate::object::Resource,
+    name: &str,
+) -> Outcome {
+    let id = ObjectRef {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Namespace".into(),
+        namespace: None,
+        name: name.to_string(),
+    };
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": {CREATED_BY_LABEL: "kpush"}}
+    });
+    let result = cluster
+        .apply(resource, &id, &object, ApplyOptions::default())
+        .await;
+    Outcome {
+        id,
+        action: Action::Create,
+        error: result.err(),
+    }
 }
 
 /// Custom resources can only be sent once their CRDs are served: waits for each CRD this
@@ -190,22 +453,35 @@ async fn wait_for_crds(cluster: &Cluster, targets: &[Target], plan: &Plan) -> Ve
         .collect()
 }
 
-const CRD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
-fn report_applied(
+fn report_results(
     printer: &Printer,
     text: bool,
     plan: &Plan,
     applied: Applied,
-    finish: impl Fn(&Plan, Option<&Applied>, ExitStatus) -> Result<ExitStatus, Error>,
+    pruned: Option<&Pruned>,
+    finish: impl Fn(&Plan, Results<'_>, ExitStatus) -> Result<ExitStatus, Error>,
 ) -> Result<ExitStatus, Error> {
-    let status = if applied.failed().next().is_some() {
+    let failed =
+        applied.failed().next().is_some() || pruned.is_some_and(|p| p.failed().next().is_some());
+    let status = if failed {
         ExitStatus::Failure
     } else {
         ExitStatus::Success
     };
     if text {
         printer.out(&report::applied_text(&applied, printer));
+        match pruned {
+            Some(pruned) => printer.out(&report::pruned_text(pruned, printer)),
+            None if plan.counts().prune > 0 => printer.out(&printer.paint(
+                Style::Error,
+                "Nothing was pruned: the deploy did not complete.\n",
+            )),
+            None => {}
+        }
     }
-    finish(plan, Some(&applied), status)
+    let results = Results {
+        applied: Some(&applied),
+        pruned,
+    };
+    finish(plan, results, status)
 }

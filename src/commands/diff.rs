@@ -6,7 +6,7 @@ use crate::exit::ExitStatus;
 use crate::printer::Printer;
 use crate::report;
 
-use super::output::finish;
+use super::output::{Results, finish};
 use super::prepare::{Prepared, prepare};
 
 pub async fn diff(
@@ -32,5 +32,12 @@ pub async fn diff(
         }
         printer.out(&report::plan_text(&plan, printer));
     }
-    Ok(finish("diff", global.output, printer, &plan, None, status))
+    Ok(finish(
+        "diff",
+        global.output,
+        printer,
+        &plan,
+        Results::default(),
+        status,
+    ))
 }

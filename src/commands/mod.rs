@@ -2,6 +2,7 @@
 
 mod apply;
 mod diff;
+mod inventory;
 mod output;
 mod prepare;
 mod render;

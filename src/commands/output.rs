@@ -7,7 +7,15 @@ use crate::cli::OutputFormat;
 use crate::exit::ExitStatus;
 use crate::plan::Plan;
 use crate::printer::Printer;
+use crate::prune::Pruned;
 use crate::report::{self, DeployReport, MARKDOWN_LIMIT};
+
+/// What a run did after planning.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Results<'a> {
+    pub applied: Option<&'a Applied>,
+    pub pruned: Option<&'a Pruned>,
+}
 
 /// Prints the JSON or markdown report (text was streamed as the run went), appends the
 /// markdown summary to `$GITHUB_STEP_SUMMARY` when set, and returns `status`.
@@ -16,7 +24,7 @@ pub fn finish(
     format: OutputFormat,
     printer: &Printer,
     plan: &Plan,
-    applied: Option<&Applied>,
+    results: Results<'_>,
     status: ExitStatus,
 ) -> ExitStatus {
     match format {
@@ -25,17 +33,18 @@ pub fn finish(
             command,
             counts: plan.counts(),
             plan,
-            applied,
+            applied: results.applied,
+            pruned: results.pruned,
             exit_code: status.code(),
         })),
-        OutputFormat::Markdown => printer.out(&markdown(command, plan, applied)),
+        OutputFormat::Markdown => printer.out(&markdown(command, plan, results)),
     }
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) {
         let appended = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
-            .and_then(|mut file| file.write_all(markdown(command, plan, applied).as_bytes()));
+            .and_then(|mut file| file.write_all(markdown(command, plan, results).as_bytes()));
         if let Err(e) = appended {
             tracing::warn!("cannot append to GITHUB_STEP_SUMMARY {path:?}: {e}");
         }
@@ -43,11 +52,14 @@ pub fn finish(
     status
 }
 
-fn markdown(command: &str, plan: &Plan, applied: Option<&Applied>) -> String {
+fn markdown(command: &str, plan: &Plan, results: Results<'_>) -> String {
     let mut text = report::markdown(&format!("kpush {command}"), plan, MARKDOWN_LIMIT);
-    if let Some(applied) = applied {
+    if let Some(applied) = results.applied {
         text.push('\n');
         text.push_str(&report::applied_text(applied, &Printer::plain()));
+    }
+    if let Some(pruned) = results.pruned {
+        text.push_str(&report::pruned_text(pruned, &Printer::plain()));
     }
     text
 }

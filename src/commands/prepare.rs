@@ -8,10 +8,13 @@ use futures::{StreamExt, stream};
 use crate::cli::{GlobalArgs, TargetArgs};
 use crate::cluster::{self, ApiFailure, ApplyOptions, Cluster, ConnectOptions, Discovery};
 use crate::error::Error;
-use crate::object::{ObjectRef, Resource};
-use crate::plan::{self, DryRun, Observation, Plan, Target};
+use crate::inventory::PART_OF_LABEL;
+use crate::object::{ObjectRef, Origin, Resource};
+use crate::plan::{self, DryRun, Observation, Plan, PlanOptions, Target};
 use crate::render::{self, Problem, RenderError, Rendered};
 use crate::source::{self, Source, SourceRequest};
+
+use super::inventory::{self, Inventory};
 
 /// Reads the source at the requested revision and renders it; no cluster involved.
 pub fn render(global: &GlobalArgs, path: &std::path::Path) -> Result<(Source, Rendered), Error> {
@@ -30,16 +33,26 @@ pub fn render(global: &GlobalArgs, path: &std::path::Path) -> Result<(Source, Re
 pub struct Prepared {
     pub cluster: Cluster,
     pub targets: Vec<Target>,
+    /// One entry per target, in target order, then the prune and keep entries.
     pub plan: Plan,
     /// Destination namespaces that `--create-namespace` will create.
     pub namespaces_to_create: Vec<String>,
     pub namespace_resource: Resource,
+    pub inventory: Inventory,
+    pub options: RunOptions,
+}
+
+/// Settings the later steps of a run need again.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
     pub concurrency: usize,
-    pub validate: bool,
+    pub plan: PlanOptions,
+    pub force_conflicts: bool,
 }
 
 pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared, Error> {
     let (_source, rendered) = render(global, &args.path)?;
+    let app = inventory::app_name(args.app.as_deref(), &args.path)?;
     let cluster = cluster::connect(&ConnectOptions {
         kubeconfig: global.kubeconfig.as_deref(),
         context: global.context.as_deref(),
@@ -51,17 +64,22 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
         .map(|m| m.id.api_version())
         .collect();
     api_versions.insert("v1".into());
-    let discovery = cluster.discover(api_versions).await?;
+    let mut discovery = cluster.discover(api_versions).await?;
     let namespace_resource = namespace_resource(&discovery)?;
-    let default_namespace = global
+    let destination = global
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
-    let targets = plan::targets(&rendered, &discovery, &default_namespace)
+    let mut targets = plan::targets(&rendered, &discovery, &destination)
         .map_err(|problems| RenderError { problems })?;
 
     let concurrency = usize::from(args.concurrency);
-    let missing = missing_namespaces(&cluster, &targets, &namespace_resource, concurrency).await?;
+    let mut used: BTreeSet<&str> = targets
+        .iter()
+        .filter_map(|t| t.id.namespace.as_deref())
+        .collect();
+    used.insert(&destination);
+    let missing = missing_namespaces(&cluster, used, &namespace_resource, concurrency).await?;
     let declared: BTreeSet<&str> = targets
         .iter()
         .filter(|t| t.resource == namespace_resource)
@@ -75,37 +93,90 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
         }
         if args.create_namespace {
             namespaces_to_create.push(ns.clone());
-        } else {
-            let first = targets
-                .iter()
-                .find(|t| t.id.namespace.as_ref() == Some(ns))
-                .expect("a missing namespace comes from a target");
-            problems.push(Problem {
-                origin: first.origin.clone(),
-                column: None,
-                message: format!(
-                    "namespace `{ns}` does not exist (needed by {})\nhint: pass `--create-namespace`, or add a Namespace manifest",
-                    first.id
-                ),
-            });
+            continue;
         }
+        let needed_by = targets
+            .iter()
+            .find(|t| t.id.namespace.as_ref() == Some(ns))
+            .map(|t| (t.origin.clone(), t.id.to_string()));
+        let (origin, needed_by) = needed_by.unwrap_or_else(|| {
+            (
+                Origin {
+                    file: args.path.clone(),
+                    line: 0,
+                },
+                "the inventory".to_string(),
+            )
+        });
+        problems.push(Problem {
+            origin,
+            column: None,
+            message: format!(
+                "namespace `{ns}` does not exist (needed by {needed_by})\nhint: pass `--create-namespace`, or add a Namespace manifest"
+            ),
+        });
     }
     if !problems.is_empty() {
         return Err(RenderError { problems }.into());
     }
 
+    let destination_exists = !missing.contains(&destination);
+    let inventory = inventory::read(
+        &cluster,
+        &mut discovery,
+        &app,
+        &destination,
+        destination_exists,
+        &targets,
+        concurrency,
+    )
+    .await?;
+    if rendered.manifests.is_empty()
+        && args.prune
+        && !args.allow_empty
+        && !inventory.candidates.is_empty()
+    {
+        return Err(Error::Invalid(format!(
+            "the render produced no objects: pruning would delete all {} objects of app `{app}`\nhint: check PATH and --rev, or pass `--allow-empty` if removing everything is intended",
+            inventory.candidates.len()
+        )));
+    }
+    for target in &mut targets {
+        join_applyset(&mut target.object, &inventory.id);
+    }
+
+    let options = RunOptions {
+        concurrency,
+        plan: PlanOptions {
+            validate: args.validate,
+            applyset_id: Some(inventory.id.clone()),
+            adopt: args.adopt,
+        },
+        force_conflicts: args.force_conflicts,
+    };
     let missing: BTreeSet<String> = missing.into_iter().collect();
-    let observations = observe(&cluster, &targets, &missing, concurrency, args.validate).await;
-    let plan = Plan::build(&targets, observations, args.validate);
+    let observations = observe(&cluster, &targets, &missing, &options).await;
+    let mut plan = Plan::build(&targets, observations, &options.plan);
+    plan.entries
+        .extend(plan::prune_entries(&inventory.candidates, args.prune));
     Ok(Prepared {
         cluster,
         targets,
         plan,
         namespaces_to_create,
         namespace_resource,
-        concurrency,
-        validate: args.validate,
+        inventory,
+        options,
     })
+}
+
+/// Labels an object as a member of the ApplySet.
+fn join_applyset(object: &mut serde_json::Value, id: &str) {
+    let metadata = &mut object["metadata"];
+    if !metadata["labels"].is_object() {
+        metadata["labels"] = serde_json::json!({});
+    }
+    metadata["labels"][PART_OF_LABEL] = serde_json::Value::String(id.to_string());
 }
 
 fn namespace_resource(discovery: &Discovery) -> Result<Resource, Error> {
@@ -137,17 +208,13 @@ fn namespace_ref(name: &str) -> ObjectRef {
     }
 }
 
-/// Namespaces that namespaced targets live in and that do not exist yet.
+/// Of the namespaces in `used`, those that do not exist yet.
 async fn missing_namespaces(
     cluster: &Cluster,
-    targets: &[Target],
+    used: BTreeSet<&str>,
     namespace_resource: &Resource,
     concurrency: usize,
 ) -> Result<Vec<String>, Error> {
-    let used: BTreeSet<&str> = targets
-        .iter()
-        .filter_map(|t| t.id.namespace.as_deref())
-        .collect();
     let found: Vec<(String, Result<bool, ApiFailure>)> = stream::iter(used)
         .map(|ns| async move {
             let live = cluster.get(namespace_resource, &namespace_ref(ns)).await;
@@ -181,13 +248,12 @@ pub async fn observe(
     cluster: &Cluster,
     targets: &[Target],
     pending_namespaces: &BTreeSet<String>,
-    concurrency: usize,
-    validate: bool,
+    options: &RunOptions,
 ) -> Vec<Observation> {
     let dry_run = ApplyOptions {
         dry_run: true,
-        strict: validate,
-        force: false,
+        strict: options.plan.validate,
+        force: options.force_conflicts,
     };
     stream::iter(targets)
         .map(|target| async move {
@@ -227,7 +293,7 @@ pub async fn observe(
                 },
             }
         })
-        .buffered(concurrency)
+        .buffered(options.concurrency)
         .collect()
         .await
 }

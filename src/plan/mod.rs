@@ -6,6 +6,7 @@ mod diff;
 mod dropped;
 mod mask;
 mod normalize;
+mod ownership;
 mod prune;
 mod target;
 
@@ -16,6 +17,7 @@ pub use diff::{to_yaml, unified};
 pub use dropped::dropped_fields;
 pub use mask::mask;
 pub use normalize::normalize;
+pub use ownership::foreign_owner;
 pub use prune::{PruneCandidate, prune_entries};
 pub use target::{Target, targets};
 
@@ -89,6 +91,17 @@ pub struct Plan {
     pub entries: Vec<Entry>,
 }
 
+/// What the plan checks besides the server's dry run.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Fields the server would drop are errors.
+    pub validate: bool,
+    /// The ApplySet the objects join; objects owned by another one (or by another tool) are
+    /// errors unless `adopt`.
+    pub applyset_id: Option<String>,
+    pub adopt: bool,
+}
+
 /// How many entries of each action.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
@@ -101,13 +114,16 @@ pub struct Counts {
 }
 
 impl Plan {
-    /// Classifies each target from what the server said about it. With `validate`, a field
-    /// the server dropped from the manifest makes the object invalid.
-    pub fn build(targets: &[Target], observations: Vec<Observation>, validate: bool) -> Plan {
+    /// Classifies each target from what the server said about it.
+    pub fn build(
+        targets: &[Target],
+        observations: Vec<Observation>,
+        options: &PlanOptions,
+    ) -> Plan {
         let entries = targets
             .iter()
             .zip(observations)
-            .map(|(target, observation)| entry(target, observation, validate))
+            .map(|(target, observation)| entry(target, observation, options))
             .collect();
         Plan { entries }
     }
@@ -155,7 +171,7 @@ impl Plan {
     }
 }
 
-fn entry(target: &Target, observation: Observation, validate: bool) -> Entry {
+fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> Entry {
     let mut entry = Entry {
         id: target.id.clone(),
         origin: Some(target.origin.clone()),
@@ -165,10 +181,21 @@ fn entry(target: &Target, observation: Observation, validate: bool) -> Entry {
         pending: None,
         kept: None,
     };
+    if let (Some(live), Some(id), false) = (&observation.live, &options.applyset_id, options.adopt)
+        && let Some(owner) = foreign_owner(live, id)
+    {
+        entry.action = Action::Error;
+        entry.error = Some(ApiFailure {
+            code: 412,
+            reason: "Owned".into(),
+            message: format!("the live object {owner}; pass `--adopt` to take it over"),
+        });
+        return entry;
+    }
     let live = observation.live.map(normalize);
     let desired = match observation.dry_run {
         DryRun::Done(applied) => {
-            let dropped = if validate {
+            let dropped = if options.validate {
                 dropped_fields(&target.object, &applied)
             } else {
                 Vec::new()
@@ -235,6 +262,13 @@ mod tests {
         }
     }
 
+    fn validating() -> PlanOptions {
+        PlanOptions {
+            validate: true,
+            ..PlanOptions::default()
+        }
+    }
+
     fn cm(value: &str, rv: &str) -> Value {
         json!({"apiVersion": "v1", "kind": "ConfigMap",
                "metadata": {"name": "c", "namespace": "ns", "resourceVersion": rv, "uid": "u",
@@ -251,7 +285,7 @@ mod tests {
                 live: Some(cm("a", "1")),
                 dry_run: DryRun::Done(cm("a", "2")),
             }],
-            true,
+            &validating(),
         );
         assert_eq!(plan.entries[0].action, Action::Unchanged);
         assert!(plan.entries[0].diff.is_empty());
@@ -267,7 +301,7 @@ mod tests {
                 live: Some(cm("a", "1")),
                 dry_run: DryRun::Done(cm("b", "1")),
             }],
-            true,
+            &validating(),
         );
         let entry = &plan.entries[0];
         assert_eq!(entry.action, Action::Update);
@@ -294,12 +328,35 @@ mod tests {
                 dry_run: DryRun::Done(cm("a", "")),
             }]
         };
-        let plan = Plan::build(std::slice::from_ref(&t), observe(), true);
+        let plan = Plan::build(std::slice::from_ref(&t), observe(), &validating());
         assert_eq!(plan.entries[0].action, Action::Error);
         let message = &plan.entries[0].error.as_ref().unwrap().message;
         assert!(message.contains("`dataz`"), "{message}");
-        let plan = Plan::build(std::slice::from_ref(&t), observe(), false);
+        let plan = Plan::build(std::slice::from_ref(&t), observe(), &PlanOptions::default());
         assert_eq!(plan.entries[0].action, Action::Create);
+    }
+
+    #[test]
+    fn objects_of_another_applyset_are_not_adopted_silently() {
+        let mut live = cm("a", "1");
+        live["metadata"]["labels"] = json!({"applyset.kubernetes.io/part-of": "theirs"});
+        let t = target(cm("a", ""));
+        let observe = || {
+            vec![Observation {
+                live: Some(live.clone()),
+                dry_run: DryRun::Done(cm("a", "1")),
+            }]
+        };
+        let mut options = PlanOptions {
+            applyset_id: Some("ours".into()),
+            ..validating()
+        };
+        let plan = Plan::build(std::slice::from_ref(&t), observe(), &options);
+        assert_eq!(plan.entries[0].action, Action::Error);
+        assert_eq!(plan.error_class(), Some(FailureClass::Invalid));
+        options.adopt = true;
+        let plan = Plan::build(std::slice::from_ref(&t), observe(), &options);
+        assert_ne!(plan.entries[0].action, Action::Error);
     }
 
     #[test]
@@ -326,7 +383,7 @@ mod tests {
                     dry_run: DryRun::Pending("namespace ns is created first".into()),
                 },
             ],
-            true,
+            &validating(),
         );
         let actions: Vec<Action> = plan.entries.iter().map(|e| e.action).collect();
         assert_eq!(actions, [Action::Create, Action::Error, Action::Create]);

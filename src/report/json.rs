@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use crate::apply::Applied;
 use crate::plan::{Counts, Plan};
+use crate::prune::Pruned;
 
 /// What `diff` and `apply` print with `--output json`.
 #[derive(Debug, Serialize)]
@@ -14,6 +15,8 @@ pub struct DeployReport<'a> {
     pub plan: &'a Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applied: Option<&'a Applied>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<&'a Pruned>,
     pub exit_code: u8,
 }
 

@@ -6,6 +6,7 @@ use crate::apply::Applied;
 use crate::object::ObjectRef;
 use crate::plan::{Action, Plan};
 use crate::printer::{Printer, Style};
+use crate::prune::Pruned;
 use crate::render::Problem;
 
 /// `apps/v1 Deployment web -n shop`
@@ -103,6 +104,28 @@ pub fn applied_text(applied: &Applied, printer: &Printer) -> String {
     }
     if applied.not_attempted > 0 {
         let _ = write!(summary, ", {} not attempted", applied.not_attempted);
+    }
+    let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
+    out
+}
+
+/// Prune results: failures named, then the count.
+pub fn pruned_text(pruned: &Pruned, printer: &Printer) -> String {
+    let mut out = String::new();
+    let mut deleted = 0;
+    for d in &pruned.deleted {
+        match &d.error {
+            Some(failure) => {
+                let line = format!("! {} not pruned: {failure}", d.id);
+                let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+            }
+            None => deleted += 1,
+        }
+    }
+    let failed = pruned.deleted.len() - deleted;
+    let mut summary = format!("Pruned: {deleted} deleted");
+    if failed > 0 {
+        let _ = write!(summary, ", {failed} failed");
     }
     let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
     out

@@ -1,0 +1,92 @@
+//! Listing the members of an ApplySet and deleting them.
+
+use std::time::{Duration, Instant};
+
+use kube::api::{DeleteParams, ListParams};
+use serde_json::Value;
+
+use super::Cluster;
+use super::failure::ApiFailure;
+use super::retry::with_retry;
+use crate::object::{ObjectRef, Resource};
+
+/// How dependents of a deleted object are handled (Argo CD's `PrunePropagationPolicy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Dependents are deleted first; the object is gone only when they are.
+    #[default]
+    Foreground,
+    /// The object goes at once; the garbage collector deletes dependents afterwards.
+    Background,
+    /// Dependents are left running without an owner.
+    Orphan,
+}
+
+impl Cluster {
+    /// Objects of one kind carrying `selector`, in `namespace` (or cluster-wide).
+    pub async fn list_labelled(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        let api = self.api(resource, namespace);
+        let params = ListParams::default().labels(selector);
+        let list = with_retry(|| api.list(&params))
+            .await
+            .map_err(ApiFailure::from_kube)?;
+        list.items
+            .into_iter()
+            .map(|o| serde_json::to_value(o).map_err(|e| ApiFailure::transport(e.to_string())))
+            .collect()
+    }
+
+    /// Deletes an object; one that is already gone counts as deleted.
+    pub async fn delete(
+        &self,
+        resource: &Resource,
+        id: &ObjectRef,
+        propagation: Propagation,
+        dry_run: bool,
+    ) -> Result<(), ApiFailure> {
+        let api = self.api(resource, id.namespace.as_deref());
+        let mut params = match propagation {
+            Propagation::Foreground => DeleteParams::foreground(),
+            Propagation::Background => DeleteParams::background(),
+            Propagation::Orphan => DeleteParams::orphan(),
+        };
+        params.dry_run = dry_run;
+        match with_retry(|| api.delete(&id.name, &params)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),
+            Err(e) => Err(ApiFailure::from_kube(e)),
+        }
+    }
+
+    /// Returns once the object no longer exists (foreground deletion finishes when the garbage
+    /// collector has removed its dependents).
+    pub async fn wait_gone(
+        &self,
+        resource: &Resource,
+        id: &ObjectRef,
+        timeout: Duration,
+    ) -> Result<(), ApiFailure> {
+        let deadline = Instant::now() + timeout;
+        let mut delay = Duration::from_millis(100);
+        while self.get(resource, id).await?.is_some() {
+            if Instant::now() >= deadline {
+                return Err(ApiFailure {
+                    code: 504,
+                    reason: "Timeout".into(),
+                    message: format!(
+                        "{id} still exists {}s after its deletion (finalizers or dependents?)",
+                        timeout.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_secs(1));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,287 @@
+//! Reading the app's ApplySet from the cluster: its parent, and the members the current render
+//! no longer declares.
+
+use std::collections::{BTreeSet, HashSet};
+use std::path::Path;
+
+use futures::{StreamExt, stream};
+
+use crate::cluster::{Cluster, Discovery, Resolution};
+use crate::error::Error;
+use crate::inventory::{GroupKind, ID_LABEL, PART_OF_LABEL, ParentState, applyset_id};
+use crate::object::{ObjectRef, Resource};
+use crate::plan::{PruneCandidate, Target};
+
+/// The app's ApplySet as the cluster has it.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    /// The parent Secret.
+    pub parent: ObjectRef,
+    pub secret_resource: Resource,
+    pub id: String,
+    /// The parent as it is live, if it exists.
+    pub previous: Option<ParentState>,
+    /// Members that the current render does not declare.
+    pub candidates: Vec<PruneCandidate>,
+}
+
+/// The app name: `--app`, or the last directory name of PATH, made a valid object name.
+pub fn app_name(app: Option<&str>, path: &Path) -> Result<String, Error> {
+    if let Some(app) = app {
+        return if is_dns_label(app) {
+            Ok(app.to_string())
+        } else {
+            Err(Error::Invalid(format!(
+                "`--app {app}` is not a valid name: lowercase letters, digits and `-`, at most 56 characters"
+            )))
+        };
+    }
+    let base = std::env::current_dir()
+        .map(|cwd| cwd.join(path))
+        .unwrap_or_else(|_| path.to_path_buf());
+    let mut dir = base.as_path();
+    if dir.extension().is_some() {
+        dir = dir.parent().unwrap_or(dir);
+    }
+    let raw = dir
+        .components()
+        .rev()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find(|c| *c != "." && *c != "..")
+        .unwrap_or("");
+    let mut name: String = raw
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
+    name.truncate(56);
+    let name = name.trim_matches('-').to_string();
+    if is_dns_label(&name) {
+        Ok(name)
+    } else {
+        Err(Error::Invalid(format!(
+            "cannot derive an app name from `{}`\nhint: pass `--app NAME`",
+            path.display()
+        )))
+    }
+}
+
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 56
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// Reads the parent and lists the members the render dropped. A parent that another tool
+/// manages, or a Secret of that name that is not a parent, stops the run.
+pub async fn read(
+    cluster: &Cluster,
+    discovery: &mut Discovery,
+    app: &str,
+    namespace: &str,
+    namespace_exists: bool,
+    targets: &[Target],
+    concurrency: usize,
+) -> Result<Inventory, Error> {
+    let secret_resource = match discovery.resolve("v1", "Secret") {
+        Resolution::Found(r) => r.clone(),
+        _ => {
+            return Err(Error::Invalid(
+                "the server does not serve v1 Secrets".into(),
+            ));
+        }
+    };
+    let parent = ObjectRef {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "Secret".into(),
+        namespace: Some(namespace.to_string()),
+        name: format!("kpush-{app}"),
+    };
+    let id = applyset_id(&parent.name, namespace);
+    let live = if namespace_exists {
+        cluster
+            .get(&secret_resource, &parent)
+            .await
+            .map_err(|f| Error::Invalid(format!("cannot read the inventory {parent}: {f}")))?
+    } else {
+        None
+    };
+    let previous = match live {
+        None => None,
+        Some(live) => {
+            let state = ParentState::from_object(&live);
+            if let Some(tool) = state.managed_by_other_tool() {
+                return Err(Error::Invalid(format!(
+                    "the ApplySet parent {parent} is managed by tooling \"{tool}\" instead of \"kpush\"; kpush will not change it\nhint: pass `--app` to use another inventory"
+                )));
+            }
+            if state.id != id {
+                return Err(Error::Invalid(format!(
+                    "{parent} exists but is not the ApplySet parent kpush expects (label `{ID_LABEL}` is {:?})\nhint: pass `--app` to use another inventory name",
+                    state.id
+                )));
+            }
+            Some(state)
+        }
+    };
+    let candidates = match &previous {
+        Some(state) => {
+            candidates(
+                cluster,
+                discovery,
+                state,
+                namespace,
+                &id,
+                targets,
+                concurrency,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
+    Ok(Inventory {
+        parent,
+        secret_resource,
+        id,
+        previous,
+        candidates,
+    })
+}
+
+async fn candidates(
+    cluster: &Cluster,
+    discovery: &mut Discovery,
+    state: &ParentState,
+    namespace: &str,
+    id: &str,
+    targets: &[Target],
+    concurrency: usize,
+) -> Result<Vec<PruneCandidate>, Error> {
+    // Kinds the parent lists that this run did not discover yet.
+    let unknown: Vec<&GroupKind> = state
+        .group_kinds
+        .iter()
+        .filter(|gk| discovery.find_group_kind(&gk.group, &gk.kind).is_none())
+        .collect();
+    if !unknown.is_empty() {
+        let preferred = cluster.preferred_versions().await?;
+        let versions: BTreeSet<String> = unknown
+            .iter()
+            .filter_map(|gk| {
+                let version = preferred.get(&gk.group)?;
+                Some(if gk.group.is_empty() {
+                    version.clone()
+                } else {
+                    format!("{}/{version}", gk.group)
+                })
+            })
+            .filter(|v| !discovery.knows(v))
+            .collect();
+        discovery.extend(cluster.discover(versions).await?);
+    }
+    let mut namespaces: BTreeSet<&str> = state
+        .additional_namespaces
+        .iter()
+        .map(String::as_str)
+        .collect();
+    namespaces.insert(namespace);
+
+    let mut lists = Vec::new();
+    for gk in &state.group_kinds {
+        // A kind the server no longer serves has no members left to prune.
+        let Some(resource) = discovery.find_group_kind(&gk.group, &gk.kind) else {
+            tracing::info!("inventory kind {gk} is not served any more; skipping it");
+            continue;
+        };
+        if resource.namespaced {
+            for ns in &namespaces {
+                lists.push((resource.clone(), Some(ns.to_string())));
+            }
+        } else {
+            lists.push((resource.clone(), None));
+        }
+    }
+    let selector = format!("{PART_OF_LABEL}={id}");
+    let selector = &selector;
+    let listed: Vec<_> = stream::iter(lists)
+        .map(|(resource, ns)| async move {
+            let items = cluster
+                .list_labelled(&resource, ns.as_deref(), selector)
+                .await;
+            (resource, items)
+        })
+        .buffered(concurrency)
+        .collect()
+        .await;
+
+    let declared: HashSet<(&str, &str, Option<&str>, &str)> = targets
+        .iter()
+        .map(|t| {
+            (
+                t.id.group.as_str(),
+                t.id.kind.as_str(),
+                t.id.namespace.as_deref(),
+                t.id.name.as_str(),
+            )
+        })
+        .collect();
+    let mut candidates = Vec::new();
+    for (resource, items) in listed {
+        let items = items.map_err(|f| {
+            Error::Runtime(format!(
+                "cannot list the inventory's {} objects: {f}",
+                resource.kind
+            ))
+        })?;
+        for live in items {
+            let name = live["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let ns = live["metadata"]["namespace"].as_str().map(str::to_string);
+            let key = (
+                resource.group.as_str(),
+                resource.kind.as_str(),
+                ns.as_deref(),
+                name.as_str(),
+            );
+            if declared.contains(&key) {
+                continue;
+            }
+            candidates.push(PruneCandidate {
+                id: ObjectRef {
+                    group: resource.group.clone(),
+                    version: resource.version.clone(),
+                    kind: resource.kind.clone(),
+                    namespace: ns,
+                    name,
+                },
+                resource: resource.clone(),
+                live,
+            });
+        }
+    }
+    candidates.sort_by(|a, b| a.id.cmp(&b.id));
+    Ok(candidates)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_names_come_from_the_path() {
+        let cases = [
+            ("examples/guestbook", "guestbook"),
+            ("apps/My_App/", "my-app"),
+            ("apps/web/deploy.yaml", "web"),
+        ];
+        for (path, expected) in cases {
+            assert_eq!(app_name(None, Path::new(path)).unwrap(), expected, "{path}");
+        }
+        assert_eq!(app_name(Some("shop"), Path::new(".")).unwrap(), "shop");
+        assert!(app_name(Some("Shop!"), Path::new(".")).is_err());
+    }
+}
