@@ -29,17 +29,18 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs go to stderr; `-v` raises kpush's own level, other crates stay at warnings.
+/// Logs go to stderr; `-v` raises kpush's own level. The client libraries' logs repeat what
+/// kpush reports itself, so they only show from `-vv` on.
 fn init_logging(verbose: u8) {
-    let level = match verbose {
-        0 => LevelFilter::WARN,
-        1 => LevelFilter::INFO,
-        2 => LevelFilter::DEBUG,
-        _ => LevelFilter::TRACE,
+    let (own, libraries) = match verbose {
+        0 => (LevelFilter::WARN, LevelFilter::OFF),
+        1 => (LevelFilter::INFO, LevelFilter::OFF),
+        2 => (LevelFilter::DEBUG, LevelFilter::WARN),
+        _ => (LevelFilter::TRACE, LevelFilter::DEBUG),
     };
     let filter = Targets::new()
-        .with_default(LevelFilter::WARN)
-        .with_target("kpush", level);
+        .with_default(libraries)
+        .with_target("kpush", own);
     tracing_subscriber::registry()
         .with(
             tracing_subscriber::fmt::layer()

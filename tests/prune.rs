@@ -1,0 +1,392 @@
+//! The inventory and pruning: ApplySet parent and labels, prune last, guards, the deploy lock,
+//! and interplay with kubectl's own ApplySets.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{GitRepo, TestCluster, cluster, configmap, unique};
+use kpush::inventory::applyset_id;
+
+fn names(cluster: &TestCluster, kind: &str, ns: &str) -> Vec<String> {
+    let run = cluster.kubectl(&["get", kind, "-n", ns, "-o", "name"]);
+    run.expect_code(0);
+    let mut names: Vec<String> = run
+        .stdout
+        .lines()
+        .map(|l| l.rsplit('/').next().unwrap().to_string())
+        .filter(|n| n != "kube-root-ca.crt")
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn removing_a_file_prunes_only_that_object() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-prune");
+    let repo = GitRepo::new();
+    repo.write("shop/a.yaml", configmap("a", "1"))
+        .write("shop/b.yaml", configmap("b", "1"))
+        .write("shop/c.yaml", configmap("c", "1"))
+        .write("other/x.yaml", configmap("x", "1"))
+        .commit("two apps");
+    cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name]).expect_code(0);
+    cluster.kpush(repo.path(), &["apply", "other", "-n", &ns.name]).expect_code(0);
+
+    // The inventory is readable by kubectl: parent, id and members.
+    let id = applyset_id("kpush-shop", &ns.name);
+    let parent = cluster.get("secret", Some(&ns.name), "kpush-shop").expect("parent");
+    assert_eq!(parent["metadata"]["labels"]["applyset.kubernetes.io/id"], id.as_str());
+    assert_eq!(parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"], "ConfigMap");
+    assert!(parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"]
+        .as_str()
+        .unwrap()
+        .starts_with("kpush/v"));
+    let members = cluster.kubectl(&["get", "cm", "-n", &ns.name, "-l", &format!("applyset.kubernetes.io/part-of={id}"), "-o", "name"]);
+    assert_eq!(members.stdout.lines().count(), 3, "{}", members.stdout);
+
+    // A hand-made object with the same label key but another ApplySet's id survives.
+    let stranger = format!("{}---\n", configmap("stranger", "1")).replace(
+        "metadata:\n",
+        "metadata:\n  labels:\n    applyset.kubernetes.io/part-of: applyset-someone-else-v1\n",
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("s.yaml"), stranger).unwrap();
+    cluster
+        .kubectl(&["apply", "-n", &ns.name, "-f", dir.path().join("s.yaml").to_str().unwrap()])
+        .expect_code(0);
+
+    repo.remove("shop/b.yaml").commit("drop b");
+    let diff = cluster.kpush(repo.path(), &["diff", "shop", "-n", &ns.name]);
+    diff.expect_code(0);
+    assert!(diff.stdout.contains(&format!("= v1 ConfigMap b -n {} (inventory)", ns.name)), "{}", diff.stdout);
+    assert!(diff.stdout.contains("pruning is off"), "{}", diff.stdout);
+    let diff = cluster.kpush(repo.path(), &["diff", "shop", "-n", &ns.name, "--prune", "--exit-code"]);
+    diff.expect_code(2);
+    assert!(diff.stdout.contains(&format!("- v1 ConfigMap b -n {} (inventory)", ns.name)), "{}", diff.stdout);
+    assert!(diff.stdout.contains("0 to create, 0 to update, 1 to prune, 2 unchanged"), "{}", diff.stdout);
+
+    // Without --prune nothing is deleted.
+    cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name]).expect_code(0);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b", "c", "stranger", "x"]);
+
+    let run = cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name, "--prune"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Pruned: 1 deleted"), "{}", run.stdout);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "c", "stranger", "x"]);
+
+    let again = cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name, "--prune"]);
+    again.expect_code(0);
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+}
+
+#[test]
+fn protected_objects_are_kept() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-keep");
+    let repo = GitRepo::new();
+    let protected = configmap("keep-me", "1")
+        .replace("metadata:\n", "metadata:\n  annotations:\n    kpush.dev/prune: \"false\"\n");
+    let argo = configmap("argo-keep", "1").replace(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false\n",
+    );
+    repo.write("app/a.yaml", protected).write("app/b.yaml", argo).write("app/c.yaml", configmap("c", "1")).commit("one");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.remove("app/a.yaml").remove("app/b.yaml").commit("two");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("kept: annotated `kpush.dev/prune: \"false\"`"), "{}", run.stdout);
+    assert!(run.stdout.contains("kept: annotated `argocd.argoproj.io/sync-options: Prune=false`"), "{}", run.stdout);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["argo-keep", "c", "keep-me"]);
+    // Kept objects stay in the inventory.
+    let parent = cluster.get("secret", Some(&ns.name), "kpush-app").unwrap();
+    assert_eq!(parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"], "ConfigMap");
+}
+
+#[test]
+fn an_empty_render_prunes_nothing_unless_allowed() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-empty");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).write("app/b.yaml", configmap("b", "1")).commit("one");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.remove("app/a.yaml").remove("app/b.yaml").write("app/README.md", "moved").commit("empty");
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("the render produced no objects"), "{}", run.stderr);
+    assert!(run.stderr.contains("--allow-empty"), "{}", run.stderr);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--allow-empty"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Pruned: 2 deleted"), "{}", run.stdout);
+    assert!(names(&cluster, "cm", &ns.name).is_empty());
+}
+
+#[test]
+fn a_large_prune_needs_confirmation() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-share");
+    let repo = GitRepo::new();
+    for i in 0..6 {
+        repo.write(&format!("app/cm-{i}.yaml"), configmap(&format!("cm-{i}"), "1"));
+    }
+    repo.commit("six");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    for i in 0..4 {
+        repo.remove(&format!("app/cm-{i}.yaml"));
+    }
+    repo.commit("two left");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("would prune 4 of the app's 6 objects (66%)"), "{}", run.stderr);
+    assert_eq!(names(&cluster, "cm", &ns.name).len(), 6);
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"])
+        .expect_code(0);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["cm-4", "cm-5"]);
+}
+
+#[test]
+fn a_failed_deploy_prunes_nothing() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-prunelast");
+    let group = format!("{}.kpush.dev", unique("p"));
+    let _crd = cluster.cleanup("crd", &format!("gizmos.{group}"));
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).write("app/b.yaml", configmap("b", "1")).commit("one");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+
+    // A new CRD and a custom resource its schema rejects: the resource can only be validated
+    // once the CRD is established, mid-deploy.
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: gizmos.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: gizmos, singular: gizmo, kind: Gizmo, listKind: GizmoList}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+              type: object
+              properties:
+                size: {{type: integer}}
+"
+    );
+    repo.remove("app/b.yaml")
+        .write("app/crd.yaml", crd)
+        .write("app/gizmo.yaml", format!("apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\nspec:\n  size: large\n"))
+        .commit("bad gizmo");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("nothing was pruned"), "{}", run.stderr);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
+    // The parent still lists ConfigMaps, so a later successful run can prune b.
+    let parent = cluster.get("secret", Some(&ns.name), "kpush-app").unwrap();
+    let kinds = parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"].as_str().unwrap();
+    assert!(kinds.contains("ConfigMap"), "{kinds}");
+}
+
+#[test]
+fn foreground_prune_waits_for_dependents() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-foreground");
+    let deployment = "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+spec:
+  replicas: 0
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: main
+          image: nginx
+";
+    let repo = GitRepo::new();
+    repo.write("app/web.yaml", deployment).write("app/cm.yaml", configmap("keep", "1")).commit("web");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    // The deployment controller creates the ReplicaSet.
+    let mut waited = Duration::ZERO;
+    while names(&cluster, "replicasets", &ns.name).is_empty() {
+        assert!(waited < Duration::from_secs(60), "no ReplicaSet appeared");
+        std::thread::sleep(Duration::from_millis(200));
+        waited += Duration::from_millis(200);
+    }
+    repo.remove("app/web.yaml").commit("no web");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"]);
+    run.expect_code(0);
+    assert!(names(&cluster, "replicasets", &ns.name).is_empty(), "ReplicaSets must be gone when kpush returns");
+    assert!(names(&cluster, "deployments", &ns.name).is_empty());
+}
+
+#[test]
+fn objects_of_another_applyset_are_not_adopted_silently() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-adopt");
+    let repo = GitRepo::new();
+    repo.write("one/a.yaml", configmap("shared", "1")).write("two/a.yaml", configmap("shared", "2")).commit("two apps, one object");
+    cluster.kpush(repo.path(), &["apply", "one", "-n", &ns.name]).expect_code(0);
+    let run = cluster.kpush(repo.path(), &["apply", "two", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(run.stdout.contains("belongs to another ApplySet"), "{}", run.stdout);
+    assert!(run.stdout.contains("--adopt"), "{}", run.stdout);
+    cluster.kpush(repo.path(), &["apply", "two", "-n", &ns.name, "--adopt"]).expect_code(0);
+    let live = cluster.get("cm", Some(&ns.name), "shared").unwrap();
+    assert_eq!(live["data"]["value"], "2");
+    assert_eq!(
+        live["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+        applyset_id("kpush-two", &ns.name).as_str()
+    );
+}
+
+/// kubectl's ApplySet support (1.27+), from PATH.
+fn kubectl_applyset(cluster: &TestCluster, args: &[&str]) -> common::Run {
+    let output = std::process::Command::new("kubectl")
+        .env("KUBECTL_APPLYSET", "true")
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl");
+    common::Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[test]
+fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-kubectl");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("cm.yaml"), configmap("from-kubectl", "1")).unwrap();
+    let file = dir.path().join("cm.yaml");
+
+    // kubectl makes an ApplySet whose parent is `kpush-handmade`; its id is the one kpush computes.
+    let made = kubectl_applyset(
+        &cluster,
+        &["apply", "--server-side", "--prune", "--applyset=secret/kpush-handmade", "-n", &ns.name, "-f", file.to_str().unwrap()],
+    );
+    made.expect_code(0);
+    let parent = cluster.get("secret", Some(&ns.name), "kpush-handmade").unwrap();
+    assert_eq!(
+        parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
+        applyset_id("kpush-handmade", &ns.name).as_str()
+    );
+
+    // kpush refuses kubectl's set...
+    let repo = GitRepo::new();
+    repo.write("handmade/a.yaml", configmap("a", "1")).write("mine/a.yaml", configmap("mine", "1")).commit("apps");
+    let run = cluster.kpush(repo.path(), &["apply", "handmade", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("is managed by tooling \"kubectl"), "{}", run.stderr);
+    assert!(cluster.get("cm", Some(&ns.name), "a").is_none());
+
+    // ...and kubectl refuses kpush's.
+    cluster.kpush(repo.path(), &["apply", "mine", "-n", &ns.name]).expect_code(0);
+    let refused = kubectl_applyset(
+        &cluster,
+        &["apply", "--server-side", "--prune", "--applyset=secret/kpush-mine", "-n", &ns.name, "-f", file.to_str().unwrap()],
+    );
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("is managed by tooling \"kpush\" instead of \"kubectl\""), "{}", refused.stderr);
+    // kubectl lists kpush's members with the label selector.
+    let id = applyset_id("kpush-mine", &ns.name);
+    let members = cluster.kubectl(&["get", "cm", "-n", &ns.name, "-l", &format!("applyset.kubernetes.io/part-of={id}"), "-o", "name"]);
+    assert_eq!(members.stdout.trim(), "configmap/mine");
+}
+
+#[test]
+fn a_held_lock_makes_the_next_deploy_wait() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-lock");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    // Another run holds the lock, renewing it.
+    let lease = |renew: &str| {
+        format!(
+            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {}\nspec:\n  holderIdentity: pipeline-42\n  leaseDurationSeconds: 30\n  acquireTime: \"{renew}\"\n  renewTime: \"{renew}\"\n",
+            ns.name
+        )
+    };
+    let now = cluster.kubectl(&["version", "-o", "json"]); // reachable
+    now.expect_code(0);
+    let fresh = std::process::Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%S.000000Z"]).output().unwrap();
+    let fresh = String::from_utf8(fresh.stdout).unwrap().trim().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let lease_file = dir.path().join("lease.yaml");
+    std::fs::write(&lease_file, lease(&fresh)).unwrap();
+    cluster.kubectl(&["apply", "-f", lease_file.to_str().unwrap()]).expect_code(0);
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"]);
+    run.expect_code(1);
+    assert!(run.stderr.contains("held by pipeline-42"), "{}", run.stderr);
+    assert!(run.stderr.contains("another deploy holds the lock"), "{}", run.stderr);
+    assert!(cluster.get("cm", Some(&ns.name), "a").is_none());
+
+    // Released while the next run waits: it proceeds.
+    let kubeconfig = cluster.kubeconfig.clone();
+    let ns_name = ns.name.clone();
+    let releaser = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(2));
+        std::process::Command::new(common::kubectl_bin())
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["delete", "lease", "kpush-app", "-n", &ns_name])
+            .output()
+            .unwrap();
+    });
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--lock-timeout", "60"]);
+    releaser.join().unwrap();
+    run.expect_code(0);
+    assert!(run.stderr.contains("waiting for the deploy lock"), "{}", run.stderr);
+    assert!(cluster.get("cm", Some(&ns.name), "a").is_some());
+    // The lock is released at the end.
+    assert!(cluster.get("lease", Some(&ns.name), "kpush-app").is_none());
+
+    // A crashed run's lease expires by itself.
+    std::fs::write(&lease_file, lease("2020-01-01T00:00:00.000000Z")).unwrap();
+    cluster.kubectl(&["apply", "-f", lease_file.to_str().unwrap()]).expect_code(0);
+    repo.write("app/b.yaml", configmap("b", "1")).commit("two");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"])
+        .expect_code(0);
+}
+
+#[test]
+fn apply_dry_run_writes_nothing() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-dryrun");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).write("app/b.yaml", configmap("b", "1")).commit("one");
+    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.remove("app/b.yaml").write("app/c.yaml", configmap("c", "1")).commit("two");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--dry-run"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Dry run: nothing was written."), "{}", run.stdout);
+    assert!(run.stdout.contains("1 to create, 0 to update, 1 to prune, 1 unchanged"), "{}", run.stdout);
+    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
+    assert!(cluster.get("lease", Some(&ns.name), "kpush-app").is_none());
+    let ghost = unique("kp-ghost");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ghost, "--create-namespace", "--dry-run"]);
+    run.expect_code(0);
+    assert!(cluster.get("namespace", None, &ghost).is_none());
+}
