@@ -99,7 +99,7 @@ fn a_crd_and_its_custom_resources_deploy_in_one_run() {
     assert!(
         again
             .stdout
-            .contains("0 to create, 0 to update, 2 unchanged"),
+            .contains("0 to create, 0 to update, 0 to prune, 2 unchanged"),
         "{}",
         again.stdout
     );
@@ -156,4 +156,38 @@ fn a_cel_rule_rejects_a_bad_custom_resource_at_validation() {
         "nothing written: {}",
         listed.stdout
     );
+}
+
+#[test]
+fn an_unknown_field_of_a_custom_resource_fails_validation() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-crfield");
+    let group = format!("{}.kpush.dev", unique("f"));
+    let _crd = cluster.cleanup("crd", &format!("widgets.{group}"));
+    let repo = GitRepo::new();
+    repo.write("crd/crd.yaml", widget_crd(&group, false))
+        .commit("crd");
+    cluster.kpush(repo.path(), &["apply", "crd"]).expect_code(0);
+    let typo = widget(&group, "w", 1).replace("color: blue", "colour: blue");
+    repo.write("app/w.yaml", typo).commit("typo");
+
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(3);
+    // Server-side apply checks custom resources against the CRD's structural schema on every
+    // supported version; with strict field validation (1.25+) too.
+    assert!(
+        run.stdout
+            .contains(".spec.colour: field not declared in schema"),
+        "{}",
+        run.stdout
+    );
+    let listed = cluster.kubectl(&[
+        "get",
+        &format!("widgets.{group}"),
+        "-n",
+        &ns.name,
+        "-o",
+        "name",
+    ]);
+    assert!(listed.stdout.trim().is_empty(), "{}", listed.stdout);
 }

@@ -31,19 +31,42 @@ fn removing_a_file_prunes_only_that_object() {
         .write("shop/c.yaml", configmap("c", "1"))
         .write("other/x.yaml", configmap("x", "1"))
         .commit("two apps");
-    cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name]).expect_code(0);
-    cluster.kpush(repo.path(), &["apply", "other", "-n", &ns.name]).expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "shop", "-n", &ns.name])
+        .expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "other", "-n", &ns.name])
+        .expect_code(0);
 
     // The inventory is readable by kubectl: parent, id and members.
     let id = applyset_id("kpush-shop", &ns.name);
-    let parent = cluster.get("secret", Some(&ns.name), "kpush-shop").expect("parent");
-    assert_eq!(parent["metadata"]["labels"]["applyset.kubernetes.io/id"], id.as_str());
-    assert_eq!(parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"], "ConfigMap");
-    assert!(parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"]
-        .as_str()
-        .unwrap()
-        .starts_with("kpush/v"));
-    let members = cluster.kubectl(&["get", "cm", "-n", &ns.name, "-l", &format!("applyset.kubernetes.io/part-of={id}"), "-o", "name"]);
+    let parent = cluster
+        .get("secret", Some(&ns.name), "kpush-shop")
+        .expect("parent");
+    assert_eq!(
+        parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
+        id.as_str()
+    );
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap"
+    );
+    assert!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/tooling"]
+            .as_str()
+            .unwrap()
+            .starts_with("kpush/v")
+    );
+    let members = cluster.kubectl(&[
+        "get",
+        "cm",
+        "-n",
+        &ns.name,
+        "-l",
+        &format!("applyset.kubernetes.io/part-of={id}"),
+        "-o",
+        "name",
+    ]);
     assert_eq!(members.stdout.lines().count(), 3, "{}", members.stdout);
 
     // A hand-made object with the same label key but another ApplySet's id survives.
@@ -54,22 +77,51 @@ fn removing_a_file_prunes_only_that_object() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("s.yaml"), stranger).unwrap();
     cluster
-        .kubectl(&["apply", "-n", &ns.name, "-f", dir.path().join("s.yaml").to_str().unwrap()])
+        .kubectl(&[
+            "apply",
+            "-n",
+            &ns.name,
+            "-f",
+            dir.path().join("s.yaml").to_str().unwrap(),
+        ])
         .expect_code(0);
 
     repo.remove("shop/b.yaml").commit("drop b");
     let diff = cluster.kpush(repo.path(), &["diff", "shop", "-n", &ns.name]);
     diff.expect_code(0);
-    assert!(diff.stdout.contains(&format!("= v1 ConfigMap b -n {} (inventory)", ns.name)), "{}", diff.stdout);
+    assert!(
+        diff.stdout
+            .contains(&format!("= v1 ConfigMap b -n {} (inventory)", ns.name)),
+        "{}",
+        diff.stdout
+    );
     assert!(diff.stdout.contains("pruning is off"), "{}", diff.stdout);
-    let diff = cluster.kpush(repo.path(), &["diff", "shop", "-n", &ns.name, "--prune", "--exit-code"]);
+    let diff = cluster.kpush(
+        repo.path(),
+        &["diff", "shop", "-n", &ns.name, "--prune", "--exit-code"],
+    );
     diff.expect_code(2);
-    assert!(diff.stdout.contains(&format!("- v1 ConfigMap b -n {} (inventory)", ns.name)), "{}", diff.stdout);
-    assert!(diff.stdout.contains("0 to create, 0 to update, 1 to prune, 2 unchanged"), "{}", diff.stdout);
+    assert!(
+        diff.stdout
+            .contains(&format!("- v1 ConfigMap b -n {} (inventory)", ns.name)),
+        "{}",
+        diff.stdout
+    );
+    assert!(
+        diff.stdout
+            .contains("0 to create, 0 to update, 1 to prune, 2 unchanged"),
+        "{}",
+        diff.stdout
+    );
 
     // Without --prune nothing is deleted.
-    cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name]).expect_code(0);
-    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b", "c", "stranger", "x"]);
+    cluster
+        .kpush(repo.path(), &["apply", "shop", "-n", &ns.name])
+        .expect_code(0);
+    assert_eq!(
+        names(&cluster, "cm", &ns.name),
+        ["a", "b", "c", "stranger", "x"]
+    );
 
     let run = cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name, "--prune"]);
     run.expect_code(0);
@@ -86,23 +138,46 @@ fn protected_objects_are_kept() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-keep");
     let repo = GitRepo::new();
-    let protected = configmap("keep-me", "1")
-        .replace("metadata:\n", "metadata:\n  annotations:\n    kpush.dev/prune: \"false\"\n");
+    let protected = configmap("keep-me", "1").replace(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    kpush.dev/prune: \"false\"\n",
+    );
     let argo = configmap("argo-keep", "1").replace(
         "metadata:\n",
         "metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false\n",
     );
-    repo.write("app/a.yaml", protected).write("app/b.yaml", argo).write("app/c.yaml", configmap("c", "1")).commit("one");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.write("app/a.yaml", protected)
+        .write("app/b.yaml", argo)
+        .write("app/c.yaml", configmap("c", "1"))
+        .commit("one");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
     repo.remove("app/a.yaml").remove("app/b.yaml").commit("two");
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("kept: annotated `kpush.dev/prune: \"false\"`"), "{}", run.stdout);
-    assert!(run.stdout.contains("kept: annotated `argocd.argoproj.io/sync-options: Prune=false`"), "{}", run.stdout);
-    assert_eq!(names(&cluster, "cm", &ns.name), ["argo-keep", "c", "keep-me"]);
+    assert!(
+        run.stdout
+            .contains("kept: annotated `kpush.dev/prune: \"false\"`"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("kept: annotated `argocd.argoproj.io/sync-options: Prune=false`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        names(&cluster, "cm", &ns.name),
+        ["argo-keep", "c", "keep-me"]
+    );
     // Kept objects stay in the inventory.
     let parent = cluster.get("secret", Some(&ns.name), "kpush-app").unwrap();
-    assert_eq!(parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"], "ConfigMap");
+    assert_eq!(
+        parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
+        "ConfigMap"
+    );
 }
 
 #[test]
@@ -110,17 +185,31 @@ fn an_empty_render_prunes_nothing_unless_allowed() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-empty");
     let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1")).write("app/b.yaml", configmap("b", "1")).commit("one");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
-    repo.remove("app/a.yaml").remove("app/b.yaml").write("app/README.md", "moved").commit("empty");
+    repo.write("app/a.yaml", configmap("a", "1"))
+        .write("app/b.yaml", configmap("b", "1"))
+        .commit("one");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    repo.remove("app/a.yaml")
+        .remove("app/b.yaml")
+        .write("app/README.md", "moved")
+        .commit("empty");
 
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(3);
-    assert!(run.stderr.contains("the render produced no objects"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the render produced no objects"),
+        "{}",
+        run.stderr
+    );
     assert!(run.stderr.contains("--allow-empty"), "{}", run.stderr);
     assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--allow-empty"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--allow-empty"],
+    );
     run.expect_code(0);
     assert!(run.stdout.contains("Pruned: 2 deleted"), "{}", run.stdout);
     assert!(names(&cluster, "cm", &ns.name).is_empty());
@@ -132,20 +221,33 @@ fn a_large_prune_needs_confirmation() {
     let ns = cluster.namespace("kp-share");
     let repo = GitRepo::new();
     for i in 0..6 {
-        repo.write(&format!("app/cm-{i}.yaml"), configmap(&format!("cm-{i}"), "1"));
+        repo.write(
+            &format!("app/cm-{i}.yaml"),
+            configmap(&format!("cm-{i}"), "1"),
+        );
     }
     repo.commit("six");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
     for i in 0..4 {
         repo.remove(&format!("app/cm-{i}.yaml"));
     }
     repo.commit("two left");
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(3);
-    assert!(run.stderr.contains("would prune 4 of the app's 6 objects (66%)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("would prune 4 of the app's 6 objects (66%)"),
+        "{}",
+        run.stderr
+    );
     assert_eq!(names(&cluster, "cm", &ns.name).len(), 6);
     cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"])
+        .kpush(
+            repo.path(),
+            &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+        )
         .expect_code(0);
     assert_eq!(names(&cluster, "cm", &ns.name), ["cm-4", "cm-5"]);
 }
@@ -157,8 +259,12 @@ fn a_failed_deploy_prunes_nothing() {
     let group = format!("{}.kpush.dev", unique("p"));
     let _crd = cluster.cleanup("crd", &format!("gizmos.{group}"));
     let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1")).write("app/b.yaml", configmap("b", "1")).commit("one");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.write("app/a.yaml", configmap("a", "1"))
+        .write("app/b.yaml", configmap("b", "1"))
+        .commit("one");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
 
     // A new CRD and a custom resource its schema rejects: the resource can only be validated
     // once the CRD is established, mid-deploy.
@@ -187,7 +293,12 @@ spec:
     );
     repo.remove("app/b.yaml")
         .write("app/crd.yaml", crd)
-        .write("app/gizmo.yaml", format!("apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\nspec:\n  size: large\n"))
+        .write(
+            "app/gizmo.yaml",
+            format!(
+                "apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\nspec:\n  size: large\n"
+            ),
+        )
         .commit("bad gizmo");
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(3);
@@ -195,7 +306,9 @@ spec:
     assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
     // The parent still lists ConfigMaps, so a later successful run can prune b.
     let parent = cluster.get("secret", Some(&ns.name), "kpush-app").unwrap();
-    let kinds = parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"].as_str().unwrap();
+    let kinds = parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
+        .as_str()
+        .unwrap();
     assert!(kinds.contains("ConfigMap"), "{kinds}");
 }
 
@@ -220,8 +333,12 @@ spec:
           image: nginx
 ";
     let repo = GitRepo::new();
-    repo.write("app/web.yaml", deployment).write("app/cm.yaml", configmap("keep", "1")).commit("web");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
+    repo.write("app/web.yaml", deployment)
+        .write("app/cm.yaml", configmap("keep", "1"))
+        .commit("web");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
     // The deployment controller creates the ReplicaSet.
     let mut waited = Duration::ZERO;
     while names(&cluster, "replicasets", &ns.name).is_empty() {
@@ -230,9 +347,15 @@ spec:
         waited += Duration::from_millis(200);
     }
     repo.remove("app/web.yaml").commit("no web");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+    );
     run.expect_code(0);
-    assert!(names(&cluster, "replicasets", &ns.name).is_empty(), "ReplicaSets must be gone when kpush returns");
+    assert!(
+        names(&cluster, "replicasets", &ns.name).is_empty(),
+        "ReplicaSets must be gone when kpush returns"
+    );
     assert!(names(&cluster, "deployments", &ns.name).is_empty());
 }
 
@@ -241,13 +364,23 @@ fn objects_of_another_applyset_are_not_adopted_silently() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-adopt");
     let repo = GitRepo::new();
-    repo.write("one/a.yaml", configmap("shared", "1")).write("two/a.yaml", configmap("shared", "2")).commit("two apps, one object");
-    cluster.kpush(repo.path(), &["apply", "one", "-n", &ns.name]).expect_code(0);
+    repo.write("one/a.yaml", configmap("shared", "1"))
+        .write("two/a.yaml", configmap("shared", "2"))
+        .commit("two apps, one object");
+    cluster
+        .kpush(repo.path(), &["apply", "one", "-n", &ns.name])
+        .expect_code(0);
     let run = cluster.kpush(repo.path(), &["apply", "two", "-n", &ns.name]);
     run.expect_code(3);
-    assert!(run.stdout.contains("belongs to another ApplySet"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("belongs to another ApplySet"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("--adopt"), "{}", run.stdout);
-    cluster.kpush(repo.path(), &["apply", "two", "-n", &ns.name, "--adopt"]).expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "two", "-n", &ns.name, "--adopt"])
+        .expect_code(0);
     let live = cluster.get("cm", Some(&ns.name), "shared").unwrap();
     assert_eq!(live["data"]["value"], "2");
     assert_eq!(
@@ -283,10 +416,21 @@ fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
     // kubectl makes an ApplySet whose parent is `kpush-handmade`; its id is the one kpush computes.
     let made = kubectl_applyset(
         &cluster,
-        &["apply", "--server-side", "--prune", "--applyset=secret/kpush-handmade", "-n", &ns.name, "-f", file.to_str().unwrap()],
+        &[
+            "apply",
+            "--server-side",
+            "--prune",
+            "--applyset=secret/kpush-handmade",
+            "-n",
+            &ns.name,
+            "-f",
+            file.to_str().unwrap(),
+        ],
     );
     made.expect_code(0);
-    let parent = cluster.get("secret", Some(&ns.name), "kpush-handmade").unwrap();
+    let parent = cluster
+        .get("secret", Some(&ns.name), "kpush-handmade")
+        .unwrap();
     assert_eq!(
         parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
         applyset_id("kpush-handmade", &ns.name).as_str()
@@ -294,23 +438,55 @@ fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
 
     // kpush refuses kubectl's set...
     let repo = GitRepo::new();
-    repo.write("handmade/a.yaml", configmap("a", "1")).write("mine/a.yaml", configmap("mine", "1")).commit("apps");
+    repo.write("handmade/a.yaml", configmap("a", "1"))
+        .write("mine/a.yaml", configmap("mine", "1"))
+        .commit("apps");
     let run = cluster.kpush(repo.path(), &["apply", "handmade", "-n", &ns.name]);
     run.expect_code(3);
-    assert!(run.stderr.contains("is managed by tooling \"kubectl"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("is managed by tooling \"kubectl"),
+        "{}",
+        run.stderr
+    );
     assert!(cluster.get("cm", Some(&ns.name), "a").is_none());
 
     // ...and kubectl refuses kpush's.
-    cluster.kpush(repo.path(), &["apply", "mine", "-n", &ns.name]).expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "mine", "-n", &ns.name])
+        .expect_code(0);
     let refused = kubectl_applyset(
         &cluster,
-        &["apply", "--server-side", "--prune", "--applyset=secret/kpush-mine", "-n", &ns.name, "-f", file.to_str().unwrap()],
+        &[
+            "apply",
+            "--server-side",
+            "--prune",
+            "--applyset=secret/kpush-mine",
+            "-n",
+            &ns.name,
+            "-f",
+            file.to_str().unwrap(),
+        ],
     );
     assert_ne!(refused.code, 0);
-    assert!(refused.stderr.contains("is managed by tooling \"kpush\" instead of \"kubectl\""), "{}", refused.stderr);
+    assert!(
+        refused
+            .stderr
+            .contains("is managed by tooling \"kpush\" instead of \"kubectl\""),
+        "{}",
+        refused.stderr
+    );
     // kubectl lists kpush's members with the label selector.
     let id = applyset_id("kpush-mine", &ns.name);
-    let members = cluster.kubectl(&["get", "cm", "-n", &ns.name, "-l", &format!("applyset.kubernetes.io/part-of={id}"), "-o", "name"]);
+    let members = cluster.kubectl(&[
+        "get",
+        "cm",
+        "-n",
+        &ns.name,
+        "-l",
+        &format!("applyset.kubernetes.io/part-of={id}"),
+        "-o",
+        "name",
+    ]);
     assert_eq!(members.stdout.trim(), "configmap/mine");
 }
 
@@ -329,17 +505,29 @@ fn a_held_lock_makes_the_next_deploy_wait() {
     };
     let now = cluster.kubectl(&["version", "-o", "json"]); // reachable
     now.expect_code(0);
-    let fresh = std::process::Command::new("date").args(["-u", "+%Y-%m-%dT%H:%M:%S.000000Z"]).output().unwrap();
+    let fresh = std::process::Command::new("date")
+        .args(["-u", "+%Y-%m-%dT%H:%M:%S.000000Z"])
+        .output()
+        .unwrap();
     let fresh = String::from_utf8(fresh.stdout).unwrap().trim().to_string();
     let dir = tempfile::tempdir().unwrap();
     let lease_file = dir.path().join("lease.yaml");
     std::fs::write(&lease_file, lease(&fresh)).unwrap();
-    cluster.kubectl(&["apply", "-f", lease_file.to_str().unwrap()]).expect_code(0);
+    cluster
+        .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
+        .expect_code(0);
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"],
+    );
     run.expect_code(1);
     assert!(run.stderr.contains("held by pipeline-42"), "{}", run.stderr);
-    assert!(run.stderr.contains("another deploy holds the lock"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("another deploy holds the lock"),
+        "{}",
+        run.stderr
+    );
     assert!(cluster.get("cm", Some(&ns.name), "a").is_none());
 
     // Released while the next run waits: it proceeds.
@@ -354,20 +542,32 @@ fn a_held_lock_makes_the_next_deploy_wait() {
             .output()
             .unwrap();
     });
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--lock-timeout", "60"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--lock-timeout", "60"],
+    );
     releaser.join().unwrap();
     run.expect_code(0);
-    assert!(run.stderr.contains("waiting for the deploy lock"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("waiting for the deploy lock"),
+        "{}",
+        run.stderr
+    );
     assert!(cluster.get("cm", Some(&ns.name), "a").is_some());
     // The lock is released at the end.
     assert!(cluster.get("lease", Some(&ns.name), "kpush-app").is_none());
 
     // A crashed run's lease expires by itself.
     std::fs::write(&lease_file, lease("2020-01-01T00:00:00.000000Z")).unwrap();
-    cluster.kubectl(&["apply", "-f", lease_file.to_str().unwrap()]).expect_code(0);
+    cluster
+        .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
+        .expect_code(0);
     repo.write("app/b.yaml", configmap("b", "1")).commit("two");
     cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"])
+        .kpush(
+            repo.path(),
+            &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"],
+        )
         .expect_code(0);
 }
 
@@ -376,17 +576,45 @@ fn apply_dry_run_writes_nothing() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-dryrun");
     let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1")).write("app/b.yaml", configmap("b", "1")).commit("one");
-    cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]).expect_code(0);
-    repo.remove("app/b.yaml").write("app/c.yaml", configmap("c", "1")).commit("two");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune", "--dry-run"]);
+    repo.write("app/a.yaml", configmap("a", "1"))
+        .write("app/b.yaml", configmap("b", "1"))
+        .commit("one");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    repo.remove("app/b.yaml")
+        .write("app/c.yaml", configmap("c", "1"))
+        .commit("two");
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--dry-run"],
+    );
     run.expect_code(0);
-    assert!(run.stdout.contains("Dry run: nothing was written."), "{}", run.stdout);
-    assert!(run.stdout.contains("1 to create, 0 to update, 1 to prune, 1 unchanged"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Dry run: nothing was written."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("1 to create, 0 to update, 1 to prune, 1 unchanged"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
     assert!(cluster.get("lease", Some(&ns.name), "kpush-app").is_none());
     let ghost = unique("kp-ghost");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ghost, "--create-namespace", "--dry-run"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &[
+            "apply",
+            "app",
+            "-n",
+            &ghost,
+            "--create-namespace",
+            "--dry-run",
+        ],
+    );
     run.expect_code(0);
     assert!(cluster.get("namespace", None, &ghost).is_none());
 }

@@ -63,6 +63,11 @@ impl ApiFailure {
 
     pub(super) fn from_kube(error: kube::Error) -> ApiFailure {
         match error {
+            kube::Error::Api(status) if is_schema_error(&status) => ApiFailure {
+                code: 422,
+                reason: "Invalid".into(),
+                message: status.message.clone(),
+            },
             kube::Error::Api(status) => ApiFailure {
                 code: status.code,
                 reason: if status.reason.is_empty() {
@@ -75,6 +80,16 @@ impl ApiFailure {
             other => ApiFailure::transport(error_chain(&other)),
         }
     }
+}
+
+/// Server-side apply answers 500 when the object does not fit the schema (a field of the
+/// wrong type, or an unknown field under strict validation): that is invalid input, not an
+/// outage, and retrying cannot help.
+pub(super) fn is_schema_error(status: &kube::core::Status) -> bool {
+    status.code == 500
+        && status
+            .message
+            .contains("failed to create typed patch object")
 }
 
 /// The whole `source()` chain, since kube's top-level messages hide the cause (TLS, refused...).

@@ -14,7 +14,8 @@ use crate::object::{ObjectRef, Resource};
 pub struct ApplyOptions {
     /// Ask the server to run every check and admission step but persist nothing.
     pub dry_run: bool,
-    /// Reject unknown and duplicate fields (servers without the feature ignore it).
+    /// Reject unknown and duplicate fields; when off, ask the server to drop them silently
+    /// (servers older than 1.25 ignore the setting).
     pub strict: bool,
     /// Take ownership of fields another manager owns.
     pub force: bool,
@@ -68,9 +69,11 @@ impl Cluster {
         if options.dry_run {
             params = params.dry_run();
         }
-        if options.strict {
-            params = params.validation_strict();
-        }
+        params = if options.strict {
+            params.validation_strict()
+        } else {
+            params.validation_ignore()
+        };
         if options.force {
             params = params.force();
         }

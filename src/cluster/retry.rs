@@ -49,6 +49,7 @@ fn attempts(error: &Error) -> u32 {
 /// server said when (`Retry-After`, carried in the Status details).
 fn retry_after(error: &Error) -> Option<Option<Duration>> {
     match error {
+        Error::Api(status) if super::failure::is_schema_error(status) => None,
         Error::Api(status) => match status.code {
             429 | 500 | 502 | 503 | 504 => Some(
                 status

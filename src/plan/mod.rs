@@ -2,6 +2,7 @@
 //! comparing the live object with the server's dry-run result. Pure: the cluster calls that
 //! feed it live in `cluster`, the orchestration in `commands`.
 
+mod compat;
 mod diff;
 mod dropped;
 mod mask;

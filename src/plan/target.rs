@@ -101,6 +101,7 @@ pub fn targets(
         };
         let mut id = manifest.id.clone();
         let mut object = manifest.object.clone();
+        super::compat::fill_port_protocols(&mut object);
         if resource.namespaced {
             let ns = id.namespace.get_or_insert_with(|| namespace.to_string());
             object["metadata"]["namespace"] = Value::String(ns.clone());

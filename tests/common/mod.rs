@@ -173,7 +173,15 @@ impl TestCluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<serde_json::Value> {
-        let mut args = vec!["get", kind, name, "-o", "json", "--ignore-not-found"];
+        let mut args = vec![
+            "get",
+            kind,
+            name,
+            "-o",
+            "json",
+            "--ignore-not-found",
+            "--show-managed-fields",
+        ];
         if let Some(ns) = namespace {
             args.extend(["-n", ns]);
         }
