@@ -1,15 +1,21 @@
-//! Reading files from a commit's tree with libgit2: the working tree is never looked at.
+//! Reading a commit's tree with libgit2: the working tree is never looked at.
 
 use std::path::{Path, PathBuf};
 
-use git2::{ErrorCode, ObjectType, Repository, TreeWalkMode, TreeWalkResult};
+use git2::{ErrorCode, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use super::{Revision, Source, SourceError, SourceFile, SourceRequest, is_manifest_file, paths};
+use super::snapshot::{Backend, EntryKind, Snapshot};
+use super::{CommitInfo, Revision, SourceError, SourceFile, SourceRequest, paths};
+
+const SYMLINK: i32 = 0o120000;
 
 /// Opens the repository named by `--repo`, or the one containing the current directory.
-pub fn open(request: &SourceRequest<'_>) -> Result<(Repository, PathBuf), SourceError> {
+/// Returns it with its root on disk and the directory user paths are relative to.
+pub fn open_repo(
+    request: &SourceRequest<'_>,
+) -> Result<(Repository, PathBuf, PathBuf), SourceError> {
     if request.trust_repo_owner {
-        // SAFETY: called before any other libgit2 use in this process and never concurrently.
+        // SAFETY: a process-wide libgit2 option, set before any repository is opened.
         unsafe { git2::opts::set_verify_owner_validation(false)? };
     }
     let cwd = paths::current_dir()?;
@@ -26,7 +32,7 @@ pub fn open(request: &SourceRequest<'_>) -> Result<(Repository, PathBuf), Source
         },
         _ => SourceError::Git(e),
     })?;
-    let workdir = repo
+    let root = repo
         .workdir()
         .or_else(|| repo.path().parent())
         .map(|p| p.canonicalize().unwrap_or_else(|_| p.to_path_buf()))
@@ -34,87 +40,150 @@ pub fn open(request: &SourceRequest<'_>) -> Result<(Repository, PathBuf), Source
     // A relative PATH is relative to the repository with `--repo`, to the current directory
     // otherwise, as a shell user expects.
     let base = if request.repo.is_some() {
-        workdir.clone()
+        root.clone()
     } else {
         cwd
     };
-    let wanted = paths::absolute(&base, request.path);
-    let relative = paths::relative_to(&workdir, &wanted)?;
-    Ok((repo, relative))
+    Ok((repo, root, base))
 }
 
-pub fn load(request: &SourceRequest<'_>) -> Result<Source, SourceError> {
-    let (repo, relative) = open(request)?;
+pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
+    let (repo, root, base) = open_repo(request)?;
     let commit = repo
         .revparse_single(request.revision)
         .and_then(|object| object.peel_to_commit())
         .map_err(|e| SourceError::RevisionNotFound {
             revision: request.revision.to_string(),
-            repo: repo.workdir().unwrap_or(repo.path()).to_path_buf(),
+            repo: root.clone(),
             message: e.message().to_string(),
         })?;
-    let tree = commit.tree()?;
-    let not_found = || SourceError::PathNotFound {
-        path: relative.clone(),
-        revision: request.revision.to_string(),
-    };
-
-    let mut files = Vec::new();
-    if relative.as_os_str().is_empty() {
-        collect_tree(&repo, &tree, Path::new(""), &mut files)?;
-    } else {
-        let entry = tree.get_path(&relative).map_err(|_| not_found())?;
-        match entry.kind() {
-            Some(ObjectType::Tree) => {
-                let subtree = repo.find_tree(entry.id())?;
-                collect_tree(&repo, &subtree, &relative, &mut files)?;
-            }
-            Some(ObjectType::Blob) if entry.filemode() != SYMLINK => {
-                let blob = repo.find_blob(entry.id())?;
-                files.push(SourceFile {
-                    path: relative.clone(),
-                    bytes: blob.content().to_vec(),
-                });
-            }
-            _ => return Err(not_found()),
-        }
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Source {
+    let info = commit_info(&repo, &commit, request.revision);
+    let tree = commit.tree_id();
+    drop(commit);
+    Ok(Snapshot {
         revision: Revision::Commit {
             spec: request.revision.to_string(),
-            sha: commit.id().to_string(),
+            sha: info.sha.clone(),
         },
-        files,
+        commit: Some(info),
+        backend: Backend::Git { repo, tree },
+        root,
+        base,
+        trust_repo_owner: request.trust_repo_owner,
     })
 }
 
-const SYMLINK: i32 = 0o120000;
+fn commit_info(repo: &Repository, commit: &git2::Commit<'_>, spec: &str) -> CommitInfo {
+    let sha = commit.id().to_string();
+    let time = commit.time();
+    let commit_time = jiff::Timestamp::from_second(time.seconds())
+        .map(|t| t.strftime("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default();
+    let author = commit.author();
+    let author = match (author.name().ok(), author.email().ok()) {
+        (Some(name), Some(email)) => format!("{name} <{email}>"),
+        (Some(name), None) => name.to_string(),
+        _ => String::new(),
+    };
+    CommitInfo {
+        short_sha: sha[..7.min(sha.len())].to_string(),
+        branch: branch_of(repo, commit.id(), spec),
+        tag: tag_of(repo, commit.id()),
+        sha,
+        commit_time,
+        author,
+    }
+}
 
-/// Every manifest blob under `tree`. Symbolic links are not followed: their targets may lie
-/// outside the commit.
-fn collect_tree(
+/// The branch the user named, the checked-out branch, or any local branch at this commit.
+fn branch_of(repo: &Repository, id: Oid, spec: &str) -> Option<String> {
+    if let Ok(branch) = repo.find_branch(spec, git2::BranchType::Local) {
+        return branch.name().ok().flatten().map(str::to_string);
+    }
+    if let Ok(head) = repo.head()
+        && head.is_branch()
+        && head.target() == Some(id)
+    {
+        return head.shorthand().ok().map(str::to_string);
+    }
+    let branches = repo.branches(Some(git2::BranchType::Local)).ok()?;
+    branches
+        .flatten()
+        .find(|(b, _)| b.get().target() == Some(id))
+        .and_then(|(b, _)| b.name().ok().flatten().map(str::to_string))
+}
+
+fn tag_of(repo: &Repository, id: Oid) -> Option<String> {
+    let mut found = None;
+    let _ = repo.tag_foreach(|tag_id, name| {
+        let points_here = repo
+            .find_object(tag_id, None)
+            .and_then(|o| o.peel_to_commit())
+            .is_ok_and(|c| c.id() == id);
+        if points_here {
+            let name = String::from_utf8_lossy(name);
+            found = Some(name.trim_start_matches("refs/tags/").to_string());
+            return false;
+        }
+        true
+    });
+    found
+}
+
+fn root_tree(repo: &Repository, tree: Oid) -> Result<git2::Tree<'_>, SourceError> {
+    Ok(repo.find_tree(tree)?)
+}
+
+pub fn kind(repo: &Repository, tree: Oid, path: &Path) -> Result<Option<EntryKind>, SourceError> {
+    if path.as_os_str().is_empty() {
+        return Ok(Some(EntryKind::Dir));
+    }
+    let tree = root_tree(repo, tree)?;
+    Ok(match tree.get_path(path) {
+        Ok(entry) if entry.kind() == Some(ObjectType::Tree) => Some(EntryKind::Dir),
+        Ok(entry) if entry.kind() == Some(ObjectType::Blob) && entry.filemode() != SYMLINK => {
+            Some(EntryKind::File)
+        }
+        _ => None,
+    })
+}
+
+pub fn read(repo: &Repository, tree: Oid, path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
+    let tree = root_tree(repo, tree)?;
+    let Ok(entry) = tree.get_path(path) else {
+        return Ok(None);
+    };
+    if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == SYMLINK {
+        return Ok(None);
+    }
+    Ok(Some(repo.find_blob(entry.id())?.content().to_vec()))
+}
+
+pub fn files_under(
     repo: &Repository,
-    tree: &git2::Tree<'_>,
-    prefix: &Path,
-    files: &mut Vec<SourceFile>,
-) -> Result<(), SourceError> {
+    tree: Oid,
+    path: &Path,
+) -> Result<Vec<SourceFile>, SourceError> {
+    let root = root_tree(repo, tree)?;
+    let subtree = if path.as_os_str().is_empty() {
+        root
+    } else {
+        let entry = root.get_path(path)?;
+        repo.find_tree(entry.id())?
+    };
+    let mut files = Vec::new();
     let mut failure = None;
-    tree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+    subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == SYMLINK {
             return TreeWalkResult::Ok;
         }
         let Ok(name) = entry.name() else {
             return TreeWalkResult::Ok;
         };
-        let path = prefix.join(dir).join(name);
-        if !is_manifest_file(&path) {
-            return TreeWalkResult::Ok;
-        }
         match repo.find_blob(entry.id()) {
             Ok(blob) => {
                 files.push(SourceFile {
-                    path,
+                    path: path.join(dir).join(name),
                     bytes: blob.content().to_vec(),
                 });
                 TreeWalkResult::Ok
@@ -127,6 +196,6 @@ fn collect_tree(
     })?;
     match failure {
         Some(e) => Err(e.into()),
-        None => Ok(()),
+        None => Ok(files),
     }
 }

@@ -3,9 +3,12 @@
 
 mod git;
 mod paths;
+mod snapshot;
 mod worktree;
 
 use std::path::{Path, PathBuf};
+
+pub use snapshot::{EntryKind, Snapshot};
 
 use crate::exit::ExitStatus;
 
@@ -35,7 +38,21 @@ pub struct Source {
     pub files: Vec<SourceFile>,
 }
 
-/// What to read.
+/// What the commit being deployed is, for templates and history.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CommitInfo {
+    pub sha: String,
+    pub short_sha: String,
+    /// A local branch whose tip is this commit (the checked-out one first), if any.
+    pub branch: Option<String>,
+    /// A tag pointing at this commit, if any.
+    pub tag: Option<String>,
+    /// RFC 3339, UTC.
+    pub commit_time: String,
+    pub author: String,
+}
+
+/// Which repository and revision to read.
 #[derive(Debug, Clone)]
 pub struct SourceRequest<'a> {
     /// The path asked for, relative to the current directory (or to `repo` when given).
@@ -90,13 +107,19 @@ impl SourceError {
     }
 }
 
-/// Reads the files under the requested path at the requested revision.
+/// Reads the manifest files under the requested path at the requested revision.
 pub fn load(request: &SourceRequest<'_>) -> Result<Source, SourceError> {
-    if request.revision == WORKTREE {
-        worktree::load(request)
-    } else {
-        git::load(request)
-    }
+    let snapshot = Snapshot::open(request)?;
+    let path = snapshot.relative(request.path)?;
+    let files = snapshot
+        .files(&path)?
+        .into_iter()
+        .filter(|f| is_manifest_file(&f.path))
+        .collect();
+    Ok(Source {
+        revision: snapshot.revision.clone(),
+        files,
+    })
 }
 
 /// The files kpush reads as manifests.

@@ -1,56 +1,70 @@
 //! Reading files from disk (`--rev WORKTREE`), for trying out uncommitted changes.
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::{Revision, Source, SourceError, SourceFile, SourceRequest, is_manifest_file, paths};
+use super::snapshot::{Backend, EntryKind, Snapshot};
+use super::{Revision, SourceError, SourceFile, SourceRequest, paths};
 
-pub fn load(request: &SourceRequest<'_>) -> Result<Source, SourceError> {
-    let cwd = paths::current_dir()?;
-    // Paths are shown relative to the repository when there is one, so they read the same
-    // as with a commit; outside a repository, relative to the current directory.
-    let (root, base) = match super::git::open(request) {
-        Ok((repo, _)) => {
-            let root = repo
-                .workdir()
-                .map(|p| p.canonicalize().unwrap_or_else(|_| p.to_path_buf()))
-                .unwrap_or_else(|| cwd.clone());
-            let base = if request.repo.is_some() {
-                root.clone()
-            } else {
-                cwd.clone()
+pub fn open(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
+    // Paths are shown relative to the repository when there is one, so they read the same as
+    // with a commit; outside a repository, relative to the current directory.
+    let (root, base) = match super::git::open_repo(request) {
+        Ok((_, root, base)) => (root, base),
+        Err(SourceError::NotARepository { .. }) => {
+            let cwd = paths::current_dir()?;
+            let root = match request.repo {
+                Some(repo) => paths::absolute(&cwd, repo),
+                None => cwd,
             };
-            (root, base)
+            (root.clone(), root)
         }
-        Err(SourceError::NotARepository { .. }) => (cwd.clone(), cwd.clone()),
         Err(e) => return Err(e),
     };
-    let wanted = paths::absolute(&base, request.path);
-    let relative = paths::relative_to(&root, &wanted).unwrap_or_else(|_| wanted.clone());
-    let meta = fs::metadata(&wanted).map_err(|_| SourceError::PathNotFound {
-        path: relative.clone(),
-        revision: super::WORKTREE.to_string(),
-    })?;
-
-    let mut files = Vec::new();
-    if meta.is_dir() {
-        walk(&wanted, &relative, &mut files)?;
-    } else {
-        files.push(read(&wanted, relative)?);
-    }
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Source {
+    Ok(Snapshot {
+        backend: Backend::Disk,
         revision: Revision::Worktree,
-        files,
+        commit: None,
+        root,
+        base,
+        trust_repo_owner: request.trust_repo_owner,
     })
 }
 
-fn walk(dir: &Path, shown: &Path, files: &mut Vec<SourceFile>) -> Result<(), SourceError> {
+pub fn kind(path: &Path) -> Option<EntryKind> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    if meta.is_dir() {
+        Some(EntryKind::Dir)
+    } else if meta.is_file() {
+        Some(EntryKind::File)
+    } else {
+        None
+    }
+}
+
+pub fn read(path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
+    if kind(path) != Some(EntryKind::File) {
+        return Ok(None);
+    }
+    fs::read(path).map(Some).map_err(|source| SourceError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+pub fn files_under(root: &Path, path: &Path) -> Result<Vec<SourceFile>, SourceError> {
+    let mut files = Vec::new();
+    walk(root, path, &mut files)?;
+    Ok(files)
+}
+
+fn walk(root: &Path, dir: &Path, files: &mut Vec<SourceFile>) -> Result<(), SourceError> {
+    let full = root.join(dir);
     let io = |source| SourceError::Io {
-        path: dir.to_path_buf(),
+        path: full.clone(),
         source,
     };
-    for entry in fs::read_dir(dir).map_err(io)? {
+    for entry in fs::read_dir(&full).map_err(io)? {
         let entry = entry.map_err(io)?;
         let name = entry.file_name();
         if name == ".git" {
@@ -58,21 +72,13 @@ fn walk(dir: &Path, shown: &Path, files: &mut Vec<SourceFile>) -> Result<(), Sou
         }
         // Symbolic links are not followed, as with a commit.
         let file_type = entry.file_type().map_err(io)?;
-        let path = entry.path();
-        let shown = shown.join(&name);
+        let shown = dir.join(&name);
         if file_type.is_dir() {
-            walk(&path, &shown, files)?;
-        } else if file_type.is_file() && is_manifest_file(&path) {
-            files.push(read(&path, shown)?);
+            walk(root, &shown, files)?;
+        } else if file_type.is_file() {
+            let bytes = fs::read(entry.path()).map_err(io)?;
+            files.push(SourceFile { path: shown, bytes });
         }
     }
     Ok(())
-}
-
-fn read(path: &Path, shown: PathBuf) -> Result<SourceFile, SourceError> {
-    let bytes = fs::read(path).map_err(|source| SourceError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    Ok(SourceFile { path: shown, bytes })
 }

@@ -1,0 +1,124 @@
+//! One revision of the repository, read-only: a commit's tree, or the working tree on disk.
+//! Every later stage reads files through it, so nothing sees uncommitted changes by accident.
+
+use std::path::{Path, PathBuf};
+
+use super::{CommitInfo, Revision, SourceError, SourceFile, SourceRequest, WORKTREE, git, paths};
+
+pub(super) enum Backend {
+    Git {
+        repo: git2::Repository,
+        tree: git2::Oid,
+    },
+    Disk,
+}
+
+/// A file or a directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+}
+
+pub struct Snapshot {
+    pub(super) backend: Backend,
+    pub revision: Revision,
+    /// `None` when reading the working tree.
+    pub commit: Option<CommitInfo>,
+    /// The repository root on disk (the current directory outside a repository).
+    pub(super) root: PathBuf,
+    /// Where relative paths given by the user start.
+    pub(super) base: PathBuf,
+    pub(super) trust_repo_owner: bool,
+}
+
+impl Snapshot {
+    pub fn open(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
+        if request.revision == WORKTREE {
+            super::worktree::open(request)
+        } else {
+            git::open_snapshot(request)
+        }
+    }
+
+    /// The same repository at another revision.
+    pub fn at(&self, revision: &str) -> Result<Snapshot, SourceError> {
+        let request = SourceRequest {
+            path: Path::new("."),
+            revision,
+            repo: Some(&self.root),
+            trust_repo_owner: self.trust_repo_owner,
+        };
+        let mut snapshot = Snapshot::open(&request)?;
+        snapshot.base = self.base.clone();
+        Ok(snapshot)
+    }
+
+    /// A path the user typed, as a path inside the repository.
+    pub fn relative(&self, user_path: &Path) -> Result<PathBuf, SourceError> {
+        let wanted = paths::absolute(&self.base, user_path);
+        paths::relative_to(&self.root, &wanted)
+    }
+
+    /// What is at `path` (relative to the repository root), if anything.
+    pub fn kind(&self, path: &Path) -> Result<Option<EntryKind>, SourceError> {
+        match &self.backend {
+            Backend::Git { repo, tree } => git::kind(repo, *tree, path),
+            Backend::Disk => Ok(super::worktree::kind(&self.root.join(path))),
+        }
+    }
+
+    /// The file at `path`, or `None` when there is no file there.
+    pub fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
+        match &self.backend {
+            Backend::Git { repo, tree } => git::read(repo, *tree, path),
+            Backend::Disk => super::worktree::read(&self.root.join(path)),
+        }
+    }
+
+    /// Every regular file under `path` (or the file itself), sorted by path. Symbolic links are
+    /// never followed: their targets may lie outside the repository.
+    pub fn files(&self, path: &Path) -> Result<Vec<SourceFile>, SourceError> {
+        let not_found = || SourceError::PathNotFound {
+            path: path.to_path_buf(),
+            revision: self.revision_name(),
+        };
+        let mut files = match self.kind(path)? {
+            None => return Err(not_found()),
+            Some(EntryKind::File) => vec![SourceFile {
+                path: path.to_path_buf(),
+                bytes: self.read(path)?.ok_or_else(not_found)?,
+            }],
+            Some(EntryKind::Dir) => match &self.backend {
+                Backend::Git { repo, tree } => git::files_under(repo, *tree, path)?,
+                Backend::Disk => super::worktree::files_under(&self.root, path)?,
+            },
+        };
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// Writes the whole tree into `dir`, for tools that read a directory (helm, kustomize).
+    pub fn materialize(&self, dir: &Path) -> Result<(), SourceError> {
+        for file in self.files(Path::new(""))? {
+            let target = dir.join(&file.path);
+            let io = |source| SourceError::Io {
+                path: target.clone(),
+                source,
+            };
+            if let Some(parent) = target.parent() {
+                std::fs::create_dir_all(parent).map_err(io)?;
+            }
+            std::fs::write(&target, &file.bytes).map_err(io)?;
+        }
+        Ok(())
+    }
+
+    /// `HEAD`, a SHA, or `WORKTREE`, as the user named it.
+    pub fn revision_name(&self) -> String {
+        match &self.revision {
+            Revision::Commit { spec, .. } => spec.clone(),
+            Revision::Worktree => WORKTREE.to_string(),
+        }
+    }
+}
