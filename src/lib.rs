@@ -9,6 +9,7 @@ pub mod ci;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
+pub mod config;
 pub mod error;
 pub mod exit;
 pub mod inventory;

@@ -59,7 +59,7 @@ pub struct Resource {
 }
 
 /// Where a manifest was read: a path relative to the repository root and a 1-based line.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Origin {
     pub file: PathBuf,
     pub line: u64,

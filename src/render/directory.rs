@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::yaml::{self, Document};
+use super::yaml::Document;
 use super::{Manifest, Problem, RenderError, Rendered};
 use crate::object::Origin;
 use crate::source::Source;
@@ -14,23 +14,10 @@ pub fn render_directory(source: &Source) -> Result<Rendered, RenderError> {
     let mut manifests = Vec::new();
     let mut problems = Vec::new();
     for file in &source.files {
-        let is_json = file.path.extension().is_some_and(|e| e == "json");
-        let parsed = if is_json {
-            yaml::parse_json(&file.bytes)
-        } else {
-            yaml::parse_yaml(&file.bytes)
-        };
-        let docs = match parsed {
+        let docs = match super::parse_documents(&file.path, &file.bytes) {
             Ok(docs) => docs,
-            Err(e) => {
-                problems.push(Problem {
-                    origin: Origin {
-                        file: file.path.clone(),
-                        line: e.line,
-                    },
-                    column: e.column,
-                    message: e.message,
-                });
+            Err(problem) => {
+                problems.push(problem);
                 continue;
             }
         };

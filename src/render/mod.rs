@@ -11,6 +11,25 @@ use serde::Serialize;
 
 pub use directory::render_directory;
 pub use manifest::Manifest;
+pub use yaml::Document;
+
+/// Parses a YAML (or, by extension, JSON) file into documents, or says where it is broken.
+pub fn parse_documents(file: &std::path::Path, bytes: &[u8]) -> Result<Vec<Document>, Problem> {
+    let is_json = file.extension().is_some_and(|e| e == "json");
+    let parsed = if is_json {
+        yaml::parse_json(bytes)
+    } else {
+        yaml::parse_yaml(bytes)
+    };
+    parsed.map_err(|e| Problem {
+        origin: Origin {
+            file: file.to_path_buf(),
+            line: e.line,
+        },
+        column: e.column,
+        message: e.message,
+    })
+}
 
 use crate::object::Origin;
 

@@ -1,0 +1,134 @@
+//! App definitions: which paths to deploy where, with which sync options. Read from the repo at
+//! the deployed revision: Argo CD `Application` manifests verbatim, or kpush's own format of the
+//! same shape with environments.
+
+mod parse;
+mod sync_options;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+pub use parse::{ConfigError, parse_config};
+pub use sync_options::{PruneProp, SyncOptions};
+
+use crate::object::Origin;
+
+/// The default config file, at the repository root.
+pub const DEFAULT_CONFIG: &str = "kpush.yaml";
+
+/// One app as its definition describes it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AppConfig {
+    pub name: String,
+    /// Where the definition is.
+    pub origin: Origin,
+    /// Argo CD's format (`argoproj.io/v1alpha1`) or kpush's.
+    pub argo: bool,
+    pub source: SourceSpec,
+    pub destination: Destination,
+    pub sync: SyncSpec,
+    pub environments: BTreeMap<String, Environment>,
+    /// `Kind/name:dotted.path` of values to mask in every output like Secret data.
+    pub sensitive_paths: Vec<String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SourceSpec {
+    /// Repository-relative path of the app's manifests, chart or kustomization.
+    pub path: PathBuf,
+    pub target_revision: Option<String>,
+    pub repo_url: Option<String>,
+    pub helm: HelmSpec,
+    pub kustomize: KustomizeSpec,
+    pub directory: DirectorySpec,
+    /// Values for `.j2` templates (and Helm), lowest precedence.
+    pub values: Option<Value>,
+    /// Values files, relative to the app path.
+    pub value_files: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HelmSpec {
+    pub release_name: Option<String>,
+    /// Relative to the chart directory.
+    pub value_files: Vec<String>,
+    /// A YAML document as a string (Argo CD's `values`).
+    pub values: Option<String>,
+    pub values_object: Option<Value>,
+    pub parameters: Vec<HelmParameter>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct HelmParameter {
+    pub name: String,
+    pub value: String,
+    pub force_string: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KustomizeSpec {
+    /// `name=newName:newTag`, `name:newTag` or `name@digest`, as `kustomize edit set image`.
+    pub images: Vec<String>,
+    pub name_prefix: Option<String>,
+    pub name_suffix: Option<String>,
+    pub common_labels: BTreeMap<String, String>,
+    pub common_annotations: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct DirectorySpec {
+    pub recurse: bool,
+    /// Glob of files to read, relative to the app path (Argo CD's `include`).
+    pub include: Option<String>,
+    pub exclude: Option<String>,
+}
+
+impl Default for DirectorySpec {
+    fn default() -> Self {
+        DirectorySpec {
+            recurse: true,
+            include: None,
+            exclude: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Destination {
+    pub namespace: Option<String>,
+    pub server: Option<String>,
+    pub name: Option<String>,
+    /// kpush: the kubeconfig context to deploy with.
+    pub context: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncSpec {
+    pub prune: Option<bool>,
+    pub self_heal: Option<bool>,
+    pub allow_empty: Option<bool>,
+    pub options: SyncOptions,
+}
+
+/// Per-environment overrides (kpush's format).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Environment {
+    pub namespace: Option<String>,
+    pub context: Option<String>,
+    pub value_files: Vec<String>,
+    pub values: Option<Value>,
+    pub sync_options: SyncOptions,
+    pub prune: Option<bool>,
+    pub target_revision: Option<String>,
+}
+
+/// Everything a config file holds.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub apps: Vec<AppConfig>,
+    /// Fields kpush does not support, each reported once.
+    pub warnings: Vec<String>,
+}

@@ -1,0 +1,527 @@
+//! Reading app definitions. Argo CD fields kpush does not support are warnings (the file must
+//! keep working for Argo CD); in kpush's own format an unknown field is an error, since it is
+//! most likely a typo.
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{
+    AppConfig, Config, Destination, DirectorySpec, Environment, HelmParameter, HelmSpec,
+    KustomizeSpec, SourceSpec, SyncOptions, SyncSpec,
+};
+use crate::object::Origin;
+use crate::render::{Problem, RenderError};
+
+const ARGO_API: &str = "argoproj.io/v1alpha1";
+const KPUSH_API: &str = "kpush.dev/v1alpha1";
+
+pub type ConfigError = RenderError;
+
+/// A mapping being read; remembers which keys were used so the rest can be reported.
+struct Fields<'a> {
+    map: Option<&'a Map<String, Value>>,
+    path: String,
+    used: RefCell<BTreeSet<String>>,
+}
+
+/// What went wrong in one document.
+struct Findings {
+    errors: Vec<String>,
+    unknown: Vec<String>,
+}
+
+impl<'a> Fields<'a> {
+    fn new(value: Option<&'a Value>, path: &str, findings: &mut Findings) -> Fields<'a> {
+        let map = match value {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(map)) => Some(map),
+            Some(_) => {
+                findings.errors.push(format!("`{path}` must be a mapping"));
+                None
+            }
+        };
+        Fields {
+            map,
+            path: path.to_string(),
+            used: RefCell::new(BTreeSet::new()),
+        }
+    }
+
+    fn child(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&'a Value> {
+        self.used.borrow_mut().insert(key.to_string());
+        self.map?.get(key).filter(|v| !v.is_null())
+    }
+
+    fn object(&self, key: &str, findings: &mut Findings) -> Fields<'a> {
+        Fields::new(self.get(key), &self.child(key), findings)
+    }
+
+    fn string(&self, key: &str, findings: &mut Findings) -> Option<String> {
+        match self.get(key)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            Value::Bool(b) => Some(b.to_string()),
+            _ => {
+                findings
+                    .errors
+                    .push(format!("`{}` must be a string", self.child(key)));
+                None
+            }
+        }
+    }
+
+    fn boolean(&self, key: &str, findings: &mut Findings) -> Option<bool> {
+        match self.get(key)? {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                findings
+                    .errors
+                    .push(format!("`{}` must be true or false", self.child(key)));
+                None
+            }
+        }
+    }
+
+    fn strings(&self, key: &str, findings: &mut Findings) -> Vec<String> {
+        match self.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    _ => {
+                        findings
+                            .errors
+                            .push(format!("`{}` must be a list of strings", self.child(key)));
+                        None
+                    }
+                })
+                .collect(),
+            Some(_) => {
+                findings
+                    .errors
+                    .push(format!("`{}` must be a list", self.child(key)));
+                Vec::new()
+            }
+        }
+    }
+
+    fn string_map(&self, key: &str, findings: &mut Findings) -> BTreeMap<String, String> {
+        let fields = self.object(key, findings);
+        let mut out = BTreeMap::new();
+        for (k, v) in fields.map.into_iter().flatten() {
+            fields.used.borrow_mut().insert(k.clone());
+            match v {
+                Value::String(s) => {
+                    out.insert(k.clone(), s.clone());
+                }
+                _ => findings
+                    .errors
+                    .push(format!("`{}.{k}` must be a string", fields.path)),
+            }
+        }
+        out
+    }
+
+    /// Keys present but never read.
+    fn finish(&self, findings: &mut Findings) {
+        let used = self.used.borrow();
+        for key in self.map.into_iter().flat_map(|m| m.keys()) {
+            if !used.contains(key) {
+                findings.unknown.push(self.child(key));
+            }
+        }
+    }
+}
+
+/// Parses a config file's documents. `file` is the config's path in the repository.
+pub fn parse_config(file: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+    let docs = crate::render::parse_documents(file, bytes)
+        .map_err(|p| RenderError { problems: vec![p] })?;
+    let mut config = Config::default();
+    let mut problems = Vec::new();
+    for doc in docs {
+        let origin = Origin {
+            file: file.to_path_buf(),
+            line: doc.line,
+        };
+        let items = match doc.value.get("kind").and_then(Value::as_str) {
+            Some("List") => doc.value["items"].as_array().cloned().unwrap_or_default(),
+            _ => vec![doc.value],
+        };
+        for item in items {
+            match parse_app(&item, &origin) {
+                Ok((app, warnings)) => {
+                    config.warnings.extend(warnings);
+                    config.apps.push(app);
+                }
+                Err(messages) => problems.extend(messages.into_iter().map(|message| Problem {
+                    origin: origin.clone(),
+                    column: None,
+                    message,
+                })),
+            }
+        }
+    }
+    let mut names = BTreeSet::new();
+    for app in &config.apps {
+        if !names.insert(app.name.clone()) {
+            problems.push(Problem {
+                origin: app.origin.clone(),
+                column: None,
+                message: format!("app `{}` is defined twice", app.name),
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(RenderError { problems })
+    }
+}
+
+fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), Vec<String>> {
+    let api = doc["apiVersion"].as_str().unwrap_or("");
+    let kind = doc["kind"].as_str().unwrap_or("");
+    let argo = match (api, kind) {
+        (ARGO_API, "Application") => true,
+        (KPUSH_API, "Application") => false,
+        (ARGO_API, "ApplicationSet") => {
+            return Err(vec![
+                "Argo CD ApplicationSets (generators) are not supported; list Applications instead"
+                    .into(),
+            ]);
+        }
+        _ => {
+            return Err(vec![format!(
+                "expected an Application (`apiVersion: {KPUSH_API}` or `{ARGO_API}`), found `{api}` `{kind}`"
+            )]);
+        }
+    };
+    let mut f = Findings {
+        errors: Vec::new(),
+        unknown: Vec::new(),
+    };
+    let root = Fields::new(Some(doc), "", &mut f);
+    root.get("apiVersion");
+    root.get("kind");
+    let metadata = root.object("metadata", &mut f);
+    let name = metadata.string("name", &mut f).unwrap_or_default();
+    if name.is_empty() {
+        f.errors
+            .push("missing required field `metadata.name`".into());
+    }
+    // Where the Application object itself would live: Argo CD's namespace, not the app's.
+    metadata.get("namespace");
+    let annotations = metadata.string_map("annotations", &mut f);
+    metadata.get("labels");
+    metadata.get("finalizers");
+    metadata.finish(&mut f);
+
+    let spec = root.object("spec", &mut f);
+    spec.get("project");
+    let source = parse_source(&spec.object("source", &mut f), &mut f);
+    let dest = spec.object("destination", &mut f);
+    let destination = Destination {
+        namespace: dest.string("namespace", &mut f),
+        server: dest.string("server", &mut f),
+        name: dest.string("name", &mut f),
+        context: if argo {
+            None
+        } else {
+            dest.string("context", &mut f)
+        },
+    };
+    dest.finish(&mut f);
+    let sync = parse_sync(&spec.object("syncPolicy", &mut f), &mut f);
+    let sensitive_paths = spec.strings("sensitivePaths", &mut f);
+    let mut environments = BTreeMap::new();
+    if !argo {
+        let envs = spec.object("environments", &mut f);
+        for (env_name, env) in envs.map.into_iter().flatten() {
+            envs.used.borrow_mut().insert(env_name.clone());
+            let e = Fields::new(Some(env), &envs.child(env_name), &mut f);
+            let (sync_options, warnings) = SyncOptions::parse(&e.strings("syncOptions", &mut f));
+            f.errors.extend(warnings);
+            environments.insert(
+                env_name.clone(),
+                Environment {
+                    namespace: e.string("namespace", &mut f),
+                    context: e.string("context", &mut f),
+                    value_files: e.strings("valueFiles", &mut f),
+                    values: e.get("values").cloned(),
+                    sync_options,
+                    prune: e.boolean("prune", &mut f),
+                    target_revision: e.string("targetRevision", &mut f),
+                },
+            );
+            e.finish(&mut f);
+        }
+        envs.finish(&mut f);
+    }
+    spec.finish(&mut f);
+    root.get("status");
+    root.finish(&mut f);
+
+    let mut warnings = Vec::new();
+    if argo {
+        warnings.extend(
+            f.unknown
+                .iter()
+                .map(|path| format!("{origin}: `{path}` is not supported by kpush; ignored")),
+        );
+        warnings.extend(sync.1.iter().map(|w| format!("{origin}: {w}")));
+    } else {
+        f.errors.extend(
+            f.unknown
+                .iter()
+                .map(|path| format!("unknown field `{path}`")),
+        );
+        f.errors.extend(sync.1);
+    }
+    if source.path.as_os_str().is_empty() {
+        f.errors
+            .push("missing required field `spec.source.path`".into());
+    }
+    if !f.errors.is_empty() {
+        return Err(f.errors);
+    }
+    Ok((
+        AppConfig {
+            name,
+            origin: origin.clone(),
+            argo,
+            source,
+            destination,
+            sync: sync.0,
+            environments,
+            sensitive_paths,
+            annotations,
+        },
+        warnings,
+    ))
+}
+
+fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
+    let path = s.string("path", f).unwrap_or_default();
+    let path = PathBuf::from(path.trim_start_matches("./").trim_end_matches('/'));
+    let helm = s.object("helm", f);
+    let parameters = match helm.get("parameters") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let p = Fields::new(Some(item), &format!("{}.parameters[{i}]", helm.path), f);
+                let parameter = HelmParameter {
+                    name: p.string("name", f)?,
+                    value: p.string("value", f).unwrap_or_default(),
+                    force_string: p.boolean("forceString", f).unwrap_or(false),
+                };
+                p.finish(f);
+                Some(parameter)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let helm_spec = HelmSpec {
+        release_name: helm.string("releaseName", f),
+        value_files: helm.strings("valueFiles", f),
+        values: helm.string("values", f),
+        values_object: helm.get("valuesObject").cloned(),
+        parameters,
+    };
+    helm.finish(f);
+    let kustomize = s.object("kustomize", f);
+    let kustomize_spec = KustomizeSpec {
+        images: kustomize.strings("images", f),
+        name_prefix: kustomize.string("namePrefix", f),
+        name_suffix: kustomize.string("nameSuffix", f),
+        common_labels: kustomize.string_map("commonLabels", f),
+        common_annotations: kustomize.string_map("commonAnnotations", f),
+    };
+    kustomize.finish(f);
+    let directory = s.object("directory", f);
+    let directory_spec = DirectorySpec {
+        recurse: directory.boolean("recurse", f).unwrap_or(true),
+        include: directory.string("include", f),
+        exclude: directory.string("exclude", f),
+    };
+    directory.finish(f);
+    let spec = SourceSpec {
+        path,
+        target_revision: s.string("targetRevision", f),
+        repo_url: s.string("repoURL", f),
+        helm: helm_spec,
+        kustomize: kustomize_spec,
+        directory: directory_spec,
+        values: s.get("values").cloned(),
+        value_files: s.strings("valueFiles", f),
+    };
+    s.finish(f);
+    spec
+}
+
+fn parse_sync(s: &Fields<'_>, f: &mut Findings) -> (SyncSpec, Vec<String>) {
+    let automated = s.object("automated", f);
+    let (options, warnings) = SyncOptions::parse(&s.strings("syncOptions", f));
+    let spec = SyncSpec {
+        prune: automated.boolean("prune", f),
+        self_heal: automated.boolean("selfHeal", f),
+        allow_empty: automated.boolean("allowEmpty", f),
+        options,
+    };
+    automated.finish(f);
+    s.finish(f);
+    (spec, warnings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::PruneProp;
+
+    /// The guestbook Application as the Argo CD reference text gives it.
+    const SEED: &str = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/argoproj/argocd-example-apps.git
+    targetRevision: HEAD
+    path: guestbook
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: guestbook
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+      allowEmpty: false
+    syncOptions:
+      - Validate=true
+      - CreateNamespace=true
+      - PrunePropagationPolicy=foreground
+      - PruneLast=true
+";
+
+    #[test]
+    fn the_seed_application_parses_as_written() {
+        let config = parse_config(Path::new("kpush.yaml"), SEED.as_bytes()).unwrap();
+        assert!(config.warnings.is_empty(), "{:?}", config.warnings);
+        let app = &config.apps[0];
+        assert_eq!(app.name, "guestbook");
+        assert!(app.argo);
+        assert_eq!(app.source.path, PathBuf::from("guestbook"));
+        assert_eq!(app.source.target_revision.as_deref(), Some("HEAD"));
+        assert_eq!(app.destination.namespace.as_deref(), Some("guestbook"));
+        assert_eq!(
+            app.destination.server.as_deref(),
+            Some("https://kubernetes.default.svc")
+        );
+        assert_eq!(app.sync.prune, Some(true));
+        assert_eq!(app.sync.self_heal, Some(true));
+        assert_eq!(app.sync.allow_empty, Some(false));
+        assert_eq!(app.sync.options.create_namespace, Some(true));
+        assert_eq!(
+            app.sync.options.prune_propagation,
+            Some(PruneProp::Foreground)
+        );
+    }
+
+    #[test]
+    fn unsupported_argo_fields_are_warnings_and_kpush_typos_are_errors() {
+        let argo = SEED.replace(
+            "  project: default\n",
+            "  project: default\n  revisionHistoryLimit: 3\n",
+        );
+        let config = parse_config(Path::new("apps.yaml"), argo.as_bytes()).unwrap();
+        assert_eq!(config.warnings.len(), 1, "{:?}", config.warnings);
+        assert!(config.warnings[0].contains("`spec.revisionHistoryLimit` is not supported"));
+
+        let kpush = "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata:\n  name: web\nspec:\n  source:\n    path: web\n    pth: typo\n";
+        let err = parse_config(Path::new("kpush.yaml"), kpush.as_bytes()).unwrap_err();
+        assert!(
+            err.problems[0]
+                .message
+                .contains("unknown field `spec.source.pth`"),
+            "{err}"
+        );
+        assert_eq!(err.problems[0].origin.to_string(), "kpush.yaml:1");
+    }
+
+    #[test]
+    fn environments_and_several_apps_per_file() {
+        let text = "apiVersion: kpush.dev/v1alpha1
+kind: Application
+metadata: {name: web}
+spec:
+  source: {path: apps/web, valueFiles: [values.yaml], values: {replicas: 1}}
+  destination: {namespace: web}
+  environments:
+    prod:
+      namespace: web-prod
+      context: prod
+      valueFiles: [values-prod.yaml]
+      syncOptions: [CreateNamespace=true]
+---
+apiVersion: kpush.dev/v1alpha1
+kind: Application
+metadata: {name: api}
+spec:
+  source: {path: apps/api}
+";
+        let config = parse_config(Path::new("kpush.yaml"), text.as_bytes()).unwrap();
+        assert_eq!(config.apps.len(), 2);
+        let prod = &config.apps[0].environments["prod"];
+        assert_eq!(prod.namespace.as_deref(), Some("web-prod"));
+        assert_eq!(prod.value_files, ["values-prod.yaml"]);
+        assert_eq!(prod.sync_options.create_namespace, Some(true));
+        assert_eq!(config.apps[1].origin.line, 14);
+    }
+
+    #[test]
+    fn helm_and_kustomize_sources() {
+        let text = "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata: {name: chart}
+spec:
+  source:
+    path: charts/web
+    helm:
+      releaseName: web
+      valueFiles: [values-production.yaml]
+      values: |
+        replicas: 2
+      valuesObject: {image: {tag: v2}}
+      parameters:
+        - {name: service.port, value: \"8080\", forceString: true}
+    kustomize:
+      images: [nginx=nginx:1.27]
+      namePrefix: prod-
+      commonLabels: {team: web}
+  destination: {namespace: web}
+";
+        let app = &parse_config(Path::new("kpush.yaml"), text.as_bytes())
+            .unwrap()
+            .apps[0];
+        assert_eq!(app.source.helm.release_name.as_deref(), Some("web"));
+        assert_eq!(app.source.helm.parameters[0].name, "service.port");
+        assert!(app.source.helm.parameters[0].force_string);
+        assert_eq!(app.source.kustomize.images, ["nginx=nginx:1.27"]);
+        assert_eq!(app.source.kustomize.common_labels["team"], "web");
+    }
+}

@@ -1,0 +1,116 @@
+//! Argo CD sync options (`Key=Value` strings) as typed settings.
+
+/// `PrunePropagationPolicy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PruneProp {
+    Foreground,
+    Background,
+    Orphan,
+}
+
+/// The sync options kpush honours; unset ones fall back to flags and defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncOptions {
+    pub validate: Option<bool>,
+    pub create_namespace: Option<bool>,
+    pub prune_propagation: Option<PruneProp>,
+    pub prune_last: Option<bool>,
+    pub replace: Option<bool>,
+}
+
+impl SyncOptions {
+    /// Parses a list of options; what kpush does not support comes back as warnings.
+    pub fn parse(options: &[String]) -> (SyncOptions, Vec<String>) {
+        let mut parsed = SyncOptions::default();
+        let mut warnings = Vec::new();
+        for option in options {
+            let (key, value) = option.split_once('=').unwrap_or((option.as_str(), ""));
+            let flag = match value.trim() {
+                "true" => Some(true),
+                "false" => Some(false),
+                _ => None,
+            };
+            match (key.trim(), flag) {
+                ("Validate", Some(b)) => parsed.validate = Some(b),
+                ("CreateNamespace", Some(b)) => parsed.create_namespace = Some(b),
+                ("PruneLast", Some(b)) => parsed.prune_last = Some(b),
+                ("Replace", Some(b)) => parsed.replace = Some(b),
+                ("PrunePropagationPolicy", _) => match value.trim() {
+                    "foreground" => parsed.prune_propagation = Some(PruneProp::Foreground),
+                    "background" => parsed.prune_propagation = Some(PruneProp::Background),
+                    "orphan" => parsed.prune_propagation = Some(PruneProp::Orphan),
+                    other => warnings.push(format!(
+                        "sync option `PrunePropagationPolicy={other}` is not foreground, background or orphan; using the default"
+                    )),
+                },
+                // kpush always applies server-side and skips unchanged objects.
+                ("ServerSideApply", Some(true)) | ("ApplyOutOfSyncOnly", Some(true)) => {}
+                _ => warnings.push(format!("sync option `{option}` is not supported by kpush; ignored")),
+            }
+        }
+        (parsed, warnings)
+    }
+
+    /// `other`'s settings win where set.
+    pub fn overlay(&self, other: &SyncOptions) -> SyncOptions {
+        SyncOptions {
+            validate: other.validate.or(self.validate),
+            create_namespace: other.create_namespace.or(self.create_namespace),
+            prune_propagation: other.prune_propagation.or(self.prune_propagation),
+            prune_last: other.prune_last.or(self.prune_last),
+            replace: other.replace.or(self.replace),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_seed_options() {
+        let options: Vec<String> = [
+            "Validate=true",
+            "CreateNamespace=true",
+            "PrunePropagationPolicy=foreground",
+            "PruneLast=true",
+        ]
+        .map(String::from)
+        .to_vec();
+        let (parsed, warnings) = SyncOptions::parse(&options);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        assert_eq!(
+            parsed,
+            SyncOptions {
+                validate: Some(true),
+                create_namespace: Some(true),
+                prune_propagation: Some(PruneProp::Foreground),
+                prune_last: Some(true),
+                replace: None,
+            }
+        );
+    }
+
+    #[test]
+    fn unsupported_options_are_warnings() {
+        let (_, warnings) = SyncOptions::parse(&["RespectIgnoreDifferences=true".to_string()]);
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].contains("RespectIgnoreDifferences"));
+    }
+
+    #[test]
+    fn overlay_prefers_the_environment() {
+        let base = SyncOptions {
+            validate: Some(true),
+            create_namespace: Some(false),
+            ..Default::default()
+        };
+        let env = SyncOptions {
+            create_namespace: Some(true),
+            ..Default::default()
+        };
+        let merged = base.overlay(&env);
+        assert_eq!(merged.validate, Some(true));
+        assert_eq!(merged.create_namespace, Some(true));
+    }
+}
