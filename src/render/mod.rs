@@ -2,7 +2,10 @@
 //! order, each with the file and line it came from. No cluster is involved.
 
 mod directory;
+mod glob;
 mod manifest;
+mod template;
+mod values;
 mod yaml;
 
 use std::fmt;
@@ -11,6 +14,8 @@ use serde::Serialize;
 
 pub use directory::render_directory;
 pub use manifest::Manifest;
+pub use template::{TemplateContext, Templates};
+pub use values::{deep_merge, parse_set};
 pub use yaml::Document;
 
 /// Parses a YAML (or, by extension, JSON) file into documents, or says where it is broken.
