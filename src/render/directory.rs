@@ -7,13 +7,24 @@ use serde_json::Value;
 use super::yaml::Document;
 use super::{Manifest, Problem, RenderError, Rendered};
 use crate::object::Origin;
-use crate::source::Source;
+use crate::source::{Source, SourceFile};
 
 /// Parses every file of the source; all problems are collected before giving up.
 pub fn render_directory(source: &Source) -> Result<Rendered, RenderError> {
+    let (rendered, mut problems) = parse_files(&source.files);
+    problems.extend(duplicates(&rendered.manifests));
+    if problems.is_empty() {
+        Ok(rendered)
+    } else {
+        Err(RenderError { problems })
+    }
+}
+
+/// Objects of every document of `files`, in order, and the problems found on the way.
+pub fn parse_files(files: &[SourceFile]) -> (Rendered, Vec<Problem>) {
     let mut manifests = Vec::new();
     let mut problems = Vec::new();
-    for file in &source.files {
+    for file in files {
         let docs = match super::parse_documents(&file.path, &file.bytes) {
             Ok(docs) => docs,
             Err(problem) => {
@@ -21,26 +32,41 @@ pub fn render_directory(source: &Source) -> Result<Rendered, RenderError> {
                 continue;
             }
         };
-        for Document { line, value } in docs {
-            let origin = Origin {
-                file: file.path.clone(),
-                line,
-            };
-            for object in expand_list(value) {
-                match Manifest::from_value(object, origin.clone()) {
-                    Ok(m) => manifests.push(m),
-                    Err(message) => problems.push(Problem {
-                        origin: origin.clone(),
-                        column: None,
-                        message,
-                    }),
-                }
+        push_documents(&file.path, docs, &mut manifests, &mut problems);
+    }
+    (Rendered { manifests }, problems)
+}
+
+/// Turns parsed documents into manifests attributed to `file`.
+pub fn push_documents(
+    file: &std::path::Path,
+    docs: Vec<Document>,
+    manifests: &mut Vec<Manifest>,
+    problems: &mut Vec<Problem>,
+) {
+    for Document { line, value } in docs {
+        let origin = Origin {
+            file: file.to_path_buf(),
+            line,
+        };
+        for object in expand_list(value) {
+            match Manifest::from_value(object, origin.clone()) {
+                Ok(m) => manifests.push(m),
+                Err(message) => problems.push(Problem {
+                    origin: origin.clone(),
+                    column: None,
+                    message,
+                }),
             }
         }
     }
-    problems.extend(duplicates(&manifests));
+}
+
+/// The checks every render passes: no object declared twice.
+pub fn check(rendered: Rendered) -> Result<Rendered, RenderError> {
+    let problems = duplicates(&rendered.manifests);
     if problems.is_empty() {
-        Ok(Rendered { manifests })
+        Ok(rendered)
     } else {
         Err(RenderError { problems })
     }
@@ -67,7 +93,7 @@ fn expand_list(value: Value) -> Vec<Value> {
 }
 
 /// Two manifests for the same object would fight each other: name both places.
-fn duplicates(manifests: &[Manifest]) -> Vec<Problem> {
+pub(super) fn duplicates(manifests: &[Manifest]) -> Vec<Problem> {
     let mut seen: HashMap<(&str, &str, Option<&str>, &str), &Origin> = HashMap::new();
     let mut problems = Vec::new();
     for m in manifests {
@@ -93,7 +119,7 @@ fn duplicates(manifests: &[Manifest]) -> Vec<Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{Revision, SourceFile};
+    use crate::source::Revision;
 
     fn source(files: &[(&str, &str)]) -> Source {
         Source {

@@ -1,10 +1,14 @@
 //! The "render" stage: source files become the list of objects that should exist, in a stable
 //! order, each with the file and line it came from. No cluster is involved.
 
+mod app;
 mod directory;
 mod glob;
+mod helm;
+mod kustomize;
 mod manifest;
 mod template;
+mod tools;
 mod values;
 mod yaml;
 
@@ -12,9 +16,11 @@ use std::fmt;
 
 use serde::Serialize;
 
+pub use app::{RenderSpec, SourceKind, ValueLayer, detect, merged_values, render_app};
 pub use directory::render_directory;
 pub use manifest::Manifest;
 pub use template::{TemplateContext, Templates};
+pub use tools::Tools;
 pub use values::{deep_merge, parse_set};
 pub use yaml::Document;
 

@@ -1,0 +1,189 @@
+//! Kustomizations: `kustomize build` (or `kubectl kustomize`) on a copy of the commit's tree,
+//! with the app's image, prefix and label overrides written into the copy first, as Argo CD
+//! does with `kustomize edit`.
+
+use std::process::Command;
+
+use serde_json::{Value, json};
+
+use super::app::{RenderSpec, kustomization_file};
+use super::directory::push_documents;
+use super::{Problem, RenderError, Rendered, tools};
+use crate::config::KustomizeSpec;
+use crate::object::Origin;
+use crate::source::Snapshot;
+
+pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
+    let file = kustomization_file(snapshot, &spec.path)
+        .unwrap_or_else(|| spec.path.join("kustomization.yaml"));
+    let origin = Origin {
+        file: file.clone(),
+        line: 0,
+    };
+    let fail = |message: String| RenderError {
+        problems: vec![Problem {
+            origin: origin.clone(),
+            column: None,
+            message,
+        }],
+    };
+    let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
+    snapshot
+        .materialize(work.path())
+        .map_err(|e| fail(e.to_string()))?;
+    if has_overrides(&spec.kustomize) {
+        let path = work.path().join(&file);
+        let text = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
+        let mut doc = super::parse_documents(&file, &text)
+            .map_err(|p| RenderError { problems: vec![p] })?
+            .into_iter()
+            .next()
+            .map(|d| d.value)
+            .unwrap_or_else(|| json!({}));
+        apply_overrides(&mut doc, &spec.kustomize).map_err(fail)?;
+        let yaml = serde_saphyr::to_string(&doc).map_err(|e| fail(e.to_string()))?;
+        std::fs::write(&path, yaml).map_err(|e| fail(e.to_string()))?;
+    }
+    let (bin, verb) = spec.tools.kustomize();
+    let mut command = Command::new(bin);
+    command.arg(verb).arg(work.path().join(&spec.path));
+    let output = tools::run(command, &origin, "--kustomize-bin")
+        .map_err(|p| RenderError { problems: vec![p] })?;
+    let docs = super::yaml::parse_yaml(output.as_bytes())
+        .map_err(|e| fail(format!("kustomize produced invalid YAML: {}", e.message)))?;
+    let mut manifests = Vec::new();
+    let mut problems = Vec::new();
+    push_documents(&file, docs, &mut manifests, &mut problems);
+    if problems.is_empty() {
+        Ok(Rendered { manifests })
+    } else {
+        Err(RenderError { problems })
+    }
+}
+
+fn has_overrides(k: &KustomizeSpec) -> bool {
+    !k.images.is_empty()
+        || k.name_prefix.is_some()
+        || k.name_suffix.is_some()
+        || !k.common_labels.is_empty()
+        || !k.common_annotations.is_empty()
+}
+
+/// Writes the overrides into a kustomization document.
+pub fn apply_overrides(doc: &mut Value, k: &KustomizeSpec) -> Result<(), String> {
+    if !doc.is_object() {
+        return Err("the kustomization is not a mapping".into());
+    }
+    for image in &k.images {
+        let entry = image_entry(image)?;
+        let images = doc
+            .as_object_mut()
+            .expect("checked above")
+            .entry("images")
+            .or_insert_with(|| json!([]));
+        let Some(list) = images.as_array_mut() else {
+            return Err("`images` in the kustomization is not a list".into());
+        };
+        list.retain(|i| i["name"] != entry["name"]);
+        list.push(entry);
+    }
+    if let Some(prefix) = &k.name_prefix {
+        doc["namePrefix"] = json!(prefix);
+    }
+    if let Some(suffix) = &k.name_suffix {
+        doc["nameSuffix"] = json!(suffix);
+    }
+    for (field, map) in [
+        ("commonLabels", &k.common_labels),
+        ("commonAnnotations", &k.common_annotations),
+    ] {
+        if map.is_empty() {
+            continue;
+        }
+        let target = doc
+            .as_object_mut()
+            .expect("checked above")
+            .entry(field)
+            .or_insert_with(|| json!({}));
+        for (key, value) in map {
+            target[key] = json!(value);
+        }
+    }
+    Ok(())
+}
+
+/// `name=newName:newTag`, `name=newName@digest`, `name:newTag` or `name@digest`.
+fn image_entry(image: &str) -> Result<Value, String> {
+    let (name, target) = match image.split_once('=') {
+        Some((name, target)) => (name.to_string(), Some(target)),
+        None => (String::new(), None),
+    };
+    let spec = target.unwrap_or(image);
+    let mut entry = serde_json::Map::new();
+    let (reference, digest) = match spec.split_once('@') {
+        Some((r, d)) => (r, Some(d)),
+        None => (spec, None),
+    };
+    // A colon after the last slash separates the tag; one before it is a registry port.
+    let (repo, tag) = match reference.rfind(':') {
+        Some(i) if !reference[i..].contains('/') => (&reference[..i], Some(&reference[i + 1..])),
+        _ => (reference, None),
+    };
+    if repo.is_empty() {
+        return Err(format!("kustomize image `{image}` names no image"));
+    }
+    if target.is_some() {
+        entry.insert("name".into(), json!(name));
+        if repo != name {
+            entry.insert("newName".into(), json!(repo));
+        }
+    } else {
+        entry.insert("name".into(), json!(repo));
+    }
+    if let Some(tag) = tag {
+        entry.insert("newTag".into(), json!(tag));
+    }
+    if let Some(digest) = digest {
+        entry.insert("digest".into(), json!(digest));
+    }
+    Ok(Value::Object(entry))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_overrides_read_like_kustomize_edit() {
+        let cases = [
+            ("nginx:1.27", json!({"name": "nginx", "newTag": "1.27"})),
+            (
+                "nginx=registry:5000/nginx:1.27",
+                json!({"name": "nginx", "newName": "registry:5000/nginx", "newTag": "1.27"}),
+            ),
+            (
+                "web@sha256:abc",
+                json!({"name": "web", "digest": "sha256:abc"}),
+            ),
+            ("registry:5000/web", json!({"name": "registry:5000/web"})),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(image_entry(text).unwrap(), expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn overrides_merge_into_the_kustomization() {
+        let mut doc = json!({"resources": ["a.yaml"], "images": [{"name": "nginx", "newTag": "1"}], "commonLabels": {"a": "1"}});
+        let spec = KustomizeSpec {
+            images: vec!["nginx:2".into()],
+            name_prefix: Some("prod-".into()),
+            common_labels: [("team".to_string(), "web".to_string())].into(),
+            ..KustomizeSpec::default()
+        };
+        apply_overrides(&mut doc, &spec).unwrap();
+        assert_eq!(doc["images"], json!([{"name": "nginx", "newTag": "2"}]));
+        assert_eq!(doc["namePrefix"], "prod-");
+        assert_eq!(doc["commonLabels"], json!({"a": "1", "team": "web"}));
+    }
+}
