@@ -41,16 +41,11 @@ pub struct GlobalArgs {
     )]
     pub namespace: Option<String>,
 
-    /// Git revision to read manifests from: HEAD, a branch, a tag or a SHA; WORKTREE reads the
-    /// files on disk, committed or not.
-    #[arg(
-        long,
-        global = true,
-        env = "KPUSH_REV",
-        default_value = "HEAD",
-        value_name = "REV"
-    )]
-    pub rev: String,
+    /// Git revision to read manifests (and the config) from: HEAD, a branch, a tag or a SHA;
+    /// WORKTREE reads the files on disk, committed or not. Default: each app's
+    /// `targetRevision`, or HEAD.
+    #[arg(long, global = true, env = "KPUSH_REV", value_name = "REV")]
+    pub rev: Option<String>,
 
     /// Git repository (default: the one containing the current directory).
     #[arg(long, global = true, env = "KPUSH_REPO", value_name = "DIR")]
@@ -93,23 +88,57 @@ pub enum Command {
     Apply(ApplyArgs),
 }
 
+/// What to render: a PATH, or the apps of a config file.
+#[derive(Debug, Args)]
+pub struct SourceArgs {
+    /// A directory (manifests and `.j2` templates, a Helm chart, or a kustomization) or a file,
+    /// relative to the current directory. Without PATH, the apps of the config file.
+    pub path: Option<PathBuf>,
+
+    /// With PATH: the app's name, which names its inventory (default: PATH's last directory
+    /// name). With a config file: deploy only this app (default: all).
+    #[arg(long, env = "KPUSH_APP", value_name = "NAME")]
+    pub app: Option<String>,
+
+    /// App definitions (Argo CD Applications or kpush's format), read at the revision being
+    /// deployed; relative to the current directory. Default: kpush.yaml at the repository root.
+    #[arg(long, env = "KPUSH_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Environment of the app definitions to deploy (its namespace, context, values files and
+    /// sync options).
+    #[arg(long, env = "KPUSH_ENV", value_name = "NAME")]
+    pub env: Option<String>,
+
+    /// Values file on disk for templates and charts; applied after the app's own (repeatable).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+
+    /// A value for templates and charts, `a.b=c`; applied last (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// The helm binary for Helm charts.
+    #[arg(long, env = "KPUSH_HELM_BIN", value_name = "FILE")]
+    pub helm_bin: Option<PathBuf>,
+
+    /// The binary for kustomizations: `kustomize` (runs `kustomize build`) or `kubectl` (runs
+    /// `kubectl kustomize`). Default: kustomize from PATH, else kubectl.
+    #[arg(long, env = "KPUSH_KUSTOMIZE_BIN", value_name = "FILE")]
+    pub kustomize_bin: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct RenderArgs {
-    /// Directory or file with YAML/JSON manifests, relative to the current directory.
-    pub path: PathBuf,
+    #[command(flatten)]
+    pub source: SourceArgs,
 }
 
 /// What diff and apply share: which objects, where.
 #[derive(Debug, Args)]
 pub struct TargetArgs {
-    /// Directory or file with YAML/JSON manifests, relative to the current directory.
-    pub path: PathBuf,
-
-    /// Application name: names the inventory (the ApplySet parent Secret `kpush-APP` in the
-    /// destination namespace) that remembers what this deploy owns. Default: PATH's last
-    /// directory name.
-    #[arg(long, env = "KPUSH_APP", value_name = "NAME")]
-    pub app: Option<String>,
+    #[command(flatten)]
+    pub source: SourceArgs,
 
     /// Create the destination namespace (-n) when it does not exist.
     #[arg(long)]
@@ -133,9 +162,10 @@ pub struct TargetArgs {
     pub force_conflicts: bool,
 
     /// Validate every object before writing any: server-side strict field validation where
-    /// the server has it, and fields the server would drop are errors.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub validate: bool,
+    /// the server has it, and fields the server would drop are errors. Default: true, or the
+    /// app's `Validate` sync option.
+    #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
+    pub validate: Option<bool>,
 
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
@@ -163,9 +193,9 @@ pub struct ApplyArgs {
     pub dry_run: bool,
 
     /// How dependents of pruned objects are deleted; with foreground, kpush waits until the
-    /// pruned objects are gone.
-    #[arg(long, value_enum, default_value_t = PropagationArg::Foreground)]
-    pub prune_propagation: PropagationArg,
+    /// pruned objects are gone. Default: the app's `PrunePropagationPolicy`, or foreground.
+    #[arg(long, value_enum)]
+    pub prune_propagation: Option<PropagationArg>,
 
     /// Refuse a prune that deletes more than this share of the inventory (percent; 0 turns the
     /// guard off) unless `--confirm-prune` is given.

@@ -19,4 +19,5 @@ pub mod printer;
 pub mod prune;
 pub mod render;
 pub mod report;
+pub mod settings;
 pub mod source;

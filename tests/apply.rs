@@ -375,11 +375,15 @@ fn json_output_carries_the_plan_and_the_results() {
     run.expect_code(0);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(report["command"], "apply");
-    assert_eq!(report["counts"]["create"], 1);
-    assert_eq!(report["plan"]["entries"][0]["action"], "create");
-    assert_eq!(report["plan"]["entries"][0]["id"]["name"], "a");
-    assert_eq!(report["applied"]["outcomes"][0]["id"]["kind"], "ConfigMap");
     assert_eq!(report["exit_code"], 0);
+    let app = &report["apps"][0];
+    assert_eq!(app["app"], "app");
+    assert_eq!(app["namespace"], ns.name.as_str());
+    assert_eq!(app["counts"]["create"], 1);
+    assert_eq!(app["plan"]["entries"][0]["action"], "create");
+    assert_eq!(app["plan"]["entries"][0]["id"]["name"], "a");
+    assert_eq!(app["applied"]["outcomes"][0]["id"]["kind"], "ConfigMap");
+    assert_eq!(app["exit_code"], 0);
 }
 
 #[test]

@@ -7,8 +7,8 @@ use std::time::Duration;
 use serde_json::json;
 
 use crate::apply::{self, Applied, Outcome, Stage};
-use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat, PropagationArg};
-use crate::cluster::{ApplyOptions, Cluster, FailureClass, HeldLease, Propagation};
+use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
+use crate::cluster::{ApplyOptions, Cluster, FailureClass, HeldLease};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::inventory::{GroupKind, ParentState, parent_manifest};
@@ -18,8 +18,10 @@ use crate::printer::{Printer, Style};
 use crate::prune::{self, Pruned};
 use crate::report;
 
+use crate::settings::{self, AppRun};
+
 use super::inventory::Inventory;
-use super::output::{self, Results};
+use super::output::{self, AppReport, app_header};
 use super::prepare::{Prepared, observe, prepare};
 
 /// Label on namespaces kpush created, so people can tell where they came from.
@@ -41,46 +43,107 @@ pub async fn apply(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    let prepared = prepare(global, &args.target).await?;
+    let resolved = settings::resolve(
+        global,
+        &args.target.source,
+        Some(&args.target),
+        args.prune_propagation,
+    )?;
+    super::warn(printer, &resolved.warnings);
     let text = global.output == OutputFormat::Text;
-    let finish = |plan: &Plan, results: Results<'_>, status: ExitStatus| {
-        Ok(output::finish(
-            "apply",
-            global.output,
-            printer,
-            plan,
-            results,
-            status,
-        ))
-    };
-    let plan = &prepared.plan;
-    if text {
-        for ns in &prepared.namespaces_to_create {
-            printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
+    let many = resolved.apps.len() > 1;
+
+    // Every app is planned and validated before any app is written.
+    let mut prepared = Vec::new();
+    for run in &resolved.apps {
+        let p = prepare(global, &args.target, &resolved.snapshot, run).await?;
+        if text {
+            let namespace = p.inventory.parent.namespace.clone().unwrap_or_default();
+            if many {
+                app_header(printer, &run.name, run.env.as_deref(), &namespace);
+            }
+            for ns in &p.namespaces_to_create {
+                printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
+            }
+            printer.out(&report::plan_text(&p.plan, printer));
         }
-        printer.out(&report::plan_text(plan, printer));
+        prepared.push((run, p));
     }
-    if let Some(class) = plan.error_class() {
-        let n = plan.counts().error;
+    let invalid = prepared
+        .iter()
+        .filter_map(|(_, p)| p.plan.error_class())
+        .map(failure_status)
+        .max_by_key(|s| *s == ExitStatus::Invalid);
+    if let Some(status) = invalid {
+        let n: usize = prepared.iter().map(|(_, p)| p.plan.counts().error).sum();
         printer.note(&printer.paint(
             Style::Error,
             &format!("error: {n} object(s) failed validation; nothing was written to the cluster"),
         ));
-        return finish(plan, Results::default(), failure_status(class));
+        let reports: Vec<AppReport> = prepared
+            .into_iter()
+            .map(|(run, p)| {
+                let own = p.plan.error_class().map(failure_status).unwrap_or(status);
+                report_of(run, p, None, None, own)
+            })
+            .collect();
+        return Ok(output::finish("apply", global.output, printer, &reports));
     }
-    check_prune_share(plan, args)?;
+    for (_, p) in &prepared {
+        check_prune_share(&p.plan, args)?;
+    }
 
-    let parent = ParentRecord::new(&prepared);
-    if !plan.has_changes() && prepared.namespaces_to_create.is_empty() && !parent.needs_write() {
-        if text {
-            printer.out("No changes.\n");
+    let mut reports = Vec::new();
+    for (run, p) in prepared {
+        if many && text {
+            let namespace = p.inventory.parent.namespace.clone().unwrap_or_default();
+            app_header(printer, &run.name, run.env.as_deref(), &namespace);
         }
-        return finish(plan, Results::default(), ExitStatus::Success);
+        let parent = ParentRecord::new(&p);
+        if !p.plan.has_changes() && p.namespaces_to_create.is_empty() && !parent.needs_write() {
+            if text {
+                printer.out("No changes.\n");
+            }
+            reports.push(report_of(run, p, None, None, ExitStatus::Success));
+            continue;
+        }
+        let report = if args.dry_run {
+            dry_run(p, run, printer, text).await
+        } else {
+            write(p, run, args, printer, text, parent).await?
+        };
+        let failed = report.status() != ExitStatus::Success;
+        reports.push(report);
+        // A failed app stops the run: later apps may depend on it.
+        if failed {
+            break;
+        }
     }
-    if args.dry_run {
-        return dry_run(&prepared, args, printer, text, finish).await;
+    Ok(output::finish("apply", global.output, printer, &reports))
+}
+
+fn report_of(
+    run: &AppRun,
+    prepared: Prepared,
+    applied: Option<Applied>,
+    pruned: Option<Pruned>,
+    status: ExitStatus,
+) -> AppReport {
+    AppReport {
+        app: run.name.clone(),
+        env: run.env.clone(),
+        namespace: prepared
+            .inventory
+            .parent
+            .namespace
+            .clone()
+            .unwrap_or_default(),
+        counts: prepared.plan.counts(),
+        plan: prepared.plan,
+        applied,
+        pruned,
+        exit_code: status.code(),
     }
-    write(prepared, args, printer, text, parent, finish).await
 }
 
 /// A prune that removes most of a real inventory is more often a wrong PATH or revision than
@@ -192,18 +255,12 @@ impl ParentRecord {
 }
 
 /// `--dry-run`: the server checks the prune deletions too; nothing is written.
-async fn dry_run(
-    prepared: &Prepared,
-    args: &ApplyArgs,
-    printer: &Printer,
-    text: bool,
-    finish: impl Fn(&Plan, Results<'_>, ExitStatus) -> Result<ExitStatus, Error>,
-) -> Result<ExitStatus, Error> {
+async fn dry_run(prepared: Prepared, run: &AppRun, printer: &Printer, text: bool) -> AppReport {
     let pruned = prune::prune(
         &prepared.cluster,
         &prepared.inventory.candidates,
         &prepared.plan,
-        propagation(args.prune_propagation),
+        run.propagation,
         prepared.options.concurrency,
         true,
     )
@@ -217,29 +274,17 @@ async fn dry_run(
         printer.out(&report::pruned_text(&pruned, printer));
         printer.out("Dry run: nothing was written.\n");
     }
-    let results = Results {
-        applied: None,
-        pruned: Some(&pruned),
-    };
-    finish(&prepared.plan, results, status)
-}
-
-fn propagation(arg: PropagationArg) -> Propagation {
-    match arg {
-        PropagationArg::Foreground => Propagation::Foreground,
-        PropagationArg::Background => Propagation::Background,
-        PropagationArg::Orphan => Propagation::Orphan,
-    }
+    report_of(run, prepared, None, Some(pruned), status)
 }
 
 async fn write(
     mut prepared: Prepared,
+    run: &AppRun,
     args: &ApplyArgs,
     printer: &Printer,
     text: bool,
     parent: ParentRecord,
-    finish: impl Fn(&Plan, Results<'_>, ExitStatus) -> Result<ExitStatus, Error>,
-) -> Result<ExitStatus, Error> {
+) -> Result<AppReport, Error> {
     let cluster = prepared.cluster.clone();
     let concurrency = prepared.options.concurrency;
     let strict = prepared.options.plan.validate;
@@ -266,21 +311,16 @@ async fn write(
         applied.outcomes.extend(stage.outcomes);
     }
     if applied.failed().next().is_some() {
-        return report_results(printer, text, &prepared.plan, applied, None, finish);
+        return Ok(report_results(printer, text, run, prepared, applied, None));
     }
 
     let lease = take_lock(&cluster, &prepared.inventory, args, printer).await?;
-    let result = write_locked(&mut prepared, args, printer, &parent, applied).await;
+    let result = write_locked(&mut prepared, run, printer, &parent, applied).await;
     lease.release().await;
     let (applied, pruned) = result?;
-    report_results(
-        printer,
-        text,
-        &prepared.plan,
-        applied,
-        pruned.as_ref(),
-        finish,
-    )
+    Ok(report_results(
+        printer, text, run, prepared, applied, pruned,
+    ))
 }
 
 async fn take_lock(
@@ -310,7 +350,7 @@ async fn take_lock(
 /// Everything after the lock is taken: inventory, CRDs, the other objects, prune.
 async fn write_locked(
     prepared: &mut Prepared,
-    args: &ApplyArgs,
+    run: &AppRun,
     printer: &Printer,
     parent: &ParentRecord,
     mut applied: Applied,
@@ -391,7 +431,7 @@ async fn write_locked(
         &cluster,
         &prepared.inventory.candidates,
         &prepared.plan,
-        propagation(args.prune_propagation),
+        run.propagation,
         concurrency,
         false,
     )
@@ -456,13 +496,13 @@ async fn wait_for_crds(cluster: &Cluster, targets: &[Target], plan: &Plan) -> Ve
 fn report_results(
     printer: &Printer,
     text: bool,
-    plan: &Plan,
+    run: &AppRun,
+    prepared: Prepared,
     applied: Applied,
-    pruned: Option<&Pruned>,
-    finish: impl Fn(&Plan, Results<'_>, ExitStatus) -> Result<ExitStatus, Error>,
-) -> Result<ExitStatus, Error> {
-    let failed =
-        applied.failed().next().is_some() || pruned.is_some_and(|p| p.failed().next().is_some());
+    pruned: Option<Pruned>,
+) -> AppReport {
+    let failed = applied.failed().next().is_some()
+        || pruned.as_ref().is_some_and(|p| p.failed().next().is_some());
     let status = if failed {
         ExitStatus::Failure
     } else {
@@ -470,18 +510,14 @@ fn report_results(
     };
     if text {
         printer.out(&report::applied_text(&applied, printer));
-        match pruned {
+        match &pruned {
             Some(pruned) => printer.out(&report::pruned_text(pruned, printer)),
-            None if plan.counts().prune > 0 => printer.out(&printer.paint(
+            None if prepared.plan.counts().prune > 0 => printer.out(&printer.paint(
                 Style::Error,
                 "Nothing was pruned: the deploy did not complete.\n",
             )),
             None => {}
         }
     }
-    let results = Results {
-        applied: Some(&applied),
-        pruned,
-    };
-    finish(plan, results, status)
+    report_of(run, prepared, Some(applied), pruned, status)
 }

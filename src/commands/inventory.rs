@@ -2,7 +2,6 @@
 //! no longer declares.
 
 use std::collections::{BTreeSet, HashSet};
-use std::path::Path;
 
 use futures::{StreamExt, stream};
 
@@ -23,57 +22,6 @@ pub struct Inventory {
     pub previous: Option<ParentState>,
     /// Members that the current render does not declare.
     pub candidates: Vec<PruneCandidate>,
-}
-
-/// The app name: `--app`, or the last directory name of PATH, made a valid object name.
-pub fn app_name(app: Option<&str>, path: &Path) -> Result<String, Error> {
-    if let Some(app) = app {
-        return if is_dns_label(app) {
-            Ok(app.to_string())
-        } else {
-            Err(Error::Invalid(format!(
-                "`--app {app}` is not a valid name: lowercase letters, digits and `-`, at most 56 characters"
-            )))
-        };
-    }
-    let base = std::env::current_dir()
-        .map(|cwd| cwd.join(path))
-        .unwrap_or_else(|_| path.to_path_buf());
-    let mut dir = base.as_path();
-    if dir.extension().is_some() {
-        dir = dir.parent().unwrap_or(dir);
-    }
-    let raw = dir
-        .components()
-        .rev()
-        .filter_map(|c| c.as_os_str().to_str())
-        .find(|c| *c != "." && *c != "..")
-        .unwrap_or("");
-    let mut name: String = raw
-        .to_lowercase()
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
-        .collect();
-    name.truncate(56);
-    let name = name.trim_matches('-').to_string();
-    if is_dns_label(&name) {
-        Ok(name)
-    } else {
-        Err(Error::Invalid(format!(
-            "cannot derive an app name from `{}`\nhint: pass `--app NAME`",
-            path.display()
-        )))
-    }
-}
-
-fn is_dns_label(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 56
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
 }
 
 /// Reads the parent and lists the members the render dropped. A parent that another tool
@@ -265,23 +213,4 @@ async fn candidates(
     }
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(candidates)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn app_names_come_from_the_path() {
-        let cases = [
-            ("examples/guestbook", "guestbook"),
-            ("apps/My_App/", "my-app"),
-            ("apps/web/deploy.yaml", "web"),
-        ];
-        for (path, expected) in cases {
-            assert_eq!(app_name(None, Path::new(path)).unwrap(), expected, "{path}");
-        }
-        assert_eq!(app_name(Some("shop"), Path::new(".")).unwrap(), "shop");
-        assert!(app_name(Some("Shop!"), Path::new(".")).is_err());
-    }
 }

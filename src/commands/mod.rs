@@ -20,3 +20,13 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Apply(args) => apply::apply(&cli.global, args, &printer).await,
     }
 }
+
+/// Warnings about the input, on stderr, before anything else.
+fn warn(printer: &Printer, warnings: &[String]) {
+    for warning in warnings {
+        printer.note(&printer.paint(
+            crate::printer::Style::Changed,
+            &format!("warning: {warning}"),
+        ));
+    }
+}

@@ -12,21 +12,23 @@ use crate::inventory::PART_OF_LABEL;
 use crate::object::{ObjectRef, Origin, Resource};
 use crate::plan::{self, DryRun, Observation, Plan, PlanOptions, Target};
 use crate::render::{self, Problem, RenderError, Rendered};
-use crate::source::{self, Source, SourceRequest};
+use crate::settings::AppRun;
+use crate::source::Snapshot;
 
 use super::inventory::{self, Inventory};
 
-/// Reads the source at the requested revision and renders it; no cluster involved.
-pub fn render(global: &GlobalArgs, path: &std::path::Path) -> Result<(Source, Rendered), Error> {
-    let source = source::load(&SourceRequest {
-        path,
-        revision: &global.rev,
-        repo: global.repo.as_deref(),
-        trust_repo_owner: global.trust_repo_owner,
-    })?;
-    tracing::info!(files = source.files.len(), "read source");
-    let rendered = render::render_directory(&source)?;
-    Ok((source, rendered))
+/// Renders one app at its revision; no cluster involved.
+pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
+    let opened;
+    let at = if snapshot.revision_name() == app.revision {
+        snapshot
+    } else {
+        opened = snapshot.at(&app.revision)?;
+        &opened
+    };
+    let rendered = render::render_app(at, &app.render)?;
+    tracing::info!(app = %app.name, objects = rendered.manifests.len(), "rendered");
+    Ok(rendered)
 }
 
 /// Everything known before the first write.
@@ -50,12 +52,18 @@ pub struct RunOptions {
     pub force_conflicts: bool,
 }
 
-pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared, Error> {
-    let (_source, rendered) = render(global, &args.path)?;
-    let app = inventory::app_name(args.app.as_deref(), &args.path)?;
+/// Renders the app, reads its inventory and builds its plan; writes nothing.
+pub async fn prepare(
+    global: &GlobalArgs,
+    args: &TargetArgs,
+    snapshot: &Snapshot,
+    run: &AppRun,
+) -> Result<Prepared, Error> {
+    let rendered = render(snapshot, run)?;
+    let app = run.name.clone();
     let cluster = cluster::connect(&ConnectOptions {
         kubeconfig: global.kubeconfig.as_deref(),
-        context: global.context.as_deref(),
+        context: run.context.as_deref(),
     })
     .await?;
     let mut api_versions: BTreeSet<String> = rendered
@@ -66,7 +74,7 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
     api_versions.insert("v1".into());
     let mut discovery = cluster.discover(api_versions).await?;
     let namespace_resource = namespace_resource(&discovery)?;
-    let destination = global
+    let destination = run
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
@@ -91,7 +99,7 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
         if declared.contains(ns.as_str()) {
             continue;
         }
-        if args.create_namespace {
+        if run.create_namespace {
             namespaces_to_create.push(ns.clone());
             continue;
         }
@@ -102,7 +110,7 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
         let (origin, needed_by) = needed_by.unwrap_or_else(|| {
             (
                 Origin {
-                    file: args.path.clone(),
+                    file: run.render.path.clone(),
                     line: 0,
                 },
                 "the inventory".to_string(),
@@ -132,8 +140,8 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
     )
     .await?;
     if rendered.manifests.is_empty()
-        && args.prune
-        && !args.allow_empty
+        && run.prune
+        && !run.allow_empty
         && !inventory.candidates.is_empty()
     {
         return Err(Error::Invalid(format!(
@@ -148,7 +156,7 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
     let options = RunOptions {
         concurrency,
         plan: PlanOptions {
-            validate: args.validate,
+            validate: run.validate,
             applyset_id: Some(inventory.id.clone()),
             adopt: args.adopt,
         },
@@ -158,7 +166,7 @@ pub async fn prepare(global: &GlobalArgs, args: &TargetArgs) -> Result<Prepared,
     let observations = observe(&cluster, &targets, &missing, &options).await;
     let mut plan = Plan::build(&targets, observations, &options.plan);
     plan.entries
-        .extend(plan::prune_entries(&inventory.candidates, args.prune));
+        .extend(plan::prune_entries(&inventory.candidates, run.prune));
     Ok(Prepared {
         cluster,
         targets,

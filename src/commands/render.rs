@@ -1,21 +1,29 @@
-//! `kpush render`: the manifests at a revision, without a cluster.
+//! `kpush render`: the manifests of every app at their revision, without a cluster.
 
 use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::printer::Printer;
+use crate::render::Rendered;
 use crate::report;
+use crate::settings;
 
 pub fn render(
     global: &GlobalArgs,
     args: &RenderArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    let (_source, rendered) = super::prepare::render(global, &args.path)?;
+    let resolved = settings::resolve(global, &args.source, None, None)?;
+    super::warn(printer, &resolved.warnings);
+    let mut all = Rendered::default();
+    for run in &resolved.apps {
+        let rendered = super::prepare::render(&resolved.snapshot, run)?;
+        all.manifests.extend(rendered.manifests);
+    }
     let text = match global.output {
-        OutputFormat::Text => report::manifests_yaml(&rendered),
-        OutputFormat::Json => report::manifests_json(&rendered),
-        OutputFormat::Markdown => report::manifests_markdown(&rendered),
+        OutputFormat::Text => report::manifests_yaml(&all),
+        OutputFormat::Json => report::manifests_json(&all),
+        OutputFormat::Markdown => report::manifests_markdown(&all),
     };
     printer.out(&text);
     Ok(ExitStatus::Success)

@@ -139,11 +139,7 @@ fn join(parent: &str, name: &str) -> String {
     for component in base.join(name).components() {
         match component {
             Component::Normal(c) => parts.push(c.to_string_lossy().into_owned()),
-            Component::ParentDir => {
-                if parts.pop().is_none() {
-                    escaped = true;
-                }
-            }
+            Component::ParentDir if parts.pop().is_none() => escaped = true,
             _ => {}
         }
     }

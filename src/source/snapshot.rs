@@ -122,3 +122,22 @@ impl Snapshot {
         }
     }
 }
+
+impl Snapshot {
+    /// The fetch URLs of the repository's remotes.
+    pub fn remote_urls(&self) -> Vec<String> {
+        let Backend::Git { repo, .. } = &self.backend else {
+            return Vec::new();
+        };
+        let Ok(names) = repo.remotes() else {
+            return Vec::new();
+        };
+        names
+            .iter()
+            .flatten()
+            .flatten()
+            .filter_map(|name| repo.find_remote(name).ok())
+            .filter_map(|remote| remote.url().ok().map(str::to_string))
+            .collect()
+    }
+}
