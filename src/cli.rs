@@ -21,7 +21,7 @@ pub struct Cli {
     pub global: GlobalArgs,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct GlobalArgs {
     /// Kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, global = true, env = "KPUSH_KUBECONFIG", value_name = "FILE")]
@@ -180,6 +180,15 @@ pub struct DiffArgs {
     /// Exit with 2 when there are changes (drift detection in scheduled pipelines).
     #[arg(long)]
     pub exit_code: bool,
+
+    /// Compare two revisions instead of the cluster: render both and show what changes,
+    /// without cluster access or credentials (pull requests from forks).
+    #[arg(long, value_name = "REV", requires = "to")]
+    pub from: Option<String>,
+
+    /// The revision to compare `--from` with.
+    #[arg(long, value_name = "REV", requires = "from")]
+    pub to: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -246,6 +246,13 @@ fn app_run(
             helm: app.source.helm.clone(),
             kustomize: app.source.kustomize.clone(),
             values: layers,
+            value_files: app
+                .source
+                .value_files
+                .iter()
+                .chain(app.environments.values().flat_map(|e| &e.value_files))
+                .map(|f| path.join(f))
+                .collect(),
             tools: tools.clone(),
         },
         context,

@@ -7,14 +7,20 @@ use crate::printer::Printer;
 use crate::report;
 use crate::settings;
 
+use crate::plan::compare;
+use crate::render::Rendered;
+
 use super::output::{AppReport, app_header, finish};
-use super::prepare::{Prepared, prepare};
+use super::prepare::{self, Prepared, prepare};
 
 pub async fn diff(
     global: &GlobalArgs,
     args: &DiffArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
+    if let (Some(from), Some(to)) = (&args.from, &args.to) {
+        return offline(global, args, printer, from, to);
+    }
     let resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
     let text = global.output == OutputFormat::Text;
@@ -47,6 +53,83 @@ pub async fn diff(
         reports.push(AppReport {
             app: run.name.clone(),
             env: run.env.clone(),
+            namespace,
+            counts: plan.counts(),
+            plan,
+            applied: None,
+            pruned: None,
+            exit_code: status.code(),
+        });
+    }
+    Ok(finish("diff", global.output, printer, &reports))
+}
+
+/// `diff --from A --to B`: both revisions rendered, compared object by object; no cluster.
+fn offline(
+    global: &GlobalArgs,
+    args: &DiffArgs,
+    printer: &Printer,
+    from: &str,
+    to: &str,
+) -> Result<ExitStatus, Error> {
+    let at = |rev: &str| GlobalArgs {
+        rev: Some(rev.to_string()),
+        ..global.clone()
+    };
+    let new = settings::resolve(&at(to), &args.target.source, None, None)?;
+    super::warn(printer, &new.warnings);
+    // The old revision may predate an app, or the config itself.
+    let old = settings::resolve(&at(from), &args.target.source, None, None).ok();
+    let text = global.output == OutputFormat::Text;
+    let mut names: Vec<&str> = new.apps.iter().map(|a| a.name.as_str()).collect();
+    if let Some(old) = &old {
+        for app in &old.apps {
+            if !names.contains(&app.name.as_str()) {
+                names.push(&app.name);
+            }
+        }
+    }
+    let many = names.len() > 1;
+    let mut reports = Vec::new();
+    for name in names {
+        let render_in = |resolved: &settings::Resolved| -> Result<Option<(Rendered, Option<String>, Option<String>)>, Error> {
+            match resolved.apps.iter().find(|a| a.name == name) {
+                Some(run) => Ok(Some((
+                    prepare::render(&resolved.snapshot, run)?,
+                    run.namespace.clone(),
+                    run.env.clone(),
+                ))),
+                None => Ok(None),
+            }
+        };
+        let after = render_in(&new)?;
+        let before = match &old {
+            Some(old) => render_in(old)?,
+            None => None,
+        };
+        let (namespace, env) = after
+            .as_ref()
+            .or(before.as_ref())
+            .map(|(_, ns, env)| (ns.clone().unwrap_or_default(), env.clone()))
+            .unwrap_or_default();
+        let plan = compare(
+            &before.map(|b| b.0).unwrap_or_default(),
+            &after.map(|a| a.0).unwrap_or_default(),
+        );
+        let status = if args.exit_code && plan.has_changes() {
+            ExitStatus::Changes
+        } else {
+            ExitStatus::Success
+        };
+        if text {
+            if many {
+                app_header(printer, name, env.as_deref(), &namespace);
+            }
+            printer.out(&report::plan_text(&plan, printer));
+        }
+        reports.push(AppReport {
+            app: name.to_string(),
+            env,
             namespace,
             counts: plan.counts(),
             plan,

@@ -2,6 +2,7 @@
 //! comparing the live object with the server's dry-run result. Pure: the cluster calls that
 //! feed it live in `cluster`, the orchestration in `commands`.
 
+mod compare;
 mod compat;
 mod diff;
 mod dropped;
@@ -14,6 +15,7 @@ mod target;
 use serde::Serialize;
 use serde_json::Value;
 
+pub use compare::compare;
 pub use diff::{to_yaml, unified};
 pub use dropped::dropped_fields;
 pub use mask::mask;

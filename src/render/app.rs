@@ -36,6 +36,8 @@ pub struct RenderSpec {
     pub helm: HelmSpec,
     pub kustomize: KustomizeSpec,
     pub values: Vec<ValueLayer>,
+    /// Values files of every environment: never read as manifests, whichever is deployed.
+    pub value_files: Vec<PathBuf>,
     pub tools: Tools,
 }
 
@@ -153,6 +155,7 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
             ValueLayer::File(p) => Some(p),
             ValueLayer::Inline(_) => None,
         })
+        .chain(&spec.value_files)
         .collect();
     let selected: Vec<&SourceFile> = all
         .iter()

@@ -1,0 +1,129 @@
+//! Comparing two renders without a cluster (`diff --from A --to B`): what a pull request
+//! changes, for reviewers who have no cluster credentials.
+
+use std::collections::BTreeMap;
+
+use super::{Action, Entry, Plan, diff, normalize};
+use crate::object::ObjectRef;
+use crate::render::{Manifest, Rendered};
+
+/// Identity without the version: moving `v1beta1` → `v1` is a change, not a remove and add.
+type Key = (String, String, Option<String>, String);
+
+fn key(id: &ObjectRef) -> Key {
+    (
+        id.group.clone(),
+        id.kind.clone(),
+        id.namespace.clone(),
+        id.name.clone(),
+    )
+}
+
+/// Objects of `new` that are added or changed relative to `old`, then those removed, in render
+/// order; Secret values masked as everywhere.
+pub fn compare(old: &Rendered, new: &Rendered) -> Plan {
+    let before: BTreeMap<Key, &Manifest> = old.manifests.iter().map(|m| (key(&m.id), m)).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    let mut entries = Vec::new();
+    for m in &new.manifests {
+        let k = key(&m.id);
+        seen.insert(k.clone());
+        let desired = normalize(m.object.clone());
+        let (action, diff) = match before.get(&k) {
+            None => (Action::Create, diff::object_diff(None, &desired)),
+            Some(old) => {
+                let live = normalize(old.object.clone());
+                if live == desired {
+                    (Action::Unchanged, String::new())
+                } else {
+                    (Action::Update, diff::object_diff(Some(&live), &desired))
+                }
+            }
+        };
+        entries.push(Entry {
+            id: m.id.clone(),
+            origin: Some(m.origin.clone()),
+            action,
+            diff,
+            error: None,
+            pending: None,
+            kept: None,
+        });
+    }
+    for m in &old.manifests {
+        if seen.contains(&key(&m.id)) {
+            continue;
+        }
+        let removed =
+            diff::object_diff(Some(&normalize(m.object.clone())), &serde_json::Value::Null);
+        entries.push(Entry {
+            id: m.id.clone(),
+            origin: Some(m.origin.clone()),
+            action: Action::Prune,
+            diff: removed,
+            error: None,
+            pending: None,
+            kept: None,
+        });
+    }
+    Plan { entries }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::Origin;
+    use serde_json::json;
+
+    fn rendered(objects: &[serde_json::Value]) -> Rendered {
+        Rendered {
+            manifests: objects
+                .iter()
+                .map(|o| Manifest::from_value(o.clone(), Origin::default()).unwrap())
+                .collect(),
+        }
+    }
+
+    fn cm(name: &str, value: &str) -> serde_json::Value {
+        json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}, "data": {"v": value}})
+    }
+
+    #[test]
+    fn added_changed_removed_and_unchanged() {
+        let old = rendered(&[cm("same", "1"), cm("changed", "1"), cm("gone", "1")]);
+        let new = rendered(&[cm("same", "1"), cm("changed", "2"), cm("new", "1")]);
+        let plan = compare(&old, &new);
+        let actions: Vec<(String, Action)> = plan
+            .entries
+            .iter()
+            .map(|e| (e.id.name.clone(), e.action))
+            .collect();
+        assert_eq!(
+            actions,
+            [
+                ("same".to_string(), Action::Unchanged),
+                ("changed".to_string(), Action::Update),
+                ("new".to_string(), Action::Create),
+                ("gone".to_string(), Action::Prune),
+            ]
+        );
+        assert!(
+            plan.entries[1].diff.contains("-  v: '1'")
+                || plan.entries[1].diff.contains("-  v: \"1\""),
+            "{}",
+            plan.entries[1].diff
+        );
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let secret = |v: &str| json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": v}});
+        let plan = compare(
+            &rendered(&[secret("old-value")]),
+            &rendered(&[secret("new-value!")]),
+        );
+        let diff = &plan.entries[0].diff;
+        assert!(diff.contains("<changed, 10 bytes>"), "{diff}");
+        assert!(!diff.contains("old-value") && !diff.contains("new-value"));
+    }
+}
