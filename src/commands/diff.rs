@@ -64,6 +64,9 @@ pub async fn diff(
     Ok(finish("diff", global.output, printer, &reports))
 }
 
+/// One app rendered at one side of the comparison, with its namespace and environment.
+struct Side(Rendered, Option<String>, Option<String>);
+
 /// `diff --from A --to B`: both revisions rendered, compared object by object; no cluster.
 fn offline(
     global: &GlobalArgs,
@@ -92,9 +95,9 @@ fn offline(
     let many = names.len() > 1;
     let mut reports = Vec::new();
     for name in names {
-        let render_in = |resolved: &settings::Resolved| -> Result<Option<(Rendered, Option<String>, Option<String>)>, Error> {
+        let render_in = |resolved: &settings::Resolved| -> Result<Option<Side>, Error> {
             match resolved.apps.iter().find(|a| a.name == name) {
-                Some(run) => Ok(Some((
+                Some(run) => Ok(Some(Side(
                     prepare::render(&resolved.snapshot, run)?,
                     run.namespace.clone(),
                     run.env.clone(),
@@ -110,7 +113,7 @@ fn offline(
         let (namespace, env) = after
             .as_ref()
             .or(before.as_ref())
-            .map(|(_, ns, env)| (ns.clone().unwrap_or_default(), env.clone()))
+            .map(|Side(_, ns, env)| (ns.clone().unwrap_or_default(), env.clone()))
             .unwrap_or_default();
         let plan = compare(
             &before.map(|b| b.0).unwrap_or_default(),
