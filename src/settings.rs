@@ -21,6 +21,8 @@ pub struct AppRun {
     pub revision: String,
     pub render: RenderSpec,
     pub context: Option<String>,
+    /// Argo CD's `destination.server`, matched to a kubeconfig context when no context is set.
+    pub server: Option<String>,
     pub namespace: Option<String>,
     pub create_namespace: bool,
     pub prune: bool,
@@ -82,6 +84,7 @@ pub fn resolve(
                 ..RenderSpec::default()
             },
             context: global.context.clone(),
+            server: None,
             namespace: global.namespace.clone(),
             create_namespace: flag(|t| t.create_namespace),
             prune: flag(|t| t.prune),
@@ -256,6 +259,7 @@ fn app_run(
             tools: tools.clone(),
         },
         context,
+        server: app.destination.server.clone(),
         namespace,
         create_namespace: flag(|t| t.create_namespace) || options.create_namespace == Some(true),
         prune: flag(|t| t.prune) || env.and_then(|e| e.prune).or(app.sync.prune) == Some(true),

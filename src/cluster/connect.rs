@@ -17,6 +17,52 @@ pub struct ConnectOptions<'a> {
     pub context: Option<&'a str>,
 }
 
+/// Argo CD's name for "the cluster Argo CD runs in": in push mode, the current context.
+const IN_CLUSTER: &str = "https://kubernetes.default.svc";
+
+/// The kubeconfig context whose cluster is `server` (an Argo CD `destination.server`), or
+/// `None` for the in-cluster address, which means the current context.
+pub fn context_for_server(
+    kubeconfig: Option<&Path>,
+    server: &str,
+) -> Result<Option<String>, ClusterError> {
+    if server.trim_end_matches('/') == IN_CLUSTER {
+        return Ok(None);
+    }
+    let config = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| ClusterError::Config {
+        message: format!(
+            "cannot read the kubeconfig to find server {server}: {}",
+            error_chain(&e)
+        ),
+        hint: "pass `--kubeconfig FILE` and `--context NAME`".into(),
+    })?;
+    let same = |a: &str| a.trim_end_matches('/') == server.trim_end_matches('/');
+    let clusters: Vec<&str> = config
+        .clusters
+        .iter()
+        .filter(|c| {
+            c.cluster
+                .as_ref()
+                .and_then(|c| c.server.as_deref())
+                .is_some_and(same)
+        })
+        .map(|c| c.name.as_str())
+        .collect();
+    config
+        .contexts
+        .iter()
+        .find(|c| c.context.as_ref().is_some_and(|ctx| clusters.contains(&ctx.cluster.as_str())))
+        .map(|c| Some(c.name.clone()))
+        .ok_or_else(|| ClusterError::Config {
+            message: format!("no kubeconfig context points at the destination server {server}"),
+            hint: "add a context for it, set `spec.destination.context` (kpush format), or pass `--context`".into(),
+        })
+}
+
 pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterError> {
     let kube_options = KubeConfigOptions {
         context: options.context.map(str::to_string),

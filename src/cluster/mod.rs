@@ -11,7 +11,7 @@ mod objects;
 pub use objects::ApplyOptions;
 mod retry;
 
-pub use connect::{ConnectOptions, connect};
+pub use connect::{ConnectOptions, connect, context_for_server};
 pub use discovery::{Discovery, Resolution};
 pub use failure::{ApiFailure, FailureClass};
 pub use lease::{HeldLease, LockError};

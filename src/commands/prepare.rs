@@ -61,9 +61,14 @@ pub async fn prepare(
 ) -> Result<Prepared, Error> {
     let rendered = render(snapshot, run)?;
     let app = run.name.clone();
+    let context = match (&run.context, &run.server) {
+        (Some(context), _) => Some(context.clone()),
+        (None, Some(server)) => cluster::context_for_server(global.kubeconfig.as_deref(), server)?,
+        (None, None) => None,
+    };
     let cluster = cluster::connect(&ConnectOptions {
         kubeconfig: global.kubeconfig.as_deref(),
-        context: run.context.as_deref(),
+        context: context.as_deref(),
     })
     .await?;
     let mut api_versions: BTreeSet<String> = rendered

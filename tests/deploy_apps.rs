@@ -1,0 +1,152 @@
+//! Deploying from app definitions: the seed's Argo CD Application end to end, environments,
+//! and destination servers matched to kubeconfig contexts.
+
+mod common;
+
+use common::{GitRepo, cluster, configmap, unique};
+
+fn seed(namespace: &str, server: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/argoproj/argocd-example-apps.git
+    targetRevision: HEAD
+    path: guestbook
+  destination:
+    server: {server}
+    namespace: {namespace}
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+      allowEmpty: false
+    syncOptions:
+      - Validate=true
+      - CreateNamespace=true
+      - PrunePropagationPolicy=foreground
+      - PruneLast=true
+"
+    )
+}
+
+#[test]
+fn the_seed_application_deploys_with_its_sync_options() {
+    let cluster = cluster();
+    let ns = unique("kp-seed");
+    let _ns = cluster.cleanup("namespace", &ns);
+    let repo = GitRepo::new();
+    repo.write("kpush.yaml", seed(&ns, "https://kubernetes.default.svc"))
+        .write("guestbook/a.yaml", configmap("a", "1"))
+        .write("guestbook/b.yaml", configmap("b", "1"))
+        .commit("guestbook");
+
+    // CreateNamespace=true: the namespace is created.
+    let run = cluster.kpush(repo.path(), &["apply"]);
+    run.expect_code(0);
+    assert!(cluster.get("namespace", None, &ns).is_some());
+    assert!(cluster.get("cm", Some(&ns), "a").is_some());
+
+    // automated.prune: true prunes without --prune.
+    repo.remove("guestbook/b.yaml").commit("drop b");
+    let run = cluster.kpush(repo.path(), &["apply"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Pruned: 1 deleted"), "{}", run.stdout);
+    assert!(cluster.get("cm", Some(&ns), "b").is_none());
+
+    // allowEmpty: false refuses to prune everything.
+    repo.remove("guestbook/a.yaml")
+        .write("guestbook/README.md", "empty")
+        .commit("empty");
+    let run = cluster.kpush(repo.path(), &["apply"]);
+    run.expect_code(3);
+    assert!(cluster.get("cm", Some(&ns), "a").is_some());
+}
+
+#[test]
+fn a_destination_server_selects_the_matching_context() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-server");
+    let kubeconfig = std::fs::read_to_string(&cluster.kubeconfig).unwrap();
+    let server = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server: "))
+        .expect("server in kubeconfig")
+        .to_string();
+    let repo = GitRepo::new();
+    repo.write("kpush.yaml", seed(&ns.name, &server))
+        .write("guestbook/a.yaml", configmap("a", "1"))
+        .commit("one");
+    cluster.kpush(repo.path(), &["apply"]).expect_code(0);
+    assert!(cluster.get("cm", Some(&ns.name), "a").is_some());
+
+    repo.write(
+        "kpush.yaml",
+        seed(&ns.name, "https://elsewhere.example:6443"),
+    )
+    .commit("unknown server");
+    let run = cluster.kpush(repo.path(), &["diff"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains(
+            "no kubeconfig context points at the destination server https://elsewhere.example:6443"
+        ),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn environments_deploy_to_their_own_namespaces() {
+    let cluster = cluster();
+    let dev = cluster.namespace("kp-dev");
+    let prod = cluster.namespace("kp-prod");
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        format!(
+            "apiVersion: kpush.dev/v1alpha1
+kind: Application
+metadata: {{name: web}}
+spec:
+  source: {{path: web, values: {{replicas: 1}}}}
+  environments:
+    dev: {{namespace: {}}}
+    prod: {{namespace: {}, values: {{replicas: 3}}}}
+",
+            dev.name, prod.name
+        ),
+    )
+    .write(
+        "web/cm.yaml.j2",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  replicas: \"{{ values.replicas }}\"\n  env: {{ env }}\n",
+    )
+    .commit("web");
+    cluster
+        .kpush(repo.path(), &["apply", "--env", "dev"])
+        .expect_code(0);
+    cluster
+        .kpush(repo.path(), &["apply", "--env", "prod"])
+        .expect_code(0);
+    let dev_cm = cluster.get("cm", Some(&dev.name), "web").unwrap();
+    let prod_cm = cluster.get("cm", Some(&prod.name), "web").unwrap();
+    assert_eq!(dev_cm["data"]["replicas"], "1");
+    assert_eq!(dev_cm["data"]["env"], "dev");
+    assert_eq!(prod_cm["data"]["replicas"], "3");
+    // Each environment has its own inventory.
+    assert!(
+        cluster
+            .get("secret", Some(&dev.name), "kpush-web")
+            .is_some()
+    );
+    assert!(
+        cluster
+            .get("secret", Some(&prod.name), "kpush-web")
+            .is_some()
+    );
+}
