@@ -29,7 +29,7 @@ pub struct AppRun {
     pub allow_empty: bool,
     pub validate: bool,
     pub propagation: Propagation,
-    pub sensitive_paths: Vec<String>,
+    pub sensitive_paths: Vec<crate::plan::SensitivePath>,
 }
 
 /// Everything a command runs over.
@@ -275,7 +275,11 @@ fn app_run(
                 PruneProp::Orphan => Propagation::Orphan,
             }))
             .unwrap_or_default(),
-        sensitive_paths: app.sensitive_paths.clone(),
+        sensitive_paths: app
+            .sensitive_paths
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
     }
 }
 

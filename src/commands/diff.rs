@@ -115,9 +115,16 @@ fn offline(
             .or(before.as_ref())
             .map(|Side(_, ns, env)| (ns.clone().unwrap_or_default(), env.clone()))
             .unwrap_or_default();
+        let sensitive = new
+            .apps
+            .iter()
+            .find(|a| a.name == name)
+            .map(|a| a.sensitive_paths.clone())
+            .unwrap_or_default();
         let plan = compare(
             &before.map(|b| b.0).unwrap_or_default(),
             &after.map(|a| a.0).unwrap_or_default(),
+            &sensitive,
         );
         let status = if args.exit_code && plan.has_changes() {
             ExitStatus::Changes

@@ -164,14 +164,18 @@ pub async fn prepare(
             validate: run.validate,
             applyset_id: Some(inventory.id.clone()),
             adopt: args.adopt,
+            sensitive: run.sensitive_paths.clone(),
         },
         force_conflicts: args.force_conflicts,
     };
     let missing: BTreeSet<String> = missing.into_iter().collect();
     let observations = observe(&cluster, &targets, &missing, &options).await;
     let mut plan = Plan::build(&targets, observations, &options.plan);
-    plan.entries
-        .extend(plan::prune_entries(&inventory.candidates, run.prune));
+    plan.entries.extend(plan::prune_entries(
+        &inventory.candidates,
+        run.prune,
+        &run.sensitive_paths,
+    ));
     Ok(Prepared {
         cluster,
         targets,

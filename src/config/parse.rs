@@ -246,6 +246,11 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     dest.finish(&mut f);
     let sync = parse_sync(&spec.object("syncPolicy", &mut f), &mut f);
     let sensitive_paths = spec.strings("sensitivePaths", &mut f);
+    for path in &sensitive_paths {
+        if let Err(e) = path.parse::<crate::plan::SensitivePath>() {
+            f.errors.push(e);
+        }
+    }
     let mut environments = BTreeMap::new();
     if !argo {
         let envs = spec.object("environments", &mut f);

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Action, Entry, Plan, diff, normalize};
+use super::{Action, Entry, Plan, SensitivePath, diff, normalize};
 use crate::object::ObjectRef;
 use crate::render::{Manifest, Rendered};
 
@@ -21,7 +21,7 @@ fn key(id: &ObjectRef) -> Key {
 
 /// Objects of `new` that are added or changed relative to `old`, then those removed, in render
 /// order; Secret values masked as everywhere.
-pub fn compare(old: &Rendered, new: &Rendered) -> Plan {
+pub fn compare(old: &Rendered, new: &Rendered, sensitive: &[SensitivePath]) -> Plan {
     let before: BTreeMap<Key, &Manifest> = old.manifests.iter().map(|m| (key(&m.id), m)).collect();
     let mut seen = std::collections::BTreeSet::new();
     let mut entries = Vec::new();
@@ -30,13 +30,16 @@ pub fn compare(old: &Rendered, new: &Rendered) -> Plan {
         seen.insert(k.clone());
         let desired = normalize(m.object.clone());
         let (action, diff) = match before.get(&k) {
-            None => (Action::Create, diff::object_diff(None, &desired)),
+            None => (Action::Create, diff::object_diff(None, &desired, sensitive)),
             Some(old) => {
                 let live = normalize(old.object.clone());
                 if live == desired {
                     (Action::Unchanged, String::new())
                 } else {
-                    (Action::Update, diff::object_diff(Some(&live), &desired))
+                    (
+                        Action::Update,
+                        diff::object_diff(Some(&live), &desired, sensitive),
+                    )
                 }
             }
         };
@@ -54,8 +57,11 @@ pub fn compare(old: &Rendered, new: &Rendered) -> Plan {
         if seen.contains(&key(&m.id)) {
             continue;
         }
-        let removed =
-            diff::object_diff(Some(&normalize(m.object.clone())), &serde_json::Value::Null);
+        let removed = diff::object_diff(
+            Some(&normalize(m.object.clone())),
+            &serde_json::Value::Null,
+            sensitive,
+        );
         entries.push(Entry {
             id: m.id.clone(),
             origin: Some(m.origin.clone()),
@@ -92,7 +98,7 @@ mod tests {
     fn added_changed_removed_and_unchanged() {
         let old = rendered(&[cm("same", "1"), cm("changed", "1"), cm("gone", "1")]);
         let new = rendered(&[cm("same", "1"), cm("changed", "2"), cm("new", "1")]);
-        let plan = compare(&old, &new);
+        let plan = compare(&old, &new, &[]);
         let actions: Vec<(String, Action)> = plan
             .entries
             .iter()
@@ -121,6 +127,7 @@ mod tests {
         let plan = compare(
             &rendered(&[secret("old-value")]),
             &rendered(&[secret("new-value!")]),
+            &[],
         );
         let diff = &plan.entries[0].diff;
         assert!(diff.contains("<changed, 10 bytes>"), "{diff}");

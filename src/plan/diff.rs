@@ -3,11 +3,11 @@
 use serde_json::Value;
 use similar::TextDiff;
 
-use super::mask::mask_pair;
+use super::mask::{SensitivePath, mask_pair_with};
 
 /// The diff between what is live and what would be, secrets masked; hunks only.
-pub fn object_diff(live: Option<&Value>, desired: &Value) -> String {
-    let (live, desired) = mask_pair(live, desired);
+pub fn object_diff(live: Option<&Value>, desired: &Value, sensitive: &[SensitivePath]) -> String {
+    let (live, desired) = mask_pair_with(live, desired, sensitive);
     let old = live.as_ref().map(to_yaml).unwrap_or_default();
     let new = to_yaml(&desired);
     unified(&old, &new)

@@ -69,6 +69,120 @@ pub fn mask(object: &Value) -> Value {
     mask_pair(None, object).1
 }
 
+/// A value outside Secrets that must be masked like Secret data: `Kind[/name]:dotted.path`,
+/// e.g. `ConfigMap/settings:data.token` (an app's `sensitivePaths`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SensitivePath {
+    pub kind: String,
+    pub name: Option<String>,
+    pub path: Vec<String>,
+}
+
+impl std::str::FromStr for SensitivePath {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let (object, path) = text
+            .split_once(':')
+            .ok_or_else(|| format!("sensitive path `{text}` is not `Kind[/name]:dotted.path`"))?;
+        let (kind, name) = match object.split_once('/') {
+            Some((kind, name)) => (kind, Some(name.to_string())),
+            None => (object, None),
+        };
+        let path: Vec<String> = path.split('.').map(str::to_string).collect();
+        if kind.is_empty() || path.iter().any(String::is_empty) {
+            return Err(format!(
+                "sensitive path `{text}` is not `Kind[/name]:dotted.path`"
+            ));
+        }
+        Ok(SensitivePath {
+            kind: kind.to_string(),
+            name,
+            path,
+        })
+    }
+}
+
+impl SensitivePath {
+    fn applies_to(&self, object: &Value) -> bool {
+        object["kind"].as_str() == Some(self.kind.as_str())
+            && self
+                .name
+                .as_deref()
+                .is_none_or(|n| object["metadata"]["name"].as_str() == Some(n))
+    }
+}
+
+fn pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|p| format!("/{}", p.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// Masks Secrets and the `sensitive` paths of a pair of versions of one object.
+pub fn mask_pair_with(
+    live: Option<&Value>,
+    desired: &Value,
+    sensitive: &[SensitivePath],
+) -> (Option<Value>, Value) {
+    let (mut live, mut desired) = mask_pair(live, desired);
+    for rule in sensitive {
+        let applies =
+            rule.applies_to(&desired) || live.as_ref().is_some_and(|l| rule.applies_to(l));
+        if !applies {
+            continue;
+        }
+        let at = pointer(&rule.path);
+        let old = live.as_ref().and_then(|l| l.pointer(&at)).cloned();
+        let new = desired.pointer(&at).cloned();
+        match (&old, &new) {
+            // A map of values (like `data`): each key masked on its own.
+            (Some(Value::Object(_)), _) | (_, Some(Value::Object(_))) => {
+                let wrap = |v: &Option<Value>| serde_json::json!({"apiVersion": "v1", "kind": "Secret", "stringData": v.clone().unwrap_or(Value::Null)});
+                let (l, d) = mask_pair(old.as_ref().map(|_| wrap(&old)).as_ref(), &wrap(&new));
+                if let (Some(slot), Some(l)) = (live.as_mut().and_then(|x| x.pointer_mut(&at)), l) {
+                    *slot = l["stringData"].clone();
+                }
+                if let Some(slot) = desired.pointer_mut(&at) {
+                    *slot = d["stringData"].clone();
+                }
+            }
+            _ => {
+                let same = old == new;
+                if let (Some(slot), Some(v)) =
+                    (live.as_mut().and_then(|x| x.pointer_mut(&at)), &old)
+                {
+                    *slot = marker(
+                        if same {
+                            "unchanged"
+                        } else if new.is_some() {
+                            "was"
+                        } else {
+                            "removed"
+                        },
+                        v,
+                        false,
+                    );
+                }
+                if let (Some(slot), Some(v)) = (desired.pointer_mut(&at), &new) {
+                    *slot = marker(
+                        if same {
+                            "unchanged"
+                        } else if old.is_some() {
+                            "changed"
+                        } else {
+                            "added"
+                        },
+                        v,
+                        false,
+                    );
+                }
+            }
+        }
+    }
+    (live, desired)
+}
+
 fn marker(state: &str, value: &Value, base64: bool) -> Value {
     let len = match value {
         Value::String(s) if base64 => decoded_len(s),
@@ -127,6 +241,34 @@ mod tests {
         assert_eq!(mask(&s)["stringData"]["token"], "<added, 7 bytes>");
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"token": "hunter2"}});
         assert_eq!(mask(&cm), cm);
+    }
+
+    #[test]
+    fn sensitive_paths_mask_other_kinds() {
+        let rule: SensitivePath = "ConfigMap/settings:data.token".parse().unwrap();
+        let cm = |token: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"token": token, "plain": "x"}});
+        let (l, d) = mask_pair_with(
+            Some(&cm("old-token")),
+            &cm("new-token!"),
+            std::slice::from_ref(&rule),
+        );
+        assert_eq!(
+            l.unwrap()["data"],
+            json!({"token": "<was, 9 bytes>", "plain": "x"})
+        );
+        assert_eq!(
+            d["data"],
+            json!({"token": "<changed, 10 bytes>", "plain": "x"})
+        );
+        let whole: SensitivePath = "ConfigMap:data".parse().unwrap();
+        let (_, d) = mask_pair_with(None, &cm("t"), &[whole]);
+        assert_eq!(
+            d["data"],
+            json!({"token": "<added, 1 bytes>", "plain": "<added, 1 bytes>"})
+        );
+        let other = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "other"}, "data": {"token": "t"}});
+        assert_eq!(mask_pair_with(None, &other, &[rule]).1, other);
+        assert!("nonsense".parse::<SensitivePath>().is_err());
     }
 
     #[test]

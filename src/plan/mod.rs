@@ -18,7 +18,7 @@ use serde_json::Value;
 pub use compare::compare;
 pub use diff::{to_yaml, unified};
 pub use dropped::dropped_fields;
-pub use mask::mask;
+pub use mask::{SensitivePath, mask};
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
 pub use prune::{PruneCandidate, prune_entries};
@@ -103,6 +103,8 @@ pub struct PlanOptions {
     /// errors unless `adopt`.
     pub applyset_id: Option<String>,
     pub adopt: bool,
+    /// Values masked like Secret data in every diff.
+    pub sensitive: Vec<SensitivePath>,
 }
 
 /// How many entries of each action.
@@ -223,12 +225,12 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
     match live {
         None => {
             entry.action = Action::Create;
-            entry.diff = diff::object_diff(None, &desired);
+            entry.diff = diff::object_diff(None, &desired, &options.sensitive);
         }
         Some(live) if live == desired => {}
         Some(live) => {
             entry.action = Action::Update;
-            entry.diff = diff::object_diff(Some(&live), &desired);
+            entry.diff = diff::object_diff(Some(&live), &desired, &options.sensitive);
         }
     }
     entry

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::{Action, Entry, diff, normalize};
+use super::{Action, Entry, SensitivePath, diff, normalize};
 use crate::object::{ObjectRef, Resource};
 
 /// A member of the inventory that the current render no longer declares.
@@ -32,14 +32,19 @@ pub fn protection(live: &Value) -> Option<String> {
 }
 
 /// One entry per candidate: `prune` (with the removal as a diff) or `keep` with the reason.
-pub fn prune_entries(candidates: &[PruneCandidate], prune: bool) -> Vec<Entry> {
+pub fn prune_entries(
+    candidates: &[PruneCandidate],
+    prune: bool,
+    sensitive: &[SensitivePath],
+) -> Vec<Entry> {
     candidates
         .iter()
         .map(|c| {
             let kept = protection(&c.live).or_else(|| {
                 (!prune).then(|| "pruning is off (pass `--prune` to delete it)".to_string())
             });
-            let removed = diff::object_diff(Some(&normalize(c.live.clone())), &Value::Null);
+            let removed =
+                diff::object_diff(Some(&normalize(c.live.clone())), &Value::Null, sensitive);
             Entry {
                 id: c.id.clone(),
                 origin: None,
@@ -98,14 +103,14 @@ mod tests {
             (json!({"kpush.dev/prune": "true"}), true, Action::Prune),
         ];
         for (annotations, prune, expected) in cases {
-            let entries = prune_entries(&[candidate(annotations.clone())], prune);
+            let entries = prune_entries(&[candidate(annotations.clone())], prune, &[]);
             assert_eq!(entries[0].action, expected, "{annotations} prune={prune}");
         }
     }
 
     #[test]
     fn the_removal_diff_masks_secrets() {
-        let entries = prune_entries(&[candidate(json!({}))], true);
+        let entries = prune_entries(&[candidate(json!({}))], true, &[]);
         let diff = &entries[0].diff;
         assert!(diff.contains("-  token: <removed, 6 bytes>"), "{diff}");
         assert!(!diff.contains("c2VjcmV0"));
