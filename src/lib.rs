@@ -11,6 +11,7 @@ pub mod cluster;
 pub mod commands;
 pub mod error;
 pub mod exit;
+pub mod health;
 pub mod inventory;
 pub mod object;
 pub mod plan;
