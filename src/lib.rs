@@ -12,6 +12,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod exit;
+pub mod health;
 pub mod inventory;
 pub mod object;
 pub mod plan;
