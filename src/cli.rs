@@ -215,9 +215,41 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub confirm_prune: bool,
 
+    /// How long to wait for every object to become healthy after applying: `90s`, `5m`, `1h`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+
+    /// Do not wait for health after applying; pruning follows the writes directly.
+    #[arg(long)]
+    pub no_wait: bool,
+
+    /// Do not wait for LoadBalancer Services to get an address (clusters without a load
+    /// balancer controller).
+    #[arg(long)]
+    pub no_wait_lb: bool,
+
     /// How long to wait for another deploy of the same app to release its lock (seconds).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub lock_timeout: u64,
+}
+
+/// `90`, `90s`, `5m`, `1h`.
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let text = text.trim();
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration like 90s, 5m or 1h"))?;
+    let seconds = match unit {
+        "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => return Err(format!("`{text}` is not a duration like 90s, 5m or 1h")),
+    };
+    Ok(std::time::Duration::from_secs(seconds))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

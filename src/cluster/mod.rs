@@ -10,12 +10,14 @@ mod members;
 mod objects;
 pub use objects::ApplyOptions;
 mod retry;
+mod watch;
 
 pub use connect::{ConnectOptions, connect, context_for_server};
 pub use discovery::{Discovery, Resolution};
 pub use failure::{ApiFailure, FailureClass};
 pub use lease::{HeldLease, LockError};
 pub use members::Propagation;
+pub use watch::Seen;
 
 use crate::exit::ExitStatus;
 

@@ -17,6 +17,7 @@ use crate::plan::{Action, Plan, Target};
 use crate::printer::{Printer, Style};
 use crate::prune::{self, Pruned};
 use crate::report;
+use crate::wait::{self, HealthReport, WaitOptions};
 
 use crate::settings::{self, AppRun};
 
@@ -28,6 +29,8 @@ use super::prepare::{Prepared, observe, prepare};
 const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
 /// How long a CRD may take to be served.
 const CRD_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a pod may wait for a node before the rollout counts as failed.
+const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
 /// Below this many members, any share of them may be pruned without confirmation.
 const TRIVIAL_INVENTORY: usize = 5;
 
@@ -141,6 +144,7 @@ fn report_of(
         counts: prepared.plan.counts(),
         plan: prepared.plan,
         applied,
+        health: None,
         pruned,
         exit_code: status.code(),
     }
@@ -311,16 +315,25 @@ async fn write(
         applied.outcomes.extend(stage.outcomes);
     }
     if applied.failed().next().is_some() {
-        return Ok(report_results(printer, text, run, prepared, applied, None));
+        let written = Written {
+            applied,
+            health: None,
+            pruned: None,
+        };
+        return Ok(report_results(printer, text, run, prepared, written));
     }
 
     let lease = take_lock(&cluster, &prepared.inventory, args, printer).await?;
-    let result = write_locked(&mut prepared, run, printer, &parent, applied).await;
+    let result = write_locked(&mut prepared, run, args, printer, &parent, applied).await;
     lease.release().await;
-    let (applied, pruned) = result?;
-    Ok(report_results(
-        printer, text, run, prepared, applied, pruned,
-    ))
+    Ok(report_results(printer, text, run, prepared, result?))
+}
+
+/// What the write phase did.
+struct Written {
+    applied: Applied,
+    health: Option<HealthReport>,
+    pruned: Option<Pruned>,
 }
 
 async fn take_lock(
@@ -351,10 +364,18 @@ async fn take_lock(
 async fn write_locked(
     prepared: &mut Prepared,
     run: &AppRun,
+    args: &ApplyArgs,
     printer: &Printer,
     parent: &ParentRecord,
     mut applied: Applied,
-) -> Result<(Applied, Option<Pruned>), Error> {
+) -> Result<Written, Error> {
+    let stopped = |applied: Applied| {
+        Ok(Written {
+            applied,
+            health: None,
+            pruned: None,
+        })
+    };
     let cluster = prepared.cluster.clone();
     let concurrency = prepared.options.concurrency;
     let strict = prepared.options.plan.validate;
@@ -379,7 +400,7 @@ async fn write_locked(
         applied.outcomes.extend(waited);
     }
     if applied.failed().next().is_some() {
-        return Ok((applied, None));
+        return stopped(applied);
     }
 
     // Objects whose namespace or CRD did not exist could not be dry-run before; they can now.
@@ -423,10 +444,38 @@ async fn write_locked(
     applied.outcomes.extend(rest.outcomes);
     applied.not_attempted = rest.not_attempted;
     if applied.failed().next().is_some() {
-        return Ok((applied, None));
+        return stopped(applied);
     }
 
-    // PruneLast: only once every write succeeded.
+    // Health before pruning: a broken rollout keeps what it would replace.
+    let health = if args.no_wait {
+        None
+    } else {
+        let options = WaitOptions {
+            timeout: args.timeout,
+            unschedulable_grace: UNSCHEDULABLE_GRACE,
+            wait_for_load_balancers: !args.no_wait_lb,
+        };
+        printer.note(&format!(
+            "waiting up to {}s for {} object(s) to become healthy",
+            options.timeout.as_secs(),
+            prepared.targets.len()
+        ));
+        let report = wait::wait(&cluster, &prepared.targets, options, |line| {
+            printer.note(&format!("  {line}"))
+        })
+        .await;
+        if !report.healthy() {
+            return Ok(Written {
+                applied,
+                health: Some(report),
+                pruned: None,
+            });
+        }
+        Some(report)
+    };
+
+    // PruneLast: only once every write succeeded and everything is healthy.
     let pruned = prune::prune(
         &cluster,
         &prepared.inventory.candidates,
@@ -439,7 +488,11 @@ async fn write_locked(
     if pruned.failed().next().is_none() {
         parent.write(&cluster, &prepared.inventory, true).await?;
     }
-    Ok((applied, Some(pruned)))
+    Ok(Written {
+        applied,
+        health,
+        pruned: Some(pruned),
+    })
 }
 
 async fn create_namespace(
@@ -498,18 +551,27 @@ fn report_results(
     text: bool,
     run: &AppRun,
     prepared: Prepared,
-    applied: Applied,
-    pruned: Option<Pruned>,
+    written: Written,
 ) -> AppReport {
-    let failed = applied.failed().next().is_some()
-        || pruned.as_ref().is_some_and(|p| p.failed().next().is_some());
-    let status = if failed {
+    let Written {
+        applied,
+        health,
+        pruned,
+    } = written;
+    let status = if applied.failed().next().is_some()
+        || pruned.as_ref().is_some_and(|p| p.failed().next().is_some())
+    {
         ExitStatus::Failure
+    } else if health.as_ref().is_some_and(|h| !h.healthy()) {
+        ExitStatus::Unhealthy
     } else {
         ExitStatus::Success
     };
     if text {
         printer.out(&report::applied_text(&applied, printer));
+        if let Some(health) = &health {
+            printer.out(&report::health_text(health, printer));
+        }
         match &pruned {
             Some(pruned) => printer.out(&report::pruned_text(pruned, printer)),
             None if prepared.plan.counts().prune > 0 => printer.out(&printer.paint(
@@ -519,5 +581,7 @@ fn report_results(
             None => {}
         }
     }
-    report_of(run, prepared, Some(applied), pruned, status)
+    let mut report = report_of(run, prepared, Some(applied), pruned, status);
+    report.health = health;
+    report
 }

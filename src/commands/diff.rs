@@ -57,6 +57,7 @@ pub async fn diff(
             counts: plan.counts(),
             plan,
             applied: None,
+            health: None,
             pruned: None,
             exit_code: status.code(),
         });
@@ -144,6 +145,7 @@ fn offline(
             counts: plan.counts(),
             plan,
             applied: None,
+            health: None,
             pruned: None,
             exit_code: status.code(),
         });

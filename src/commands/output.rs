@@ -12,6 +12,7 @@ use crate::plan::{Counts, Plan};
 use crate::printer::{Printer, Style};
 use crate::prune::Pruned;
 use crate::report::{self, MARKDOWN_LIMIT};
+use crate::wait::HealthReport;
 
 /// What happened to one app.
 #[derive(Debug, Clone, Serialize)]
@@ -24,6 +25,8 @@ pub struct AppReport {
     pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applied: Option<Applied>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pruned: Option<Pruned>,
     pub exit_code: u8,
@@ -117,6 +120,9 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
         if let Some(applied) = &r.applied {
             text.push('\n');
             text.push_str(&report::applied_text(applied, &plain));
+        }
+        if let Some(health) = &r.health {
+            text.push_str(&report::health_text(health, &plain));
         }
         if let Some(pruned) = &r.pruned {
             text.push_str(&report::pruned_text(pruned, &plain));

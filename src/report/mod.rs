@@ -9,4 +9,4 @@ mod text;
 pub use json::{DeployReport, json};
 pub use manifests::{manifests_json, manifests_markdown, manifests_yaml};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
-pub use text::{applied_text, plan_text, problems_text, pruned_text};
+pub use text::{applied_text, health_text, plan_text, problems_text, pruned_text};

@@ -8,6 +8,7 @@ use crate::plan::{Action, Plan};
 use crate::printer::{Printer, Style};
 use crate::prune::Pruned;
 use crate::render::Problem;
+use crate::wait::{HealthReport, Outcome};
 
 /// `apps/v1 Deployment web -n shop`
 fn subject(id: &ObjectRef) -> String {
@@ -128,6 +129,50 @@ pub fn pruned_text(pruned: &Pruned, printer: &Printer) -> String {
         let _ = write!(summary, ", {failed} failed");
     }
     let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
+    out
+}
+
+/// The health verdict: healthy with the time it took, or what failed and why.
+pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
+    let mut out = String::new();
+    match &report.outcome {
+        Outcome::Healthy => {
+            let line = format!(
+                "Healthy: {} object(s) in {:.1}s",
+                report.objects.len(),
+                report.seconds
+            );
+            let _ = writeln!(out, "{}", printer.paint(Style::Header, &line));
+        }
+        Outcome::Failed {
+            id, reason, events, ..
+        } => {
+            let line = format!("! {id} failed its health check: {reason}");
+            let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+            if !events.is_empty() {
+                let _ = writeln!(out, "  recent events:");
+                for event in events {
+                    let _ = writeln!(out, "    {event}");
+                }
+            }
+        }
+        Outcome::TimedOut { waiting } => {
+            let line = format!(
+                "! not healthy after {:.0}s; still waiting for:",
+                report.seconds
+            );
+            let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+            for id in waiting {
+                let health = report
+                    .objects
+                    .iter()
+                    .find(|(o, _)| o == id)
+                    .map(|(_, h)| format!("{}, {}", h.state, h.message))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "  {id}: {health}");
+            }
+        }
+    }
     out
 }
 

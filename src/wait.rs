@@ -1,0 +1,319 @@
+//! The "health" stage: after the writes, watch every deployed object until all are healthy,
+//! one fails, a pod shows a failure that will not heal by itself, or the time runs out.
+//! The rules are in `health`; this module only watches and decides when to stop.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cluster::{Cluster, Seen};
+use crate::health::{Health, PodFailure, State, health, pod_failure};
+use crate::object::{ObjectRef, Resource};
+use crate::plan::Target;
+
+/// How to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    pub timeout: Duration,
+    /// How long a pod may stay unschedulable before the rollout counts as failed.
+    pub unschedulable_grace: Duration,
+    /// Wait for LoadBalancer Services to get an address.
+    pub wait_for_load_balancers: bool,
+}
+
+/// How the wait ended.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum Outcome {
+    Healthy,
+    /// An object failed, or a pod of a workload did.
+    Failed {
+        id: ObjectRef,
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        pod: Option<PodFailure>,
+        /// The last events about the failing pod or object.
+        events: Vec<String>,
+    },
+    /// Not everything was healthy in time; these were still waited for.
+    TimedOut {
+        waiting: Vec<ObjectRef>,
+    },
+}
+
+/// Every object's last known health and how the wait ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct HealthReport {
+    pub objects: Vec<(ObjectRef, Health)>,
+    pub outcome: Outcome,
+    pub seconds: f64,
+}
+
+impl HealthReport {
+    pub fn healthy(&self) -> bool {
+        matches!(self.outcome, Outcome::Healthy)
+    }
+}
+
+fn core(kind: &str, plural: &str) -> Resource {
+    Resource {
+        group: String::new(),
+        version: "v1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+        namespaced: true,
+    }
+}
+
+/// Labels a workload's pods carry, to tell which failing pods belong to the rollout.
+fn pod_selector(target: &Target) -> Option<BTreeMap<String, String>> {
+    let kind = target.id.kind.as_str();
+    match (target.id.group.as_str(), kind) {
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => {
+            let labels = target.object["spec"]["selector"]["matchLabels"].as_object()?;
+            Some(
+                labels
+                    .iter()
+                    .filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_string())))
+                    .collect(),
+            )
+        }
+        ("batch", "Job") => Some(BTreeMap::from([(
+            "job-name".to_string(),
+            target.id.name.clone(),
+        )])),
+        _ => None,
+    }
+}
+
+fn key(id: &ObjectRef) -> (String, String, Option<String>, String) {
+    (
+        id.group.clone(),
+        id.kind.clone(),
+        id.namespace.clone(),
+        id.name.clone(),
+    )
+}
+
+fn subject(id: &ObjectRef) -> String {
+    let kind = id.kind.to_lowercase();
+    match &id.namespace {
+        Some(ns) => format!("{kind}/{} -n {ns}", id.name),
+        None => format!("{kind}/{}", id.name),
+    }
+}
+
+/// Waits for `targets`. `progress` gets one line per object whenever its state changes.
+pub async fn wait(
+    cluster: &Cluster,
+    targets: &[Target],
+    options: WaitOptions,
+    progress: impl Fn(&str),
+) -> HealthReport {
+    let started = std::time::Instant::now();
+    let mut scopes: Vec<(Resource, Option<String>)> = Vec::new();
+    let mut scope_of = |resource: &Resource, ns: Option<String>| {
+        let scope = (resource.clone(), ns);
+        match scopes.iter().position(|s| *s == scope) {
+            Some(i) => i,
+            None => {
+                scopes.push(scope);
+                scopes.len() - 1
+            }
+        }
+    };
+    let mut watched: HashMap<(String, String, Option<String>, String), usize> = HashMap::new();
+    for (i, t) in targets.iter().enumerate() {
+        scope_of(&t.resource, t.id.namespace.clone());
+        watched.insert(key(&t.id), i);
+    }
+    // Pods of the workloads being rolled out, for failing fast.
+    let selectors: Vec<(usize, String, BTreeMap<String, String>)> = targets
+        .iter()
+        .enumerate()
+        .filter_map(|(i, t)| Some((i, t.id.namespace.clone()?, pod_selector(t)?)))
+        .collect();
+    let pods = core("Pod", "pods");
+    for (_, ns, _) in &selectors {
+        scope_of(&pods, Some(ns.clone()));
+    }
+    let pod_scope_ids: Vec<usize> = scopes
+        .iter()
+        .enumerate()
+        .filter(|(_, (r, _))| *r == pods)
+        .map(|(i, _)| i)
+        .collect();
+
+    let mut states: Vec<Option<Health>> = vec![None; targets.len()];
+    let mut live_pods: HashMap<(String, String), Value> = HashMap::new();
+    let mut stream = cluster.watch_all(&scopes);
+    let deadline = tokio::time::Instant::now() + options.timeout;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+
+    let outcome = loop {
+        tokio::select! {
+            _ = tokio::time::sleep_until(deadline) => {
+                let waiting = targets
+                    .iter()
+                    .zip(&states)
+                    .filter(|(_, h)| h.as_ref().is_none_or(|h| h.state != State::Current))
+                    .map(|(t, _)| t.id.clone())
+                    .collect();
+                break Outcome::TimedOut { waiting };
+            }
+            _ = tick.tick() => {}
+            seen = stream.next() => {
+                match seen {
+                    Some(Seen::Object(scope, object)) if pod_scope_ids.contains(&scope) && !watched.contains_key(&identity(&scopes[scope].0, &object)) => {
+                        let ns = object["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+                        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
+                        live_pods.insert((ns, name), object);
+                    }
+                    Some(Seen::Deleted(scope, object)) if pod_scope_ids.contains(&scope) => {
+                        let ns = object["metadata"]["namespace"].as_str().unwrap_or("").to_string();
+                        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
+                        live_pods.remove(&(ns, name));
+                    }
+                    Some(Seen::Object(scope, mut object)) => {
+                        if let Some(&i) = watched.get(&identity(&scopes[scope].0, &object)) {
+                            typed(&scopes[scope].0, &mut object);
+                            let mut h = health(&object);
+                            if !options.wait_for_load_balancers && is_load_balancer(&object) && h.state == State::InProgress {
+                                h = Health::new(State::Current, "load balancer not waited for (--no-wait-lb)");
+                            }
+                            if states[i].as_ref() != Some(&h) {
+                                progress(&format!("{}: {}{}", subject(&targets[i].id), h.state, if h.message.is_empty() { String::new() } else { format!(", {}", h.message) }));
+                                states[i] = Some(h);
+                            }
+                        }
+                    }
+                    Some(Seen::Deleted(scope, object)) => {
+                        if let Some(&i) = watched.get(&identity(&scopes[scope].0, &object)) {
+                            states[i] = Some(Health::new(State::InProgress, "deleted"));
+                        }
+                    }
+                    Some(Seen::Error(e)) => {
+                        if !e.is_empty() {
+                            tracing::debug!("watch: {e}");
+                        }
+                    }
+                    None => {}
+                }
+            }
+        }
+        // A failed object ends the wait at once.
+        if let Some(i) = states
+            .iter()
+            .position(|h| h.as_ref().is_some_and(|h| h.state == State::Failed))
+        {
+            let id = targets[i].id.clone();
+            let reason = states[i]
+                .as_ref()
+                .map(|h| h.message.clone())
+                .unwrap_or_default();
+            let events = events_of(cluster, &id).await;
+            break Outcome::Failed {
+                id,
+                reason,
+                pod: None,
+                events,
+            };
+        }
+        // So does a pod of a workload that will not recover by itself.
+        let now = jiff::Timestamp::now();
+        let failing = live_pods.values().find_map(|pod| {
+            let failure = pod_failure(pod, now, options.unschedulable_grace)?;
+            let owner = selectors.iter().find(|(_, ns, labels)| {
+                pod["metadata"]["namespace"].as_str() == Some(ns.as_str())
+                    && labels
+                        .iter()
+                        .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v))
+            })?;
+            Some((
+                owner.0,
+                failure,
+                pod["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+            ))
+        });
+        if let Some((i, failure, ns)) = failing {
+            let events = cluster
+                .recent_events(&core("Event", "events"), &ns, &failure.pod, 5)
+                .await
+                .unwrap_or_default();
+            break Outcome::Failed {
+                id: targets[i].id.clone(),
+                reason: failure.to_string(),
+                pod: Some(failure),
+                events,
+            };
+        }
+        if states
+            .iter()
+            .all(|h| h.as_ref().is_some_and(|h| h.state == State::Current))
+        {
+            break Outcome::Healthy;
+        }
+    };
+    HealthReport {
+        objects: targets
+            .iter()
+            .zip(states)
+            .map(|(t, h)| {
+                (
+                    t.id.clone(),
+                    h.unwrap_or_else(|| Health::new(State::Unknown, "not seen")),
+                )
+            })
+            .collect(),
+        outcome,
+        seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// An object's identity; lists leave out `apiVersion` and `kind`, so they come from the watch.
+fn identity(resource: &Resource, object: &Value) -> (String, String, Option<String>, String) {
+    (
+        resource.group.clone(),
+        resource.kind.clone(),
+        object["metadata"]["namespace"].as_str().map(str::to_string),
+        object["metadata"]["name"]
+            .as_str()
+            .unwrap_or("")
+            .to_string(),
+    )
+}
+
+/// The rules look at `apiVersion` and `kind`, which list responses leave out of their items.
+fn typed(resource: &Resource, object: &mut Value) {
+    if let Some(map) = object.as_object_mut() {
+        let api_version = if resource.group.is_empty() {
+            resource.version.clone()
+        } else {
+            format!("{}/{}", resource.group, resource.version)
+        };
+        map.entry("apiVersion")
+            .or_insert(Value::String(api_version));
+        map.entry("kind")
+            .or_insert(Value::String(resource.kind.clone()));
+    }
+}
+
+fn is_load_balancer(object: &Value) -> bool {
+    object["spec"]["type"] == "LoadBalancer" && object["spec"]["ports"].is_array()
+}
+
+async fn events_of(cluster: &Cluster, id: &ObjectRef) -> Vec<String> {
+    match &id.namespace {
+        Some(ns) => cluster
+            .recent_events(&core("Event", "events"), ns, &id.name, 5)
+            .await
+            .unwrap_or_default(),
+        None => Vec::new(),
+    }
+}

@@ -1,0 +1,223 @@
+//! Waiting for health after apply: rollouts that finish, pods that fail fast, Jobs. The tests
+//! play the node's part (there is no kubelet): they write pod status through the status
+//! subresource, as a kubelet reports it.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{GitRepo, TestCluster, cluster};
+
+fn deployment(name: &str, replicas: u32, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: main
+          image: {image}
+"
+    )
+}
+
+/// The first pod with these labels, once a controller created it.
+fn pod_of(cluster: &TestCluster, ns: &str, selector: &str) -> String {
+    let started = Instant::now();
+    loop {
+        let run = cluster.kubectl(&["get", "pods", "-n", ns, "-l", selector, "-o", "name"]);
+        if let Some(line) = run.stdout.lines().next() {
+            return line.trim_start_matches("pod/").to_string();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no pod for {selector}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn patch_status(cluster: &TestCluster, ns: &str, pod: &str, status: &str) {
+    cluster
+        .kubectl(&[
+            "patch",
+            "pod",
+            pod,
+            "-n",
+            ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            status,
+        ])
+        .expect_code(0);
+}
+
+#[test]
+fn a_finished_rollout_is_healthy() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-healthy");
+    let repo = GitRepo::new();
+    repo.write("app/web.yaml", deployment("web", 0, "nginx:1.27"))
+        .commit("web");
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("Healthy: 1 object(s)"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("deployment/web"),
+        "progress lines: {}",
+        run.stderr
+    );
+}
+
+#[test]
+fn an_image_pull_failure_fails_fast_naming_the_image() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-pull");
+    let repo = GitRepo::new();
+    let image = "registry.invalid/kpush/missing:1.0";
+    repo.write("app/web.yaml", deployment("web", 1, image))
+        .write("app/old.yaml", common::configmap("old", "1"))
+        .commit("web");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
+        .expect_code(0);
+    // The new commit drops `old`: a failed rollout must not prune it.
+    repo.remove("app/old.yaml").commit("drop old");
+
+    let kubeconfig = cluster.kubeconfig.clone();
+    let path = repo.path().to_path_buf();
+    let ns_name = ns.name.clone();
+    let deploy = std::thread::spawn(move || {
+        let started = Instant::now();
+        let run = common::kpush(
+            &path,
+            &[
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "apply",
+                "app",
+                "-n",
+                &ns_name,
+                "--prune",
+                "--confirm-prune",
+                "--timeout",
+                "5m",
+            ],
+        );
+        (run, started.elapsed())
+    });
+    let pod = pod_of(&cluster, &ns.name, "app=web");
+    patch_status(
+        &cluster,
+        &ns.name,
+        &pod,
+        &format!(
+            r#"{{"status":{{"phase":"Pending","containerStatuses":[{{"name":"main","image":"{image}","imageID":"","ready":false,"restartCount":0,"state":{{"waiting":{{"reason":"ImagePullBackOff","message":"Back-off pulling image \"{image}\""}}}}}}]}}}}"#
+        ),
+    );
+    let (run, elapsed) = deploy.join().unwrap();
+    run.expect_code(4);
+    eprintln!("failed after {elapsed:?} (timeout 5m)");
+    assert!(run.stdout.contains("ImagePullBackOff"), "{}", run.stdout);
+    assert!(run.stdout.contains(image), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("Deployment/{}/web", ns.name)),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("not healthy after"),
+        "must fail fast, not time out: {}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("Nothing was pruned"), "{}", run.stdout);
+    assert!(cluster.get("cm", Some(&ns.name), "old").is_some());
+}
+
+fn job(name: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: main
+          image: busybox:1.36
+"
+    )
+}
+
+/// Runs `kpush apply` for a Job while playing the kubelet: the Job's pod ends with `phase`.
+fn job_run(phase: &str, exit_code: i32) -> common::Run {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-job");
+    let repo = GitRepo::new();
+    repo.write("app/job.yaml", job("migrate")).commit("job");
+    let kubeconfig = cluster.kubeconfig.clone();
+    let path = repo.path().to_path_buf();
+    let ns_name = ns.name.clone();
+    let deploy = std::thread::spawn(move || {
+        common::kpush(
+            &path,
+            &[
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "apply",
+                "app",
+                "-n",
+                &ns_name,
+                "--timeout",
+                "3m",
+            ],
+        )
+    });
+    let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
+    let now = "2026-01-01T00:00:00Z";
+    let reason = if exit_code == 0 { "Completed" } else { "Error" };
+    patch_status(
+        &cluster,
+        &ns.name,
+        &pod,
+        &format!(
+            r#"{{"status":{{"phase":"{phase}","startTime":"{now}","containerStatuses":[{{"name":"main","image":"busybox:1.36","imageID":"","ready":false,"restartCount":0,"state":{{"terminated":{{"exitCode":{exit_code},"reason":"{reason}","startedAt":"{now}","finishedAt":"{now}"}}}}}}]}}}}"#
+        ),
+    );
+    deploy.join().unwrap()
+}
+
+#[test]
+fn a_job_that_completes_passes() {
+    let run = job_run("Succeeded", 0);
+    run.expect_code(0);
+    assert!(run.stdout.contains("Healthy"), "{}", run.stdout);
+}
+
+#[test]
+fn a_job_that_fails_exits_4() {
+    let run = job_run("Failed", 1);
+    run.expect_code(4);
+    assert!(run.stdout.contains("Job/"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("failed its health check"),
+        "{}",
+        run.stdout
+    );
+}
