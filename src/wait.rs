@@ -34,7 +34,7 @@ pub enum Outcome {
         id: ObjectRef,
         reason: String,
         #[serde(skip_serializing_if = "Option::is_none")]
-        pod: Option<PodFailure>,
+        pod: Option<Box<PodFailure>>,
         /// The last events about the failing pod or object.
         events: Vec<String>,
     },
@@ -195,12 +195,8 @@ pub async fn wait(
                             states[i] = Some(Health::new(State::InProgress, "deleted"));
                         }
                     }
-                    Some(Seen::Error(e)) => {
-                        if !e.is_empty() {
-                            tracing::debug!("watch: {e}");
-                        }
-                    }
-                    None => {}
+                    Some(Seen::Error(e)) if !e.is_empty() => tracing::debug!("watch: {e}"),
+                    _ => {}
                 }
             }
         }
@@ -249,7 +245,7 @@ pub async fn wait(
             break Outcome::Failed {
                 id: targets[i].id.clone(),
                 reason: failure.to_string(),
-                pod: Some(failure),
+                pod: Some(Box::new(failure)),
                 events,
             };
         }
