@@ -86,10 +86,38 @@ pub enum Command {
     /// Validate every object by server-side dry run, then apply them all with server-side apply
     /// (field manager `kpush`). Nothing is written unless every object validates.
     Apply(ApplyArgs),
+    /// The current revision of each app and the health of every object it owns (read-only;
+    /// exits 4 when something is not healthy).
+    Status(StatusArgs),
+    /// The recorded deploys of each app, newest last.
+    History(StatusArgs),
+    /// Deploy a recorded earlier revision again (from the local git repository), with the
+    /// same validation, diff, prune and health checks as `apply`.
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+
+    /// The commit to go back to (a SHA or its prefix, from `kpush history`).
+    #[arg(long, value_name = "SHA", conflicts_with = "steps")]
+    pub to: Option<String>,
+
+    /// How many recorded deploys to go back.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub steps: usize,
 }
 
 /// What to render: a PATH, or the apps of a config file.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct SourceArgs {
     /// A directory (manifests and `.j2` templates, a Helm chart, or a kustomization) or a file,
     /// relative to the current directory. Without PATH, the apps of the config file.
@@ -135,7 +163,7 @@ pub struct RenderArgs {
 }
 
 /// What diff and apply share: which objects, where.
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
     #[command(flatten)]
     pub source: SourceArgs,
@@ -191,7 +219,7 @@ pub struct DiffArgs {
     pub to: Option<String>,
 }
 
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
     #[command(flatten)]
     pub target: TargetArgs,
@@ -227,6 +255,11 @@ pub struct ApplyArgs {
     /// balancer controller).
     #[arg(long)]
     pub no_wait_lb: bool,
+
+    /// When the health check fails, deploy the previous recorded revision again at once (and
+    /// still exit 4).
+    #[arg(long)]
+    pub atomic: bool,
 
     /// How long to wait for another deploy of the same app to release its lock (seconds).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]

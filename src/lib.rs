@@ -13,6 +13,7 @@ pub mod config;
 pub mod error;
 pub mod exit;
 pub mod health;
+pub mod history;
 pub mod inventory;
 pub mod object;
 pub mod plan;

@@ -30,6 +30,8 @@ pub struct AppRun {
     pub validate: bool,
     pub propagation: Propagation,
     pub sensitive_paths: Vec<crate::plan::SensitivePath>,
+    /// The config file the app came from (repository-relative); `None` with a PATH.
+    pub config: Option<PathBuf>,
 }
 
 /// Everything a command runs over.
@@ -92,6 +94,7 @@ pub fn resolve(
             validate: target.and_then(|t| t.validate).unwrap_or(true),
             propagation: cli_propagation.unwrap_or_default(),
             sensitive_paths: Vec::new(),
+            config: None,
         };
         return Ok(Resolved {
             snapshot,
@@ -280,6 +283,7 @@ fn app_run(
             .iter()
             .filter_map(|p| p.parse().ok())
             .collect(),
+        config: None,
     }
 }
 

@@ -11,6 +11,7 @@ use crate::cli::{ApplyArgs, GlobalArgs, OutputFormat};
 use crate::cluster::{ApplyOptions, Cluster, FailureClass, HeldLease};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::history::{self, HistoryEntry};
 use crate::inventory::{GroupKind, ParentState, parent_manifest};
 use crate::object::ObjectRef;
 use crate::plan::{Action, Plan, Target};
@@ -53,6 +54,18 @@ pub async fn apply(
         args.prune_propagation,
     )?;
     super::warn(printer, &resolved.warnings);
+    let reports = apply_resolved(global, args, printer, &resolved, "deploy").await?;
+    Ok(output::finish("apply", global.output, printer, &reports))
+}
+
+/// Plans, validates and writes every resolved app; `kind` is what history records.
+pub async fn apply_resolved(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    printer: &Printer,
+    resolved: &settings::Resolved,
+    kind: &str,
+) -> Result<Vec<AppReport>, Error> {
     let text = global.output == OutputFormat::Text;
     let many = resolved.apps.len() > 1;
 
@@ -90,7 +103,7 @@ pub async fn apply(
                 report_of(run, p, None, None, own)
             })
             .collect();
-        return Ok(output::finish("apply", global.output, printer, &reports));
+        return Ok(reports);
     }
     for (_, p) in &prepared {
         check_prune_share(&p.plan, args)?;
@@ -110,19 +123,79 @@ pub async fn apply(
             reports.push(report_of(run, p, None, None, ExitStatus::Success));
             continue;
         }
+        let previous = p.inventory.history.last().cloned();
         let report = if args.dry_run {
             dry_run(p, run, printer, text).await
         } else {
-            write(p, run, args, printer, text, parent).await?
+            write(p, run, kind, args, printer, text, parent).await?
         };
         let failed = report.status() != ExitStatus::Success;
+        let unhealthy = report.status() == ExitStatus::Unhealthy;
         reports.push(report);
+        if unhealthy && args.atomic && !args.dry_run {
+            let rolled_back = roll_back(global, args, printer, resolved, run, previous).await?;
+            reports.extend(rolled_back);
+        }
         // A failed app stops the run: later apps may depend on it.
         if failed {
             break;
         }
     }
-    Ok(output::finish("apply", global.output, printer, &reports))
+    Ok(reports)
+}
+
+/// `--atomic`: the previous recorded revision goes back at once, without pruning what the
+/// failed deploy added. The run still exits 4.
+async fn roll_back(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    printer: &Printer,
+    resolved: &settings::Resolved,
+    run: &AppRun,
+    previous: Option<HistoryEntry>,
+) -> Result<Vec<AppReport>, Error> {
+    let Some(entry) = previous.filter(|e| !e.sha.is_empty()) else {
+        printer.note(&printer.paint(
+            Style::Error,
+            &format!(
+                "--atomic: {} has no earlier recorded revision to roll back to",
+                run.name
+            ),
+        ));
+        return Ok(Vec::new());
+    };
+    printer.note(&format!(
+        "--atomic: rolling {} back to revision {} ({})",
+        run.name,
+        entry.revision,
+        entry.sha.get(..7).unwrap_or(&entry.sha)
+    ));
+    let mut target = args.target.clone();
+    target.prune = false;
+    let mut back = super::rollback::resolve_entry(
+        global,
+        &args.target.source,
+        resolved,
+        &run.name,
+        &entry,
+        target.clone(),
+    )?;
+    for app in &mut back.apps {
+        app.prune = false;
+    }
+    let args = ApplyArgs {
+        target,
+        atomic: false,
+        ..args.clone()
+    };
+    Box::pin(apply_resolved(
+        global,
+        &args,
+        printer,
+        &back,
+        "atomic-rollback",
+    ))
+    .await
 }
 
 fn report_of(
@@ -231,19 +304,28 @@ impl ParentRecord {
         }
     }
 
+    /// Before the members (`history` `None`, the kinds old and new) or after a successful
+    /// deploy (only what remains, and the history with this deploy added).
     async fn write(
         &self,
         cluster: &Cluster,
         inventory: &Inventory,
-        after: bool,
+        history: Option<&[HistoryEntry]>,
     ) -> Result<(), Error> {
-        let (kinds, namespaces) = if after { &self.after } else { &self.before };
+        let (kinds, namespaces) = match history {
+            Some(_) => &self.after,
+            None => &self.before,
+        };
         let parent = &inventory.parent;
+        let recorded = history.map(history::to_annotation).or_else(|| {
+            (!inventory.history.is_empty()).then(|| history::to_annotation(&inventory.history))
+        });
         let body = parent_manifest(
             &parent.name,
             parent.namespace.as_deref().unwrap_or_default(),
             kinds,
             namespaces,
+            recorded.as_deref(),
         );
         cluster
             .apply(
@@ -284,6 +366,7 @@ async fn dry_run(prepared: Prepared, run: &AppRun, printer: &Printer, text: bool
 async fn write(
     mut prepared: Prepared,
     run: &AppRun,
+    kind: &str,
     args: &ApplyArgs,
     printer: &Printer,
     text: bool,
@@ -324,7 +407,7 @@ async fn write(
     }
 
     let lease = take_lock(&cluster, &prepared.inventory, args, printer).await?;
-    let result = write_locked(&mut prepared, run, args, printer, &parent, applied).await;
+    let result = write_locked(&mut prepared, run, kind, args, printer, &parent, applied).await;
     lease.release().await;
     Ok(report_results(printer, text, run, prepared, result?))
 }
@@ -364,6 +447,7 @@ async fn take_lock(
 async fn write_locked(
     prepared: &mut Prepared,
     run: &AppRun,
+    kind: &str,
     args: &ApplyArgs,
     printer: &Printer,
     parent: &ParentRecord,
@@ -382,7 +466,7 @@ async fn write_locked(
     let force = prepared.options.force_conflicts;
     let targets = &prepared.targets;
 
-    parent.write(&cluster, &prepared.inventory, false).await?;
+    parent.write(&cluster, &prepared.inventory, None).await?;
 
     let crds = apply::apply(
         &cluster,
@@ -486,7 +570,11 @@ async fn write_locked(
     )
     .await;
     if pruned.failed().next().is_none() {
-        parent.write(&cluster, &prepared.inventory, true).await?;
+        let entry = history_entry(prepared, run, kind, &pruned);
+        let history = history::append(prepared.inventory.history.clone(), entry);
+        parent
+            .write(&cluster, &prepared.inventory, Some(&history))
+            .await?;
     }
     Ok(Written {
         applied,
@@ -544,6 +632,36 @@ async fn wait_for_crds(cluster: &Cluster, targets: &[Target], plan: &Plan) -> Ve
         .into_iter()
         .flatten()
         .collect()
+}
+
+/// What the history records about this deploy.
+fn history_entry(prepared: &Prepared, run: &AppRun, kind: &str, pruned: &Pruned) -> HistoryEntry {
+    let c = prepared.plan.counts();
+    let objects: Vec<&serde_json::Value> = prepared.targets.iter().map(|t| &t.object).collect();
+    HistoryEntry {
+        revision: 0,
+        sha: prepared
+            .commit
+            .as_ref()
+            .map(|c| c.sha.clone())
+            .unwrap_or_default(),
+        reference: run.revision.clone(),
+        time: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+        run: crate::ci::run_identity(),
+        kind: kind.to_string(),
+        path: run.render.path.to_string_lossy().into_owned(),
+        config: run
+            .config
+            .as_ref()
+            .map(|c| c.to_string_lossy().into_owned()),
+        env: run.env.clone(),
+        images: history::images(&objects),
+        created: c.create,
+        updated: c.update,
+        pruned: pruned.deleted.iter().filter(|d| d.error.is_none()).count(),
+    }
 }
 
 fn report_results(

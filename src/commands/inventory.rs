@@ -7,6 +7,7 @@ use futures::{StreamExt, stream};
 
 use crate::cluster::{Cluster, Discovery, Resolution};
 use crate::error::Error;
+use crate::history::{self, HistoryEntry};
 use crate::inventory::{GroupKind, ID_LABEL, PART_OF_LABEL, ParentState, applyset_id};
 use crate::object::{ObjectRef, Resource};
 use crate::plan::{PruneCandidate, Target};
@@ -22,6 +23,8 @@ pub struct Inventory {
     pub previous: Option<ParentState>,
     /// Members that the current render does not declare.
     pub candidates: Vec<PruneCandidate>,
+    /// Earlier deploys, oldest first.
+    pub history: Vec<HistoryEntry>,
 }
 
 /// Reads the parent and lists the members the render dropped. A parent that another tool
@@ -59,6 +62,7 @@ pub async fn read(
     } else {
         None
     };
+    let history = live.as_ref().map(history::read).unwrap_or_default();
     let previous = match live {
         None => None,
         Some(live) => {
@@ -98,6 +102,7 @@ pub async fn read(
         id,
         previous,
         candidates,
+        history,
     })
 }
 

@@ -2,10 +2,13 @@
 
 mod apply;
 mod diff;
+mod history;
 mod inventory;
 mod output;
 mod prepare;
 mod render;
+mod rollback;
+mod status;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
@@ -18,6 +21,9 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         Command::Render(args) => render::render(&cli.global, args, &printer),
         Command::Diff(args) => diff::diff(&cli.global, args, &printer).await,
         Command::Apply(args) => apply::apply(&cli.global, args, &printer).await,
+        Command::Status(args) => status::status(&cli.global, args, &printer).await,
+        Command::History(args) => history::history(&cli.global, args, &printer).await,
+        Command::Rollback(args) => rollback::rollback(&cli.global, args, &printer).await,
     }
 }
 

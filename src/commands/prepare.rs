@@ -13,12 +13,15 @@ use crate::object::{ObjectRef, Origin, Resource};
 use crate::plan::{self, DryRun, Observation, Plan, PlanOptions, Target};
 use crate::render::{self, Problem, RenderError, Rendered};
 use crate::settings::AppRun;
-use crate::source::Snapshot;
+use crate::source::{CommitInfo, Snapshot};
 
 use super::inventory::{self, Inventory};
 
-/// Renders one app at its revision; no cluster involved.
-pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
+/// Renders one app at its revision; no cluster involved. Also returns the commit rendered.
+pub fn render_at(
+    snapshot: &Snapshot,
+    app: &AppRun,
+) -> Result<(Rendered, Option<CommitInfo>), Error> {
     let opened;
     let at = if snapshot.revision_name() == app.revision {
         snapshot
@@ -28,7 +31,12 @@ pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
     };
     let rendered = render::render_app(at, &app.render)?;
     tracing::info!(app = %app.name, objects = rendered.manifests.len(), "rendered");
-    Ok(rendered)
+    Ok((rendered, at.commit.clone()))
+}
+
+/// Renders one app at its revision; no cluster involved.
+pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
+    render_at(snapshot, app).map(|(rendered, _)| rendered)
 }
 
 /// Everything known before the first write.
@@ -42,6 +50,8 @@ pub struct Prepared {
     pub namespace_resource: Resource,
     pub inventory: Inventory,
     pub options: RunOptions,
+    /// The commit rendered; `None` for the working tree.
+    pub commit: Option<CommitInfo>,
 }
 
 /// Settings the later steps of a run need again.
@@ -52,6 +62,21 @@ pub struct RunOptions {
     pub force_conflicts: bool,
 }
 
+/// The cluster an app deploys to: `--context`, the definition's context, or the context of
+/// its destination server.
+pub async fn connect(global: &GlobalArgs, run: &AppRun) -> Result<Cluster, Error> {
+    let context = match (&run.context, &run.server) {
+        (Some(context), _) => Some(context.clone()),
+        (None, Some(server)) => cluster::context_for_server(global.kubeconfig.as_deref(), server)?,
+        (None, None) => None,
+    };
+    Ok(cluster::connect(&ConnectOptions {
+        kubeconfig: global.kubeconfig.as_deref(),
+        context: context.as_deref(),
+    })
+    .await?)
+}
+
 /// Renders the app, reads its inventory and builds its plan; writes nothing.
 pub async fn prepare(
     global: &GlobalArgs,
@@ -59,18 +84,9 @@ pub async fn prepare(
     snapshot: &Snapshot,
     run: &AppRun,
 ) -> Result<Prepared, Error> {
-    let rendered = render(snapshot, run)?;
+    let (rendered, commit) = render_at(snapshot, run)?;
     let app = run.name.clone();
-    let context = match (&run.context, &run.server) {
-        (Some(context), _) => Some(context.clone()),
-        (None, Some(server)) => cluster::context_for_server(global.kubeconfig.as_deref(), server)?,
-        (None, None) => None,
-    };
-    let cluster = cluster::connect(&ConnectOptions {
-        kubeconfig: global.kubeconfig.as_deref(),
-        context: context.as_deref(),
-    })
-    .await?;
+    let cluster = connect(global, run).await?;
     let mut api_versions: BTreeSet<String> = rendered
         .manifests
         .iter()
@@ -184,6 +200,7 @@ pub async fn prepare(
         namespace_resource,
         inventory,
         options,
+        commit,
     })
 }
 

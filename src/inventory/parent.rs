@@ -68,9 +68,10 @@ pub fn parent_manifest(
     namespace: &str,
     group_kinds: &BTreeSet<GroupKind>,
     additional_namespaces: &BTreeSet<String>,
+    history: Option<&str>,
 ) -> Value {
     let join = |items: Vec<String>| items.join(",");
-    json!({
+    let mut parent = json!({
         "apiVersion": "v1",
         "kind": "Secret",
         "type": "Opaque",
@@ -84,7 +85,11 @@ pub fn parent_manifest(
                 NAMESPACES_ANNOTATION: join(additional_namespaces.iter().cloned().collect()),
             }
         }
-    })
+    });
+    if let Some(history) = history {
+        parent["metadata"]["annotations"][crate::history::HISTORY_ANNOTATION] = json!(history);
+    }
+    parent
 }
 
 #[cfg(test)]
@@ -109,7 +114,7 @@ mod tests {
             .map(|s| s.parse().unwrap())
             .collect();
         let namespaces: BTreeSet<String> = ["b".to_string(), "a".to_string()].into();
-        let parent = parent_manifest("app", "shop", &gks, &namespaces);
+        let parent = parent_manifest("app", "shop", &gks, &namespaces, None);
         assert_eq!(
             parent["metadata"]["annotations"][GROUP_KINDS_ANNOTATION],
             "ConfigMap,Deployment.apps"

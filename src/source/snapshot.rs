@@ -114,6 +114,11 @@ impl Snapshot {
         Ok(())
     }
 
+    /// The repository root on disk.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
     /// `HEAD`, a SHA, or `WORKTREE`, as the user named it.
     pub fn revision_name(&self) -> String {
         match &self.revision {
