@@ -18,6 +18,9 @@ pub struct Outcome {
     pub action: Action,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ApiFailure>,
+    /// When the server recorded the write (RFC 3339, the server's clock).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written_at: Option<String>,
 }
 
 /// Every write attempted, and how many planned writes were not attempted after a failure.
@@ -35,6 +38,26 @@ impl Applied {
     pub fn succeeded(&self) -> usize {
         self.outcomes.iter().filter(|o| o.error.is_none()).count()
     }
+
+    /// The server's time of the first write: pods created before it belong to an earlier
+    /// rollout.
+    pub fn started(&self) -> Option<jiff::Timestamp> {
+        self.outcomes
+            .iter()
+            .filter_map(|o| o.written_at.as_deref()?.parse().ok())
+            .min()
+    }
+}
+
+/// The time of kpush's own apply entry in the object's managed fields.
+fn write_time(object: &serde_json::Value) -> Option<String> {
+    object["metadata"]["managedFields"]
+        .as_array()?
+        .iter()
+        .filter(|f| f["manager"] == crate::cluster::FIELD_MANAGER && f["operation"] == "Apply")
+        .filter_map(|f| f["time"].as_str())
+        .max()
+        .map(str::to_string)
 }
 
 /// The order writes go in; later stages may depend on earlier ones existing.
@@ -99,10 +122,12 @@ pub async fn apply(
                 let result = cluster
                     .apply(&target.resource, &target.id, &target.object, options)
                     .await;
+                let written_at = result.as_ref().ok().and_then(write_time);
                 Outcome {
                     id: target.id.clone(),
                     action,
                     error: result.err(),
+                    written_at,
                 }
             })
             .buffered(concurrency)

@@ -22,6 +22,9 @@ pub struct WaitOptions {
     pub unschedulable_grace: Duration,
     /// Wait for LoadBalancer Services to get an address.
     pub wait_for_load_balancers: bool,
+    /// Pods created before this (server time) are left from an earlier rollout and do not
+    /// fail this one.
+    pub rollout_started: Option<jiff::Timestamp>,
 }
 
 /// How the wait ended.
@@ -221,6 +224,15 @@ pub async fn wait(
         // So does a pod of a workload that will not recover by itself.
         let now = jiff::Timestamp::now();
         let failing = live_pods.values().find_map(|pod| {
+            if let (Some(started), Some(created)) = (
+                options.rollout_started,
+                pod["metadata"]["creationTimestamp"]
+                    .as_str()
+                    .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
+            ) && created < started
+            {
+                return None;
+            }
             let failure = pod_failure(pod, now, options.unschedulable_grace)?;
             let owner = selectors.iter().find(|(_, ns, labels)| {
                 pod["metadata"]["namespace"].as_str() == Some(ns.as_str())

@@ -539,6 +539,7 @@ async fn write_locked(
             timeout: args.timeout,
             unschedulable_grace: UNSCHEDULABLE_GRACE,
             wait_for_load_balancers: !args.no_wait_lb,
+            rollout_started: applied.started(),
         };
         printer.note(&format!(
             "waiting up to {}s for {} object(s) to become healthy",
@@ -607,6 +608,7 @@ async fn create_namespace(
         id,
         action: Action::Create,
         error: result.err(),
+        written_at: None,
     }
 }
 
@@ -625,6 +627,7 @@ async fn wait_for_crds(cluster: &Cluster, targets: &[Target], plan: &Plan) -> Ve
                 id: t.id.clone(),
                 action: e.action,
                 error: Some(error),
+                written_at: None,
             })
         });
     futures::future::join_all(waits)
