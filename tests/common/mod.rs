@@ -173,15 +173,7 @@ impl TestCluster {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<serde_json::Value> {
-        let mut args = vec![
-            "get",
-            kind,
-            name,
-            "-o",
-            "json",
-            "--ignore-not-found",
-            "--show-managed-fields",
-        ];
+        let mut args = vec!["get", kind, name, "-o", "json", "--ignore-not-found"];
         if let Some(ns) = namespace {
             args.extend(["-n", ns]);
         }
