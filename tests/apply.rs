@@ -374,6 +374,19 @@ fn json_output_carries_the_plan_and_the_results() {
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "-o", "json"]);
     run.expect_code(0);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let errors = common::schema::validate(&schema, &report);
+    assert!(errors.is_empty(), "{errors:#?}\n{}", run.stdout);
+    // The checker does reject what breaks the schema.
+    let broken =
+        serde_json::json!({"command": "apply", "apps": [{"app": 1}], "exit_code": 7, "x": 0});
+    assert_eq!(
+        common::schema::validate(&schema, &broken).len(),
+        7,
+        "{:#?}",
+        common::schema::validate(&schema, &broken)
+    );
     assert_eq!(report["command"], "apply");
     assert_eq!(report["exit_code"], 0);
     let app = &report["apps"][0];
@@ -384,6 +397,21 @@ fn json_output_carries_the_plan_and_the_results() {
     assert_eq!(app["plan"]["entries"][0]["id"]["name"], "a");
     assert_eq!(app["applied"]["outcomes"][0]["id"]["kind"], "ConfigMap");
     assert_eq!(app["exit_code"], 0);
+
+    // A failing plan and a diff validate against the same schema.
+    repo.write(
+        "app/b.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata: [1]\n",
+    )
+    .commit("bad");
+    for command in ["diff", "apply"] {
+        let run = cluster.kpush(repo.path(), &[command, "app", "-n", &ns.name, "-o", "json"]);
+        run.expect_code(3);
+        let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        let errors = common::schema::validate(&schema, &report);
+        assert!(errors.is_empty(), "{command}: {errors:#?}\n{}", run.stdout);
+        assert_eq!(report["apps"][0]["counts"]["error"], 1);
+    }
 }
 
 #[test]
