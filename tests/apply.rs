@@ -482,3 +482,40 @@ fn an_unknown_field_fails_validation() {
     assert!(cluster.get("configmap", Some(&ns.name), "a").is_none());
     assert!(cluster.get("deployment", Some(&ns.name), "web").is_none());
 }
+
+#[test]
+fn discovery_is_aggregated_where_the_server_offers_it() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-discovery");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1"))
+        .write("app/web.yaml", deployment("web", "nginx"))
+        .commit("two API versions");
+    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "-v"]);
+    run.expect_code(0);
+    match server_minor() {
+        // Aggregated discovery is on by default from 1.30 (beta since 1.26).
+        Some(minor) if minor >= 30 => assert!(
+            run.stderr.contains("API discovery: aggregated, 2 requests"),
+            "{}",
+            run.stderr
+        ),
+        Some(_) => assert!(
+            run.stderr
+                .contains("API discovery: per API version, 2 requests"),
+            "{}",
+            run.stderr
+        ),
+        None => assert!(run.stderr.contains("API discovery: "), "{}", run.stderr),
+    }
+}
+
+/// The server's minor version, from the harness's exports (`None` for other clusters).
+fn server_minor() -> Option<u32> {
+    std::env::var("KPUSH_TEST_K8S_VERSION")
+        .ok()?
+        .split('.')
+        .nth(1)?
+        .parse()
+        .ok()
+}

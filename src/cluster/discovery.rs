@@ -30,11 +30,27 @@ pub enum Resolution<'a> {
 const CONCURRENCY: usize = 8;
 
 impl Cluster {
-    /// Asks the server about each `apiVersion` once, concurrently.
+    /// What the server serves for each `apiVersion`: two requests with aggregated discovery,
+    /// otherwise one request per version, concurrently.
     pub async fn discover(
         &self,
         api_versions: BTreeSet<String>,
     ) -> Result<Discovery, ClusterError> {
+        if let Some(all) = self.discover_aggregated().await {
+            tracing::info!("API discovery: aggregated, 2 requests");
+            let versions = api_versions
+                .into_iter()
+                .map(|v| {
+                    let served = all.get(&v).cloned();
+                    (v, served)
+                })
+                .collect();
+            return Ok(Discovery { versions });
+        }
+        tracing::info!(
+            "API discovery: per API version, {} requests",
+            api_versions.len()
+        );
         let versions = stream::iter(api_versions)
             .map(|api_version| async move {
                 let list = self.resource_list(&api_version).await;
@@ -68,6 +84,50 @@ impl Cluster {
             .collect();
         versions.insert(String::new(), "v1".into());
         Ok(versions)
+    }
+
+    /// Everything the server serves, from `/api` and `/apis` with aggregated discovery;
+    /// `None` when the server does not offer it (it then answers with the older lists).
+    async fn discover_aggregated(&self) -> Option<BTreeMap<String, Vec<Resource>>> {
+        let (core, groups) = futures::join!(
+            with_retry(|| self.client.list_core_api_versions_aggregated()),
+            with_retry(|| self.client.list_api_groups_aggregated()),
+        );
+        let (core, groups) = (core.ok()?, groups.ok()?);
+        if core.items.is_empty() || groups.items.is_empty() {
+            return None;
+        }
+        let mut all = BTreeMap::new();
+        for group in core.items.iter().chain(&groups.items) {
+            let name = group
+                .metadata
+                .as_ref()
+                .and_then(|m| m.name.clone())
+                .unwrap_or_default();
+            for version in &group.versions {
+                let Some(v) = &version.version else { continue };
+                let api_version = if name.is_empty() {
+                    v.clone()
+                } else {
+                    format!("{name}/{v}")
+                };
+                let resources = version
+                    .resources
+                    .iter()
+                    .filter_map(|r| {
+                        Some(Resource {
+                            group: name.clone(),
+                            version: v.clone(),
+                            kind: r.response_kind.as_ref()?.kind.clone()?,
+                            plural: r.resource.clone()?,
+                            namespaced: r.scope.as_deref() == Some("Namespaced"),
+                        })
+                    })
+                    .collect();
+                all.insert(api_version, resources);
+            }
+        }
+        Some(all)
     }
 
     async fn resource_list(&self, api_version: &str) -> Result<APIResourceList, ApiFailure> {
