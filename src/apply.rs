@@ -98,22 +98,19 @@ pub async fn apply(
     targets: &[Target],
     plan: &Plan,
     stages: &[Stage],
+    wave: Option<i64>,
     concurrency: usize,
-    strict: bool,
-    force: bool,
+    options: ApplyOptions,
 ) -> Applied {
     let mut applied = Applied::default();
-    let options = ApplyOptions {
-        strict,
-        force,
-        dry_run: false,
-    };
     for (i, stage) in stages.iter().enumerate() {
         let work: Vec<(&Target, Action)> = targets
             .iter()
             .zip(&plan.entries)
             .filter(|(t, e)| {
-                stage_of(t) == *stage && matches!(e.action, Action::Create | Action::Update)
+                stage_of(t) == *stage
+                    && wave.is_none_or(|w| wave_of(t) == w)
+                    && matches!(e.action, Action::Create | Action::Update)
             })
             .map(|(t, e)| (t, e.action))
             .collect();
@@ -135,19 +132,38 @@ pub async fn apply(
             .await;
         applied.outcomes.extend(outcomes);
         if applied.failed().next().is_some() {
-            applied.not_attempted = remaining(targets, plan, &stages[i + 1..]);
+            applied.not_attempted = remaining(targets, plan, &stages[i + 1..], wave);
             break;
         }
     }
     applied
 }
 
-fn remaining(targets: &[Target], plan: &Plan, stages: &[Stage]) -> usize {
+fn remaining(targets: &[Target], plan: &Plan, stages: &[Stage], wave: Option<i64>) -> usize {
     targets
         .iter()
         .zip(&plan.entries)
         .filter(|(t, e)| {
-            stages.contains(&stage_of(t)) && matches!(e.action, Action::Create | Action::Update)
+            stages.contains(&stage_of(t))
+                && wave.is_none_or(|w| wave_of(t) == w)
+                && matches!(e.action, Action::Create | Action::Update)
         })
         .count()
+}
+
+const WAVE_ANNOTATIONS: [&str; 2] = ["kpush.dev/wave", "argocd.argoproj.io/sync-wave"];
+
+/// The object's wave (`kpush.dev/wave`, or Argo CD's `argocd.argoproj.io/sync-wave`); 0 when
+/// unset. Waves apply in ascending order.
+pub fn wave_of(target: &Target) -> i64 {
+    WAVE_ANNOTATIONS
+        .iter()
+        .find_map(|a| {
+            target.object["metadata"]["annotations"][*a]
+                .as_str()?
+                .trim()
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
 }

@@ -221,3 +221,64 @@ fn a_job_that_fails_exits_4() {
         run.stdout
     );
 }
+
+#[test]
+fn waves_apply_in_order_each_waiting_for_the_previous_to_be_healthy() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-waves");
+    let repo = GitRepo::new();
+    // The migration Job runs first (Argo CD's annotation); the app only after it completed.
+    let migration = job("migrate").replace(
+        "metadata:\n  name: migrate\n",
+        "metadata:\n  name: migrate\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-1\"\n",
+    );
+    let app = common::configmap("app", "1").replace(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    kpush.dev/wave: \"1\"\n",
+    );
+    repo.write("app/job.yaml", migration)
+        .write("app/app.yaml", app)
+        .write("app/base.yaml", common::configmap("base", "1"))
+        .commit("waves");
+    let kubeconfig = cluster.kubeconfig.clone();
+    let path = repo.path().to_path_buf();
+    let ns_name = ns.name.clone();
+    let deploy = std::thread::spawn(move || {
+        common::kpush(
+            &path,
+            &[
+                "--kubeconfig",
+                kubeconfig.to_str().unwrap(),
+                "apply",
+                "app",
+                "-n",
+                &ns_name,
+                "--timeout",
+                "3m",
+            ],
+        )
+    });
+    let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
+    // While the migration runs, the later waves are not applied.
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(cluster.get("cm", Some(&ns.name), "base").is_none());
+    assert!(cluster.get("cm", Some(&ns.name), "app").is_none());
+    let now = "2026-01-01T00:00:00Z";
+    patch_status(
+        &cluster,
+        &ns.name,
+        &pod,
+        &format!(
+            r#"{{"status":{{"phase":"Succeeded","startTime":"{now}","containerStatuses":[{{"name":"main","image":"busybox:1.36","imageID":"","ready":false,"restartCount":0,"state":{{"terminated":{{"exitCode":0,"reason":"Completed","startedAt":"{now}","finishedAt":"{now}"}}}}}}]}}}}"#
+        ),
+    );
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("(wave -1)") && run.stderr.contains("(wave 0)"),
+        "{}",
+        run.stderr
+    );
+    assert!(cluster.get("cm", Some(&ns.name), "base").is_some());
+    assert!(cluster.get("cm", Some(&ns.name), "app").is_some());
+}

@@ -390,9 +390,9 @@ async fn write(
             &prepared.targets,
             &prepared.plan,
             &[Stage::Namespaces],
+            None,
             concurrency,
-            strict,
-            force,
+            write_options(strict, force),
         )
         .await;
         applied.outcomes.extend(stage.outcomes);
@@ -473,9 +473,9 @@ async fn write_locked(
         targets,
         &prepared.plan,
         &[Stage::Crds],
+        None,
         concurrency,
-        strict,
-        force,
+        write_options(strict, force),
     )
     .await;
     applied.outcomes.extend(crds.outcomes);
@@ -515,50 +515,73 @@ async fn write_locked(
         }
     }
 
-    let rest = apply::apply(
-        &cluster,
-        targets,
-        &prepared.plan,
-        &[Stage::ClusterScoped, Stage::Namespaced],
-        concurrency,
-        strict,
-        force,
-    )
-    .await;
-    applied.outcomes.extend(rest.outcomes);
-    applied.not_attempted = rest.not_attempted;
-    if applied.failed().next().is_some() {
-        return stopped(applied);
-    }
-
-    // Health before pruning: a broken rollout keeps what it would replace.
-    let health = if args.no_wait {
-        None
-    } else {
+    // Waves in ascending order; each is applied (and healthy, unless --no-wait) before the
+    // next starts.
+    let waves: std::collections::BTreeSet<i64> = targets.iter().map(apply::wave_of).collect();
+    let last = waves.last().copied();
+    let mut health = None;
+    for wave in waves {
+        let final_wave = Some(wave) == last;
+        let rest = apply::apply(
+            &cluster,
+            targets,
+            &prepared.plan,
+            &[Stage::ClusterScoped, Stage::Namespaced],
+            Some(wave),
+            concurrency,
+            write_options(strict, force),
+        )
+        .await;
+        applied.outcomes.extend(rest.outcomes);
+        applied.not_attempted += rest.not_attempted;
+        if applied.failed().next().is_some() {
+            return stopped(applied);
+        }
+        // Health before the next wave and before pruning: a broken rollout keeps what it
+        // would replace.
+        if args.no_wait {
+            continue;
+        }
+        // The last wait covers every object, the earlier waves' included.
+        let in_wave: Vec<Target> = if final_wave {
+            targets.to_vec()
+        } else {
+            targets
+                .iter()
+                .filter(|t| apply::wave_of(t) == wave)
+                .cloned()
+                .collect()
+        };
         let options = WaitOptions {
             timeout: args.timeout,
             unschedulable_grace: UNSCHEDULABLE_GRACE,
             wait_for_load_balancers: !args.no_wait_lb,
             rollout_started: applied.started(),
         };
+        let scope = if final_wave {
+            String::new()
+        } else {
+            format!(" (wave {wave})")
+        };
         printer.note(&format!(
-            "waiting up to {}s for {} object(s) to become healthy",
+            "waiting up to {}s for {} object(s) to become healthy{scope}",
             options.timeout.as_secs(),
-            prepared.targets.len()
+            in_wave.len()
         ));
-        let report = wait::wait(&cluster, &prepared.targets, options, |line| {
+        let report = wait::wait(&cluster, &in_wave, options, |line| {
             printer.note(&format!("  {line}"))
         })
         .await;
-        if !report.healthy() {
+        let healthy = report.healthy();
+        health = Some(report);
+        if !healthy {
             return Ok(Written {
                 applied,
-                health: Some(report),
+                health,
                 pruned: None,
             });
         }
-        Some(report)
-    };
+    }
 
     // PruneLast: only once every write succeeded and everything is healthy.
     let pruned = prune::prune(
@@ -635,6 +658,14 @@ async fn wait_for_crds(cluster: &Cluster, targets: &[Target], plan: &Plan) -> Ve
         .into_iter()
         .flatten()
         .collect()
+}
+
+fn write_options(strict: bool, force: bool) -> ApplyOptions {
+    ApplyOptions {
+        strict,
+        force,
+        dry_run: false,
+    }
 }
 
 /// What the history records about this deploy.
