@@ -6,7 +6,7 @@
 use futures::{StreamExt, stream};
 use serde::Serialize;
 
-use crate::cluster::{ApiFailure, ApplyOptions, Cluster};
+use crate::cluster::{ApiFailure, ApplyOptions, Cluster, Propagation};
 use crate::object::ObjectRef;
 use crate::plan::{Action, Plan, Target};
 
@@ -47,6 +47,27 @@ impl Applied {
             .filter_map(|o| o.written_at.as_deref()?.parse().ok())
             .min()
     }
+}
+
+/// How long a replaced object may take to go before it is created again.
+const REPLACE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// `Replace=true`: an immutable field changed, so the object is deleted (with its dependents,
+/// in the foreground) and created again.
+async fn replace_object(
+    cluster: &Cluster,
+    target: &Target,
+    options: ApplyOptions,
+) -> Result<serde_json::Value, ApiFailure> {
+    cluster
+        .delete(&target.resource, &target.id, Propagation::Foreground, false)
+        .await?;
+    cluster
+        .wait_gone(&target.resource, &target.id, REPLACE_TIMEOUT)
+        .await?;
+    cluster
+        .apply(&target.resource, &target.id, &target.object, options)
+        .await
 }
 
 /// The time of kpush's own apply entry in the object's managed fields.
@@ -104,7 +125,7 @@ pub async fn apply(
 ) -> Applied {
     let mut applied = Applied::default();
     for (i, stage) in stages.iter().enumerate() {
-        let work: Vec<(&Target, Action)> = targets
+        let work: Vec<(&Target, Action, bool)> = targets
             .iter()
             .zip(&plan.entries)
             .filter(|(t, e)| {
@@ -112,13 +133,22 @@ pub async fn apply(
                     && wave.is_none_or(|w| wave_of(t) == w)
                     && matches!(e.action, Action::Create | Action::Update)
             })
-            .map(|(t, e)| (t, e.action))
+            .map(|(t, e)| (t, e.action, e.replace))
             .collect();
         let outcomes: Vec<Outcome> = stream::iter(work)
-            .map(|(target, action)| async move {
-                let result = cluster
-                    .apply(&target.resource, &target.id, &target.object, options)
-                    .await;
+            .map(|(target, action, replace)| async move {
+                let options = ApplyOptions {
+                    force: options.force || target.force,
+                    ..options
+                };
+                let result = match replace {
+                    true => replace_object(cluster, target, options).await,
+                    false => {
+                        cluster
+                            .apply(&target.resource, &target.id, &target.object, options)
+                            .await
+                    }
+                };
                 let written_at = result.as_ref().ok().and_then(write_time);
                 Outcome {
                     id: target.id.clone(),

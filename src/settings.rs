@@ -32,6 +32,11 @@ pub struct AppRun {
     pub sensitive_paths: Vec<crate::plan::SensitivePath>,
     /// The config file the app came from (repository-relative); `None` with a PATH.
     pub config: Option<PathBuf>,
+    /// `Replace=true`: objects whose immutable fields change are deleted and created again.
+    pub replace: bool,
+    /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
+    /// back; conflicts with controllers are still reported.
+    pub self_heal: bool,
 }
 
 /// Everything a command runs over.
@@ -95,6 +100,8 @@ pub fn resolve(
             propagation: cli_propagation.unwrap_or_default(),
             sensitive_paths: Vec::new(),
             config: None,
+            replace: false,
+            self_heal: false,
         };
         return Ok(Resolved {
             snapshot,
@@ -284,6 +291,8 @@ fn app_run(
             .filter_map(|p| p.parse().ok())
             .collect(),
         config: None,
+        replace: options.replace == Some(true),
+        self_heal: app.sync.self_heal == Some(true),
     }
 }
 

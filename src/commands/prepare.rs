@@ -172,6 +172,7 @@ pub async fn prepare(
     }
     for target in &mut targets {
         join_applyset(&mut target.object, &inventory.id);
+        target.replace |= run.replace;
     }
 
     let options = RunOptions {
@@ -185,7 +186,10 @@ pub async fn prepare(
         force_conflicts: args.force_conflicts,
     };
     let missing: BTreeSet<String> = missing.into_iter().collect();
-    let observations = observe(&cluster, &targets, &missing, &options).await;
+    let mut observations = observe(&cluster, &targets, &missing, &options).await;
+    if run.self_heal && !options.force_conflicts {
+        heal(&cluster, &mut targets, &mut observations, &options).await;
+    }
     let mut plan = Plan::build(&targets, observations, &options.plan);
     plan.entries.extend(plan::prune_entries(
         &inventory.candidates,
@@ -202,6 +206,60 @@ pub async fn prepare(
         options,
         commit,
     })
+}
+
+/// Field managers that are people's tools: what selfHeal takes back. Controllers (an HPA
+/// owning `replicas`) are not on the list, so conflicts with them are still reported.
+const HUMAN_MANAGERS: &[&str] = &["kubectl", "k9s", "Lens", "kubernetes-dashboard", "OpenLens"];
+
+fn is_human(manager: &str) -> bool {
+    manager.starts_with("kubectl-") || HUMAN_MANAGERS.contains(&manager)
+}
+
+/// The managers a conflict message names: `conflict with "kubectl-edit" using apps/v1: ...`.
+fn conflicting_managers(message: &str) -> Vec<&str> {
+    message
+        .split("with \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect()
+}
+
+/// selfHeal: objects in conflict only with people's edits are dry-run again taking the fields
+/// back, and will be applied that way.
+async fn heal(
+    cluster: &Cluster,
+    targets: &mut [Target],
+    observations: &mut [Observation],
+    options: &RunOptions,
+) {
+    let healable: Vec<usize> = observations
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| match &o.dry_run {
+            DryRun::Failed(f) if f.code == 409 => {
+                let managers = conflicting_managers(&f.message);
+                !managers.is_empty() && managers.iter().all(|m| is_human(m))
+            }
+            _ => false,
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if healable.is_empty() {
+        return;
+    }
+    for &i in &healable {
+        targets[i].force = true;
+        tracing::info!(
+            "selfHeal: taking back fields people changed on {}",
+            targets[i].id
+        );
+    }
+    let subset: Vec<Target> = healable.iter().map(|&i| targets[i].clone()).collect();
+    let again = observe(cluster, &subset, &BTreeSet::new(), options).await;
+    for (&i, observation) in healable.iter().zip(again) {
+        observations[i] = observation;
+    }
 }
 
 /// Labels an object as a member of the ApplySet.
@@ -312,6 +370,10 @@ pub async fn observe(
                     )),
                 };
             }
+            let dry_run = ApplyOptions {
+                force: dry_run.force || target.force,
+                ..dry_run
+            };
             let (live, applied) = futures::join!(
                 cluster.get(&target.resource, &target.id),
                 cluster.apply(&target.resource, &target.id, &target.object, dry_run)
@@ -321,7 +383,11 @@ pub async fn observe(
                     live,
                     dry_run: DryRun::Done(applied),
                 },
-                (Err(failure), _) | (_, Err(failure)) => Observation {
+                (Ok(live), Err(failure)) => Observation {
+                    live,
+                    dry_run: DryRun::Failed(failure),
+                },
+                (Err(failure), _) => Observation {
                     live: None,
                     dry_run: DryRun::Failed(failure),
                 },
@@ -330,4 +396,19 @@ pub async fn observe(
         .buffered(options.concurrency)
         .collect()
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conflicts_name_their_managers() {
+        let message = "Apply failed with 2 conflicts: conflicts with \"kubectl-edit\" using apps/v1:\n- .spec.replicas\nconflicts with \"hpa-controller\" using apps/v1:\n- .spec.replicas";
+        assert_eq!(
+            conflicting_managers(message),
+            ["kubectl-edit", "hpa-controller"]
+        );
+        assert!(is_human("kubectl-edit") && is_human("kubectl") && !is_human("hpa-controller"));
+    }
 }

@@ -51,6 +51,7 @@ pub fn compare(old: &Rendered, new: &Rendered, sensitive: &[SensitivePath]) -> P
             error: None,
             pending: None,
             kept: None,
+            replace: false,
         });
     }
     for m in &old.manifests {
@@ -70,6 +71,7 @@ pub fn compare(old: &Rendered, new: &Rendered, sensitive: &[SensitivePath]) -> P
             error: None,
             pending: None,
             kept: None,
+            replace: false,
         });
     }
     Plan { entries }

@@ -76,6 +76,9 @@ pub struct Entry {
     /// Why a `keep` entry is not pruned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kept: Option<String>,
+    /// The update changes an immutable field: the object is deleted and created again.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub replace: bool,
 }
 
 impl Entry {
@@ -185,6 +188,7 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         error: None,
         pending: None,
         kept: None,
+        replace: false,
     };
     if let (Some(live), Some(id), false) = (&observation.live, &options.applyset_id, options.adopt)
         && let Some(owner) = foreign_owner(live, id)
@@ -212,7 +216,17 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
             }
             normalize(applied)
         }
-        DryRun::Failed(failure) => {
+        DryRun::Failed(failure) if is_immutable(&failure) && target.replace && live.is_some() => {
+            entry.replace = true;
+            let _ = failure;
+            normalize(target.object.clone())
+        }
+        DryRun::Failed(mut failure) => {
+            if is_immutable(&failure) {
+                failure.message.push_str(
+                    "\nhint: to delete and re-create it, annotate it `kpush.dev/replace: \"true\"` or set the sync option `Replace=true`",
+                );
+            }
             entry.action = Action::Error;
             entry.error = Some(failure);
             return entry;
@@ -234,6 +248,12 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         }
     }
     entry
+}
+
+/// The server refused to change a field that cannot change (a Job's template, a Service's
+/// `clusterIP`, a selector).
+fn is_immutable(failure: &ApiFailure) -> bool {
+    failure.code == 422 && failure.message.contains("immutable")
 }
 
 #[cfg(test)]
@@ -264,6 +284,8 @@ mod tests {
             },
             object,
             awaits_crd: None,
+            replace: false,
+            force: false,
         }
     }
 

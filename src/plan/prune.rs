@@ -57,6 +57,7 @@ pub fn prune_entries(
                 error: None,
                 pending: None,
                 kept,
+                replace: false,
             }
         })
         .collect()

@@ -18,6 +18,20 @@ pub struct Target {
     /// The CustomResourceDefinition, declared in the same deploy, that must be established
     /// before this object can be validated and applied.
     pub awaits_crd: Option<String>,
+    /// Delete and re-create the object when an immutable field changes (`Replace=true`).
+    pub replace: bool,
+    /// Take fields over from other managers (`--force-conflicts`, or selfHeal against people's
+    /// edits).
+    pub force: bool,
+}
+
+/// Whether the object asks to be replaced rather than patched when that is the only way.
+fn wants_replace(object: &Value) -> bool {
+    let annotations = &object["metadata"]["annotations"];
+    annotations["kpush.dev/replace"].as_str() == Some("true")
+        || annotations["argocd.argoproj.io/sync-options"]
+            .as_str()
+            .is_some_and(|o| o.split(',').any(|o| o.trim() == "Replace=true"))
 }
 
 /// The kinds that CustomResourceDefinitions in the render will add, by (apiVersion, kind),
@@ -115,8 +129,10 @@ pub fn targets(
             id,
             origin: manifest.origin.clone(),
             resource,
+            replace: wants_replace(&object),
             object,
             awaits_crd,
+            force: false,
         });
     }
     if problems.is_empty() {

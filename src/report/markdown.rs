@@ -154,6 +154,7 @@ mod tests {
             error: None,
             pending: None,
             kept: None,
+            replace: false,
         }
     }
 

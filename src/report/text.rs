@@ -48,6 +48,10 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
             );
             continue;
         }
+        if entry.replace {
+            let note = "note: an immutable field changes: deleted and created again (Replace=true)";
+            let _ = writeln!(out, "  {}", printer.paint(Style::Changed, note));
+        }
         if let Some(pending) = &entry.pending {
             let _ = writeln!(
                 out,
@@ -209,6 +213,7 @@ mod tests {
             }),
             pending: None,
             kept: None,
+            replace: false,
         }
     }
 
