@@ -5,24 +5,7 @@ mod common;
 use common::{GitRepo, cluster, configmap, unique};
 
 fn deployment(name: &str, image: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-spec:
-  replicas: 0
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-        - name: main
-          image: {image}
-"
-    )
+    common::deployment(name, 0, image)
 }
 
 fn service(name: &str) -> String {
@@ -83,9 +66,14 @@ fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
         run.stdout
     );
 
-    let deploy = cluster
-        .get("deployment", Some(&ns.name), "web")
-        .expect("deployment exists");
+    // kubectl hides managed fields; read the object as the API serves it.
+    let raw = cluster.kubectl(&[
+        "get",
+        "--raw",
+        &format!("/apis/apps/v1/namespaces/{}/deployments/web", ns.name),
+    ]);
+    raw.expect_code(0);
+    let deploy: serde_json::Value = serde_json::from_str(&raw.stdout).unwrap();
     let managers: Vec<&str> = deploy["metadata"]["managedFields"]
         .as_array()
         .unwrap()

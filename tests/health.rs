@@ -6,60 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{GitRepo, TestCluster, cluster};
-
-fn deployment(name: &str, replicas: u32, image: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: {name}
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: {name}}}
-  template:
-    metadata:
-      labels: {{app: {name}}}
-    spec:
-      containers:
-        - name: main
-          image: {image}
-"
-    )
-}
-
-/// The first pod with these labels, once a controller created it.
-fn pod_of(cluster: &TestCluster, ns: &str, selector: &str) -> String {
-    let started = Instant::now();
-    loop {
-        let run = cluster.kubectl(&["get", "pods", "-n", ns, "-l", selector, "-o", "name"]);
-        if let Some(line) = run.stdout.lines().next() {
-            return line.trim_start_matches("pod/").to_string();
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "no pod for {selector}"
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
-}
-
-fn patch_status(cluster: &TestCluster, ns: &str, pod: &str, status: &str) {
-    cluster
-        .kubectl(&[
-            "patch",
-            "pod",
-            pod,
-            "-n",
-            ns,
-            "--subresource=status",
-            "--type=merge",
-            "-p",
-            status,
-        ])
-        .expect_code(0);
-}
+use common::kubelet::{pod_of, report, terminated, waiting};
+use common::{GitRepo, cluster, deployment};
 
 #[test]
 fn a_finished_rollout_is_healthy() {
@@ -120,13 +68,11 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
         (run, started.elapsed())
     });
     let pod = pod_of(&cluster, &ns.name, "app=web");
-    patch_status(
+    report(
         &cluster,
         &ns.name,
         &pod,
-        &format!(
-            r#"{{"status":{{"phase":"Pending","containerStatuses":[{{"name":"main","image":"{image}","imageID":"","ready":false,"restartCount":0,"state":{{"waiting":{{"reason":"ImagePullBackOff","message":"Back-off pulling image \"{image}\""}}}}}}]}}}}"#
-        ),
+        &waiting(image, "ImagePullBackOff"),
     );
     let (run, elapsed) = deploy.join().unwrap();
     run.expect_code(4);
@@ -190,15 +136,11 @@ fn job_run(phase: &str, exit_code: i32) -> common::Run {
         )
     });
     let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
-    let now = "2026-01-01T00:00:00Z";
-    let reason = if exit_code == 0 { "Completed" } else { "Error" };
-    patch_status(
+    report(
         &cluster,
         &ns.name,
         &pod,
-        &format!(
-            r#"{{"status":{{"phase":"{phase}","startTime":"{now}","containerStatuses":[{{"name":"main","image":"busybox:1.36","imageID":"","ready":false,"restartCount":0,"state":{{"terminated":{{"exitCode":{exit_code},"reason":"{reason}","startedAt":"{now}","finishedAt":"{now}"}}}}}}]}}}}"#
-        ),
+        &terminated("busybox:1.36", phase, exit_code),
     );
     deploy.join().unwrap()
 }
@@ -263,14 +205,11 @@ fn waves_apply_in_order_each_waiting_for_the_previous_to_be_healthy() {
     std::thread::sleep(Duration::from_secs(1));
     assert!(cluster.get("cm", Some(&ns.name), "base").is_none());
     assert!(cluster.get("cm", Some(&ns.name), "app").is_none());
-    let now = "2026-01-01T00:00:00Z";
-    patch_status(
+    report(
         &cluster,
         &ns.name,
         &pod,
-        &format!(
-            r#"{{"status":{{"phase":"Succeeded","startTime":"{now}","containerStatuses":[{{"name":"main","image":"busybox:1.36","imageID":"","ready":false,"restartCount":0,"state":{{"terminated":{{"exitCode":0,"reason":"Completed","startedAt":"{now}","finishedAt":"{now}"}}}}}}]}}}}"#
-        ),
+        &terminated("busybox:1.36", "Succeeded", 0),
     );
     let run = deploy.join().unwrap();
     run.expect_code(0);

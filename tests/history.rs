@@ -3,30 +3,12 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
-
+use common::kubelet::{pod_of, report, waiting};
 use common::{GitRepo, TestCluster, cluster, configmap};
 use serde_json::Value;
 
 fn deployment(replicas: u32, image: &str) -> String {
-    format!(
-        "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: {replicas}
-  selector:
-    matchLabels: {{app: web}}
-  template:
-    metadata:
-      labels: {{app: web}}
-    spec:
-      containers:
-        - name: main
-          image: {image}
-"
-    )
+    common::deployment("web", replicas, image)
 }
 
 fn image(cluster: &TestCluster, ns: &str) -> String {
@@ -144,21 +126,8 @@ fn atomic_puts_the_previous_revision_back_after_a_failed_rollout() {
         )
     });
     // Play the kubelet: the new pod cannot pull its image.
-    let started = Instant::now();
-    let pod = loop {
-        let run = cluster.kubectl(&["get", "pods", "-n", &ns.name, "-l", "app=web", "-o", "name"]);
-        if let Some(line) = run.stdout.lines().next() {
-            break line.trim_start_matches("pod/").to_string();
-        }
-        assert!(started.elapsed() < Duration::from_secs(60), "no pod");
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    cluster
-        .kubectl(&[
-            "patch", "pod", &pod, "-n", &ns.name, "--subresource=status", "--type=merge", "-p",
-            &format!(r#"{{"status":{{"containerStatuses":[{{"name":"main","image":"{bad}","imageID":"","ready":false,"restartCount":0,"state":{{"waiting":{{"reason":"ErrImagePull","message":"not found"}}}}}}]}}}}"#),
-        ])
-        .expect_code(0);
+    let pod = pod_of(&cluster, &ns.name, "app=web");
+    report(&cluster, &ns.name, &pod, &waiting(bad, "ErrImagePull"));
     let run = deploy.join().unwrap();
     run.expect_code(4);
     assert!(

@@ -316,22 +316,7 @@ spec:
 fn foreground_prune_waits_for_dependents() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-foreground");
-    let deployment = "apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: web
-spec:
-  replicas: 0
-  selector:
-    matchLabels: {app: web}
-  template:
-    metadata:
-      labels: {app: web}
-    spec:
-      containers:
-        - name: main
-          image: nginx
-";
+    let deployment = common::deployment("web", 0, "nginx");
     let repo = GitRepo::new();
     repo.write("app/web.yaml", deployment)
         .write("app/cm.yaml", configmap("keep", "1"))

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod kubelet;
 pub mod schema;
 
 use std::path::{Path, PathBuf};
@@ -250,5 +251,27 @@ impl Drop for Cleanup<'_> {
 pub fn configmap(name: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
+    )
+}
+
+/// A Deployment `name` whose pods carry `app: name` and run `image` in container `main`.
+pub fn deployment(name: &str, replicas: u32, image: &str) -> String {
+    format!(
+        "apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {name}
+spec:
+  replicas: {replicas}
+  selector:
+    matchLabels: {{app: {name}}}
+  template:
+    metadata:
+      labels: {{app: {name}}}
+    spec:
+      containers:
+        - name: main
+          image: {image}
+"
     )
 }
