@@ -23,6 +23,14 @@ fn options() -> serde_saphyr::Options {
     // `defaultMode: 0644` means octal to kubectl (YAML 1.1); keep that meaning.
     options.legacy_octal_numbers = true;
     options.with_snippet = false;
+    // Rendered charts hold thousands of documents and CRD schemas nest deeply; the alias
+    // limits that stop YAML bombs stay as they are.
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_documents = 1_000_000;
+    budget.max_nodes = 50_000_000;
+    budget.max_events = 100_000_000;
+    budget.max_depth = 200;
+    options.budget = Some(budget);
     options
 }
 
@@ -102,6 +110,13 @@ mod tests {
         let err = parse_yaml(b"a: 1\na: 2\n").unwrap_err();
         assert_eq!(err.line, 2, "{err:?}");
         assert!(err.message.contains("duplicate"), "{err:?}");
+    }
+
+    #[test]
+    fn large_streams_parse() {
+        let doc = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n";
+        let stream = vec![doc; 5000].join("---\n");
+        assert_eq!(parse_yaml(stream.as_bytes()).unwrap().len(), 5000);
     }
 
     #[test]

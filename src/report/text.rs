@@ -128,6 +128,9 @@ pub fn pruned_text(pruned: &Pruned, printer: &Printer) -> String {
         }
     }
     let failed = pruned.deleted.len() - deleted;
+    if pruned.deleted.is_empty() {
+        return out;
+    }
     let mut summary = format!("Pruned: {deleted} deleted");
     if failed > 0 {
         let _ = write!(summary, ", {failed} failed");
