@@ -151,6 +151,9 @@ pub async fn wait(
         .collect();
 
     let mut states: Vec<Option<Health>> = vec![None; targets.len()];
+    // Whether each workload's controller has seen the latest spec: only then do its pods
+    // say anything about this rollout.
+    let mut caught_up: Vec<bool> = vec![false; targets.len()];
     let mut live_pods: HashMap<(String, String), Value> = HashMap::new();
     let mut stream = cluster.watch_all(&scopes);
     let deadline = tokio::time::Instant::now() + options.timeout;
@@ -183,6 +186,10 @@ pub async fn wait(
                     Some(Seen::Object(scope, mut object)) => {
                         if let Some(&i) = watched.get(&identity(&scopes[scope].0, &object)) {
                             typed(&scopes[scope].0, &mut object);
+                            caught_up[i] = match object["status"]["observedGeneration"].as_i64() {
+                                Some(observed) => object["metadata"]["generation"].as_i64().is_none_or(|g| observed >= g),
+                                None => true,
+                            };
                             let mut h = health(&object);
                             if !options.wait_for_load_balancers && is_load_balancer(&object) && h.state == State::InProgress {
                                 h = Health::new(State::Current, "load balancer not waited for (--no-wait-lb)");
@@ -223,32 +230,49 @@ pub async fn wait(
         }
         // So does a pod of a workload that will not recover by itself.
         let now = jiff::Timestamp::now();
-        let failing = live_pods.values().find_map(|pod| {
-            if let (Some(started), Some(created)) = (
-                options.rollout_started,
-                pod["metadata"]["creationTimestamp"]
-                    .as_str()
-                    .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
-            ) && created < started
-            {
-                return None;
+        let candidates: Vec<(usize, PodFailure, Value)> = live_pods
+            .values()
+            .filter_map(|pod| {
+                if let (Some(started), Some(created)) = (
+                    options.rollout_started,
+                    pod["metadata"]["creationTimestamp"]
+                        .as_str()
+                        .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
+                ) && created < started
+                {
+                    return None;
+                }
+                let failure = pod_failure(pod, now, options.unschedulable_grace)?;
+                let owner = selectors.iter().find(|(_, ns, labels)| {
+                    pod["metadata"]["namespace"].as_str() == Some(ns.as_str())
+                        && labels
+                            .iter()
+                            .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v))
+                })?;
+                caught_up[owner.0].then(|| (owner.0, failure, pod.clone()))
+            })
+            .collect();
+        let mut failing = None;
+        for (i, failure, pod) in candidates {
+            // A pod of a ReplicaSet scaled to zero is an earlier revision on its way out.
+            if retired(cluster, &pod).await {
+                let key = (
+                    pod["metadata"]["namespace"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string(),
+                    failure.pod.clone(),
+                );
+                live_pods.remove(&key);
+                continue;
             }
-            let failure = pod_failure(pod, now, options.unschedulable_grace)?;
-            let owner = selectors.iter().find(|(_, ns, labels)| {
-                pod["metadata"]["namespace"].as_str() == Some(ns.as_str())
-                    && labels
-                        .iter()
-                        .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v))
-            })?;
-            Some((
-                owner.0,
-                failure,
-                pod["metadata"]["namespace"]
-                    .as_str()
-                    .unwrap_or("")
-                    .to_string(),
-            ))
-        });
+            let ns = pod["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("")
+                .to_string();
+            failing = Some((i, failure, ns));
+            break;
+        }
         if let Some((i, failure, ns)) = failing {
             let events = cluster
                 .recent_events(&core("Event", "events"), &ns, &failure.pod, 5)
@@ -281,6 +305,38 @@ pub async fn wait(
             .collect(),
         outcome,
         seconds: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Whether the pod belongs to a ReplicaSet that no longer wants any pods (the old revision of
+/// a Deployment being rolled forward or back).
+async fn retired(cluster: &Cluster, pod: &Value) -> bool {
+    let Some(owner) = pod["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["kind"] == "ReplicaSet" && o["controller"] == true)
+    else {
+        return false;
+    };
+    let replica_sets = Resource {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "ReplicaSet".into(),
+        plural: "replicasets".into(),
+        namespaced: true,
+    };
+    let id = ObjectRef {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "ReplicaSet".into(),
+        namespace: pod["metadata"]["namespace"].as_str().map(str::to_string),
+        name: owner["name"].as_str().unwrap_or("").to_string(),
+    };
+    match cluster.get(&replica_sets, &id).await {
+        Ok(Some(rs)) => rs["spec"]["replicas"].as_i64() == Some(0),
+        Ok(None) => true,
+        Err(_) => false,
     }
 }
 

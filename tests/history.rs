@@ -146,5 +146,5 @@ fn atomic_puts_the_previous_revision_back_after_a_failed_rollout() {
         .iter()
         .map(|e| e["kind"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["deploy", "atomic-rollback"]);
+    assert_eq!(kinds, ["deploy", "atomic-rollback"], "{}", run.all());
 }

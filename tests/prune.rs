@@ -603,3 +603,64 @@ fn apply_dry_run_writes_nothing() {
     run.expect_code(0);
     assert!(cluster.get("namespace", None, &ghost).is_none());
 }
+
+#[test]
+fn two_deploys_of_one_app_never_interleave() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-concurrent");
+    let repo = GitRepo::new();
+    // The first deploy holds the lock while its rollout waits (no kubelet: never ready).
+    repo.write("app/web.yaml", common::deployment("web", 1, "nginx:1.27"));
+    let first = repo.commit("slow");
+    repo.write("app/web.yaml", common::deployment("web", 0, "nginx:1.28"));
+    let second = repo.commit("fast");
+
+    let spawn = |rev: String, timeout: &'static str| {
+        let kubeconfig = cluster.kubeconfig.clone();
+        let path = repo.path().to_path_buf();
+        let ns = ns.name.clone();
+        std::thread::spawn(move || {
+            common::kpush(
+                &path,
+                &[
+                    "--kubeconfig",
+                    kubeconfig.to_str().unwrap(),
+                    "apply",
+                    "app",
+                    "-n",
+                    &ns,
+                    "--rev",
+                    &rev,
+                    "--timeout",
+                    timeout,
+                ],
+            )
+        })
+    };
+    let a = spawn(first, "8s");
+    // B starts once A holds the lock.
+    let started = std::time::Instant::now();
+    while cluster.get("lease", Some(&ns.name), "kpush-app").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first deploy never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let b = spawn(second, "60s");
+    let a = a.join().unwrap();
+    let b = b.join().unwrap();
+    a.expect_code(4);
+    b.expect_code(0);
+    assert!(
+        b.stderr.contains("waiting for the deploy lock"),
+        "{}",
+        b.stderr
+    );
+    let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.28"
+    );
+    assert_eq!(live["spec"]["replicas"], 0);
+}

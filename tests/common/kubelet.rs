@@ -21,10 +21,14 @@ pub fn pod_of(cluster: &TestCluster, ns: &str, selector: &str) -> String {
     }
 }
 
-/// Writes `status` (a JSON merge patch of `.status`) on the pod.
+/// Writes `status` (a JSON merge patch of `.status`) on the pod. `--subresource` needs kubectl
+/// 1.24 or newer, whatever the server's version: `KPUSH_TEST_KUBECTL_RECENT`, or `kubectl`.
 pub fn report(cluster: &TestCluster, ns: &str, pod: &str, status: &str) {
-    cluster
-        .kubectl(&[
+    let kubectl = std::env::var("KPUSH_TEST_KUBECTL_RECENT").unwrap_or_else(|_| "kubectl".into());
+    let output = std::process::Command::new(kubectl)
+        .arg("--kubeconfig")
+        .arg(&cluster.kubeconfig)
+        .args([
             "patch",
             "pod",
             pod,
@@ -33,9 +37,15 @@ pub fn report(cluster: &TestCluster, ns: &str, pod: &str, status: &str) {
             "--subresource=status",
             "--type=merge",
             "-p",
-            &format!(r#"{{"status":{status}}}"#),
         ])
-        .expect_code(0);
+        .arg(format!(r#"{{"status":{status}}}"#))
+        .output()
+        .expect("run kubectl");
+    assert!(
+        output.status.success(),
+        "kubectl patch --subresource=status: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 /// The container `main` cannot start: waiting with `reason`.
