@@ -146,6 +146,16 @@ pub struct SourceArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
 
+    /// An image to deploy: `ALIAS=TAG`, `ALIAS=REPO:TAG` or `REPO:TAG` (repeatable). Checked
+    /// against the app's image policy before anything else happens.
+    #[arg(long = "image", value_name = "IMAGE")]
+    pub images: Vec<String>,
+
+    /// A file with one `--image` value per line (`#` comments allowed). `KPUSH_IMAGES` may
+    /// hold the same, separated by commas or newlines.
+    #[arg(long, value_name = "FILE")]
+    pub images_file: Option<PathBuf>,
+
     /// The helm binary for Helm charts.
     #[arg(long, env = "KPUSH_HELM_BIN", value_name = "FILE")]
     pub helm_bin: Option<PathBuf>,

@@ -14,6 +14,7 @@ pub mod error;
 pub mod exit;
 pub mod health;
 pub mod history;
+pub mod images;
 pub mod inventory;
 pub mod object;
 pub mod plan;

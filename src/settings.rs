@@ -9,6 +9,7 @@ use crate::cli::{GlobalArgs, PropagationArg, SourceArgs, TargetArgs};
 use crate::cluster::Propagation;
 use crate::config::{self, AppConfig, DEFAULT_CONFIG, Environment, PruneProp};
 use crate::error::Error;
+use crate::images::{ImageArg, ImagePolicy, Promotion, parse_image_arg};
 use crate::render::{Problem, RenderError, RenderSpec, Tools, ValueLayer};
 use crate::source::{Snapshot, SourceRequest};
 
@@ -34,6 +35,8 @@ pub struct AppRun {
     pub config: Option<PathBuf>,
     /// `Replace=true`: objects whose immutable fields change are deleted and created again.
     pub replace: bool,
+    /// The images this deploy promotes, checked against the policy.
+    pub images: Vec<crate::images::Promotion>,
     /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
     /// back; conflicts with controllers are still reported.
     pub self_heal: bool,
@@ -63,6 +66,7 @@ pub fn resolve(
         trust_repo_owner: global.trust_repo_owner,
     })?;
     let cli_layers = cli_values(source)?;
+    let image_args = image_args(source)?;
     let tools = Tools {
         helm: source.helm_bin.clone(),
         kustomize: source.kustomize_bin.clone(),
@@ -102,7 +106,18 @@ pub fn resolve(
             config: None,
             replace: false,
             self_heal: false,
+            images: Vec::new(),
         };
+        let mut app = app;
+        if let Some(arg) = image_args.iter().find(|a| a.repository.is_none()) {
+            return Err(Error::Invalid(format!(
+                "`--image {}={}` names an alias, but with a PATH there is no image policy\nhint: pass `--image REPOSITORY:TAG`",
+                arg.alias.as_deref().unwrap_or(""),
+                arg.tag
+            )));
+        }
+        app.images = promotions(&image_args, &[], &app.name, app.env.as_deref())?;
+        app.render.images = app.images.clone();
         return Ok(Resolved {
             snapshot,
             apps: vec![app],
@@ -149,6 +164,7 @@ pub fn resolve(
     }
     let remotes = snapshot.remote_urls();
     let mut apps = Vec::new();
+    let mut known_aliases = std::collections::BTreeSet::new();
     for app in selected {
         let env = match &source.env {
             Some(env_name) => Some(app.environments.get(env_name).ok_or_else(|| {
@@ -181,7 +197,7 @@ pub fn resolve(
                 app.name
             ));
         }
-        apps.push(app_run(
+        let mut run = app_run(
             global,
             source,
             target,
@@ -190,7 +206,26 @@ pub fn resolve(
             env,
             &cli_layers,
             &tools,
-        ));
+        );
+        run.config = Some(config_path.clone());
+        let env_images = env.map(|e| e.images.as_slice()).unwrap_or(&[]);
+        let policies = effective_policies(&app.images, env_images);
+        run.images = promotions(&image_args, &policies, &run.name, run.env.as_deref())?;
+        run.render.images = run.images.clone();
+        known_aliases.extend(policies.into_iter().map(|p| p.alias));
+        apps.push(run);
+    }
+    for arg in &image_args {
+        if let Some(alias) = arg.alias.as_ref().filter(|a| !known_aliases.contains(*a)) {
+            return Err(Error::Invalid(format!(
+                "no app defines the image alias `{alias}` (known: {})",
+                if known_aliases.is_empty() {
+                    "none".to_string()
+                } else {
+                    known_aliases.iter().cloned().collect::<Vec<_>>().join(", ")
+                }
+            )));
+        }
     }
     Ok(Resolved {
         snapshot,
@@ -267,6 +302,7 @@ fn app_run(
                 .map(|f| path.join(f))
                 .collect(),
             tools: tools.clone(),
+            images: Vec::new(),
         },
         context,
         server: app.destination.server.clone(),
@@ -293,7 +329,113 @@ fn app_run(
         config: None,
         replace: options.replace == Some(true),
         self_heal: app.sync.self_heal == Some(true),
+        images: Vec::new(),
     }
+}
+
+/// `--image`, `--images-file` and `KPUSH_IMAGES`, parsed.
+fn image_args(source: &SourceArgs) -> Result<Vec<ImageArg>, Error> {
+    let mut texts: Vec<String> = source.images.clone();
+    if let Some(file) = &source.images_file {
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::Invalid(format!(
+                "cannot read `--images-file {}`: {e}",
+                file.display()
+            ))
+        })?;
+        texts.extend(
+            text.lines()
+                .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+                .filter(|l| !l.is_empty()),
+        );
+    }
+    if let Ok(env) = std::env::var("KPUSH_IMAGES") {
+        texts.extend(
+            env.split([',', '\n'])
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
+        );
+    }
+    texts
+        .iter()
+        .map(|t| parse_image_arg(t).map_err(Error::Invalid))
+        .collect()
+}
+
+/// The app's policies with the environment's replacing those of the same alias.
+fn effective_policies(app: &[ImagePolicy], env: &[ImagePolicy]) -> Vec<ImagePolicy> {
+    let mut policies = app.to_vec();
+    for over in env {
+        match policies.iter_mut().find(|p| p.alias == over.alias) {
+            Some(p) => {
+                let repository = p.repository.clone();
+                *p = over.clone();
+                if p.repository.is_empty() {
+                    p.repository = repository;
+                }
+            }
+            None => policies.push(over.clone()),
+        }
+    }
+    policies
+}
+
+/// The images to promote for one app, each checked against its policy. A repository that no
+/// policy of an app with policies names is for another app, and skipped.
+fn promotions(
+    args: &[ImageArg],
+    policies: &[ImagePolicy],
+    app: &str,
+    env: Option<&str>,
+) -> Result<Vec<Promotion>, Error> {
+    let mut out = Vec::new();
+    for arg in args {
+        let policy = match (&arg.alias, &arg.repository) {
+            // An alias another app of the run defines; `resolve` checks that some app does.
+            (Some(alias), _) => match policies.iter().find(|p| &p.alias == alias) {
+                Some(p) => Some(p),
+                None => continue,
+            },
+            (None, Some(repo)) => match policies.iter().find(|p| &p.repository == repo) {
+                Some(p) => Some(p),
+                None if policies.is_empty() => None,
+                None => continue,
+            },
+            (None, None) => continue,
+        };
+        let repository = arg
+            .repository
+            .clone()
+            .or_else(|| policy.map(|p| p.repository.clone()))
+            .unwrap_or_default();
+        if let Some(p) = policy {
+            if p.repository != repository {
+                return Err(Error::Invalid(format!(
+                    "image `{}`: `{repository}` is not the repository of alias `{}` (`{}`)",
+                    p.alias, p.alias, p.repository
+                )));
+            }
+            if let Some(rule) = p.refuses(&arg.tag) {
+                return Err(Error::Invalid(format!(
+                    "image `{}` tag `{}` is refused for app `{app}`{} by {rule}; nothing was sent to the cluster",
+                    p.alias,
+                    arg.tag,
+                    env.map(|e| format!(" in environment `{e}`"))
+                        .unwrap_or_default()
+                )));
+            }
+        }
+        out.push(Promotion {
+            alias: policy
+                .map(|p| p.alias.clone())
+                .or_else(|| arg.alias.clone()),
+            repository,
+            tag: arg.tag.clone(),
+            helm: policy.map(|p| p.helm.clone()).unwrap_or_default(),
+            kustomize_name: policy.and_then(|p| p.kustomize_name.clone()),
+        });
+    }
+    Ok(out)
 }
 
 /// `--values` files (from disk, not the repository) and `--set` expressions, in order.

@@ -33,6 +33,8 @@ pub struct AppConfig {
     /// `Kind/name:dotted.path` of values to mask in every output like Secret data.
     pub sensitive_paths: Vec<String>,
     pub annotations: BTreeMap<String, String>,
+    /// Image promotion policies: Image Updater annotations, or kpush's `images` block.
+    pub images: Vec<crate::images::ImagePolicy>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -123,6 +125,8 @@ pub struct Environment {
     pub sync_options: SyncOptions,
     pub prune: Option<bool>,
     pub target_revision: Option<String>,
+    /// Policies that replace the app's for the same alias in this environment.
+    pub images: Vec<crate::images::ImagePolicy>,
 }
 
 /// Everything a config file holds.

@@ -245,6 +245,15 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     };
     dest.finish(&mut f);
     let sync = parse_sync(&spec.object("syncPolicy", &mut f), &mut f);
+    let mut images = if argo {
+        Vec::new()
+    } else {
+        parse_images(&spec, &mut f, false)
+    };
+    match crate::images::policies_from_annotations(&annotations) {
+        Ok(policies) => images.extend(policies),
+        Err(e) => f.errors.push(e),
+    }
     let sensitive_paths = spec.strings("sensitivePaths", &mut f);
     for path in &sensitive_paths {
         if let Err(e) = path.parse::<crate::plan::SensitivePath>() {
@@ -269,6 +278,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
                     sync_options,
                     prune: e.boolean("prune", &mut f),
                     target_revision: e.string("targetRevision", &mut f),
+                    images: parse_images(&e, &mut f, true),
                 },
             );
             e.finish(&mut f);
@@ -313,6 +323,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             environments,
             sensitive_paths,
             annotations,
+            images,
         },
         warnings,
     ))
@@ -375,6 +386,56 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
     };
     s.finish(f);
     spec
+}
+
+/// kpush's `images` block: `[{alias, repository, allowTags, ignoreTags, constraint, helm:
+/// {imageName, imageTag, imageSpec}, kustomize: {imageName}}]`. In an environment the
+/// repository may be left out (the app's is kept).
+fn parse_images(
+    parent: &Fields<'_>,
+    f: &mut Findings,
+    in_environment: bool,
+) -> Vec<crate::images::ImagePolicy> {
+    let Some(Value::Array(items)) = parent.get("images") else {
+        return Vec::new();
+    };
+    let mut policies = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let e = Fields::new(Some(item), &format!("{}[{i}]", parent.child("images")), f);
+        let alias = e.string("alias", f).unwrap_or_default();
+        let repository = e.string("repository", f).unwrap_or_default();
+        if alias.is_empty() || (repository.is_empty() && !in_environment) {
+            f.errors
+                .push(format!("`{}` needs `alias` and `repository`", e.path));
+        }
+        let mut policy = crate::images::ImagePolicy::new(&alias, &repository);
+        policy.constraint = e.string("constraint", f);
+        policy.allow = match e
+            .string("allowTags", f)
+            .map(|t| crate::images::TagRule::parse(&t))
+        {
+            Some(Ok(rule)) => Some(rule),
+            Some(Err(message)) => {
+                f.errors.push(message);
+                None
+            }
+            None => None,
+        };
+        policy.ignore = e.strings("ignoreTags", f);
+        let helm = e.object("helm", f);
+        policy.helm = crate::images::HelmTarget {
+            image_name: helm.string("imageName", f),
+            image_tag: helm.string("imageTag", f),
+            image_spec: helm.string("imageSpec", f),
+        };
+        helm.finish(f);
+        let kustomize = e.object("kustomize", f);
+        policy.kustomize_name = kustomize.string("imageName", f);
+        kustomize.finish(f);
+        e.finish(f);
+        policies.push(policy);
+    }
+    policies
 }
 
 fn parse_sync(s: &Fields<'_>, f: &mut Findings) -> (SyncSpec, Vec<String>) {

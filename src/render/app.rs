@@ -11,6 +11,7 @@ use super::template::{TemplateContext, Templates};
 use super::tools::Tools;
 use super::{Problem, RenderError, Rendered, directory, helm, kustomize};
 use crate::config::{DirectorySpec, HelmSpec, KustomizeSpec};
+use crate::images::{Promotion, rewrite_images};
 use crate::object::Origin;
 use crate::source::{EntryKind, Snapshot, SourceFile};
 
@@ -39,6 +40,8 @@ pub struct RenderSpec {
     /// Values files of every environment: never read as manifests, whichever is deployed.
     pub value_files: Vec<PathBuf>,
     pub tools: Tools,
+    /// Promoted images, already checked against the policy.
+    pub images: Vec<Promotion>,
 }
 
 /// The kind of source at an app's path.
@@ -91,12 +94,73 @@ fn single(path: &Path, message: String) -> RenderError {
 
 /// Renders the app at `spec.path` in `snapshot`.
 pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
-    let rendered = match detect(snapshot, &spec.path)? {
-        SourceKind::Helm => helm::render(snapshot, spec)?,
-        SourceKind::Kustomize => kustomize::render(snapshot, spec)?,
-        SourceKind::Directory => render_directory_app(snapshot, spec)?,
+    let kind = detect(snapshot, &spec.path)?;
+    let mut spec = spec.clone();
+    super::overrides::apply_argocd_source(snapshot, &mut spec)?;
+    let mut rendered = match kind {
+        SourceKind::Helm => {
+            promote_in_helm(&mut spec);
+            helm::render(snapshot, &spec)?
+        }
+        SourceKind::Kustomize => {
+            promote_in_kustomize(&mut spec);
+            kustomize::render(snapshot, &spec)?
+        }
+        SourceKind::Directory => render_directory_app(snapshot, &spec)?,
     };
+    // Plain manifests (and anything a chart or kustomization left untouched) get the tags too.
+    for manifest in &mut rendered.manifests {
+        rewrite_images(&mut manifest.object, &spec.images);
+    }
     directory::check(rendered)
+}
+
+/// Helm: the promoted tag goes to the values the policy names (`image.tag` by default), as
+/// `--set-string` parameters after everything else.
+fn promote_in_helm(spec: &mut RenderSpec) {
+    for p in &spec.images {
+        let key = |k: &Option<String>, default: &str| {
+            k.as_deref()
+                .unwrap_or(default)
+                .trim_start_matches('.')
+                .to_string()
+        };
+        let mut set = |name: String, value: String| {
+            spec.helm
+                .parameters
+                .retain(|existing| existing.name != name);
+            spec.helm.parameters.push(crate::config::HelmParameter {
+                name,
+                value,
+                force_string: true,
+            });
+        };
+        match &p.helm.image_spec {
+            Some(name) => set(name.trim_start_matches('.').to_string(), p.to_string()),
+            None => {
+                set(key(&p.helm.image_tag, "image.tag"), p.tag.clone());
+                if p.helm.image_name.is_some() {
+                    set(
+                        key(&p.helm.image_name, "image.repository"),
+                        p.repository.clone(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Kustomize: the promoted tag becomes an `images:` entry (`kustomize edit set image`).
+fn promote_in_kustomize(spec: &mut RenderSpec) {
+    for p in &spec.images {
+        let name = p
+            .kustomize_name
+            .clone()
+            .unwrap_or_else(|| p.repository.clone());
+        spec.kustomize
+            .images
+            .push(format!("{name}={}:{}", p.repository, p.tag));
+    }
 }
 
 /// Merges the value layers in order.
@@ -178,7 +242,11 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
             git: snapshot.commit.clone(),
             env: spec.env.clone(),
             app: spec.app.clone(),
-            images: BTreeMap::new(),
+            images: spec
+                .images
+                .iter()
+                .filter_map(|p| Some((p.alias.clone()?, p.to_string())))
+                .collect(),
         };
         for template in templates {
             match engine.render(&template.path, &ctx) {

@@ -1,0 +1,267 @@
+//! Image promotion: tags checked against the app's policy before any cluster call, then put in
+//! place for Helm, kustomize and plain manifests.
+
+mod common;
+
+use common::{GitRepo, cluster, kpush};
+use serde_json::Value;
+
+/// The seed's policy: development takes only `2.x.y-SNAPSHOT` tags.
+fn config(namespace: &str) -> String {
+    format!(
+        r#"apiVersion: kpush.dev/v1alpha1
+kind: Application
+metadata:
+  name: web
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: web=registry.example/shop/web
+spec:
+  source: {{path: web}}
+  destination: {{namespace: {namespace}}}
+  environments:
+    dev:
+      images:
+        - alias: web
+          allowTags: 'regexp:^2\.\d+\.\d+-SNAPSHOT$'
+    prod:
+      images:
+        - alias: web
+          allowTags: 'regexp:^2\.\d+\.\d+$'
+"#
+    )
+}
+
+fn unreachable_kubeconfig(dir: &std::path::Path) -> String {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+#[test]
+fn refused_tags_stop_before_any_cluster_call() {
+    let repo = GitRepo::new();
+    repo.write("kpush.yaml", config("shop"))
+        .write(
+            "web/deploy.yaml",
+            common::deployment("web", 0, "registry.example/shop/web:2.0.0"),
+        )
+        .commit("web");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = unreachable_kubeconfig(dir.path());
+    for tag in ["2.3.0", "latest"] {
+        let run = kpush(
+            repo.path(),
+            &[
+                "--kubeconfig",
+                &kubeconfig,
+                "apply",
+                "--env",
+                "dev",
+                "--image",
+                &format!("web={tag}"),
+            ],
+        );
+        // 3, not 1: the unreachable server was never contacted.
+        run.expect_code(3);
+        assert!(
+            run.stderr.contains(&format!("image `web` tag `{tag}` is refused for app `web` in environment `dev` by allow-tags")),
+            "{}",
+            run.stderr
+        );
+    }
+    // An allowed tag gets past the policy, to the (unreachable) cluster.
+    let run = kpush(
+        repo.path(),
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "apply",
+            "--env",
+            "dev",
+            "--image",
+            "web=2.3.0-SNAPSHOT",
+        ],
+    );
+    run.expect_code(1);
+    assert!(run.stderr.contains("cannot reach"), "{}", run.stderr);
+    // Production takes releases only.
+    let run = kpush(
+        repo.path(),
+        &["render", "--env", "prod", "--image", "web=2.3.0-SNAPSHOT"],
+    );
+    run.expect_code(3);
+    let run = kpush(
+        repo.path(),
+        &[
+            "render",
+            "--env",
+            "prod",
+            "--image",
+            "web=2.3.0",
+            "-o",
+            "json",
+        ],
+    );
+    run.expect_code(0);
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        list["items"][0]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example/shop/web:2.3.0"
+    );
+    let run = kpush(repo.path(), &["render", "--image", "api=1.0"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("no app defines the image alias `api` (known: web)"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn image_of(cluster: &common::TestCluster, ns: &str, name: &str) -> String {
+    cluster.get("deployment", Some(ns), name).unwrap()["spec"]["template"]["spec"]["containers"][0]
+        ["image"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn helm_kustomize_and_plain_apps_run_the_promoted_tag() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-images");
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        format!(
+            r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: chart
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: web=registry.example/shop/web
+    argocd-image-updater.argoproj.io/web.helm.image-tag: .image.tag
+spec:
+  source: {{path: chart}}
+  destination: {{namespace: {ns}}}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: kust
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: api=registry.example/shop/api
+spec:
+  source: {{path: kust}}
+  destination: {{namespace: {ns}}}
+---
+apiVersion: kpush.dev/v1alpha1
+kind: Application
+metadata: {{name: plain}}
+spec:
+  source: {{path: plain}}
+  destination: {{namespace: {ns}}}
+  images: [{{alias: worker, repository: registry.example/shop/worker}}]
+"#,
+            ns = ns.name
+        ),
+    )
+    .write(
+        "chart/Chart.yaml",
+        "apiVersion: v2\nname: chart\nversion: 0.1.0\n",
+    )
+    .write(
+        "chart/values.yaml",
+        "image: {repository: registry.example/shop/web, tag: '1.0.0'}\n",
+    )
+    .write(
+        "chart/templates/deploy.yaml",
+        &common::deployment(
+            "web",
+            0,
+            "{{ .Values.image.repository }}:{{ .Values.image.tag }}",
+        ),
+    )
+    .write("kust/kustomization.yaml", "resources: [deploy.yaml]\n")
+    .write(
+        "kust/deploy.yaml",
+        common::deployment("api", 0, "registry.example/shop/api:1.0.0"),
+    )
+    .write(
+        "plain/deploy.yaml",
+        common::deployment("worker", 0, "registry.example/shop/worker:1.0.0"),
+    )
+    .commit("three apps");
+
+    let helm = std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into());
+    let run = cluster.kpush(
+        repo.path(),
+        &[
+            "apply",
+            "--helm-bin",
+            &helm,
+            "--kustomize-bin",
+            "kubectl",
+            "--image",
+            "web=2.4.1",
+            "--image",
+            "api=registry.example/shop/api:3.1.0",
+            "--image",
+            "worker=0.9.2",
+        ],
+    );
+    run.expect_code(0);
+    assert_eq!(
+        image_of(&cluster, &ns.name, "web"),
+        "registry.example/shop/web:2.4.1"
+    );
+    assert_eq!(
+        image_of(&cluster, &ns.name, "api"),
+        "registry.example/shop/api:3.1.0"
+    );
+    assert_eq!(
+        image_of(&cluster, &ns.name, "worker"),
+        "registry.example/shop/worker:0.9.2"
+    );
+    // The deployed tags are in the history.
+    let history = cluster.kpush(repo.path(), &["history", "--app", "chart", "-o", "json"]);
+    let doc: Value = serde_json::from_str(&history.stdout).unwrap();
+    assert_eq!(
+        doc["apps"][0]["history"][0]["images"][0],
+        "registry.example/shop/web:2.4.1"
+    );
+}
+
+#[test]
+fn templates_see_promoted_images_and_argocd_source_files_apply() {
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  source: {path: web}\n  images: [{alias: web, repository: ghcr.io/shop/web}]\n",
+    )
+    .write("web/cm.yaml.j2", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: images\ndata:\n  web: {{ images.web }}\n")
+    .write("chart/Chart.yaml", "apiVersion: v2\nname: chart\nversion: 0.1.0\n")
+    .write("chart/templates/cm.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: tag\ndata:\n  tag: {{ .Values.image.tag | quote }}\n")
+    .write("chart/.argocd-source-chart.yaml", "helm:\n  parameters:\n    - {name: image.tag, value: '7.7.7', forceString: true}\n")
+    .commit("web");
+    let run = kpush(
+        repo.path(),
+        &["render", "--image", "web=1.2.3", "-o", "json"],
+    );
+    run.expect_code(0);
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list["items"][0]["data"]["web"], "ghcr.io/shop/web:1.2.3");
+
+    let helm = std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into());
+    let run = kpush(
+        repo.path(),
+        &["render", "chart", "--helm-bin", &helm, "-o", "json"],
+    );
+    run.expect_code(0);
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(list["items"][0]["data"]["tag"], "7.7.7");
+}
