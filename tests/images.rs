@@ -180,7 +180,7 @@ spec:
     )
     .write(
         "chart/templates/deploy.yaml",
-        &common::deployment(
+        common::deployment(
             "web",
             0,
             "{{ .Values.image.repository }}:{{ .Values.image.tag }}",
