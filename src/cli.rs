@@ -271,6 +271,20 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub atomic: bool,
 
+    /// After a successful deploy, record the promoted `--image` tags in the app's
+    /// `.argocd-source-<app>.yaml` and commit that one file to the current branch (Argo CD
+    /// Image Updater's git write-back); pushing is left to the pipeline.
+    #[arg(long)]
+    pub write_back: bool,
+
+    /// Author of the write-back commit (default: GIT_COMMITTER_NAME, git config, `kpush`).
+    #[arg(long, env = "KPUSH_GIT_USER", value_name = "NAME")]
+    pub git_user: Option<String>,
+
+    /// Email of the write-back commit's author.
+    #[arg(long, env = "KPUSH_GIT_EMAIL", value_name = "EMAIL")]
+    pub git_email: Option<String>,
+
     /// How long to wait for another deploy of the same app to release its lock (seconds).
     #[arg(long, default_value_t = 300, value_name = "SECONDS")]
     pub lock_timeout: u64,

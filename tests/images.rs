@@ -265,3 +265,69 @@ fn templates_see_promoted_images_and_argocd_source_files_apply() {
     let list: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(list["items"][0]["data"]["tag"], "7.7.7");
 }
+
+#[test]
+fn write_back_commits_exactly_one_file_that_later_renders_the_tag() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-writeback");
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        format!(
+            "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: worker}}\nspec:\n  source: {{path: apps/worker}}\n  destination: {{namespace: {}}}\n  images: [{{alias: worker, repository: registry.example/shop/worker}}]\n",
+            ns.name
+        ),
+    )
+    .write("apps/worker/deploy.yaml", common::deployment("worker", 0, "registry.example/shop/worker:1.0.0"))
+    .write("notes.txt", "uncommitted edits stay out of the commit\n");
+    let before = repo.commit("worker");
+    repo.write("notes.txt", "changed but not committed\n");
+
+    let run = cluster.kpush(
+        repo.path(),
+        &[
+            "apply",
+            "--image",
+            "worker=1.1.0",
+            "--write-back",
+            "--git-user",
+            "Release Bot",
+            "--git-email",
+            "bot@example.com",
+        ],
+    );
+    run.expect_code(0);
+    assert!(run.stderr.contains("recorded registry.example/shop/worker:1.1.0 in `apps/worker/.argocd-source-worker.yaml`"), "{}", run.stderr);
+
+    let head = repo.repo.head().unwrap().peel_to_commit().unwrap();
+    assert_eq!(
+        head.parent_id(0).unwrap().to_string(),
+        before,
+        "exactly one new commit"
+    );
+    assert_eq!(head.author().name().unwrap(), "Release Bot");
+    let parent_tree = head.parent(0).unwrap().tree().unwrap();
+    let diff = repo
+        .repo
+        .diff_tree_to_tree(Some(&parent_tree), Some(&head.tree().unwrap()), None)
+        .unwrap();
+    let changed: Vec<String> = diff
+        .deltas()
+        .map(|d| d.new_file().path().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(changed, ["apps/worker/.argocd-source-worker.yaml"]);
+    // The uncommitted edit is still only in the working tree.
+    assert_eq!(
+        std::fs::read_to_string(repo.path().join("notes.txt")).unwrap(),
+        "changed but not committed\n"
+    );
+
+    // The new commit renders the promoted tag without --image.
+    let render = kpush(repo.path(), &["render", "-o", "json"]);
+    render.expect_code(0);
+    let list: Value = serde_json::from_str(&render.stdout).unwrap();
+    assert_eq!(
+        list["items"][0]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.example/shop/worker:1.1.0"
+    );
+}

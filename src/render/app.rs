@@ -117,7 +117,7 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
 
 /// Helm: the promoted tag goes to the values the policy names (`image.tag` by default), as
 /// `--set-string` parameters after everything else.
-fn promote_in_helm(spec: &mut RenderSpec) {
+pub(super) fn promote_in_helm(spec: &mut RenderSpec) {
     for p in &spec.images {
         let key = |k: &Option<String>, default: &str| {
             k.as_deref()
@@ -224,6 +224,12 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
     let selected: Vec<&SourceFile> = all
         .iter()
         .filter(|f| !value_files.contains(&f.path))
+        // Argo CD's override files are settings, not manifests.
+        .filter(|f| {
+            !f.path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with(".argocd-source"))
+        })
         .filter(|f| selected_by(&spec.directory, &spec.path, &f.path))
         .collect();
 

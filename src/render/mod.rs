@@ -20,7 +20,7 @@ use serde::Serialize;
 pub use app::{RenderSpec, SourceKind, ValueLayer, detect, merged_values, render_app};
 pub use directory::render_directory;
 pub use manifest::Manifest;
-pub use overrides::override_file;
+pub use overrides::{override_file, record_promotions};
 pub use template::{TemplateContext, Templates};
 pub use tools::Tools;
 pub use values::{deep_merge, parse_set};

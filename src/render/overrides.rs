@@ -62,6 +62,101 @@ pub fn apply_argocd_source(snapshot: &Snapshot, spec: &mut RenderSpec) -> Result
                 spec.kustomize.images.push(image.to_string());
             }
         }
+        // kpush's addition for plain manifests and templates: `images: [repo:tag]`.
+        for image in doc["images"].as_array().into_iter().flatten() {
+            let Some(reference) = image.as_str() else {
+                continue;
+            };
+            let (repository, Some(tag)) = crate::images::split_reference(reference) else {
+                return Err(problem(format!("image `{reference}` has no tag")));
+            };
+            if !spec.images.iter().any(|p| p.repository == repository) {
+                spec.images.push(crate::images::Promotion {
+                    alias: None,
+                    repository: repository.to_string(),
+                    tag: tag.to_string(),
+                    helm: Default::default(),
+                    kustomize_name: None,
+                });
+            }
+        }
     }
     Ok(())
+}
+
+/// The override file's content with `promotions` recorded the way the app's kind reads them:
+/// Helm parameters, kustomize images, or kpush's `images` list.
+pub fn record_promotions(
+    existing: Option<&[u8]>,
+    kind: super::SourceKind,
+    promotions: &[crate::images::Promotion],
+) -> Result<String, String> {
+    let mut doc: Value = match existing {
+        Some(bytes) => super::parse_documents(Path::new(".argocd-source.yaml"), bytes)
+            .map_err(|p| p.message)?
+            .into_iter()
+            .next()
+            .map(|d| d.value)
+            .unwrap_or_else(|| serde_json::json!({})),
+        None => serde_json::json!({}),
+    };
+    if !doc.is_object() {
+        doc = serde_json::json!({});
+    }
+    for p in promotions {
+        match kind {
+            super::SourceKind::Helm => {
+                let mut spec = RenderSpec {
+                    images: vec![p.clone()],
+                    ..RenderSpec::default()
+                };
+                super::app::promote_in_helm(&mut spec);
+                let list = doc["helm"]["parameters"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                let mut list: Vec<Value> = list
+                    .into_iter()
+                    .filter(|v| {
+                        !spec
+                            .helm
+                            .parameters
+                            .iter()
+                            .any(|n| v["name"] == n.name.as_str())
+                    })
+                    .collect();
+                list.extend(spec.helm.parameters.iter().map(
+                    |n| serde_json::json!({"name": n.name, "value": n.value, "forceString": true}),
+                ));
+                doc["helm"]["parameters"] = Value::Array(list);
+            }
+            super::SourceKind::Kustomize => {
+                let name = p
+                    .kustomize_name
+                    .clone()
+                    .unwrap_or_else(|| p.repository.clone());
+                let entry = format!("{name}={}:{}", p.repository, p.tag);
+                let mut list: Vec<Value> = doc["kustomize"]["images"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                list.retain(|v| {
+                    !v.as_str()
+                        .is_some_and(|s| s.starts_with(&format!("{name}=")))
+                });
+                list.push(Value::String(entry));
+                doc["kustomize"]["images"] = Value::Array(list);
+            }
+            super::SourceKind::Directory => {
+                let mut list: Vec<Value> = doc["images"].as_array().cloned().unwrap_or_default();
+                list.retain(|v| {
+                    !v.as_str()
+                        .is_some_and(|s| crate::images::split_reference(s).0 == p.repository)
+                });
+                list.push(Value::String(p.to_string()));
+                doc["images"] = Value::Array(list);
+            }
+        }
+    }
+    serde_saphyr::to_string(&doc).map_err(|e| e.to_string())
 }

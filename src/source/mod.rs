@@ -5,10 +5,12 @@ mod git;
 mod paths;
 mod snapshot;
 mod worktree;
+mod write_back;
 
 use std::path::{Path, PathBuf};
 
 pub use snapshot::{EntryKind, Snapshot};
+pub use write_back::{Author, author, commit_file};
 
 use crate::exit::ExitStatus;
 
