@@ -150,8 +150,8 @@ pub fn record_promotions(
             super::SourceKind::Directory => {
                 let mut list: Vec<Value> = doc["images"].as_array().cloned().unwrap_or_default();
                 list.retain(|v| {
-                    !v.as_str()
-                        .is_some_and(|s| crate::images::split_reference(s).0 == p.repository)
+                    v.as_str()
+                        .is_none_or(|s| crate::images::split_reference(s).0 != p.repository)
                 });
                 list.push(Value::String(p.to_string()));
                 doc["images"] = Value::Array(list);
