@@ -82,6 +82,7 @@ pub async fn apply_resolved(
                 printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
             }
             printer.out(&report::plan_text(&p.plan, printer));
+            output::images_line(printer, &run.images);
         }
         prepared.push((run, p));
     }
@@ -246,6 +247,7 @@ fn report_of(
     AppReport {
         app: run.name.clone(),
         env: run.env.clone(),
+        images: run.images.iter().map(ToString::to_string).collect(),
         namespace: prepared
             .inventory
             .parent

@@ -49,10 +49,12 @@ pub async fn diff(
                 printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
             }
             printer.out(&report::plan_text(&plan, printer));
+            super::output::images_line(printer, &run.images);
         }
         reports.push(AppReport {
             app: run.name.clone(),
             env: run.env.clone(),
+            images: run.images.iter().map(ToString::to_string).collect(),
             namespace,
             counts: plan.counts(),
             plan,
@@ -141,6 +143,7 @@ fn offline(
         reports.push(AppReport {
             app: name.to_string(),
             env,
+            images: Vec::new(),
             namespace,
             counts: plan.counts(),
             plan,

@@ -21,6 +21,9 @@ pub struct AppReport {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub env: Option<String>,
     pub namespace: String,
+    /// Images promoted by `--image`, as `repository:tag`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
     pub counts: Counts,
     pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -130,6 +133,14 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
         text.push('\n');
     }
     text
+}
+
+/// The promoted images, under the plan.
+pub fn images_line(printer: &Printer, images: &[crate::images::Promotion]) {
+    if !images.is_empty() {
+        let list: Vec<String> = images.iter().map(ToString::to_string).collect();
+        printer.out(&format!("Images: {}\n", list.join(", ")));
+    }
 }
 
 /// A line introducing an app when several are deployed.
