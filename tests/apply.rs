@@ -507,3 +507,38 @@ fn server_minor() -> Option<u32> {
         .parse()
         .ok()
 }
+
+#[test]
+fn many_objects_of_a_kind_redeploy_unchanged() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-many");
+    let repo = GitRepo::new();
+    for i in 0..12 {
+        repo.write(
+            &format!("app/cm-{i:02}.yaml"),
+            configmap(&format!("cm-{i:02}"), "v"),
+        );
+    }
+    repo.commit("twelve");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    // Read through one list of the kind, the live objects compare equal to the dry runs.
+    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("0 to create, 0 to update, 0 to prune, 12 unchanged"),
+        "{}",
+        run.stdout
+    );
+    repo.write("app/cm-03.yaml", configmap("cm-03", "changed"))
+        .commit("one changed");
+    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]);
+    assert!(
+        run.stdout
+            .contains("0 to create, 1 to update, 0 to prune, 11 unchanged"),
+        "{}",
+        run.stdout
+    );
+}

@@ -23,7 +23,8 @@ pub enum Propagation {
 }
 
 impl Cluster {
-    /// Objects of one kind carrying `selector`, in `namespace` (or cluster-wide).
+    /// Objects of one kind carrying `selector` (every object when empty), in `namespace` (or
+    /// cluster-wide).
     pub async fn list_labelled(
         &self,
         resource: &Resource,
@@ -31,7 +32,11 @@ impl Cluster {
         selector: &str,
     ) -> Result<Vec<Value>, ApiFailure> {
         let api = self.api(resource, namespace);
-        let params = ListParams::default().labels(selector);
+        let params = if selector.is_empty() {
+            ListParams::default()
+        } else {
+            ListParams::default().labels(selector)
+        };
         let list = with_retry(|| api.list(&params))
             .await
             .map_err(ApiFailure::from_kube)?;

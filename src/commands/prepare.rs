@@ -1,7 +1,7 @@
 //! The steps `diff` and `apply` share: read and render the source, connect, resolve kinds,
 //! check namespaces, and build the plan from dry runs.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use futures::{StreamExt, stream};
 
@@ -335,6 +335,53 @@ async fn missing_namespaces(
     Ok(missing)
 }
 
+/// Where many objects share a kind and namespace, one list replaces a read per object.
+const LIST_FROM: usize = 8;
+
+type Listed = HashMap<(String, String, Option<String>), HashMap<String, serde_json::Value>>;
+
+/// The live objects of every kind and namespace with at least [`LIST_FROM`] targets, by name.
+/// A list that fails (no `list` permission) leaves those targets to be read one by one.
+async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> Listed {
+    let mut groups: HashMap<(String, String, Option<String>), (&Target, usize)> = HashMap::new();
+    for t in targets.iter().filter(|t| t.awaits_crd.is_none()) {
+        let key = (
+            t.resource.plural.clone(),
+            t.resource.group.clone(),
+            t.id.namespace.clone(),
+        );
+        groups.entry(key).or_insert((t, 0)).1 += 1;
+    }
+    let lists = groups
+        .into_iter()
+        .filter(|(_, (_, n))| *n >= LIST_FROM)
+        .map(|(key, (t, _))| async move {
+            let items = cluster
+                .list_labelled(&t.resource, t.id.namespace.as_deref(), "")
+                .await
+                .ok()?;
+            let api_version = t.id.api_version();
+            // List items come without `apiVersion` and `kind`; a read has them.
+            let by_name = items
+                .into_iter()
+                .filter_map(|mut o| {
+                    let map = o.as_object_mut()?;
+                    map.entry("apiVersion")
+                        .or_insert_with(|| api_version.clone().into());
+                    map.entry("kind")
+                        .or_insert_with(|| t.resource.kind.clone().into());
+                    Some((o["metadata"]["name"].as_str()?.to_string(), o))
+                })
+                .collect();
+            Some((key, by_name))
+        });
+    stream::iter(lists)
+        .buffer_unordered(concurrency)
+        .filter_map(|x| async move { x })
+        .collect()
+        .await
+}
+
 /// For each target, the live object and the dry-run result, concurrently, in target order.
 pub async fn observe(
     cluster: &Cluster,
@@ -347,6 +394,7 @@ pub async fn observe(
         strict: options.plan.validate,
         force: options.force_conflicts,
     };
+    let listed = &prefetch(cluster, targets, options.concurrency).await;
     stream::iter(targets)
         .map(|target| async move {
             if let Some(crd) = &target.awaits_crd {
@@ -374,8 +422,21 @@ pub async fn observe(
                 force: dry_run.force || target.force,
                 ..dry_run
             };
+            let key = (
+                target.resource.plural.clone(),
+                target.resource.group.clone(),
+                target.id.namespace.clone(),
+            );
+            let known = listed
+                .get(&key)
+                .map(|objects| objects.get(&target.id.name).cloned());
             let (live, applied) = futures::join!(
-                cluster.get(&target.resource, &target.id),
+                async {
+                    match known {
+                        Some(found) => Ok(found),
+                        None => cluster.get(&target.resource, &target.id).await,
+                    }
+                },
                 cluster.apply(&target.resource, &target.id, &target.object, dry_run)
             );
             match (live, applied) {
