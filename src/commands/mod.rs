@@ -5,10 +5,13 @@ mod diff;
 mod history;
 mod inventory;
 mod output;
+mod parent;
 mod prepare;
+mod promote;
 mod render;
 mod rollback;
 mod status;
+mod write;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
