@@ -64,10 +64,12 @@ pub fn to_annotation(history: &[HistoryEntry]) -> String {
 pub fn images(objects: &[&Value]) -> Vec<String> {
     let mut images = std::collections::BTreeSet::new();
     for object in objects {
-        let spec = match object["kind"].as_str() {
-            Some("Pod") => &object["spec"],
-            Some("CronJob") => &object["spec"]["jobTemplate"]["spec"]["template"]["spec"],
-            _ => &object["spec"]["template"]["spec"],
+        let Some(spec) = object["kind"]
+            .as_str()
+            .and_then(crate::object::pod_spec_pointer)
+            .and_then(|p| object.pointer(p))
+        else {
+            continue;
         };
         for list in ["initContainers", "containers", "ephemeralContainers"] {
             for container in spec[list].as_array().into_iter().flatten() {

@@ -58,6 +58,22 @@ pub struct Resource {
     pub namespaced: bool,
 }
 
+/// Where a workload kind keeps its pod spec, as a JSON pointer; `None` for other kinds.
+pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some("/spec"),
+        "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "Job"
+        | "ReplicationController"
+        | "PodTemplate" => Some("/spec/template/spec"),
+        _ => None,
+    }
+}
+
 /// Where a manifest was read: a path relative to the repository root and a 1-based line.
 #[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Origin {

@@ -8,7 +8,6 @@ use crate::cluster::Cluster;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::history::{self, HistoryEntry};
-use crate::object::ObjectRef;
 use crate::printer::{Printer, Style};
 use crate::settings::{self, AppRun};
 
@@ -24,21 +23,7 @@ pub async fn recorded(
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let discovery = cluster.discover(BTreeSet::from(["v1".to_string()])).await?;
-    let secret = match discovery.resolve("v1", "Secret") {
-        crate::cluster::Resolution::Found(r) => r.clone(),
-        _ => {
-            return Err(Error::Invalid(
-                "the server does not serve v1 Secrets".into(),
-            ));
-        }
-    };
-    let parent = ObjectRef {
-        group: String::new(),
-        version: "v1".into(),
-        kind: "Secret".into(),
-        namespace: Some(namespace.clone()),
-        name: format!("kpush-{}", run.name),
-    };
+    let (secret, parent) = super::inventory::parent_of(&discovery, &run.name, &namespace)?;
     let live = cluster
         .get(&secret, &parent)
         .await

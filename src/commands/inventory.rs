@@ -27,18 +27,13 @@ pub struct Inventory {
     pub history: Vec<HistoryEntry>,
 }
 
-/// Reads the parent and lists the members the render dropped. A parent that another tool
-/// manages, or a Secret of that name that is not a parent, stops the run.
-pub async fn read(
-    cluster: &Cluster,
-    discovery: &mut Discovery,
+/// The app's parent Secret, `kpush-APP` in the destination namespace, and where to read it.
+pub fn parent_of(
+    discovery: &Discovery,
     app: &str,
     namespace: &str,
-    namespace_exists: bool,
-    targets: &[Target],
-    concurrency: usize,
-) -> Result<Inventory, Error> {
-    let secret_resource = match discovery.resolve("v1", "Secret") {
+) -> Result<(Resource, ObjectRef), Error> {
+    let secret = match discovery.resolve("v1", "Secret") {
         Resolution::Found(r) => r.clone(),
         _ => {
             return Err(Error::Invalid(
@@ -53,6 +48,21 @@ pub async fn read(
         namespace: Some(namespace.to_string()),
         name: format!("kpush-{app}"),
     };
+    Ok((secret, parent))
+}
+
+/// Reads the parent and lists the members the render dropped. A parent that another tool
+/// manages, or a Secret of that name that is not a parent, stops the run.
+pub async fn read(
+    cluster: &Cluster,
+    discovery: &mut Discovery,
+    app: &str,
+    namespace: &str,
+    namespace_exists: bool,
+    targets: &[Target],
+    concurrency: usize,
+) -> Result<Inventory, Error> {
+    let (secret_resource, parent) = parent_of(discovery, app, namespace)?;
     let id = applyset_id(&parent.name, namespace);
     let live = if namespace_exists {
         cluster

@@ -8,16 +8,8 @@ use super::{Promotion, split_reference};
 /// Rewrites matching container images in a workload object; returns how many it changed.
 pub fn rewrite_images(object: &mut Value, promotions: &[Promotion]) -> usize {
     let kind = object["kind"].as_str().unwrap_or("").to_string();
-    let pointer = match kind.as_str() {
-        "Pod" => "/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "Job"
-        | "ReplicationController" => "/spec/template/spec",
-        _ => return 0,
+    let Some(pointer) = crate::object::pod_spec_pointer(&kind) else {
+        return 0;
     };
     let Some(spec) = object.pointer_mut(pointer) else {
         return 0;
