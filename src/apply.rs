@@ -35,10 +35,6 @@ impl Applied {
         self.outcomes.iter().filter(|o| o.error.is_some())
     }
 
-    pub fn succeeded(&self) -> usize {
-        self.outcomes.iter().filter(|o| o.error.is_none()).count()
-    }
-
     /// The server's time of the first write: pods created before it belong to an earlier
     /// rollout.
     pub fn started(&self) -> Option<jiff::Timestamp> {

@@ -64,11 +64,6 @@ pub fn mask_pair(live: Option<&Value>, desired: &Value) -> (Option<Value>, Value
     (live, desired)
 }
 
-/// Masks a single object (for output that is not a diff).
-pub fn mask(object: &Value) -> Value {
-    mask_pair(None, object).1
-}
-
 /// A value outside Secrets that must be masked like Secret data: `Kind[/name]:dotted.path`,
 /// e.g. `ConfigMap/settings:data.token` (an app's `sensitivePaths`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -238,9 +233,9 @@ mod tests {
     #[test]
     fn string_data_is_masked_and_other_kinds_untouched() {
         let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"token": "hunter2"}});
-        assert_eq!(mask(&s)["stringData"]["token"], "<added, 7 bytes>");
+        assert_eq!(mask_pair(None, &s).1["stringData"]["token"], "<added, 7 bytes>");
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"token": "hunter2"}});
-        assert_eq!(mask(&cm), cm);
+        assert_eq!(mask_pair(None, &cm).1, cm);
     }
 
     #[test]

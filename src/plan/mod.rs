@@ -16,9 +16,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use compare::compare;
-pub use diff::{to_yaml, unified};
+pub use diff::to_yaml;
 pub use dropped::dropped_fields;
-pub use mask::{SensitivePath, mask};
+pub use mask::SensitivePath;
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
 pub use prune::{PruneCandidate, prune_entries};
@@ -218,7 +218,6 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         }
         DryRun::Failed(failure) if is_immutable(&failure) && target.replace && live.is_some() => {
             entry.replace = true;
-            let _ = failure;
             normalize(target.object.clone())
         }
         DryRun::Failed(mut failure) => {

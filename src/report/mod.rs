@@ -1,12 +1,10 @@
 //! The "report" stage: the plan and the results, written for people (text) or machines (JSON).
 //! Every format reads the same data.
 
-mod json;
 mod manifests;
 mod markdown;
 mod text;
 
-pub use json::{DeployReport, json};
 pub use manifests::{manifests_json, manifests_markdown, manifests_yaml};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
-pub use text::{applied_text, health_text, plan_text, problems_text, pruned_text};
+pub use text::{applied_text, health_text, plan_text, pruned_text};

@@ -7,7 +7,6 @@ use crate::object::ObjectRef;
 use crate::plan::{Action, Plan};
 use crate::printer::{Printer, Style};
 use crate::prune::Pruned;
-use crate::render::Problem;
 use crate::wait::{HealthReport, Outcome};
 
 /// `apps/v1 Deployment web -n shop`
@@ -183,9 +182,6 @@ pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
     out
 }
 
-pub fn problems_text(problems: &[Problem]) -> String {
-    problems.iter().map(|p| format!("  {p}\n")).collect()
-}
 
 #[cfg(test)]
 mod tests {
