@@ -233,7 +233,10 @@ mod tests {
     #[test]
     fn string_data_is_masked_and_other_kinds_untouched() {
         let s = json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"token": "hunter2"}});
-        assert_eq!(mask_pair(None, &s).1["stringData"]["token"], "<added, 7 bytes>");
+        assert_eq!(
+            mask_pair(None, &s).1["stringData"]["token"],
+            "<added, 7 bytes>"
+        );
         let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"token": "hunter2"}});
         assert_eq!(mask_pair(None, &cm).1, cm);
     }

@@ -182,7 +182,6 @@ pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
