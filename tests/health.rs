@@ -45,28 +45,20 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
     // The new commit drops `old`: a failed rollout must not prune it.
     repo.remove("app/old.yaml").commit("drop old");
 
-    let kubeconfig = cluster.kubeconfig.clone();
-    let path = repo.path().to_path_buf();
-    let ns_name = ns.name.clone();
-    let deploy = std::thread::spawn(move || {
-        let started = Instant::now();
-        let run = common::kpush(
-            &path,
-            &[
-                "--kubeconfig",
-                kubeconfig.to_str().unwrap(),
-                "apply",
-                "app",
-                "-n",
-                &ns_name,
-                "--prune",
-                "--confirm-prune",
-                "--timeout",
-                "5m",
-            ],
-        );
-        (run, started.elapsed())
-    });
+    let started = Instant::now();
+    let deploy = cluster.spawn_kpush(
+        repo.path(),
+        &[
+            "apply",
+            "app",
+            "-n",
+            &ns.name,
+            "--prune",
+            "--confirm-prune",
+            "--timeout",
+            "5m",
+        ],
+    );
     let pod = pod_of(&cluster, &ns.name, "app=web");
     report(
         &cluster,
@@ -74,7 +66,8 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
         &pod,
         &waiting(image, "ImagePullBackOff"),
     );
-    let (run, elapsed) = deploy.join().unwrap();
+    let run = deploy.join().unwrap();
+    let elapsed = started.elapsed();
     run.expect_code(4);
     eprintln!("failed after {elapsed:?} (timeout 5m)");
     assert!(run.stdout.contains("ImagePullBackOff"), "{}", run.stdout);
@@ -117,24 +110,10 @@ fn job_run(phase: &str, exit_code: i32) -> common::Run {
     let ns = cluster.namespace("kp-job");
     let repo = GitRepo::new();
     repo.write("app/job.yaml", job("migrate")).commit("job");
-    let kubeconfig = cluster.kubeconfig.clone();
-    let path = repo.path().to_path_buf();
-    let ns_name = ns.name.clone();
-    let deploy = std::thread::spawn(move || {
-        common::kpush(
-            &path,
-            &[
-                "--kubeconfig",
-                kubeconfig.to_str().unwrap(),
-                "apply",
-                "app",
-                "-n",
-                &ns_name,
-                "--timeout",
-                "3m",
-            ],
-        )
-    });
+    let deploy = cluster.spawn_kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--timeout", "3m"],
+    );
     let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
     report(
         &cluster,
@@ -182,24 +161,10 @@ fn waves_apply_in_order_each_waiting_for_the_previous_to_be_healthy() {
         .write("app/app.yaml", app)
         .write("app/base.yaml", common::configmap("base", "1"))
         .commit("waves");
-    let kubeconfig = cluster.kubeconfig.clone();
-    let path = repo.path().to_path_buf();
-    let ns_name = ns.name.clone();
-    let deploy = std::thread::spawn(move || {
-        common::kpush(
-            &path,
-            &[
-                "--kubeconfig",
-                kubeconfig.to_str().unwrap(),
-                "apply",
-                "app",
-                "-n",
-                &ns_name,
-                "--timeout",
-                "3m",
-            ],
-        )
-    });
+    let deploy = cluster.spawn_kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--timeout", "3m"],
+    );
     let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
     // While the migration runs, the later waves are not applied.
     std::thread::sleep(Duration::from_secs(1));

@@ -106,25 +106,18 @@ fn atomic_puts_the_previous_revision_back_after_a_failed_rollout() {
     repo.write("app/web.yaml", deployment(1, bad))
         .remove("app/old.yaml")
         .commit("bad");
-    let kubeconfig = cluster.kubeconfig.clone();
-    let path = repo.path().to_path_buf();
-    let ns_name = ns.name.clone();
-    let deploy = std::thread::spawn(move || {
-        common::kpush(
-            &path,
-            &[
-                "--kubeconfig",
-                kubeconfig.to_str().unwrap(),
-                "apply",
-                "app",
-                "-n",
-                &ns_name,
-                "--atomic",
-                "--prune",
-                "--confirm-prune",
-            ],
-        )
-    });
+    let deploy = cluster.spawn_kpush(
+        repo.path(),
+        &[
+            "apply",
+            "app",
+            "-n",
+            &ns.name,
+            "--atomic",
+            "--prune",
+            "--confirm-prune",
+        ],
+    );
     // Play the kubelet: the new pod cannot pull its image.
     let pod = pod_of(&cluster, &ns.name, "app=web");
     report(&cluster, &ns.name, &pod, &waiting(bad, "ErrImagePull"));

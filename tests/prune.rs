@@ -615,29 +615,22 @@ fn two_deploys_of_one_app_never_interleave() {
     repo.write("app/web.yaml", common::deployment("web", 0, "nginx:1.28"));
     let second = repo.commit("fast");
 
-    let spawn = |rev: String, timeout: &'static str| {
-        let kubeconfig = cluster.kubeconfig.clone();
-        let path = repo.path().to_path_buf();
-        let ns = ns.name.clone();
-        std::thread::spawn(move || {
-            common::kpush(
-                &path,
-                &[
-                    "--kubeconfig",
-                    kubeconfig.to_str().unwrap(),
-                    "apply",
-                    "app",
-                    "-n",
-                    &ns,
-                    "--rev",
-                    &rev,
-                    "--timeout",
-                    timeout,
-                ],
-            )
-        })
+    let spawn = |rev: &str, timeout: &str| {
+        cluster.spawn_kpush(
+            repo.path(),
+            &[
+                "apply",
+                "app",
+                "-n",
+                &ns.name,
+                "--rev",
+                rev,
+                "--timeout",
+                timeout,
+            ],
+        )
     };
-    let a = spawn(first, "8s");
+    let a = spawn(&first, "8s");
     // B starts once A holds the lock.
     let started = std::time::Instant::now();
     while cluster.get("lease", Some(&ns.name), "kpush-app").is_none() {
@@ -647,7 +640,7 @@ fn two_deploys_of_one_app_never_interleave() {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
-    let b = spawn(second, "60s");
+    let b = spawn(&second, "60s");
     let a = a.join().unwrap();
     let b = b.join().unwrap();
     a.expect_code(4);

@@ -158,6 +158,21 @@ impl TestCluster {
         kpush(cwd, &full)
     }
 
+    /// kpush with this cluster's admin kubeconfig, in the background (while the test plays the
+    /// kubelet); join the handle for its run.
+    pub fn spawn_kpush(&self, cwd: &Path, args: &[&str]) -> std::thread::JoinHandle<Run> {
+        let mut full = vec![
+            "--kubeconfig".to_string(),
+            self.kubeconfig.to_str().unwrap().to_string(),
+        ];
+        full.extend(args.iter().map(|a| a.to_string()));
+        let cwd = cwd.to_path_buf();
+        std::thread::spawn(move || {
+            let args: Vec<&str> = full.iter().map(String::as_str).collect();
+            kpush(&cwd, &args)
+        })
+    }
+
     /// The real kubectl against this cluster.
     pub fn kubectl(&self, args: &[&str]) -> Run {
         let output = Command::new(kubectl_bin())
