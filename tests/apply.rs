@@ -405,24 +405,12 @@ fn json_output_carries_the_plan_and_the_results() {
 #[test]
 fn an_unreachable_server_is_a_runtime_error() {
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = dir.path().join("kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\ncontexts:\n- name: c\n  context:\n    cluster: c\n    user: u\ncurrent-context: c\nusers:\n- name: u\n  user:\n    token: t\n",
-    )
-    .unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
     let repo = GitRepo::new();
     repo.write("app/a.yaml", configmap("a", "1")).commit("one");
     let run = common::kpush(
         repo.path(),
-        &[
-            "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
-            "diff",
-            "app",
-            "-n",
-            "x",
-        ],
+        &["--kubeconfig", &kubeconfig, "diff", "app", "-n", "x"],
     );
     run.expect_code(1);
     assert!(
@@ -436,7 +424,7 @@ fn an_unreachable_server_is_a_runtime_error() {
         repo.path(),
         &[
             "--kubeconfig",
-            kubeconfig.to_str().unwrap(),
+            &kubeconfig,
             "--context",
             "nope",
             "diff",
@@ -481,7 +469,7 @@ fn discovery_is_aggregated_where_the_server_offers_it() {
         .commit("two API versions");
     let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "-v"]);
     run.expect_code(0);
-    match server_minor() {
+    match common::server_minor() {
         // Aggregated discovery is on by default from 1.30 (beta since 1.26).
         Some(minor) if minor >= 30 => assert!(
             run.stderr.contains("API discovery: aggregated, 2 requests"),
@@ -496,16 +484,6 @@ fn discovery_is_aggregated_where_the_server_offers_it() {
         ),
         None => assert!(run.stderr.contains("API discovery: "), "{}", run.stderr),
     }
-}
-
-/// The server's minor version, from the harness's exports (`None` for other clusters).
-fn server_minor() -> Option<u32> {
-    std::env::var("KPUSH_TEST_K8S_VERSION")
-        .ok()?
-        .split('.')
-        .nth(1)?
-        .parse()
-        .ok()
 }
 
 #[test]

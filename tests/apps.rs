@@ -9,33 +9,6 @@ use std::process::Command;
 use common::{GitRepo, configmap, kpush};
 use serde_json::Value;
 
-/// The seed's guestbook Application, as the Argo CD reference text writes it.
-const SEED: &str = "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: guestbook
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: https://github.com/argoproj/argocd-example-apps.git
-    targetRevision: HEAD
-    path: guestbook
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: guestbook
-  syncPolicy:
-    automated:
-      prune: true
-      selfHeal: true
-      allowEmpty: false
-    syncOptions:
-      - Validate=true
-      - CreateNamespace=true
-      - PrunePropagationPolicy=foreground
-      - PruneLast=true
-";
-
 /// Objects of a YAML stream, in order.
 fn objects(yaml: &str) -> Vec<Value> {
     let dir = tempfile::tempdir().unwrap();
@@ -62,9 +35,12 @@ fn sorted(mut items: Vec<Value>) -> Vec<Value> {
 #[test]
 fn the_seed_application_renders_its_path_at_its_target_revision() {
     let repo = GitRepo::new();
-    repo.write("kpush.yaml", SEED)
-        .write("guestbook/ui.yaml", configmap("guestbook-ui", "v1"))
-        .commit("v1");
+    repo.write(
+        "kpush.yaml",
+        common::seed_application("guestbook", "https://kubernetes.default.svc"),
+    )
+    .write("guestbook/ui.yaml", configmap("guestbook-ui", "v1"))
+    .commit("v1");
     repo.repo
         .tag_lightweight("v1", &repo.repo.revparse_single("HEAD").unwrap(), false)
         .unwrap();
@@ -79,7 +55,8 @@ fn the_seed_application_renders_its_path_at_its_target_revision() {
 
     repo.write(
         "kpush.yaml",
-        SEED.replace("targetRevision: HEAD", "targetRevision: v1"),
+        common::seed_application("guestbook", "https://kubernetes.default.svc")
+            .replace("targetRevision: HEAD", "targetRevision: v1"),
     )
     .commit("pin v1");
     let run = kpush(repo.path(), &["render"]);

@@ -56,15 +56,6 @@ fn widget(group: &str, name: &str, replicas: u32) -> String {
     )
 }
 
-fn minor() -> Option<u32> {
-    std::env::var("KPUSH_TEST_K8S_VERSION")
-        .ok()?
-        .split('.')
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn a_crd_and_its_custom_resources_deploy_in_one_run() {
     let cluster = cluster();
@@ -116,7 +107,7 @@ fn a_cel_rule_rejects_a_bad_custom_resource_at_validation() {
         .commit("crd");
 
     let run = cluster.kpush(repo.path(), &["apply", "crd"]);
-    if minor().is_some_and(|m| m < 25) {
+    if common::server_minor().is_some_and(|m| m < 25) {
         // No CEL here: the server would drop the rule silently, and kpush says so.
         run.expect_code(3);
         assert!(

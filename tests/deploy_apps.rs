@@ -5,46 +5,19 @@ mod common;
 
 use common::{GitRepo, cluster, configmap, unique};
 
-fn seed(namespace: &str, server: &str) -> String {
-    format!(
-        "apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: guestbook
-  namespace: argocd
-spec:
-  project: default
-  source:
-    repoURL: https://github.com/argoproj/argocd-example-apps.git
-    targetRevision: HEAD
-    path: guestbook
-  destination:
-    server: {server}
-    namespace: {namespace}
-  syncPolicy:
-    automated:
-      prune: true
-      selfHeal: true
-      allowEmpty: false
-    syncOptions:
-      - Validate=true
-      - CreateNamespace=true
-      - PrunePropagationPolicy=foreground
-      - PruneLast=true
-"
-    )
-}
-
 #[test]
 fn the_seed_application_deploys_with_its_sync_options() {
     let cluster = cluster();
     let ns = unique("kp-seed");
     let _ns = cluster.cleanup("namespace", &ns);
     let repo = GitRepo::new();
-    repo.write("kpush.yaml", seed(&ns, "https://kubernetes.default.svc"))
-        .write("guestbook/a.yaml", configmap("a", "1"))
-        .write("guestbook/b.yaml", configmap("b", "1"))
-        .commit("guestbook");
+    repo.write(
+        "kpush.yaml",
+        common::seed_application(&ns, "https://kubernetes.default.svc"),
+    )
+    .write("guestbook/a.yaml", configmap("a", "1"))
+    .write("guestbook/b.yaml", configmap("b", "1"))
+    .commit("guestbook");
 
     // CreateNamespace=true: the namespace is created.
     let run = cluster.kpush(repo.path(), &["apply"]);
@@ -79,7 +52,7 @@ fn a_destination_server_selects_the_matching_context() {
         .expect("server in kubeconfig")
         .to_string();
     let repo = GitRepo::new();
-    repo.write("kpush.yaml", seed(&ns.name, &server))
+    repo.write("kpush.yaml", common::seed_application(&ns.name, &server))
         .write("guestbook/a.yaml", configmap("a", "1"))
         .commit("one");
     cluster.kpush(repo.path(), &["apply"]).expect_code(0);
@@ -87,7 +60,7 @@ fn a_destination_server_selects_the_matching_context() {
 
     repo.write(
         "kpush.yaml",
-        seed(&ns.name, "https://elsewhere.example:6443"),
+        common::seed_application(&ns.name, "https://elsewhere.example:6443"),
     )
     .commit("unknown server");
     let run = cluster.kpush(repo.path(), &["diff"]);

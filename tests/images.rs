@@ -31,16 +31,6 @@ spec:
     )
 }
 
-fn unreachable_kubeconfig(dir: &std::path::Path) -> String {
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: t}\n",
-    )
-    .unwrap();
-    path.to_str().unwrap().to_string()
-}
-
 #[test]
 fn refused_tags_stop_before_any_cluster_call() {
     let repo = GitRepo::new();
@@ -51,7 +41,7 @@ fn refused_tags_stop_before_any_cluster_call() {
         )
         .commit("web");
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = unreachable_kubeconfig(dir.path());
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
     for tag in ["2.3.0", "latest"] {
         let run = kpush(
             repo.path(),

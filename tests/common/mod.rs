@@ -290,3 +290,55 @@ spec:
 "
     )
 }
+
+/// The minor version of the server the harness started (`None` for other clusters).
+pub fn server_minor() -> Option<u32> {
+    std::env::var("KPUSH_TEST_K8S_VERSION")
+        .ok()?
+        .split('.')
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+/// A kubeconfig in `dir` for a server that never answers (nothing listens on port 9).
+pub fn unreachable_kubeconfig(dir: &Path) -> String {
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\ncontexts:\n- name: c\n  context: {cluster: c, user: u}\ncurrent-context: c\nusers:\n- name: u\n  user: {token: t}\n",
+    )
+    .unwrap();
+    path.to_str().unwrap().to_string()
+}
+
+/// The guestbook Application of the Argo CD reference text, with its destination.
+pub fn seed_application(namespace: &str, server: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: argocd
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/argoproj/argocd-example-apps.git
+    targetRevision: HEAD
+    path: guestbook
+  destination:
+    server: {server}
+    namespace: {namespace}
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+      allowEmpty: false
+    syncOptions:
+      - Validate=true
+      - CreateNamespace=true
+      - PrunePropagationPolicy=foreground
+      - PruneLast=true
+"
+    )
+}
