@@ -205,6 +205,13 @@ pub struct TargetArgs {
     #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub validate: Option<bool>,
 
+    /// Also write the run's report to a file (repeatable): `json:PATH`, `markdown:PATH`,
+    /// `dotenv:PATH` (counts, revision and exit code as KPUSH_* lines) or
+    /// `gitlab-terraform:PATH` (the counts GitLab's merge-request widget shows). Written even
+    /// when the run fails early.
+    #[arg(long = "report-to", value_name = "FORMAT:PATH", value_parser = parse_sink)]
+    pub report_to: Vec<ReportSink>,
+
     /// Requests in flight at once.
     #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub concurrency: u16,
@@ -290,6 +297,66 @@ pub struct ApplyArgs {
     pub lock_timeout: u64,
 }
 
+/// A file `--report-to` writes, in one format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportSink {
+    pub format: SinkFormat,
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SinkFormat {
+    Json,
+    Markdown,
+    Dotenv,
+    GitlabTerraform,
+}
+
+fn parse_sink(text: &str) -> Result<ReportSink, String> {
+    let usage = "expected FORMAT:PATH with FORMAT one of json, markdown, dotenv, gitlab-terraform";
+    let (format, path) = text
+        .split_once(':')
+        .ok_or_else(|| format!("`{text}`: {usage}"))?;
+    let format = match format {
+        "json" => SinkFormat::Json,
+        "markdown" => SinkFormat::Markdown,
+        "dotenv" => SinkFormat::Dotenv,
+        "gitlab-terraform" => SinkFormat::GitlabTerraform,
+        other => return Err(format!("unknown report format `{other}`: {usage}")),
+    };
+    if path.is_empty() {
+        return Err(format!("`{text}`: the path is empty; {usage}"));
+    }
+    Ok(ReportSink {
+        format,
+        path: PathBuf::from(path),
+    })
+}
+
+impl Command {
+    /// The `--report-to` files of this command, for a run that ends before its report.
+    pub fn report_sinks(&self) -> &[ReportSink] {
+        match self {
+            Command::Diff(a) => &a.target.report_to,
+            Command::Apply(a) => &a.target.report_to,
+            Command::Rollback(a) => &a.apply.target.report_to,
+            Command::Render(_) | Command::Status(_) | Command::History(_) => &[],
+        }
+    }
+
+    /// The subcommand's name as reports name it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Render(_) => "render",
+            Command::Diff(_) => "diff",
+            Command::Apply(_) => "apply",
+            Command::Status(_) => "status",
+            Command::History(_) => "history",
+            Command::Rollback(_) => "rollback",
+        }
+    }
+}
+
 /// `90`, `90s`, `5m`, `1h`.
 fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let text = text.trim();
@@ -324,5 +391,25 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn report_sinks_parse() {
+        assert_eq!(
+            parse_sink("gitlab-terraform:out/plan.json"),
+            Ok(ReportSink {
+                format: SinkFormat::GitlabTerraform,
+                path: "out/plan.json".into()
+            })
+        );
+        // Only the first colon separates: paths may hold more.
+        assert_eq!(parse_sink("json:C:/x").map(|s| s.path), Ok("C:/x".into()));
+        assert!(
+            parse_sink("yaml:x")
+                .unwrap_err()
+                .contains("unknown report format")
+        );
+        assert!(parse_sink("json").is_err());
+        assert!(parse_sink("json:").is_err());
     }
 }

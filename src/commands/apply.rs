@@ -39,7 +39,14 @@ pub async fn apply(
     )?;
     super::warn(printer, &resolved.warnings);
     let reports = apply_resolved(global, args, printer, &resolved, "deploy").await?;
-    Ok(output::finish("apply", global.output, printer, &reports))
+    let sinks = &args.target.report_to;
+    Ok(output::finish(
+        "apply",
+        global.output,
+        printer,
+        &reports,
+        sinks,
+    ))
 }
 /// Plans, validates and writes every resolved app; `kind` is what history records.
 pub async fn apply_resolved(
@@ -58,14 +65,13 @@ pub async fn apply_resolved(
         let p = prepare(global, &args.target, &resolved.snapshot, run).await?;
         if text {
             let namespace = p.inventory.parent.namespace.clone().unwrap_or_default();
-            if many {
-                app_header(printer, &run.name, run.env.as_deref(), &namespace);
-            }
+            app_header(printer, many, &run.name, run.env.as_deref(), &namespace);
             for ns in &p.namespaces_to_create {
                 printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
             }
             printer.out(&report::plan_text(&p.plan, printer));
             output::images_line(printer, &run.images);
+            output::app_footer(printer, &run.name);
         }
         prepared.push((run, p));
     }
@@ -97,7 +103,7 @@ pub async fn apply_resolved(
     for (run, p) in prepared {
         if many && text {
             let namespace = p.inventory.parent.namespace.clone().unwrap_or_default();
-            app_header(printer, &run.name, run.env.as_deref(), &namespace);
+            output::app_heading(printer, &run.name, run.env.as_deref(), &namespace);
         }
         let parent = ParentRecord::new(&p);
         if !p.plan.has_changes() && p.namespaces_to_create.is_empty() && !parent.needs_write() {
@@ -140,6 +146,7 @@ pub(super) fn report_of(
     AppReport {
         app: run.name.clone(),
         env: run.env.clone(),
+        revision: prepared.commit.as_ref().map(|c| c.sha.clone()),
         images: run.images.iter().map(ToString::to_string).collect(),
         namespace: prepared
             .inventory

@@ -10,7 +10,7 @@ use crate::settings;
 use crate::plan::compare;
 use crate::render::Rendered;
 
-use super::output::{AppReport, app_header, finish};
+use super::output::{AppReport, app_footer, app_header, finish};
 use super::prepare::{self, Prepared, prepare};
 
 pub async fn diff(
@@ -31,6 +31,7 @@ pub async fn diff(
             plan,
             namespaces_to_create,
             inventory,
+            commit,
             ..
         } = prepare(global, &args.target, &resolved.snapshot, run).await?;
         let namespace = inventory.parent.namespace.clone().unwrap_or_default();
@@ -42,18 +43,18 @@ pub async fn diff(
             ExitStatus::Success
         };
         if text {
-            if many {
-                app_header(printer, &run.name, run.env.as_deref(), &namespace);
-            }
+            app_header(printer, many, &run.name, run.env.as_deref(), &namespace);
             for ns in &namespaces_to_create {
                 printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
             }
             printer.out(&report::plan_text(&plan, printer));
             super::output::images_line(printer, &run.images);
+            app_footer(printer, &run.name);
         }
         reports.push(AppReport {
             app: run.name.clone(),
             env: run.env.clone(),
+            revision: commit.map(|c| c.sha),
             images: run.images.iter().map(ToString::to_string).collect(),
             namespace,
             counts: plan.counts(),
@@ -64,7 +65,8 @@ pub async fn diff(
             exit_code: status.code(),
         });
     }
-    Ok(finish("diff", global.output, printer, &reports))
+    let sinks = &args.target.report_to;
+    Ok(finish("diff", global.output, printer, &reports, sinks))
 }
 
 /// One app rendered at one side of the comparison, with its namespace and environment.
@@ -135,14 +137,14 @@ fn offline(
             ExitStatus::Success
         };
         if text {
-            if many {
-                app_header(printer, name, env.as_deref(), &namespace);
-            }
+            app_header(printer, many, name, env.as_deref(), &namespace);
             printer.out(&report::plan_text(&plan, printer));
+            app_footer(printer, name);
         }
         reports.push(AppReport {
             app: name.to_string(),
             env,
+            revision: new.snapshot.commit.as_ref().map(|c| c.sha.clone()),
             images: Vec::new(),
             namespace,
             counts: plan.counts(),
@@ -153,5 +155,6 @@ fn offline(
             exit_code: status.code(),
         });
     }
-    Ok(finish("diff", global.output, printer, &reports))
+    let sinks = &args.target.report_to;
+    Ok(finish("diff", global.output, printer, &reports, sinks))
 }

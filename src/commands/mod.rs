@@ -20,13 +20,30 @@ use crate::printer::Printer;
 
 pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
     let printer = Printer::new(cli.global.no_color);
+    let result = dispatch(&cli, &printer).await;
+    if let Err(error) = &result {
+        // The pipeline still gets its exit code and an annotation on the failure.
+        let status = error.exit_status();
+        if let Err(e) =
+            output::write_sinks(cli.command.name(), &[], status, cli.command.report_sinks())
+        {
+            printer.note(&format!("error: {e}"));
+        }
+        if crate::ci::CiSystem::detect() == Some(crate::ci::CiSystem::GitHubActions) {
+            printer.note(crate::ci::error_annotation(&error.to_string()).trim_end());
+        }
+    }
+    result
+}
+
+async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, Error> {
     match &cli.command {
-        Command::Render(args) => render::render(&cli.global, args, &printer),
-        Command::Diff(args) => diff::diff(&cli.global, args, &printer).await,
-        Command::Apply(args) => apply::apply(&cli.global, args, &printer).await,
-        Command::Status(args) => status::status(&cli.global, args, &printer).await,
-        Command::History(args) => history::history(&cli.global, args, &printer).await,
-        Command::Rollback(args) => rollback::rollback(&cli.global, args, &printer).await,
+        Command::Render(args) => render::render(&cli.global, args, printer),
+        Command::Diff(args) => diff::diff(&cli.global, args, printer).await,
+        Command::Apply(args) => apply::apply(&cli.global, args, printer).await,
+        Command::Status(args) => status::status(&cli.global, args, printer).await,
+        Command::History(args) => history::history(&cli.global, args, printer).await,
+        Command::Rollback(args) => rollback::rollback(&cli.global, args, printer).await,
     }
 }
 

@@ -45,11 +45,13 @@ pub async fn rollback(
         args.apply.target.clone(),
     )?;
     let reports = apply_resolved(global, &args.apply, printer, &resolved, "rollback").await?;
+    let sinks = &args.apply.target.report_to;
     Ok(super::output::finish(
         "rollback",
         global.output,
         printer,
         &reports,
+        sinks,
     ))
 }
 

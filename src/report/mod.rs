@@ -3,8 +3,10 @@
 
 mod manifests;
 mod markdown;
+mod summary;
 mod text;
 
 pub use manifests::{manifests_json, manifests_markdown, manifests_yaml};
 pub use markdown::{MARKDOWN_LIMIT, markdown};
+pub use summary::{Summary, dotenv, gitlab_terraform};
 pub use text::{applied_text, health_text, plan_text, pruned_text};

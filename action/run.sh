@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# The action's main step: maps the inputs (INPUT_* variables, never spliced into shell text)
+# to one kpush invocation, sets the step outputs, and optionally comments on the pull request.
+# kpush itself writes the step summary, the ::group:: sections and the ::error annotations.
+set -euo pipefail
+here="$(dirname "${BASH_SOURCE[0]}")"
+source "$here/lib.sh"
+
+is_true() { [[ "${1,,}" == true ]]; }
+
+command="${INPUT_COMMAND:-diff}"
+case "$command" in
+  diff | apply | rollback) ;;
+  *) fail 3 "the command input must be diff, apply or rollback, not '$command'" ;;
+esac
+
+work="${RUNNER_TEMP:-$(mktemp -d)}/kpush-$$"
+mkdir -p "$work"
+chmod 700 "$work"
+
+args=("$command")
+[[ -n "${INPUT_PATH:-}" ]] && args+=("$INPUT_PATH")
+[[ -n "${INPUT_APP:-}" ]] && args+=(--app "$INPUT_APP")
+[[ -n "${INPUT_ENV:-}" ]] && args+=(--env "$INPUT_ENV")
+[[ -n "${INPUT_CONFIG:-}" ]] && args+=(--config "$INPUT_CONFIG")
+[[ -n "${INPUT_CONTEXT:-}" ]] && args+=(--context "$INPUT_CONTEXT")
+[[ -n "${INPUT_NAMESPACE:-}" ]] && args+=(-n "$INPUT_NAMESPACE")
+
+kubeconfig="${INPUT_KUBECONFIG:-}"
+if [[ -n "$kubeconfig" ]]; then
+  if [[ "$kubeconfig" != *$'\n'* && -f "$kubeconfig" ]]; then
+    args+=(--kubeconfig "$kubeconfig")
+  else
+    # Content: hide each credential in it before anything is logged. (Not every line: that
+    # would hide `kind: Config` and the like everywhere in the log, diffs included.)
+    if [[ "$kubeconfig" != *apiVersion* && "$kubeconfig" != *clusters* ]]; then
+      mask "$kubeconfig"
+      decoded="$(printf '%s' "$kubeconfig" | base64 -d 2>/dev/null)" \
+        || fail 3 "the kubeconfig input is neither a file, nor kubeconfig YAML, nor base64 of it"
+      kubeconfig="$decoded"
+    fi
+    while IFS= read -r secret; do
+      mask "$secret"
+    done < <(printf '%s\n' "$kubeconfig" \
+      | sed -nE 's/^[[:space:]-]*(token|password|client-key-data|client-certificate-data|id-token|refresh-token|client-secret)[[:space:]]*:[[:space:]]*"?([^"]*)"?[[:space:]]*$/\2/p')
+    (umask 077 && printf '%s\n' "$kubeconfig" >"$work/kubeconfig")
+    args+=(--kubeconfig "$work/kubeconfig")
+  fi
+fi
+
+if [[ -n "${INPUT_IMAGES:-}" ]]; then
+  while IFS= read -r image; do
+    image="${image#"${image%%[![:space:]]*}"}"
+    image="${image%"${image##*[![:space:]]}"}"
+    [[ -n "$image" ]] && args+=(--image "$image")
+  done < <(printf '%s\n' "$INPUT_IMAGES" | tr ',' '\n')
+fi
+
+if [[ "$command" != diff ]]; then
+  is_true "${INPUT_DRY_RUN:-false}" && args+=(--dry-run)
+  is_true "${INPUT_ATOMIC:-false}" && args+=(--atomic)
+  [[ -n "${INPUT_TIMEOUT:-}" ]] && args+=(--timeout "$INPUT_TIMEOUT")
+fi
+is_true "${INPUT_PRUNE:-false}" && args+=(--prune)
+
+if [[ -n "${INPUT_EXTRA_ARGS:-}" ]]; then
+  # Whitespace splitting only: no quotes, no globs, no expansions.
+  read -r -d '' -a extra <<<"$INPUT_EXTRA_ARGS" || true
+  args+=("${extra[@]}")
+fi
+
+plan_json="$work/plan.json"
+plan_md="$work/plan.md"
+plan_env="$work/plan.env"
+args+=(--report-to "json:$plan_json" --report-to "markdown:$plan_md" --report-to "dotenv:$plan_env")
+
+[[ -n "${INPUT_GITHUB_TOKEN:-}" ]] && mask "$INPUT_GITHUB_TOKEN"
+
+set +e
+kpush "${args[@]}"
+code=$?
+set -e
+
+outputs="${GITHUB_OUTPUT:?GITHUB_OUTPUT is not set}"
+if [[ -f "$plan_env" ]]; then
+  while IFS='=' read -r key value; do
+    case "$key" in
+      KPUSH_CHANGES) echo "changes=$value" ;;
+      KPUSH_TO_CREATE) echo "to-create=$value" ;;
+      KPUSH_TO_UPDATE) echo "to-update=$value" ;;
+      KPUSH_TO_PRUNE) echo "to-prune=$value" ;;
+      KPUSH_REVISION) echo "revision=$value" ;;
+    esac
+  done <"$plan_env" >>"$outputs"
+fi
+[[ -f "$plan_json" ]] && echo "plan-json=$plan_json" >>"$outputs"
+echo "exit-code=$code" >>"$outputs"
+
+if is_true "${INPUT_COMMENT_ON_PR:-false}"; then
+  case "${GITHUB_EVENT_NAME:-}" in
+    pull_request | pull_request_target)
+      if [[ -s "$plan_md" ]]; then
+        GH_TOKEN="${INPUT_GITHUB_TOKEN:-${GH_TOKEN:-}}" "$here/comment.sh" "$plan_md" \
+          || echo "::warning title=kpush::could not comment on the pull request (the plan is in the step summary)"
+      fi
+      ;;
+    *) echo "comment-on-pr: not a pull_request event (${GITHUB_EVENT_NAME:-none}); no comment" ;;
+  esac
+fi
+
+exit "$code"

@@ -1,0 +1,513 @@
+//! The GitHub Action (`action.yml`): its steps run as the runner would run them, with the
+//! runner's files faked and a `gh` stand-in that records its calls (GitHub's API is out of
+//! reach) and runs the real `jq` on the comment list it is given.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{GitRepo, cluster};
+use serde_json::Value;
+
+/// Where the action lives: this repository's root.
+fn action_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+const TOKEN: &str = "ghs_fake_token_for_the_comment_step";
+
+/// Evaluates the expressions the action uses: `inputs.*`, `github.*` and `steps.*.outputs.*`.
+fn expand(text: &str, inputs: &HashMap<String, String>, steps: &HashMap<String, String>) -> String {
+    let re = regex::Regex::new(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}").unwrap();
+    re.replace_all(text, |c: &regex::Captures| {
+        let name = &c[1];
+        if let Some(input) = name.strip_prefix("inputs.") {
+            inputs
+                .get(input)
+                .unwrap_or_else(|| panic!("action.yml reads an undeclared input `{input}`"))
+                .clone()
+        } else if name.starts_with("steps.") {
+            steps.get(name).cloned().unwrap_or_default()
+        } else {
+            match name {
+                "github.token" => TOKEN.to_string(),
+                "github.action_ref" => "v0.0.0-test".to_string(),
+                "github.action_repository" => "kpush/kpush".to_string(),
+                other => panic!("the test does not know the expression `{other}`"),
+            }
+        }
+    })
+    .into_owned()
+}
+
+/// What one run of the action left behind.
+struct ActionRun {
+    /// The failing step's exit code, or 0.
+    code: i32,
+    log: String,
+    outputs: HashMap<String, String>,
+    summary: String,
+    gh_calls: String,
+    workspace: PathBuf,
+}
+
+/// The fake runner: a temp dir with the runner's files, and a `gh` stand-in.
+struct Runner {
+    dir: tempfile::TempDir,
+    event_name: String,
+    /// The comments `gh api .../comments` lists, as GitHub's API returns them.
+    comments: Value,
+}
+
+impl Runner {
+    fn new(event_name: &str) -> Runner {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = dir.path().join("bin");
+        std::fs::create_dir(&bin).unwrap();
+        let gh = bin.join("gh");
+        std::fs::write(
+            &gh,
+            r#"#!/usr/bin/env bash
+# Records each call (one line, arguments separated by " | ") and each body it sends.
+set -euo pipefail
+( IFS='|'; echo "gh|$*" | sed 's/|/ | /g' ) >>"$GH_STUB_LOG"
+jq_filter=""
+for ((i = 1; i <= $#; i++)); do
+  a="${!i}"
+  case "$a" in
+    body=@*) { echo "--- body"; cat "${a#body=@}"; echo "--- end"; } >>"$GH_STUB_LOG" ;;
+    --jq) j=$((i + 1)); jq_filter="${!j}" ;;
+  esac
+done
+[[ -n "${GH_TOKEN:-}" ]] || { echo "gh: GH_TOKEN is not set" >&2; exit 4; }
+if [[ -n "$jq_filter" ]]; then jq -r "$jq_filter" "$GH_STUB_COMMENTS"; fi
+"#,
+        )
+        .unwrap();
+        make_executable(&gh);
+        let event = serde_json::json!({"pull_request": {"number": 7}, "number": 7});
+        std::fs::write(dir.path().join("event.json"), event.to_string()).unwrap();
+        Runner {
+            dir,
+            event_name: event_name.to_string(),
+            comments: serde_json::json!([]),
+        }
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The variables every step gets.
+    fn env(&self, command: &mut Command) {
+        let kpush_dir = Path::new(env!("CARGO_BIN_EXE_kpush")).parent().unwrap();
+        let path = format!(
+            "{}:{}:{}",
+            self.path("bin").display(),
+            kpush_dir.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        command
+            .env_clear()
+            .env("PATH", path)
+            .env("HOME", self.dir.path())
+            .env("NO_COLOR", "1")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_ACTION_PATH", action_dir())
+            .env("GITHUB_EVENT_NAME", &self.event_name)
+            .env("GITHUB_EVENT_PATH", self.path("event.json"))
+            .env("GITHUB_REPOSITORY", "acme/shop")
+            .env("GITHUB_SERVER_URL", "https://github.com")
+            .env("GITHUB_RUN_ID", "4242")
+            .env("GITHUB_SHA", "0123456789abcdef")
+            .env("GITHUB_STEP_SUMMARY", self.path("summary.md"))
+            .env("GITHUB_PATH", self.path("path"))
+            .env("RUNNER_TEMP", self.path("tmp"))
+            .env("GH_STUB_LOG", self.path("gh.log"))
+            .env("GH_STUB_COMMENTS", self.path("comments.json"));
+    }
+
+    /// Runs every step of action.yml in `workspace` the way a composite action runs them.
+    fn run(&self, workspace: &Path, given: &[(&str, &str)]) -> ActionRun {
+        let _ = std::fs::create_dir(self.path("tmp"));
+        std::fs::write(self.path("comments.json"), self.comments.to_string()).unwrap();
+        let text = std::fs::read_to_string(action_dir().join("action.yml")).unwrap();
+        let action: Value = serde_saphyr::from_str(&text).expect("action.yml parses");
+
+        let mut inputs = HashMap::new();
+        for (name, spec) in action["inputs"].as_object().expect("inputs") {
+            let default = spec["default"].as_str().unwrap_or_default();
+            inputs.insert(name.clone(), default.to_string());
+        }
+        for (name, value) in given {
+            assert!(
+                inputs.contains_key(*name),
+                "action.yml has no input `{name}`"
+            );
+            inputs.insert(name.to_string(), value.to_string());
+        }
+        let defaults = inputs.clone();
+        for value in inputs.values_mut() {
+            *value = expand(value, &defaults, &HashMap::new());
+        }
+
+        let mut steps = HashMap::new();
+        let mut log = String::new();
+        let mut code = 0;
+        for step in action["runs"]["steps"].as_array().expect("steps") {
+            assert_eq!(step["shell"], "bash", "every step runs in bash");
+            let output = self.path("output");
+            std::fs::write(&output, "").unwrap();
+            let mut command = Command::new("bash");
+            self.env(&mut command);
+            command
+                .args(["--noprofile", "--norc", "-eo", "pipefail", "-c"])
+                .arg(step["run"].as_str().expect("run"))
+                .current_dir(workspace)
+                .env("GITHUB_OUTPUT", &output);
+            if let Some(env) = step["env"].as_object() {
+                for (k, v) in env {
+                    command.env(k, expand(v.as_str().unwrap(), &inputs, &steps));
+                }
+            }
+            let out = command.output().unwrap();
+            log.push_str(&String::from_utf8_lossy(&out.stdout));
+            log.push_str(&String::from_utf8_lossy(&out.stderr));
+            if let Some(id) = step["id"].as_str() {
+                for line in std::fs::read_to_string(&output).unwrap().lines() {
+                    if let Some((k, v)) = line.split_once('=') {
+                        steps.insert(format!("steps.{id}.outputs.{k}"), v.to_string());
+                    }
+                }
+            }
+            code = out.status.code().unwrap_or(-1);
+            if code != 0 {
+                break;
+            }
+        }
+        let mut outputs = HashMap::new();
+        for (name, spec) in action["outputs"].as_object().expect("outputs") {
+            let value = expand(spec["value"].as_str().unwrap(), &inputs, &steps);
+            outputs.insert(name.clone(), value);
+        }
+        ActionRun {
+            code,
+            log,
+            outputs,
+            summary: std::fs::read_to_string(self.path("summary.md")).unwrap_or_default(),
+            gh_calls: std::fs::read_to_string(self.path("gh.log")).unwrap_or_default(),
+            workspace: workspace.to_path_buf(),
+        }
+    }
+}
+
+fn make_executable(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn marker(part: u32) -> String {
+    format!("<!-- kpush-comment app=* env=* path=app part={part} -->")
+}
+
+const SECRET: &str = "hunter2-the-action-secret";
+
+fn app_repo(namespace: &str) -> (GitRepo, String) {
+    let repo = GitRepo::new();
+    let secret = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: {namespace}}}\n\
+stringData: {{password: {SECRET}}}\n"
+    );
+    repo.write("app/config.yaml", common::configmap("settings", "blue"))
+        .write("app/secret.yaml", secret);
+    let sha = repo.commit("app");
+    (repo, sha)
+}
+
+#[test]
+fn pull_request_diff_sets_outputs_summary_and_updates_its_one_comment() {
+    let cluster = cluster();
+    let ns = cluster.namespace("action");
+    let (repo, sha) = app_repo(&ns.name);
+    let kubeconfig = std::fs::read_to_string(&cluster.kubeconfig).unwrap();
+
+    let mut runner = Runner::new("pull_request");
+    runner.comments = serde_json::json!([
+        {"id": 111, "body": format!("{}\nold plan", marker(1))},
+        {"id": 222, "body": format!("{}\nold second part", marker(2))},
+        {"id": 333, "body": "LGTM"},
+        {"id": 444, "body": "<!-- kpush-comment app=web env=prod path=app part=1 -->\nanother app"}
+    ]);
+    let run = runner.run(
+        repo.path(),
+        &[
+            ("version", "preinstalled"),
+            ("command", "diff"),
+            ("path", "app"),
+            ("namespace", &ns.name),
+            ("kubeconfig", &kubeconfig),
+            ("comment-on-pr", "true"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+
+    let outputs = &run.outputs;
+    assert_eq!(outputs["changes"], "true", "{outputs:?}");
+    assert_eq!(outputs["to-create"], "2");
+    assert_eq!(outputs["to-update"], "0");
+    assert_eq!(outputs["to-prune"], "0");
+    assert_eq!(outputs["revision"], sha);
+    assert_eq!(outputs["exit-code"], "0");
+    let plan: Value =
+        serde_json::from_str(&std::fs::read_to_string(&outputs["plan-json"]).unwrap()).unwrap();
+    assert_eq!(plan["command"], "diff");
+    assert_eq!(plan["apps"][0]["revision"], sha.as_str());
+
+    // The token in the kubeconfig is masked before kpush runs; the log is grouped.
+    let token = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token: "))
+        .expect("the admin kubeconfig holds a token")
+        .trim_matches('"');
+    assert!(
+        run.log.contains(&format!("::add-mask::{token}\n")),
+        "{}",
+        run.log
+    );
+    assert!(run.log.contains("::group::kpush app → "), "{}", run.log);
+    assert!(run.log.contains("::endgroup::"), "{}", run.log);
+
+    assert!(run.summary.contains("`settings`"), "{}", run.summary);
+    assert!(run.summary.contains("1 to create") || run.summary.contains("2 to create"));
+
+    // One comment, edited in place; the stale second part deleted; other comments untouched.
+    let calls: Vec<&str> = run
+        .gh_calls
+        .lines()
+        .filter(|l| l.starts_with("gh | "))
+        .collect();
+    assert_eq!(calls.len(), 3, "{}", run.gh_calls);
+    assert!(
+        calls[0].contains("repos/acme/shop/issues/7/comments"),
+        "{}",
+        calls[0]
+    );
+    assert!(
+        calls[1].starts_with(
+            "gh | api | --method | PATCH | repos/acme/shop/issues/comments/111 | -F | body=@"
+        ),
+        "{}",
+        calls[1]
+    );
+    assert_eq!(
+        calls[2],
+        "gh | api | --method | DELETE | repos/acme/shop/issues/comments/222"
+    );
+    assert!(run.gh_calls.contains(&format!("--- body\n{}\n", marker(1))));
+    assert!(run.gh_calls.contains("`settings`"), "{}", run.gh_calls);
+
+    // No secret reaches the summary, the comment, the JSON report or the log.
+    let plan_text = std::fs::read_to_string(&outputs["plan-json"]).unwrap();
+    let encoded = base64_of(SECRET);
+    for (what, text) in [
+        ("summary", &run.summary),
+        ("comment", &run.gh_calls),
+        ("log", &run.log),
+        ("plan json", &plan_text),
+    ] {
+        assert!(!text.contains(SECRET), "the secret is in the {what}");
+        assert!(
+            !text.contains(&encoded),
+            "the base64 secret is in the {what}"
+        );
+    }
+    assert!(run.workspace.exists());
+}
+
+#[test]
+fn invalid_objects_are_annotated_on_their_file_and_nothing_is_written() {
+    let cluster = cluster();
+    let ns = cluster.namespace("action-bad");
+    let (repo, _) = app_repo(&ns.name);
+    // `replicas` must be an integer: the server refuses the object at validation.
+    repo.write(
+        "app/web.yaml",
+        "# web\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: many\n",
+    );
+    repo.commit("bad replicas");
+    let runner = Runner::new("push");
+    let run = runner.run(
+        repo.path(),
+        &[
+            ("version", "preinstalled"),
+            ("command", "apply"),
+            ("path", "app"),
+            ("namespace", &ns.name),
+            ("kubeconfig", cluster.kubeconfig.to_str().unwrap()),
+            ("comment-on-pr", "true"),
+            ("extra-args", "--no-wait\n--concurrency 4"),
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.log);
+    assert_eq!(run.outputs["exit-code"], "3");
+    assert_eq!(run.outputs["changes"], "true");
+    assert!(
+        run.log
+            .contains("::error file=app/web.yaml,line=2,title=kpush%3A Deployment/"),
+        "{}",
+        run.log
+    );
+    assert!(run.log.contains("not a pull_request event"), "{}", run.log);
+    assert_eq!(run.gh_calls, "");
+    assert!(
+        cluster
+            .get("configmap", Some(&ns.name), "settings")
+            .is_none(),
+        "nothing may be written when an object is invalid"
+    );
+}
+
+#[test]
+fn a_render_error_still_sets_the_exit_code_and_annotates() {
+    let repo = GitRepo::new();
+    repo.write("app/broken.yaml", "kind: ConfigMap\nmetadata: [\n");
+    repo.commit("broken");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
+    let runner = Runner::new("pull_request");
+    let run = runner.run(
+        repo.path(),
+        &[
+            ("version", "preinstalled"),
+            ("path", "app"),
+            ("kubeconfig", &kubeconfig),
+            ("comment-on-pr", "true"),
+        ],
+    );
+    assert_eq!(run.code, 3, "{}", run.log);
+    assert_eq!(run.outputs["exit-code"], "3");
+    assert_eq!(run.outputs["changes"], "false");
+    assert!(run.log.contains("::error title=kpush::"), "{}", run.log);
+    assert!(run.log.contains("app/broken.yaml"), "{}", run.log);
+}
+
+#[test]
+fn a_plan_over_the_comment_limit_is_posted_in_numbered_parts() {
+    let runner = Runner::new("pull_request");
+    std::fs::write(runner.path("comments.json"), "[]").unwrap();
+    let plan = runner.path("plan.md");
+    let line = format!(
+        "| + | v1 `ConfigMap` `{}` | web | `app/a.yaml` |\n",
+        "x".repeat(60)
+    );
+    std::fs::write(&plan, line.repeat(1000)).unwrap();
+    let mut command = Command::new(action_dir().join("action/comment.sh"));
+    runner.env(&mut command);
+    let out = command
+        .arg(&plan)
+        .env("GH_TOKEN", TOKEN)
+        .env("INPUT_PATH", "app")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let log = std::fs::read_to_string(runner.path("gh.log")).unwrap();
+    let bodies: Vec<&str> = log
+        .split("--- body\n")
+        .skip(1)
+        .map(|b| b.split("--- end\n").next().unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 2, "{log:.2000}");
+    for (i, body) in bodies.iter().enumerate() {
+        assert!(body.starts_with(&marker(i as u32 + 1)), "{body:.200}");
+        assert!(body.contains(&format!("_Part {} of 2._", i + 1)));
+        assert!(body.chars().count() < 65_536);
+    }
+    let rows: usize = bodies.iter().map(|b| b.matches("| + |").count()).sum();
+    assert_eq!(rows, 1000, "every row is posted once");
+    assert_eq!(
+        log.matches("--method | POST | repos/acme/shop/issues/7/comments")
+            .count(),
+        2
+    );
+}
+
+/// The install step against a release laid out on disk: checked, unpacked, put on PATH.
+#[test]
+fn install_checks_the_release_checksum() {
+    let runner = Runner::new("push");
+    let release = runner.path("releases/v9.8.7");
+    std::fs::create_dir_all(&release).unwrap();
+    let staging = runner.path("staging");
+    std::fs::create_dir(&staging).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_kpush"), staging.join("kpush")).unwrap();
+    let asset = "kpush-9.8.7-x86_64-unknown-linux-gnu.tar.gz";
+    let tar = Command::new("tar")
+        .arg("-czf")
+        .arg(release.join(asset))
+        .arg("-C")
+        .arg(&staging)
+        .arg("kpush")
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    let sum = Command::new("sha256sum")
+        .arg(release.join(asset))
+        .output()
+        .unwrap();
+    let sum = String::from_utf8(sum.stdout).unwrap();
+    let digest = sum.split_whitespace().next().unwrap().to_string();
+
+    let install = |sums: &str, version: &str| {
+        std::fs::write(release.join("SHA256SUMS"), sums).unwrap();
+        let _ = std::fs::create_dir(runner.path("tmp"));
+        let _ = std::fs::remove_file(runner.path("path"));
+        let mut command = Command::new(action_dir().join("action/install.sh"));
+        runner.env(&mut command);
+        command
+            .env("KPUSH_VERSION", version)
+            .env(
+                "KPUSH_DOWNLOAD_BASE",
+                format!("file://{}", runner.path("releases").display()),
+            )
+            .env("RUNNER_OS", "Linux")
+            .env("RUNNER_ARCH", "X64")
+            .output()
+            .unwrap()
+    };
+
+    let out = install(&format!("{digest}  {asset}\n"), "v9.8.7");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let dir = std::fs::read_to_string(runner.path("path")).unwrap();
+    let installed = Path::new(dir.trim()).join("kpush");
+    let version = Command::new(&installed).arg("--version").output().unwrap();
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("kpush "));
+
+    let wrong = format!("{}  {asset}\n", "0".repeat(64));
+    let out = install(&wrong, "v9.8.7");
+    assert_eq!(out.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        log.contains("::error title=kpush::checksum mismatch"),
+        "{log}"
+    );
+    assert!(!runner.path("path").exists(), "nothing is put on PATH");
+
+    let out = install("", "main");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("use the action at a release tag"));
+}
+
+fn base64_of(text: &str) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
