@@ -31,6 +31,11 @@ pub struct GlobalArgs {
     #[arg(long, global = true, env = "KPUSH_CONTEXT", value_name = "NAME")]
     pub context: Option<String>,
 
+    /// Do not verify the API server's TLS certificate. Off unless given here: a kubeconfig's
+    /// own `insecure-skip-tls-verify: true` is refused without this flag.
+    #[arg(long, global = true)]
+    pub insecure_skip_tls_verify: bool,
+
     /// Namespace for objects that do not set one (default: the context's namespace).
     #[arg(
         short = 'n',

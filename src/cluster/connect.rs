@@ -15,6 +15,8 @@ use super::{Cluster, ClusterError};
 pub struct ConnectOptions<'a> {
     pub kubeconfig: Option<&'a Path>,
     pub context: Option<&'a str>,
+    /// `--insecure-skip-tls-verify`: the only way to turn certificate checks off.
+    pub insecure_skip_tls_verify: bool,
 }
 
 /// Argo CD's name for "the cluster Argo CD runs in": in push mode, the current context.
@@ -93,6 +95,22 @@ pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterErr
             .await
             .map_err(|e| config_error(format!("no usable kubeconfig: {}", error_chain(&e))))?,
     };
+    if config.accept_invalid_certs && !options.insecure_skip_tls_verify {
+        return Err(ClusterError::Config {
+            message: format!(
+                "the kubeconfig turns off TLS verification for {} (insecure-skip-tls-verify: true)",
+                config.cluster_url
+            ),
+            hint: "set certificate-authority-data for the cluster, or pass --insecure-skip-tls-verify to accept an unverified server".into(),
+        });
+    }
+    if options.insecure_skip_tls_verify {
+        tracing::warn!(
+            "TLS verification is off (--insecure-skip-tls-verify): anyone on the network path to {} can read the credentials and change what is deployed",
+            config.cluster_url
+        );
+        config.accept_invalid_certs = true;
+    }
     // Fail fast on a dead address; keep reads long enough for large applies.
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(120));

@@ -144,6 +144,10 @@ impl Cluster {
 
     fn discovery_error(&self, api_version: String, failure: ApiFailure) -> ClusterError {
         match (failure.class(), failure.code) {
+            (FailureClass::Transient, 0) if failure.is_tls() => ClusterError::Tls {
+                server: self.server.clone(),
+                message: failure.message,
+            },
             (FailureClass::Transient, _) => ClusterError::Unreachable {
                 server: self.server.clone(),
                 message: failure.message,

@@ -26,6 +26,20 @@ pub enum FailureClass {
 }
 
 impl ApiFailure {
+    /// A transport failure caused by the server's certificate, not by the network.
+    pub fn is_tls(&self) -> bool {
+        let m = self.message.to_ascii_lowercase();
+        self.code == 0
+            && [
+                "certificate",
+                "unknownissuer",
+                "invalid peer",
+                "tls handshake",
+            ]
+            .iter()
+            .any(|needle| m.contains(needle))
+    }
+
     pub fn transport(message: impl Into<String>) -> ApiFailure {
         ApiFailure {
             code: 0,

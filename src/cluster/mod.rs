@@ -45,6 +45,10 @@ pub enum ClusterError {
         "the API server at {server} refused the credentials: {message}\nhint: check the token or client certificate of the kubeconfig context"
     )]
     Unauthorized { server: String, message: String },
+    #[error(
+        "the API server at {server} failed TLS verification: {message}\nhint: check the kubeconfig's certificate-authority-data (or pass --insecure-skip-tls-verify, which exposes the credentials to the network)"
+    )]
+    Tls { server: String, message: String },
     #[error("API discovery for `{api_version}` failed: {failure}")]
     Discovery {
         api_version: String,
@@ -55,7 +59,10 @@ pub enum ClusterError {
 impl ClusterError {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
-            ClusterError::Config { .. } => ExitStatus::Invalid,
+            // Retrying will not help these: the kubeconfig needs fixing.
+            ClusterError::Config { .. }
+            | ClusterError::Unauthorized { .. }
+            | ClusterError::Tls { .. } => ExitStatus::Invalid,
             _ => ExitStatus::Failure,
         }
     }

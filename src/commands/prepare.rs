@@ -73,6 +73,7 @@ pub async fn connect(global: &GlobalArgs, run: &AppRun) -> Result<Cluster, Error
     Ok(cluster::connect(&ConnectOptions {
         kubeconfig: global.kubeconfig.as_deref(),
         context: context.as_deref(),
+        insecure_skip_tls_verify: global.insecure_skip_tls_verify,
     })
     .await?)
 }
