@@ -1,0 +1,92 @@
+//! The Role in examples/rbac is enough for a whole deploy, prune and health wait of a
+//! namespace-scoped app, and an object outside it is refused at validation with nothing written.
+
+mod common;
+
+use common::{GitRepo, cluster, configmap, deployment};
+
+const EXAMPLE: &str = include_str!("../examples/rbac/kpush-deployer.yaml");
+
+/// The example for namespace `ns`, bound to the test control plane's unprivileged user as well
+/// as to the example's service account.
+fn grant(cluster: &common::TestCluster, ns: &str) {
+    let manifest = EXAMPLE.replace("namespace: shop", &format!("namespace: {ns}"));
+    let user_binding = format!(
+        "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: kpush-user\n  namespace: {ns}\n\
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: kpush-deployer}}\n\
+subjects: [{{kind: User, name: kpush-user, apiGroup: rbac.authorization.k8s.io}}]\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("rbac.yaml");
+    std::fs::write(&file, format!("{manifest}{user_binding}")).unwrap();
+    cluster
+        .kubectl(&["apply", "-f", file.to_str().unwrap()])
+        .expect_code(0);
+}
+
+fn secret(name: &str, value: &str) -> String {
+    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{key: {value}}}\n")
+}
+
+fn service(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80}}]\n"
+    )
+}
+
+#[test]
+fn the_example_role_deploys_prunes_and_waits() {
+    let cluster = cluster();
+    let user = cluster
+        .user_kubeconfig
+        .clone()
+        .expect("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
+    let ns = cluster.namespace("least");
+    let other = cluster.namespace("least-other");
+    grant(&cluster, &ns.name);
+
+    let repo = GitRepo::new();
+    repo.write("app/settings.yaml", configmap("settings", "blue"))
+        .write("app/old.yaml", configmap("old", "x"))
+        .write("app/web.yaml", deployment("web", 0, "registry.example/web:1"))
+        .write("app/svc.yaml", service("web"))
+        .write("app/secret.yaml", secret("creds", "s3cr3t-value"))
+        .commit("app");
+    let as_user = |args: &[&str]| {
+        let mut full = vec!["--kubeconfig", user.to_str().unwrap()];
+        full.extend_from_slice(args);
+        common::kpush(repo.path(), &full)
+    };
+    let deploy = ["apply", "app", "--app", "shop", "-n", &ns.name, "--prune", "--timeout", "60s"];
+
+    let run = as_user(&deploy);
+    run.expect_code(0);
+    assert!(run.stdout.contains("5 created"), "{}", run.stdout);
+    assert!(cluster.get("deployment", Some(&ns.name), "web").is_some());
+
+    // Prune, under the same Role.
+    repo.remove("app/old.yaml").commit("drop old");
+    let run = as_user(&deploy);
+    run.expect_code(0);
+    assert!(cluster.get("configmap", Some(&ns.name), "old").is_none(), "{}", run.all());
+    as_user(&["status", "app", "--app", "shop", "-n", &ns.name]).expect_code(0);
+    as_user(&["history", "app", "--app", "shop", "-n", &ns.name]).expect_code(0);
+
+    // One object in a namespace the Role does not cover: refused before anything is written.
+    repo.write("app/settings.yaml", configmap("settings", "green"))
+        .write(
+            "app/elsewhere.yaml",
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: elsewhere, namespace: {}}}\n",
+                other.name
+            ),
+        )
+        .commit("reach out");
+    let run = as_user(&deploy);
+    run.expect_code(3);
+    assert!(run.all().contains("Forbidden"), "{}", run.all());
+    assert!(run.all().contains("app/elsewhere.yaml"), "{}", run.all());
+    assert!(cluster.get("configmap", Some(&other.name), "elsewhere").is_none());
+    let settings = cluster.get("configmap", Some(&ns.name), "settings").unwrap();
+    assert_eq!(settings["data"]["value"], "blue", "nothing may be written");
+}
