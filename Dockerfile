@@ -32,10 +32,9 @@ RUN apt-get update \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /tmp/tools
 
-# The amd64 value is the one dl.k8s.io publishes in kubectl.sha256 for
-# v1.37.1; it matched the sha256 of kubectl 1.37.1 obtained independently
-# when this file was written. The arm64 value could not be checked there: fill
-# it from https://dl.k8s.io/release/v1.37.1/bin/linux/arm64/kubectl.sha256.
+# Checksums as dl.k8s.io publishes them in .../bin/linux/<arch>/kubectl.sha256;
+# change the version and both checksums together. The arm64 checksum is not
+# filled in yet: building for arm64 stops until it is passed as a build arg.
 ARG KUBECTL_VERSION=1.37.1
 ARG KUBECTL_SHA256_AMD64=65691ff77eb6fa44c908b77a1082c9f092c3b9733b5cefabec0d1104890e21a8
 ARG KUBECTL_SHA256_ARM64=
@@ -54,9 +53,10 @@ RUN set -eu; \
     echo "$sha  kubectl" | sha256sum -c -; \
     install -D -m 0755 kubectl /out/kubectl
 
-# No helm checksum could be checked when this file was written, so none is
-# given: fill both from https://get.helm.sh/helm-v4.3.1-linux-<arch>.tar.gz.sha256sum
-# (the checksum of the archive, not of the binary).
+# helm's checksums are not filled in yet, so the build stops until they are
+# passed as build args: the values of
+# https://get.helm.sh/helm-v<version>-linux-<arch>.tar.gz.sha256sum (the
+# archive's checksum, not the binary's).
 ARG HELM_VERSION=4.3.1
 ARG HELM_SHA256_AMD64=
 ARG HELM_SHA256_ARM64=
