@@ -175,6 +175,12 @@ pub struct SourceArgs {
 pub struct RenderArgs {
     #[command(flatten)]
     pub source: SourceArgs,
+
+    /// Print Secret values (and the app's `sensitivePaths`) as rendered, e.g. to pipe the
+    /// stream into another tool. Without it they are masked like in a diff, so a CI log never
+    /// holds them.
+    #[arg(long)]
+    pub show_secrets: bool,
 }
 
 /// What diff and apply share: which objects, where.

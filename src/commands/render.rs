@@ -3,6 +3,7 @@
 use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::plan::mask_pair_with;
 use crate::printer::Printer;
 use crate::render::Rendered;
 use crate::report;
@@ -17,7 +18,13 @@ pub fn render(
     super::warn(printer, &resolved.warnings);
     let mut all = Rendered::default();
     for run in &resolved.apps {
-        let rendered = super::prepare::render(&resolved.snapshot, run)?;
+        let mut rendered = super::prepare::render(&resolved.snapshot, run)?;
+        if !args.show_secrets {
+            for manifest in &mut rendered.manifests {
+                let (_, masked) = mask_pair_with(None, &manifest.object, &run.sensitive_paths);
+                manifest.object = masked;
+            }
+        }
         all.manifests.extend(rendered.manifests);
     }
     let text = match global.output {

@@ -18,7 +18,7 @@ use serde_json::Value;
 pub use compare::compare;
 pub use diff::to_yaml;
 pub use dropped::dropped_fields;
-pub use mask::SensitivePath;
+pub use mask::{SensitivePath, mask_pair_with};
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
 pub use prune::{PruneCandidate, prune_entries};
