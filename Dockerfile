@@ -21,7 +21,7 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
     set -eu; \
     archive="$(scripts/build-release --out /dist)"; \
     mkdir /out; \
-    tar -xzf "$archive" -C /out --strip-components=1; \
+    tar -xzf "$archive" -C /out kpush; \
     /out/kpush --version
 
 # --- helm and kubectl, pinned by version and SHA-256 -------------------------
