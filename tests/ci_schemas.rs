@@ -1,0 +1,466 @@
+//! The CI integration files (the GitHub action, example workflows, the GitLab
+//! component and include file, the Bitbucket pipeline) and the README's CI
+//! snippets validate against each CI system's published schema, as vendored by
+//! check-jsonschema; the Bitbucket pipe's entrypoint maps its variables to
+//! kpush arguments as pipe.yml documents. No cluster needed.
+
+use std::collections::BTreeSet;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use regex::Regex;
+use serde_json::Value;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs check-jsonschema with one of its vendored schemas (`vendor.NAME`).
+fn check_jsonschema(schema: &str, files: &[PathBuf]) -> Output {
+    assert!(!files.is_empty(), "no files to check against {schema}");
+    let mut command = Command::new("check-jsonschema");
+    command.args(["--builtin-schema", schema]);
+    if schema == "vendor.gitlab-ci" {
+        // As GitLab reads it: `!reference` tags, and Ruby-style regexes in rules.
+        command.args([
+            "--data-transform",
+            "gitlab-ci",
+            "--regex-variant",
+            "nonunicode",
+        ]);
+    }
+    command.args(files);
+    match command.output() {
+        Ok(output) => output,
+        Err(e) if e.kind() == ErrorKind::NotFound => panic!(
+            "check-jsonschema is not on PATH: run scripts/control-plane/install-peers and put \
+             the directory it prints on PATH (scripts/test does both)"
+        ),
+        Err(e) => panic!("cannot run check-jsonschema: {e}"),
+    }
+}
+
+fn assert_valid(schema: &str, files: &[PathBuf]) {
+    let output = check_jsonschema(schema, files);
+    assert!(
+        output.status.success(),
+        "{} against {schema}:\n{}{}",
+        files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Writes `text` to `name` in `dir` (the extension tells check-jsonschema it is YAML).
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn checker_rejects_broken_files() {
+    let dir = tempfile::tempdir().unwrap();
+    // `step` instead of `steps`, and a job without runs-on.
+    let workflow = write(
+        dir.path(),
+        "broken.yml",
+        "on: push\njobs:\n  build:\n    step:\n      - run: echo\n",
+    );
+    let output = check_jsonschema("vendor.github-workflows", &[workflow]);
+    assert!(!output.status.success(), "a broken workflow passed");
+    // A GitLab job with a misspelt keyword.
+    let job = write(
+        dir.path(),
+        "broken-gitlab.yml",
+        "deploy:\n  scirpt: [kpush apply]\n",
+    );
+    let output = check_jsonschema("vendor.gitlab-ci", &[job]);
+    assert!(!output.status.success(), "a broken GitLab job passed");
+    // And the same checker accepts a correct file, so the failures above are the schema's.
+    let good = write(
+        dir.path(),
+        "good-gitlab.yml",
+        "deploy:\n  script: [kpush apply]\n",
+    );
+    assert_valid("vendor.gitlab-ci", &[good]);
+}
+
+#[test]
+fn github_action_metadata_is_valid() {
+    let action = repo().join("action.yml");
+    assert!(action.exists(), "{} is missing", action.display());
+    assert_valid("vendor.github-actions", &[action]);
+}
+
+#[test]
+fn github_example_workflows_are_valid() {
+    let dir = repo().join("ci-templates/github");
+    let mut workflows: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "yml" || x == "yaml"))
+        .collect();
+    workflows.sort();
+    let names: Vec<String> = workflows
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    for expected in ["deploy.yml", "drift.yml", "pr-diff.yml"] {
+        assert!(
+            names.iter().any(|n| n == expected),
+            "{expected} missing: {names:?}"
+        );
+    }
+    assert_valid("vendor.github-workflows", &workflows);
+}
+
+/// A GitLab CI/CD component: its `spec:` header and the jobs after `---`.
+struct Component {
+    header: String,
+    body: String,
+    inputs: serde_json::Map<String, Value>,
+}
+
+fn component(text: &str) -> Component {
+    let (header, body) = text
+        .split_once("\n---\n")
+        .expect("a component has a spec header, then `---`, then its jobs");
+    let spec: Value = serde_saphyr::from_str(header).expect("the spec header is YAML");
+    let inputs = spec["spec"]["inputs"]
+        .as_object()
+        .expect("spec:inputs is a map")
+        .clone();
+    Component {
+        header: header.to_string(),
+        body: body.to_string(),
+        inputs,
+    }
+}
+
+/// The jobs as GitLab interpolates them: each `$[[ inputs.NAME ]]` replaced by
+/// `given[NAME]`, else the input's default. Unknown inputs and inputs without a
+/// value are errors, as they are to GitLab.
+fn interpolate(component: &Component, given: &[(&str, &str)]) -> Result<String, String> {
+    let block = Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]").unwrap();
+    let mut error = None;
+    let text = block.replace_all(&component.body, |c: &regex::Captures| {
+        let name = &c[1];
+        if let Some((_, v)) = given.iter().find(|(n, _)| *n == name) {
+            return v.to_string();
+        }
+        match component.inputs.get(name).map(|i| &i["default"]) {
+            None => error
+                .get_or_insert(format!("unknown input `{name}`"))
+                .clone(),
+            Some(Value::Null) => error
+                .get_or_insert(format!("input `{name}` has no value"))
+                .clone(),
+            Some(Value::String(s)) => s.clone(),
+            Some(other) => other.to_string(),
+        }
+    });
+    match error {
+        Some(e) => Err(e),
+        None => Ok(text.into_owned()),
+    }
+}
+
+/// Top-level keys of a YAML mapping, read from the lines that start one.
+fn top_level_keys(yaml: &str) -> Vec<String> {
+    yaml.lines()
+        .filter(|l| !l.starts_with([' ', '#', '-']) && !l.is_empty())
+        .filter_map(|l| {
+            l.split_once(':')
+                .map(|(k, _)| k.trim_matches('"').to_string())
+        })
+        .collect()
+}
+
+#[test]
+fn gitlab_component_is_valid_with_its_default_inputs() {
+    let path = repo().join("ci-templates/gitlab/templates/kpush.yml");
+    let component = component(&read(&path));
+
+    // Every input is described and used, and every use names an input.
+    let used: BTreeSet<String> = Regex::new(r"\$\[\[\s*inputs\.([A-Za-z0-9_-]+)\s*\]\]")
+        .unwrap()
+        .captures_iter(&component.body)
+        .map(|c| c[1].to_string())
+        .collect();
+    let declared: BTreeSet<String> = component.inputs.keys().cloned().collect();
+    assert_eq!(
+        used, declared,
+        "inputs used in the jobs vs declared in spec:inputs"
+    );
+    for (name, input) in &component.inputs {
+        assert!(
+            input["description"].is_string(),
+            "input `{name}` has no description"
+        );
+    }
+
+    // Nothing that would change the including pipeline beyond its own jobs.
+    let keys = top_level_keys(&component.body);
+    for global in [
+        "default",
+        "variables",
+        "stages",
+        "include",
+        "workflow",
+        "image",
+        "cache",
+    ] {
+        assert!(
+            !keys.iter().any(|k| k == global),
+            "top-level `{global}:` in {keys:?}"
+        );
+    }
+    assert!(
+        keys.iter()
+            .all(|k| k.starts_with("$[[ inputs.job-prefix ]]-")),
+        "job names not prefixed with the job-prefix input: {keys:?}"
+    );
+
+    // `image` is the one input without a default.
+    let jobs = interpolate(&component, &[]).unwrap_err();
+    assert_eq!(jobs, "input `image` has no value");
+    let image = [("image", "registry.example.com/tools/kpush:0.1.0-debug")];
+    let jobs = interpolate(&component, &image).unwrap();
+    let renamed = interpolate(
+        &component,
+        &[
+            image[0],
+            ("job-prefix", "kpush-prod"),
+            ("apply-when", "manual"),
+        ],
+    )
+    .unwrap();
+    assert!(renamed.contains("\nkpush-prod-diff:") && renamed.contains("\nkpush-prod-apply:"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let files = vec![
+        write(dir.path(), "header.yml", &component.header),
+        write(dir.path(), "jobs.yml", &jobs),
+        write(dir.path(), "renamed.yml", &renamed),
+    ];
+    assert_valid("vendor.gitlab-ci", &files);
+}
+
+#[test]
+fn gitlab_include_file_is_valid() {
+    let path = repo().join("ci-templates/gitlab/kpush.gitlab-ci.yml");
+    let keys = top_level_keys(&read(&path));
+    assert!(
+        keys.iter().all(|k| k.starts_with('.')),
+        "the include file defines only hidden jobs: {keys:?}"
+    );
+    assert_valid("vendor.gitlab-ci", &[path]);
+}
+
+#[test]
+fn bitbucket_example_pipeline_is_valid() {
+    assert_valid(
+        "vendor.bitbucket-pipelines",
+        &[repo().join("ci-templates/bitbucket/bitbucket-pipelines.yml")],
+    );
+}
+
+/// The README's CI snippets: each fenced yaml block after a
+/// `<!-- checked: SCHEMA -->` line, with that schema.
+fn readme_snippets(readme: &str) -> Vec<(String, String)> {
+    let mut snippets = Vec::new();
+    let mut lines = readme.lines();
+    while let Some(line) = lines.next() {
+        let Some(schema) = line
+            .trim()
+            .strip_prefix("<!-- checked: ")
+            .and_then(|s| s.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let fence = lines.next().unwrap_or_default();
+        assert_eq!(
+            fence, "```yaml",
+            "`{line}` must come right before a ```yaml block"
+        );
+        let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
+        snippets.push((schema.to_string(), body.join("\n") + "\n"));
+    }
+    snippets
+}
+
+#[test]
+fn readme_ci_snippets_are_valid() {
+    let readme = read(&repo().join("README.md"));
+    let section = readme
+        .split_once("\n## Running in CI\n")
+        .expect("README has a `## Running in CI` section")
+        .1;
+    let section = section.split_once("\n## ").map_or(section, |(s, _)| s);
+    let snippets = readme_snippets(section);
+
+    // Every yaml block of the section is checked, so none can drift unnoticed.
+    let blocks = section.lines().filter(|l| *l == "```yaml").count();
+    assert_eq!(
+        blocks,
+        snippets.len(),
+        "a ```yaml block without a checked marker"
+    );
+    let schemas: BTreeSet<&str> = snippets.iter().map(|(s, _)| s.as_str()).collect();
+    for expected in [
+        "vendor.github-workflows",
+        "vendor.gitlab-ci",
+        "vendor.bitbucket-pipelines",
+    ] {
+        assert!(
+            schemas.contains(expected),
+            "no README snippet checked against {expected}"
+        );
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    for schema in schemas {
+        let files: Vec<PathBuf> = snippets
+            .iter()
+            .enumerate()
+            .filter(|(_, (s, _))| s == schema)
+            .map(|(i, (_, body))| write(dir.path(), &format!("snippet-{i}.yml"), body))
+            .collect();
+        assert_valid(schema, &files);
+    }
+}
+
+/// Runs the pipe's entrypoint with `sh`, a stub kpush that prints one argument
+/// per line, and only the given environment (as Bitbucket passes only the
+/// pipe's variables).
+fn run_pipe(env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let stub = dir.path().join("kpush");
+    std::fs::write(
+        &stub,
+        "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n",
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let clone = dir.path().join("clone");
+    std::fs::create_dir(&clone).unwrap();
+    let output = Command::new("sh")
+        .arg(repo().join("ci-templates/bitbucket/pipe.sh"))
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("BITBUCKET_CLONE_DIR", &clone)
+        .envs(env.iter().copied())
+        .output()
+        .expect("sh runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    // The first line echoes the command; the stub prints the rest.
+    let args = stdout.lines().skip(1).map(str::to_string).collect();
+    (
+        output.status.code().unwrap_or(-1),
+        args,
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bitbucket_pipe_passes_each_variable_as_one_argument() {
+    let (code, args, stderr) = run_pipe(&[
+        ("COMMAND", "apply"),
+        ("APP_PATH", "apps/web"),
+        ("APP", "web"),
+        ("ENV", "prod env"),
+        ("PRUNE", "true"),
+        ("ATOMIC", "true"),
+        ("TIMEOUT", "10m"),
+        ("REPORT_DIR", ""),
+        // Split on whitespace, never globbed.
+        ("EXTRA_ARGS", "--set  a=b *"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        args,
+        [
+            "apply",
+            "--trust-repo-owner",
+            "apps/web",
+            "--app=web",
+            "--env=prod env",
+            "--prune",
+            "--atomic",
+            "--timeout=10m",
+            "--set",
+            "a=b",
+            "*"
+        ]
+    );
+
+    // A kubeconfig given as base64 content is written to a private file.
+    let (code, args, stderr) = run_pipe(&[("KUBECONFIG", "YXBpVmVyc2lvbjogdjEK")]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        args.iter().any(|a| a.starts_with("--kubeconfig=/")),
+        "{args:?}"
+    );
+    assert!(
+        args.iter()
+            .any(|a| a == "--report-to=dotenv:kpush-reports/kpush.env")
+    );
+
+    for (env, message) in [
+        (
+            ("COMMAND", "delete"),
+            "COMMAND must be diff, apply or rollback",
+        ),
+        (
+            ("TIMEOUT", "5m"),
+            "TIMEOUT applies to apply and rollback only",
+        ),
+        (("EXTRA_ARGS_COUNT", "2"), "EXTRA_ARGS must be one string"),
+        (("KUBECONFIG", "not a kubeconfig!"), "KUBECONFIG is neither"),
+    ] {
+        let (code, _, stderr) = run_pipe(&[env]);
+        assert_eq!(code, 3, "{env:?}: {stderr}");
+        assert!(stderr.contains(message), "{env:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bitbucket_pipe_metadata_lists_every_variable_the_entrypoint_reads() {
+    let dir = repo().join("ci-templates/bitbucket");
+    let meta: Value = serde_saphyr::from_str(&read(&dir.join("pipe.yml"))).unwrap();
+    for key in ["name", "image", "category", "description", "repository"] {
+        assert!(meta[key].is_string(), "pipe.yml has no `{key}`");
+    }
+    let declared: BTreeSet<String> = meta["variables"]
+        .as_array()
+        .expect("pipe.yml lists variables")
+        .iter()
+        .map(|v| {
+            assert!(v["description"].is_string(), "{v}: no description");
+            assert!(v["required"].is_boolean(), "{v}: no required");
+            v["name"].as_str().unwrap().to_string()
+        })
+        .collect();
+    let script = read(&dir.join("pipe.sh"));
+    let read_vars: BTreeSet<String> = Regex::new(r"\$\{([A-Z][A-Z0-9_]*)")
+        .unwrap()
+        .captures_iter(&script)
+        .map(|c| c[1].to_string())
+        .filter(|v| v != "BITBUCKET_CLONE_DIR" && !v.ends_with("_COUNT"))
+        .collect();
+    assert_eq!(
+        read_vars, declared,
+        "variables pipe.sh reads vs pipe.yml declares"
+    );
+}
