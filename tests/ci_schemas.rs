@@ -352,14 +352,14 @@ fn run_pipe(env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
     )
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(stub, std::fs::Permissions::from_mode(0o755)).unwrap();
     let clone = dir.path().join("clone");
     std::fs::create_dir(&clone).unwrap();
     let output = Command::new("sh")
         .arg(repo().join("ci-templates/bitbucket/pipe.sh"))
         .env_clear()
         .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
-        .env("BITBUCKET_CLONE_DIR", &clone)
+        .env("BITBUCKET_CLONE_DIR", clone)
         .envs(env.iter().copied())
         .output()
         .expect("sh runs");
