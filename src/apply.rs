@@ -131,8 +131,12 @@ pub async fn apply(
             })
             .map(|(t, e)| (t, e.action, e.replace))
             .collect();
+        let total = work.len();
         let outcomes: Vec<Outcome> = stream::iter(work)
             .map(|(target, action, replace)| async move {
+                if crate::cancel::requested() {
+                    return None;
+                }
                 let options = ApplyOptions {
                     force: options.force || target.force,
                     ..options
@@ -146,17 +150,23 @@ pub async fn apply(
                     }
                 };
                 let written_at = result.as_ref().ok().and_then(write_time);
-                Outcome {
+                Some(Outcome {
                     id: target.id.clone(),
                     action,
                     error: result.err(),
                     written_at,
-                }
+                })
             })
             .buffered(concurrency)
+            .filter_map(|o| async move { o })
             .collect()
             .await;
+        applied.not_attempted += total - outcomes.len();
         applied.outcomes.extend(outcomes);
+        if crate::cancel::requested() {
+            applied.not_attempted += remaining(targets, plan, &stages[i + 1..], wave);
+            break;
+        }
         if applied.failed().next().is_some() {
             applied.not_attempted = remaining(targets, plan, &stages[i + 1..], wave);
             break;

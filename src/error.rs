@@ -21,6 +21,9 @@ pub enum Error {
     /// A failure while running.
     #[error("{0}")]
     Runtime(String),
+    /// SIGTERM or SIGINT; says what was written before the run stopped.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
 }
 
 impl Error {
@@ -29,7 +32,7 @@ impl Error {
             Error::Source(e) => e.exit_status(),
             Error::Render(_) => ExitStatus::Invalid,
             Error::Cluster(e) => e.exit_status(),
-            Error::Lock(_) | Error::Runtime(_) => ExitStatus::Failure,
+            Error::Lock(_) | Error::Runtime(_) | Error::Cancelled(_) => ExitStatus::Failure,
             Error::Invalid(_) => ExitStatus::Invalid,
         }
     }

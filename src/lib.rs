@@ -5,6 +5,7 @@
 //! Only [`cluster`] talks to the Kubernetes API.
 
 pub mod apply;
+pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod cluster;

@@ -73,22 +73,27 @@ pub async fn prune(
             .collect();
         let deleted: Vec<Deleted> = stream::iter(batch)
             .map(|c| async move {
+                // A cancelled run deletes nothing more.
+                if crate::cancel::requested() && !dry_run {
+                    return None;
+                }
                 let mut result = cluster
                     .delete(&c.resource, &c.id, propagation, dry_run)
                     .await;
                 if result.is_ok() && propagation == Propagation::Foreground && !dry_run {
                     result = cluster.wait_gone(&c.resource, &c.id, GONE_TIMEOUT).await;
                 }
-                Deleted {
+                Some(Deleted {
                     id: c.id.clone(),
                     error: result.err(),
-                }
+                })
             })
             .buffered(concurrency)
+            .filter_map(|d| async move { d })
             .collect()
             .await;
         pruned.deleted.extend(deleted);
-        if pruned.failed().next().is_some() {
+        if pruned.failed().next().is_some() || (crate::cancel::requested() && !dry_run) {
             break;
         }
     }

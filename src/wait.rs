@@ -45,6 +45,8 @@ pub enum Outcome {
     TimedOut {
         waiting: Vec<ObjectRef>,
     },
+    /// The run was cancelled (SIGTERM or SIGINT) during the wait.
+    Cancelled,
 }
 
 /// Every object's last known health and how the wait ended.
@@ -209,6 +211,9 @@ pub async fn wait(
                     _ => {}
                 }
             }
+        }
+        if crate::cancel::requested() {
+            break Outcome::Cancelled;
         }
         // A failed object ends the wait at once.
         if let Some(i) = states

@@ -20,6 +20,7 @@ use crate::printer::Printer;
 
 pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
     let printer = Printer::new(cli.global.no_color);
+    crate::cancel::listen();
     let result = dispatch(&cli, &printer).await;
     if let Err(error) = &result {
         // The pipeline still gets its exit code and an annotation on the failure.

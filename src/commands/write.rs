@@ -45,6 +45,7 @@ pub(super) async fn write(
     let concurrency = prepared.options.concurrency;
     let strict = prepared.options.plan.validate;
     let force = prepared.options.force_conflicts;
+    check_cancel(&Applied::default(), to_write(&prepared))?;
 
     // Namespaces first: everything else, the lock included, lives in them.
     let mut applied = Applied::default();
@@ -75,6 +76,7 @@ pub(super) async fn write(
         return Ok(report_results(printer, text, run, prepared, written));
     }
 
+    check_cancel(&applied, to_write(&prepared))?;
     let lease = take_lock(&cluster, &prepared.inventory, args, printer).await?;
     let result = write_locked(&mut prepared, run, kind, args, printer, &parent, applied).await;
     lease.release().await;
@@ -145,6 +147,7 @@ async fn write_locked(
     )
     .await;
     applied.outcomes.extend(crds.outcomes);
+    check_cancel(&applied, to_write(prepared))?;
     if applied.failed().next().is_none() {
         let waited = wait_for_crds(&cluster, targets, &prepared.plan).await;
         applied.outcomes.extend(waited);
@@ -200,6 +203,7 @@ async fn write_locked(
         .await;
         applied.outcomes.extend(rest.outcomes);
         applied.not_attempted += rest.not_attempted;
+        check_cancel(&applied, to_write(prepared))?;
         if applied.failed().next().is_some() {
             return stopped(applied);
         }
@@ -238,6 +242,7 @@ async fn write_locked(
             printer.note(&format!("  {line}"))
         })
         .await;
+        check_cancel(&applied, to_write(prepared))?;
         let healthy = report.healthy();
         health = Some(report);
         if !healthy {
@@ -250,6 +255,7 @@ async fn write_locked(
     }
 
     // PruneLast: only once every write succeeded and everything is healthy.
+    check_cancel(&applied, to_write(prepared))?;
     let pruned = prune::prune(
         &cluster,
         &prepared.inventory.candidates,
@@ -259,6 +265,12 @@ async fn write_locked(
         false,
     )
     .await;
+    if crate::cancel::requested() {
+        let done = pruned.deleted.iter().filter(|d| d.error.is_none()).count();
+        return Err(Error::Cancelled(format!(
+            "during the prune, after {done} deletion(s); every object was applied; rerun to finish the prune"
+        )));
+    }
     if pruned.failed().next().is_none() {
         let entry = history_entry(prepared, run, kind, &pruned);
         let history = history::append(prepared.inventory.history.clone(), entry);
@@ -358,4 +370,30 @@ fn history_entry(prepared: &Prepared, run: &AppRun, kind: &str, pruned: &Pruned)
         updated: c.update,
         pruned: pruned.deleted.iter().filter(|d| d.error.is_none()).count(),
     }
+}
+
+/// Stops the run when it was cancelled, saying what was written; nothing is pruned after this.
+fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Error> {
+    if !crate::cancel::requested() {
+        return Ok(());
+    }
+    let written = applied
+        .outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .count();
+    Err(Error::Cancelled(format!(
+        "{written} of {to_write} object(s) written; nothing was pruned and the deploy lock is released; rerun the same command to finish"
+    )))
+}
+
+/// Objects (and namespaces) the write phase is to create or update.
+fn to_write(prepared: &Prepared) -> usize {
+    let objects = prepared
+        .plan
+        .entries
+        .iter()
+        .filter(|e| matches!(e.action, Action::Create | Action::Update))
+        .count();
+    objects + prepared.namespaces_to_create.len()
 }

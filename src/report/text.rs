@@ -162,6 +162,10 @@ pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
                 }
             }
         }
+        Outcome::Cancelled => {
+            let line = format!("! health wait cancelled after {:.0}s", report.seconds);
+            let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+        }
         Outcome::TimedOut { waiting } => {
             let line = format!(
                 "! not healthy after {:.0}s; still waiting for:",
