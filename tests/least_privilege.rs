@@ -25,7 +25,9 @@ subjects: [{{kind: User, name: kpush-user, apiGroup: rbac.authorization.k8s.io}}
 }
 
 fn secret(name: &str, value: &str) -> String {
-    format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{key: {value}}}\n")
+    format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{key: {value}}}\n"
+    )
 }
 
 fn service(name: &str) -> String {
@@ -48,7 +50,10 @@ fn the_example_role_deploys_prunes_and_waits() {
     let repo = GitRepo::new();
     repo.write("app/settings.yaml", configmap("settings", "blue"))
         .write("app/old.yaml", configmap("old", "x"))
-        .write("app/web.yaml", deployment("web", 0, "registry.example/web:1"))
+        .write(
+            "app/web.yaml",
+            deployment("web", 0, "registry.example/web:1"),
+        )
         .write("app/svc.yaml", service("web"))
         .write("app/secret.yaml", secret("creds", "s3cr3t-value"))
         .commit("app");
@@ -57,7 +62,17 @@ fn the_example_role_deploys_prunes_and_waits() {
         full.extend_from_slice(args);
         common::kpush(repo.path(), &full)
     };
-    let deploy = ["apply", "app", "--app", "shop", "-n", &ns.name, "--prune", "--timeout", "60s"];
+    let deploy = [
+        "apply",
+        "app",
+        "--app",
+        "shop",
+        "-n",
+        &ns.name,
+        "--prune",
+        "--timeout",
+        "60s",
+    ];
 
     let run = as_user(&deploy);
     run.expect_code(0);
@@ -68,7 +83,11 @@ fn the_example_role_deploys_prunes_and_waits() {
     repo.remove("app/old.yaml").commit("drop old");
     let run = as_user(&deploy);
     run.expect_code(0);
-    assert!(cluster.get("configmap", Some(&ns.name), "old").is_none(), "{}", run.all());
+    assert!(
+        cluster.get("configmap", Some(&ns.name), "old").is_none(),
+        "{}",
+        run.all()
+    );
     as_user(&["status", "app", "--app", "shop", "-n", &ns.name]).expect_code(0);
     as_user(&["history", "app", "--app", "shop", "-n", &ns.name]).expect_code(0);
 
@@ -86,7 +105,13 @@ fn the_example_role_deploys_prunes_and_waits() {
     run.expect_code(3);
     assert!(run.all().contains("Forbidden"), "{}", run.all());
     assert!(run.all().contains("app/elsewhere.yaml"), "{}", run.all());
-    assert!(cluster.get("configmap", Some(&other.name), "elsewhere").is_none());
-    let settings = cluster.get("configmap", Some(&ns.name), "settings").unwrap();
+    assert!(
+        cluster
+            .get("configmap", Some(&other.name), "elsewhere")
+            .is_none()
+    );
+    let settings = cluster
+        .get("configmap", Some(&ns.name), "settings")
+        .unwrap();
     assert_eq!(settings["data"]["value"], "blue", "nothing may be written");
 }
