@@ -4,7 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use serde_json::{Map, Value};
 
@@ -192,6 +192,12 @@ pub fn parse_config(file: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
 }
 
 fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), Vec<String>> {
+    if !doc.is_object() {
+        return Err(vec![format!(
+            "expected an Application (a mapping), found {}",
+            crate::render::describe(doc)
+        )]);
+    }
     let api = doc["apiVersion"].as_str().unwrap_or("");
     let kind = doc["kind"].as_str().unwrap_or("");
     let argo = match (api, kind) {
@@ -267,14 +273,14 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             envs.used.borrow_mut().insert(env_name.clone());
             let e = Fields::new(Some(env), &envs.child(env_name), &mut f);
             let (sync_options, warnings) = SyncOptions::parse(&e.strings("syncOptions", &mut f));
-            f.errors.extend(warnings);
+            f.errors.extend(warnings.iter().map(|w| as_error(w)));
             environments.insert(
                 env_name.clone(),
                 Environment {
                     namespace: e.string("namespace", &mut f),
                     context: e.string("context", &mut f),
                     value_files: e.strings("valueFiles", &mut f),
-                    values: e.get("values").cloned(),
+                    values: mapping(&e, "values", &mut f),
                     sync_options,
                     prune: e.boolean("prune", &mut f),
                     target_revision: e.string("targetRevision", &mut f),
@@ -303,11 +309,43 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
                 .iter()
                 .map(|path| format!("unknown field `{path}`")),
         );
-        f.errors.extend(sync.1);
+        f.errors.extend(sync.1.iter().map(|w| as_error(w)));
     }
     if source.path.as_os_str().is_empty() {
         f.errors
             .push("missing required field `spec.source.path`".into());
+    } else if !inside_repository(Path::new(""), &source.path.to_string_lossy()) {
+        f.errors.push(format!(
+            "`spec.source.path: {}` is outside the repository; it is relative to the repository root",
+            source.path.display()
+        ));
+    } else {
+        let app = &source.path;
+        let mut files: Vec<(String, &String)> = Vec::new();
+        files.extend(
+            source
+                .value_files
+                .iter()
+                .map(|v| ("spec.source.valueFiles".to_string(), v)),
+        );
+        for (name, env) in &environments {
+            let field = format!("spec.environments.{name}.valueFiles");
+            files.extend(env.value_files.iter().map(|v| (field.clone(), v)));
+        }
+        files.extend(
+            source
+                .helm
+                .value_files
+                .iter()
+                .map(|v| ("spec.source.helm.valueFiles".to_string(), v)),
+        );
+        for (field, file) in files {
+            if !inside_repository(app, file) {
+                f.errors.push(format!(
+                    "`{field}: {file}` is outside the repository; values files are relative to the app path"
+                ));
+            }
+        }
     }
     if !f.errors.is_empty() {
         return Err(f.errors);
@@ -354,7 +392,7 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
         release_name: helm.string("releaseName", f),
         value_files: helm.strings("valueFiles", f),
         values: helm.string("values", f),
-        values_object: helm.get("valuesObject").cloned(),
+        values_object: mapping(&helm, "valuesObject", f),
         parameters,
     };
     helm.finish(f);
@@ -381,11 +419,50 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
         helm: helm_spec,
         kustomize: kustomize_spec,
         directory: directory_spec,
-        values: s.get("values").cloned(),
+        values: mapping(s, "values", f),
         value_files: s.strings("valueFiles", f),
     };
     s.finish(f);
     spec
+}
+
+/// A sync option warning as an error: nothing is ignored or defaulted then.
+fn as_error(warning: &str) -> String {
+    let text = warning.strip_suffix("; ignored").unwrap_or(warning);
+    text.strip_suffix("; using the default")
+        .unwrap_or(text)
+        .to_string()
+}
+
+/// Values layered into templates and charts merge as maps; anything else would silently
+/// replace everything below it.
+fn mapping(fields: &Fields<'_>, key: &str, f: &mut Findings) -> Option<Value> {
+    match fields.get(key)? {
+        v @ Value::Object(_) => Some(v.clone()),
+        other => {
+            f.errors.push(format!(
+                "`{}` must be a mapping, found {}",
+                fields.child(key),
+                crate::render::describe(other)
+            ));
+            None
+        }
+    }
+}
+
+/// `path` relative to `base` (both inside the repository), and still inside it: no absolute
+/// paths and no `..` that climbs out.
+fn inside_repository(base: &Path, path: &str) -> bool {
+    let mut depth: usize = 0;
+    for component in base.join(path).components() {
+        match component {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir if depth > 0 => depth -= 1,
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// kpush's `images` block: `[{alias, repository, allowTags, ignoreTags, constraint, helm:
@@ -557,6 +634,81 @@ spec:
         assert_eq!(prod.value_files, ["values-prod.yaml"]);
         assert_eq!(prod.sync_options.create_namespace, Some(true));
         assert_eq!(config.apps[1].origin.line, 14);
+    }
+
+    fn problems(text: &str) -> Vec<String> {
+        let err = parse_config(Path::new("kpush.yaml"), text.as_bytes()).unwrap_err();
+        err.problems.iter().map(ToString::to_string).collect()
+    }
+
+    #[test]
+    fn documents_that_are_not_applications_are_named() {
+        assert_eq!(
+            problems("- a\n---\nhello\n"),
+            [
+                "kpush.yaml:1: expected an Application (a mapping), found a list",
+                "kpush.yaml:3: expected an Application (a mapping), found a string",
+            ]
+        );
+    }
+
+    #[test]
+    fn paths_stay_inside_the_repository() {
+        let app = |source: &str| {
+            format!(
+                "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source: {source}\n"
+            )
+        };
+        let cases = [
+            ("{path: /etc}", "`spec.source.path: /etc` is outside"),
+            (
+                "{path: ../other}",
+                "`spec.source.path: ../other` is outside",
+            ),
+            (
+                "{path: apps/web, valueFiles: [../../../etc/passwd]}",
+                "`spec.source.valueFiles: ../../../etc/passwd` is outside",
+            ),
+            (
+                "{path: apps/web, valueFiles: [/etc/passwd]}",
+                "`spec.source.valueFiles: /etc/passwd` is outside",
+            ),
+            (
+                "{path: apps/web, helm: {valueFiles: [../../../x.yaml]}}",
+                "`spec.source.helm.valueFiles: ../../../x.yaml` is outside",
+            ),
+        ];
+        for (source, expected) in cases {
+            let found = problems(&app(source));
+            assert!(found[0].contains(expected), "{source}: {found:?}");
+        }
+        let fine = app("{path: ./apps/web/, valueFiles: [../shared/values.yaml, v.yaml]}");
+        parse_config(Path::new("kpush.yaml"), fine.as_bytes()).unwrap();
+    }
+
+    #[test]
+    fn sync_option_errors_do_not_claim_a_default() {
+        let text = "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  source: {path: web}\n  syncPolicy: {syncOptions: [PrunePropagationPolicy=sideways, Bogus=true]}\n";
+        assert_eq!(
+            problems(text),
+            [
+                "kpush.yaml:1: sync option `PrunePropagationPolicy=sideways` is not foreground, background or orphan",
+                "kpush.yaml:1: sync option `Bogus=true` is not supported by kpush",
+            ]
+        );
+    }
+
+    #[test]
+    fn values_are_mappings() {
+        let text = "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {name: web}\nspec:\n  source: {path: web, values: [1], helm: {valuesObject: x}}\n  environments: {prod: {values: 3}}\n";
+        let found = problems(text);
+        for expected in [
+            "`spec.source.values` must be a mapping, found a list",
+            "`spec.source.helm.valuesObject` must be a mapping, found a string",
+            "`spec.environments.prod.values` must be a mapping, found a number",
+        ] {
+            assert!(found.iter().any(|p| p.contains(expected)), "{found:?}");
+        }
     }
 
     #[test]

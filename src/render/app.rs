@@ -195,7 +195,7 @@ pub fn merged_values(snapshot: &Snapshot, layers: &[ValueLayer]) -> Result<Value
                     Some(other) => {
                         return Err(problem(format!(
                             "a values file must be a mapping, found {}",
-                            super::manifest::describe(&other)
+                            super::describe(&other)
                         )));
                     }
                 }
@@ -235,9 +235,14 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
 
     let mut files = Vec::new();
     let mut problems = Vec::new();
+    // `web.yaml.j2` renders to a manifest; other `.j2` files (`_labels.j2`) are only there to
+    // be included or imported.
     let templates: Vec<&&SourceFile> = selected
         .iter()
-        .filter(|f| f.path.extension().is_some_and(|e| e == "j2"))
+        .filter(|f| {
+            f.path.extension().is_some_and(|e| e == "j2")
+                && crate::source::is_manifest_file(&f.path.with_extension(""))
+        })
         .collect();
     if !templates.is_empty() {
         let values =
@@ -309,16 +314,54 @@ fn selected_by(options: &DirectorySpec, root: &Path, file: &Path) -> bool {
     true
 }
 
-/// Every text file of the commit, for template includes and imports.
+/// Every text file of the commit, for template includes and imports (none larger than a
+/// manifest file may be).
 fn text_files(snapshot: &Snapshot) -> Result<BTreeMap<String, String>, RenderError> {
     let files = snapshot
         .files(Path::new(""))
         .map_err(|e| single(Path::new(""), e.to_string()))?;
     Ok(files
         .into_iter()
+        .filter(|f| f.bytes.len() <= super::MAX_FILE_BYTES)
         .filter_map(|f| {
             let text = String::from_utf8(f.bytes).ok()?;
             Some((f.path.to_string_lossy().replace('\\', "/"), text))
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::source::{SourceRequest, WORKTREE};
+
+    #[test]
+    fn partials_are_included_not_rendered_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("app/lib")).unwrap();
+        let write = |path: &str, text: &str| std::fs::write(dir.path().join(path), text).unwrap();
+        write(
+            "app/cm.yaml.j2",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n{% include 'lib/labels.j2' %}\n",
+        );
+        write("app/lib/labels.j2", "  labels: {team: shop}\n");
+        let snapshot = Snapshot::open(&SourceRequest {
+            path: Path::new("."),
+            revision: WORKTREE,
+            repo: Some(dir.path()),
+            trust_repo_owner: false,
+        })
+        .unwrap();
+        let spec = RenderSpec {
+            app: "web".into(),
+            path: "app".into(),
+            ..RenderSpec::default()
+        };
+        let rendered = render_app(&snapshot, &spec).unwrap();
+        assert_eq!(rendered.manifests.len(), 1);
+        assert_eq!(
+            rendered.manifests[0].object["metadata"]["labels"]["team"],
+            "shop"
+        );
+    }
 }

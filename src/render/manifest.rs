@@ -50,6 +50,10 @@ impl Manifest {
         if version.is_empty() {
             return Err(format!("`apiVersion: {api_version}` has no version"));
         }
+        check_name(group, kind, name)?;
+        for field in ["labels", "annotations"] {
+            string_map(metadata.get(field), field)?;
+        }
         let id = ObjectRef {
             group: group.to_string(),
             version: version.to_string(),
@@ -69,6 +73,77 @@ fn required_str<'a>(value: Option<&'a Value>, field: &str) -> Result<&'a str, St
         }
         Some(other) => Err(format!(
             "`{field}` must be a string, found {}",
+            describe(other)
+        )),
+    }
+}
+
+/// Names the server refuses whatever the kind: they are part of the object's URL. Built-in
+/// kinds whose names are DNS names are checked too; other kinds (RBAC allows `system:x`,
+/// custom resources have their own rules) are left to the server.
+fn check_name(group: &str, kind: &str, name: &str) -> Result<(), String> {
+    if name == "." || name == ".." || name.contains('/') || name.contains('%') {
+        return Err(format!(
+            "`metadata.name: {name}` is not a valid name: it may not be `.` or `..` or contain `/` or `%`"
+        ));
+    }
+    let rule = match (group, kind) {
+        ("", "Namespace") => Some((is_dns_label(name), "a DNS label")),
+        ("", "Service") => Some((
+            is_dns_label(name) && name.starts_with(|c: char| c.is_ascii_lowercase()),
+            "a DNS-1035 label: it starts with a letter",
+        )),
+        ("", "ConfigMap" | "Secret" | "ServiceAccount" | "Pod" | "PersistentVolumeClaim")
+        | ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+        | ("batch", "Job" | "CronJob")
+        | ("networking.k8s.io", "Ingress") => Some((is_dns_subdomain(name), "a DNS subdomain")),
+        _ => None,
+    };
+    match rule {
+        Some((false, what)) => Err(format!(
+            "`metadata.name: {name}` is not a valid {kind} name: it must be {what} (lowercase letters, digits, `-`{})",
+            if what == "a DNS subdomain" {
+                " and `.`, at most 253 characters"
+            } else {
+                ", at most 63 characters"
+            }
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// RFC 1123 label.
+fn is_dns_label(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
+}
+
+/// RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
+}
+
+/// Labels and annotations are maps of strings; `version: 1.0` unquoted is a common slip that
+/// the server would refuse. (An empty value, `null`, is left to the server.)
+fn string_map(value: Option<&Value>, field: &str) -> Result<(), String> {
+    match value {
+        None | Some(Value::Null) => Ok(()),
+        Some(Value::Object(map)) => {
+            match map.iter().find(|(_, v)| !v.is_string() && !v.is_null()) {
+                Some((key, v)) => Err(format!(
+                    "`metadata.{field}.{key}` must be a string, found {} (quote it)",
+                    describe(v)
+                )),
+                None => Ok(()),
+            }
+        }
+        Some(other) => Err(format!(
+            "`metadata.{field}` must be a mapping, found {}",
             describe(other)
         )),
     }
@@ -137,6 +212,82 @@ mod tests {
         for (value, expected) in cases {
             let err = Manifest::from_value(value.clone(), origin()).unwrap_err();
             assert!(err.contains(expected), "{value}: {err}");
+        }
+    }
+
+    fn object(kind: &str, metadata: Value) -> Value {
+        let api = match kind {
+            "Deployment" => "apps/v1",
+            "ClusterRole" => "rbac.authorization.k8s.io/v1",
+            "Widget" => "example.com/v1",
+            _ => "v1",
+        };
+        json!({"apiVersion": api, "kind": kind, "metadata": metadata})
+    }
+
+    #[test]
+    fn names_the_server_always_refuses() {
+        let cases = [
+            (
+                "ConfigMap",
+                json!({"name": "a/b"}),
+                "may not be `.` or `..`",
+            ),
+            (
+                "ClusterRole",
+                json!({"name": ".."}),
+                "may not be `.` or `..`",
+            ),
+            ("Widget", json!({"name": "50%"}), "contain `/` or `%`"),
+            (
+                "ConfigMap",
+                json!({"name": "Web"}),
+                "not a valid ConfigMap name",
+            ),
+            ("Deployment", json!({"name": "web_1"}), "a DNS subdomain"),
+            ("Namespace", json!({"name": "a.b"}), "a DNS label"),
+            ("Service", json!({"name": "1web"}), "starts with a letter"),
+            (
+                "ConfigMap",
+                json!({"name": "a", "labels": ["x"]}),
+                "`metadata.labels` must be a mapping, found a list",
+            ),
+            (
+                "ConfigMap",
+                json!({"name": "a", "labels": {"v": 1.0}}),
+                "`metadata.labels.v` must be a string, found a number",
+            ),
+            (
+                "ConfigMap",
+                json!({"name": "a", "annotations": "x"}),
+                "`metadata.annotations` must be a mapping",
+            ),
+        ];
+        for (kind, metadata, expected) in cases {
+            let err = Manifest::from_value(object(kind, metadata.clone()), origin()).unwrap_err();
+            assert!(err.contains(expected), "{kind} {metadata}: {err}");
+        }
+    }
+
+    #[test]
+    fn names_other_kinds_allow_are_left_to_the_server() {
+        let fine = [
+            ("ClusterRole", json!({"name": "system:Aggregate-to-edit"})),
+            ("Widget", json!({"name": "Upper_Case"})),
+            (
+                "ConfigMap",
+                json!({"name": "kube-root-ca.crt", "labels": null}),
+            ),
+            ("Secret", json!({"name": "s", "labels": {"empty": null}})),
+            ("Service", json!({"name": "web-1"})),
+            (
+                "Deployment",
+                json!({"name": "a.b-c", "annotations": {"x": ""}}),
+            ),
+        ];
+        for (kind, metadata) in fine {
+            Manifest::from_value(object(kind, metadata.clone()), origin())
+                .unwrap_or_else(|e| panic!("{kind} {metadata}: {e}"));
         }
     }
 }

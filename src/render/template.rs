@@ -99,20 +99,49 @@ fn problem(path: &Path, error: &Error) -> Problem {
         .name()
         .map(PathBuf::from)
         .unwrap_or_else(|| path.to_path_buf());
-    let mut message = match error.detail() {
-        Some(detail) => format!("template error: {detail}"),
-        None => format!("template error: {}", error.kind()),
-    };
-    if error.kind() == ErrorKind::UndefinedError && error.detail().is_none() {
-        message = "template error: undefined value (a value the template uses is not set; \
-                   check the values files and --set)"
-            .into();
-    }
-    if error.kind() == ErrorKind::OutOfFuel {
-        message =
-            "template error: the template did too much work (an endless loop or recursion?)".into();
-    }
+    // An error in an included template comes wrapped once per include level (hundreds for an
+    // include of itself); the innermost one says what is wrong, and where.
+    let mut root = error;
+    let mut depth = 0;
+    let mut other = None;
     let mut source = std::error::Error::source(error);
+    while let Some(cause) = source {
+        match cause.downcast_ref::<Error>() {
+            Some(inner) => {
+                root = inner;
+                depth += 1;
+            }
+            None => {
+                other = Some(cause);
+                break;
+            }
+        }
+        source = cause.source();
+    }
+    let what = match (root.kind(), root.detail()) {
+        (ErrorKind::UndefinedError, None) => "undefined value (a value the template uses is not \
+             set; check the values files and --set)"
+            .to_string(),
+        (ErrorKind::OutOfFuel, _) => {
+            "the template did too much work (an endless loop or recursion?)".to_string()
+        }
+        (_, Some(detail)) if detail.contains("recursion limit exceeded") => {
+            "recursion limit exceeded (a macro or include that calls itself?)".to_string()
+        }
+        (_, Some(detail)) => detail.to_string(),
+        (kind, None) => kind.to_string(),
+    };
+    let mut message = format!("template error: {what}");
+    if depth > 0
+        && let Some(name) = root.name()
+    {
+        message.push_str(&format!(" (in {name}:{}", root.line().unwrap_or(0)));
+        if depth > 1 {
+            message.push_str(&format!(", {depth} includes deep"));
+        }
+        message.push(')');
+    }
+    let mut source = other;
     while let Some(cause) = source {
         message.push_str(&format!(": {cause}"));
         source = cause.source();
@@ -306,6 +335,29 @@ mod tests {
         let p = t
             .render(Path::new("a.yaml.j2"), &ctx(json!({})))
             .unwrap_err();
-        assert!(p.message.contains("template error"), "{}", p.message);
+        assert!(p.message.contains("calls itself"), "{}", p.message);
+    }
+
+    #[test]
+    fn errors_in_includes_say_where_once() {
+        let t = templates(&[
+            ("app/self.yaml.j2", "a: 1\n{% include 'self.yaml.j2' %}\n"),
+            ("app/a.yaml.j2", "x: 1\n{% include 'lib/b.j2' %}\n"),
+            ("app/lib/b.j2", "y: 1\nz: {{ values.missing }}\n"),
+        ]);
+        let p = t
+            .render(Path::new("app/self.yaml.j2"), &ctx(json!({})))
+            .unwrap_err();
+        assert_eq!(p.origin.to_string(), "app/self.yaml.j2:2");
+        assert!(p.message.contains("calls itself"), "{}", p.message);
+        assert!(p.message.len() < 200, "{}", p.message);
+        let p = t
+            .render(Path::new("app/a.yaml.j2"), &ctx(json!({})))
+            .unwrap_err();
+        assert_eq!(p.origin.to_string(), "app/a.yaml.j2:2");
+        assert_eq!(
+            p.message,
+            "template error: `values.missing` is undefined (in app/lib/b.j2:2)"
+        );
     }
 }

@@ -25,10 +25,22 @@ pub fn deep_merge(base: &mut Value, overlay: Value) {
 pub fn parse_set(expr: &str) -> Result<Value, String> {
     let (path, raw) = expr
         .split_once('=')
-        .ok_or_else(|| format!("`--set {expr}` is not KEY=VALUE"))?;
+        .ok_or_else(|| format!("`--set {}` is not KEY=VALUE", shorten(expr)))?;
     let keys = split_path(path);
     if keys.iter().any(String::is_empty) {
-        return Err(format!("`--set {expr}`: empty key in `{path}`"));
+        return Err(format!(
+            "`--set {}`: empty key in `{}`",
+            shorten(expr),
+            shorten(path)
+        ));
+    }
+    // Values nest no deeper than a values file may.
+    if keys.len() > super::yaml::MAX_DEPTH {
+        return Err(format!(
+            "`--set {}`: more than {} keys",
+            shorten(expr),
+            super::yaml::MAX_DEPTH
+        ));
     }
     let value = match raw {
         "true" => Value::Bool(true),
@@ -45,6 +57,14 @@ pub fn parse_set(expr: &str) -> Result<Value, String> {
         map.insert(key, inner);
         Value::Object(map)
     }))
+}
+
+/// Enough of a long expression to recognise it.
+fn shorten(text: &str) -> String {
+    match text.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 fn split_path(path: &str) -> Vec<String> {
@@ -98,5 +118,15 @@ mod tests {
         }
         assert!(parse_set("novalue").is_err());
         assert!(parse_set("a..b=1").is_err());
+        assert!(parse_set("=1").is_err());
+    }
+
+    #[test]
+    fn deep_set_paths_are_refused_and_messages_stay_short() {
+        let deep = format!("{}=1", vec!["a"; 100_000].join("."));
+        let err = parse_set(&deep).unwrap_err();
+        assert!(err.contains("more than 200 keys"), "{err}");
+        assert!(err.len() < 200, "{err}");
+        assert!(parse_set(&format!("{}=1", vec!["a"; 200].join("."))).is_ok());
     }
 }

@@ -1,7 +1,14 @@
 //! Parsing manifest files into documents, the way kubectl reads them.
 
-use serde_json::Value;
-use serde_saphyr::Spanned;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Value};
+use serde_saphyr::budget::BudgetBreach;
+use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
+
+/// How deeply collections may nest; CRD schemas go a few dozen levels deep. Reading recurses
+/// once per level: 200 levels take about 1.3 MiB of stack in a release build (5 MiB in a debug
+/// one), so documents are read on the main thread (8 MiB), never on a 2 MiB worker thread.
+pub const MAX_DEPTH: usize = 200;
 
 /// A parsed document and the line it starts on.
 #[derive(Debug, Clone, PartialEq)]
@@ -29,7 +36,13 @@ fn options() -> serde_saphyr::Options {
     budget.max_documents = 1_000_000;
     budget.max_nodes = 50_000_000;
     budget.max_events = 100_000_000;
-    budget.max_depth = 200;
+    budget.max_depth = MAX_DEPTH;
+    // Manifests hardly use aliases; a tenth of the library's default stops a YAML bomb in a
+    // fraction of the time and still leaves room for an anchored container reused a thousand times.
+    budget.max_recorded_anchor_events = 100_000;
+    // Those totals bound the work; the ratio heuristic would refuse an anchor used 11 times.
+    budget.enforce_alias_anchor_ratio = false;
+    options.alias_limits.max_total_replayed_events = 100_000;
     options.budget = Some(budget);
     options
 }
@@ -43,7 +56,7 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Document>, ParseError> {
             ParseError {
                 line: location.map(|l| l.line()).unwrap_or(0),
                 column: location.map(|l| l.column()),
-                message: e.without_snippet().to_string(),
+                message: yaml_message(&e),
             }
         })?;
     Ok(docs
@@ -56,15 +69,140 @@ pub fn parse_yaml(bytes: &[u8]) -> Result<Vec<Document>, ParseError> {
         .collect())
 }
 
-/// A JSON file holds one document.
+/// The parser's message without its location (the problem shows file, line and column) and
+/// in words for people rather than for the parser's developers.
+fn yaml_message(error: &serde_saphyr::Error) -> String {
+    let mut inner = error;
+    while let serde_saphyr::Error::WithSnippet { error, .. }
+    | serde_saphyr::Error::AliasError { error, .. } = inner
+    {
+        inner = error;
+    }
+    let bomb = "aliases expand to too much data (a YAML bomb?)";
+    match inner {
+        serde_saphyr::Error::Budget { breach, .. } => match breach {
+            BudgetBreach::Depth { .. } => format!("nested more than {MAX_DEPTH} levels deep"),
+            BudgetBreach::Aliases { .. }
+            | BudgetBreach::Anchors { .. }
+            | BudgetBreach::RecordedAnchorEvents { .. }
+            | BudgetBreach::RecordedAnchorBytes { .. }
+            | BudgetBreach::AliasAnchorRatio { .. } => bomb.to_string(),
+            _ => "the file is too large or too complex to read".to_string(),
+        },
+        serde_saphyr::Error::AliasReplayLimitExceeded { .. }
+        | serde_saphyr::Error::AliasExpansionLimitExceeded { .. }
+        | serde_saphyr::Error::AliasReplayStackDepthExceeded { .. }
+        | serde_saphyr::Error::AliasReplayCounterOverflow { .. } => bomb.to_string(),
+        // `!!int text` and the like: the tag asks for a type the text is not.
+        serde_saphyr::Error::InvalidScalar { ty, .. } => {
+            let what = match *ty {
+                t if t.starts_with('u') || t.starts_with('i') => "an integer",
+                t if t.starts_with('f') => "a number",
+                "bool" => "true or false",
+                other => other,
+            };
+            format!("the value does not match its tag (it is not {what})")
+        }
+        serde_saphyr::Error::DuplicateMappingKey { key: Some(key), .. } => {
+            format!("duplicate mapping key `{key}`")
+        }
+        other => {
+            let text = UserMessageFormatter.format_message(other);
+            if text.contains("recursion limit exceeded") {
+                format!("nested more than {MAX_DEPTH} levels deep")
+            } else {
+                text.into_owned()
+            }
+        }
+    }
+}
+
+/// A JSON file holds one document. Duplicate keys are refused, as in YAML: which of the two
+/// values the server would keep is not obvious from the file.
 pub fn parse_json(bytes: &[u8]) -> Result<Vec<Document>, ParseError> {
     utf8(bytes)?;
-    let value: Value = serde_json::from_slice(bytes).map_err(|e| ParseError {
-        line: e.line() as u64,
-        column: Some(e.column() as u64),
-        message: e.to_string(),
+    let Strict(value) = serde_json::from_slice(bytes).map_err(|e| {
+        let text = e.to_string();
+        let suffix = format!(" at line {} column {}", e.line(), e.column());
+        let message = text.strip_suffix(&suffix).unwrap_or(&text);
+        ParseError {
+            line: e.line() as u64,
+            column: Some(e.column() as u64),
+            message: if message == "recursion limit exceeded" {
+                "nested too deeply".to_string()
+            } else {
+                message.to_string()
+            },
+        }
     })?;
     Ok(vec![Document { line: 1, value }])
+}
+
+/// A JSON value read with duplicate object keys as an error.
+struct Strict(Value);
+
+impl<'de> Deserialize<'de> for Strict {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Strict, D::Error> {
+        deserializer.deserialize_any(StrictVisitor).map(Strict)
+    }
+}
+
+struct StrictVisitor;
+
+impl<'de> Visitor<'de> for StrictVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::from(v))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Strict(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            let Strict(value) = map.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, ParseError> {
@@ -130,5 +268,80 @@ mod tests {
     fn json_errors_carry_a_line() {
         let err = parse_json(b"{\n \"a\": 1,\n}").unwrap_err();
         assert_eq!(err.line, 3);
+        assert_eq!(err.message, "trailing comma");
+    }
+
+    #[test]
+    fn json_refuses_duplicate_keys() {
+        let err = parse_json(b"{\"a\": 1,\n \"b\": {\"c\": 1, \"c\": 2}}").unwrap_err();
+        assert_eq!((err.line, err.message.as_str()), (2, "duplicate key `c`"));
+        let docs = parse_json(br#"{"a": [1, 2.5, "x", null, true, {"b": {}}]}"#).unwrap();
+        assert_eq!(
+            docs[0].value,
+            json!({"a": [1, 2.5, "x", null, true, {"b": {}}]})
+        );
+    }
+
+    #[test]
+    fn messages_are_for_people() {
+        let err = parse_yaml(b"a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert_eq!(err.message, "duplicate mapping key `a`");
+        let err = parse_yaml(b"a: \"x\n").unwrap_err();
+        assert!(!err.message.contains("line"), "{err:?}");
+        let err = parse_yaml(b"kind: !!int ConfigMap\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "the value does not match its tag (it is not an integer)"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_without_a_stack_overflow() {
+        // With the stack kpush parses on: its main thread's 8 MiB, not a test thread's 2.
+        let check = || {
+            for open in ["[", "{a: "] {
+                let text = format!("a: {}", open.repeat(100_000));
+                let err = parse_yaml(text.as_bytes()).unwrap_err();
+                assert!(err.message.contains("nested"), "{open}: {err:?}");
+            }
+            let block: String = (0..1000)
+                .map(|i| format!("{}a:\n", "  ".repeat(i)))
+                .collect();
+            let err = parse_yaml(block.as_bytes()).unwrap_err();
+            assert_eq!(err.message, "nested more than 200 levels deep");
+            let json = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+            assert_eq!(
+                parse_json(json.as_bytes()).unwrap_err().message,
+                "nested too deeply"
+            );
+        };
+        std::thread::Builder::new()
+            .stack_size(8 << 20)
+            .spawn(check)
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn anchors_and_merge_keys_still_work() {
+        let mut text =
+            String::from("base: &c {name: web, image: nginx, ports: [80, 443]}\nlist:\n");
+        for _ in 0..1000 {
+            text.push_str("  - <<: *c\n    extra: 1\n");
+        }
+        let docs = parse_yaml(text.as_bytes()).unwrap();
+        assert_eq!(docs[0].value["list"][999]["image"], "nginx");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let err = parse_yaml(text.as_bytes()).unwrap_err();
+        assert!(err.message.contains("YAML bomb"), "{err:?}");
     }
 }

@@ -173,7 +173,16 @@ pub fn files_under(
     };
     let mut files = Vec::new();
     let mut failure = None;
-    subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+    let walked = subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        let name = String::from_utf8_lossy(entry.name_bytes());
+        // git never writes these, but a crafted commit can; joined to a path they would point
+        // outside the copy that helm and kustomize read.
+        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\\']) {
+            failure = Some(SourceError::BadTreeEntry {
+                name: path.join(dir).join(&*name).display().to_string(),
+            });
+            return TreeWalkResult::Abort;
+        }
         if entry.kind() != Some(ObjectType::Blob) || entry.filemode() == SYMLINK {
             return TreeWalkResult::Ok;
         }
@@ -189,13 +198,46 @@ pub fn files_under(
                 TreeWalkResult::Ok
             }
             Err(e) => {
-                failure = Some(e);
+                failure = Some(e.into());
                 TreeWalkResult::Abort
             }
         }
-    })?;
-    match failure {
-        Some(e) => Err(e.into()),
-        None => Ok(files),
+    });
+    match (failure, walked) {
+        (Some(e), _) => Err(e),
+        (None, Err(e)) => Err(e.into()),
+        (None, Ok(())) => Ok(files),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A tree written byte by byte, as a crafted commit could hold it.
+    fn raw_tree(repo: &Repository, entries: &[(&str, &str, Oid)]) -> Oid {
+        let mut bytes = Vec::new();
+        for (mode, name, id) in entries {
+            bytes.extend_from_slice(format!("{mode} {name}\0").as_bytes());
+            bytes.extend_from_slice(id.as_bytes());
+        }
+        repo.odb().unwrap().write(ObjectType::Tree, &bytes).unwrap()
+    }
+
+    #[test]
+    fn entries_git_never_writes_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init(dir.path()).unwrap();
+        let blob = repo.blob(b"a: 1\n").unwrap();
+        let fine = raw_tree(&repo, &[("100644", "a.yaml", blob)]);
+        assert_eq!(files_under(&repo, fine, Path::new("")).unwrap().len(), 1);
+        for bad in ["..", "."] {
+            let inner = raw_tree(&repo, &[("100644", "passwd", blob)]);
+            let tree = raw_tree(&repo, &[("40000", bad, inner)]);
+            match files_under(&repo, tree, Path::new("")) {
+                Err(SourceError::BadTreeEntry { name }) => assert_eq!(name, bad),
+                other => panic!("{bad}: {other:?}"),
+            }
+        }
     }
 }

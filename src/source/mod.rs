@@ -89,6 +89,10 @@ pub enum SourceError {
     PathNotFound { path: PathBuf, revision: String },
     #[error("`{}` is outside the repository at `{}`", path.display(), repo.display())]
     OutsideRepository { path: PathBuf, repo: PathBuf },
+    #[error(
+        "the commit holds a file or directory named `{name}`, which git never writes; refusing to read it"
+    )]
+    BadTreeEntry { name: String },
     #[error("git: {0}")]
     Git(#[from] ::git2::Error),
     #[error("cannot read `{}`: {source}", path.display())]

@@ -1,7 +1,7 @@
 //! One revision of the repository, read-only: a commit's tree, or the working tree on disk.
 //! Every later stage reads files through it, so nothing sees uncommitted changes by accident.
 
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
 
 use super::{CommitInfo, Revision, SourceError, SourceFile, SourceRequest, WORKTREE, git, paths};
 
@@ -60,25 +60,48 @@ impl Snapshot {
         paths::relative_to(&self.root, &wanted)
     }
 
+    /// `path` without `.` and `..`, or an error when it leaves the repository. Every read goes
+    /// through here, so a path from an app definition cannot reach other files on disk.
+    fn contained(&self, path: &Path) -> Result<PathBuf, SourceError> {
+        let mut out = PathBuf::new();
+        for component in path.components() {
+            match component {
+                Component::Normal(c) => out.push(c),
+                Component::CurDir => {}
+                Component::ParentDir if out.pop() => {}
+                _ => {
+                    return Err(SourceError::OutsideRepository {
+                        path: path.to_path_buf(),
+                        repo: self.root.clone(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// What is at `path` (relative to the repository root), if anything.
     pub fn kind(&self, path: &Path) -> Result<Option<EntryKind>, SourceError> {
+        let path = self.contained(path)?;
         match &self.backend {
-            Backend::Git { repo, tree } => git::kind(repo, *tree, path),
-            Backend::Disk => Ok(super::worktree::kind(&self.root.join(path))),
+            Backend::Git { repo, tree } => git::kind(repo, *tree, &path),
+            Backend::Disk => Ok(super::worktree::kind(&self.root, &path)),
         }
     }
 
     /// The file at `path`, or `None` when there is no file there.
     pub fn read(&self, path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
+        let path = self.contained(path)?;
         match &self.backend {
-            Backend::Git { repo, tree } => git::read(repo, *tree, path),
-            Backend::Disk => super::worktree::read(&self.root.join(path)),
+            Backend::Git { repo, tree } => git::read(repo, *tree, &path),
+            Backend::Disk => super::worktree::read(&self.root, &path),
         }
     }
 
     /// Every regular file under `path` (or the file itself), sorted by path. Symbolic links are
     /// never followed: their targets may lie outside the repository.
     pub fn files(&self, path: &Path) -> Result<Vec<SourceFile>, SourceError> {
+        let path = &self.contained(path)?;
         let not_found = || SourceError::PathNotFound {
             path: path.to_path_buf(),
             revision: self.revision_name(),

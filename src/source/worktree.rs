@@ -31,8 +31,18 @@ pub fn open(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
     })
 }
 
-pub fn kind(path: &Path) -> Option<EntryKind> {
-    let meta = fs::symlink_metadata(path).ok()?;
+/// What is at `path` under `root`. A symbolic link, also one to a directory on the way, is
+/// nothing, as in a commit.
+pub fn kind(root: &Path, path: &Path) -> Option<EntryKind> {
+    let mut at = root.to_path_buf();
+    let mut components = path.components().peekable();
+    while let Some(component) = components.next() {
+        at.push(component);
+        if components.peek().is_some() && fs::symlink_metadata(&at).ok()?.is_symlink() {
+            return None;
+        }
+    }
+    let meta = fs::symlink_metadata(&at).ok()?;
     if meta.is_dir() {
         Some(EntryKind::Dir)
     } else if meta.is_file() {
@@ -42,14 +52,14 @@ pub fn kind(path: &Path) -> Option<EntryKind> {
     }
 }
 
-pub fn read(path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
-    if kind(path) != Some(EntryKind::File) {
+pub fn read(root: &Path, path: &Path) -> Result<Option<Vec<u8>>, SourceError> {
+    if kind(root, path) != Some(EntryKind::File) {
         return Ok(None);
     }
-    fs::read(path).map(Some).map_err(|source| SourceError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+    let full = root.join(path);
+    fs::read(&full)
+        .map(Some)
+        .map_err(|source| SourceError::Io { path: full, source })
 }
 
 pub fn files_under(root: &Path, path: &Path) -> Result<Vec<SourceFile>, SourceError> {
