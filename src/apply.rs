@@ -132,9 +132,13 @@ pub async fn apply(
             .map(|(t, e)| (t, e.action, e.replace))
             .collect();
         let total = work.len();
+        // After the first failure no new write starts: the server may be gone, and the rest
+        // would only fail slowly or leave more of a half-applied state.
+        let failed = std::sync::atomic::AtomicBool::new(false);
+        let failed = &failed;
         let outcomes: Vec<Outcome> = stream::iter(work)
             .map(|(target, action, replace)| async move {
-                if crate::cancel::requested() {
+                if crate::cancel::requested() || failed.load(std::sync::atomic::Ordering::SeqCst) {
                     return None;
                 }
                 let options = ApplyOptions {
@@ -150,6 +154,9 @@ pub async fn apply(
                     }
                 };
                 let written_at = result.as_ref().ok().and_then(write_time);
+                if result.is_err() {
+                    failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 Some(Outcome {
                     id: target.id.clone(),
                     action,
@@ -168,7 +175,7 @@ pub async fn apply(
             break;
         }
         if applied.failed().next().is_some() {
-            applied.not_attempted = remaining(targets, plan, &stages[i + 1..], wave);
+            applied.not_attempted += remaining(targets, plan, &stages[i + 1..], wave);
             break;
         }
     }

@@ -9,7 +9,7 @@ use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cluster::{Cluster, Seen};
+use crate::cluster::{Cluster, FailureClass, Seen};
 use crate::health::{Health, PodFailure, State, health, pod_failure};
 use crate::object::{ObjectRef, Resource};
 use crate::plan::Target;
@@ -26,6 +26,12 @@ pub struct WaitOptions {
     /// fail this one.
     pub rollout_started: Option<jiff::Timestamp>,
 }
+
+/// How often the wait checks that the API server still answers, how long a check may take,
+/// and how many failed checks in a row end the wait.
+const PROBE_EVERY: Duration = Duration::from_secs(5);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
+const PROBE_FAILURES: u32 = 2;
 
 /// How the wait ended.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +53,10 @@ pub enum Outcome {
     },
     /// The run was cancelled (SIGTERM or SIGINT) during the wait.
     Cancelled,
+    /// The API server stopped answering (its storage failed, or it went away).
+    Unreachable {
+        message: String,
+    },
 }
 
 /// Every object's last known health and how the wait ended.
@@ -161,6 +171,8 @@ pub async fn wait(
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
 
+    let mut last_probe = std::time::Instant::now();
+    let mut probe_failures = 0;
     let outcome = loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
@@ -214,6 +226,33 @@ pub async fn wait(
         }
         if crate::cancel::requested() {
             break Outcome::Cancelled;
+        }
+        // Watches can go quiet instead of failing when the server's storage is down: a read
+        // every few seconds tells a slow rollout from a dead server.
+        if last_probe.elapsed() >= PROBE_EVERY
+            && let Some(first) = targets.first()
+        {
+            match tokio::time::timeout(PROBE_TIMEOUT, cluster.get(&first.resource, &first.id)).await
+            {
+                Ok(Err(failure)) if failure.class() == FailureClass::Transient => {
+                    probe_failures += 1;
+                    if probe_failures >= PROBE_FAILURES {
+                        break Outcome::Unreachable {
+                            message: failure.to_string(),
+                        };
+                    }
+                }
+                Ok(_) => probe_failures = 0,
+                Err(_) => {
+                    probe_failures += 1;
+                    if probe_failures >= PROBE_FAILURES {
+                        let message =
+                            format!("no answer to a read within {}s", PROBE_TIMEOUT.as_secs());
+                        break Outcome::Unreachable { message };
+                    }
+                }
+            }
+            last_probe = std::time::Instant::now();
         }
         // A failed object ends the wait at once.
         if let Some(i) = states

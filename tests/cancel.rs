@@ -116,6 +116,10 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
         cluster.get("deployment", Some(&ns.name), "web").is_some()
     });
     std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        lease_exists(&cluster, &ns.name, "kpush-app"),
+        "the run holds the lock"
+    );
     let signalled = Instant::now();
     signal(&child, "TERM");
     let run = finish(child);
@@ -133,7 +137,7 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
         "pruned after a cancel"
     );
     assert!(
-        !lease_exists(&cluster, &ns.name, "app"),
+        !lease_exists(&cluster, &ns.name, "kpush-app"),
         "the lock was not released"
     );
 
@@ -208,7 +212,7 @@ fn sigint_during_the_writes_starts_no_new_write() {
             .is_some(),
         "pruned after a cancel"
     );
-    assert!(!lease_exists(&cluster, &ns.name, "app"));
+    assert!(!lease_exists(&cluster, &ns.name, "kpush-app"));
 
     let run = cluster.kpush(
         repo.path(),

@@ -3,8 +3,12 @@
 use std::path::Path;
 use std::time::Duration;
 
+use kube::Config;
+use kube::client::ClientBuilder;
+use kube::client::retry::RetryPolicy;
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::{Client, Config};
+use tower::buffer::BufferLayer;
+use tower::retry::RetryLayer;
 
 use super::failure::error_chain;
 use super::{Cluster, ClusterError};
@@ -18,6 +22,11 @@ pub struct ConnectOptions<'a> {
     /// `--insecure-skip-tls-verify`: the only way to turn certificate checks off.
     pub insecure_skip_tls_verify: bool,
 }
+
+/// Retries of 429 (priority and fairness), 503 and 504, honouring the server's Retry-After.
+const THROTTLE_RETRIES: u32 = 8;
+const THROTTLE_FIRST_DELAY: Duration = Duration::from_millis(100);
+const THROTTLE_MAX_DELAY: Duration = Duration::from_secs(10);
 
 /// Argo CD's name for "the cluster Argo CD runs in": in push mode, the current context.
 const IN_CLUSTER: &str = "https://kubernetes.default.svc";
@@ -116,10 +125,27 @@ pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterErr
     config.read_timeout = Some(Duration::from_secs(120));
     let server = config.cluster_url.to_string();
     let default_namespace = config.default_namespace.clone();
-    let client = Client::try_from(config).map_err(|e| ClusterError::Config {
-        message: format!("cannot build a client for {server}: {}", error_chain(&e)),
-        hint: "check the certificate and key data of the kubeconfig".into(),
-    })?;
+    // The client's own retry of 429/503/504 waits up to 1000 s between 15 attempts; this one
+    // honours Retry-After too, but gives up within about a minute.
+    config.default_retry = false;
+    let throttled = RetryLayer::new(
+        RetryPolicy::new(
+            THROTTLE_FIRST_DELAY,
+            THROTTLE_MAX_DELAY,
+            THROTTLE_RETRIES,
+            true,
+        )
+        .expect("valid backoff"),
+    );
+    let client = ClientBuilder::try_from(config)
+        .map_err(|e| ClusterError::Config {
+            message: format!("cannot build a client for {server}: {}", error_chain(&e)),
+            hint: "check the certificate and key data of the kubeconfig".into(),
+        })?
+        // Retrying needs a service it can clone; the buffer makes one of the client's.
+        .with_layer(&BufferLayer::new(1024))
+        .with_layer(&throttled)
+        .build();
     Ok(Cluster {
         client,
         default_namespace,

@@ -188,10 +188,26 @@ async fn renew(api: Api<DynamicObject>, name: String) {
     }
 }
 
+/// How long releasing the lock may take before the run ends without it.
+const RELEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 impl HeldLease {
     /// Stops renewing and deletes the lease, if this run still holds it.
     pub async fn release(self) {
         self.renewer.abort();
+        let name = self.name.clone();
+        // A server that stopped answering must not hold the run: the lease expires anyway.
+        if tokio::time::timeout(RELEASE_TIMEOUT, self.delete_if_held())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "cannot release the deploy lock `{name}`: no answer; it expires by itself"
+            );
+        }
+    }
+
+    async fn delete_if_held(&self) {
         if let Ok(Some(lease)) = self.api.get_opt(&self.name).await {
             let holder = lease
                 .data

@@ -51,7 +51,9 @@ fn retry_after(error: &Error) -> Option<Option<Duration>> {
     match error {
         Error::Api(status) if super::failure::is_schema_error(status) => None,
         Error::Api(status) => match status.code {
-            429 | 500 | 502 | 503 | 504 => Some(
+            // 429, 503 and 504 were retried already, by the client's layer that sees the
+            // Retry-After header (cluster::connect).
+            500 | 502 => Some(
                 status
                     .details
                     .as_ref()

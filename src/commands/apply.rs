@@ -214,8 +214,13 @@ pub(super) fn report_results(
         health,
         pruned,
     } = written;
+    // A server that stopped answering is a failure of the run, not of the rollout.
+    let unreachable = health
+        .as_ref()
+        .is_some_and(|h| matches!(h.outcome, crate::wait::Outcome::Unreachable { .. }));
     let status = if applied.failed().next().is_some()
         || pruned.as_ref().is_some_and(|p| p.failed().next().is_some())
+        || unreachable
     {
         ExitStatus::Failure
     } else if health.as_ref().is_some_and(|h| !h.healthy()) {
@@ -223,6 +228,22 @@ pub(super) fn report_results(
     } else {
         ExitStatus::Success
     };
+    let failed_writes = applied.failed().count();
+    if failed_writes > 0 {
+        let written = applied
+            .outcomes
+            .iter()
+            .filter(|o| o.error.is_none())
+            .count();
+        printer.note(&printer.paint(
+            Style::Error,
+            &format!(
+                "error: {written} of {} object(s) written, {failed_writes} failed, {} not attempted; nothing was pruned. Rerun the same command once the cause is fixed: it converges.",
+                super::write::to_write(&prepared),
+                applied.not_attempted
+            ),
+        ));
+    }
     if text {
         printer.out(&report::applied_text(&applied, printer));
         if let Some(health) = &health {

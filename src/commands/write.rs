@@ -388,7 +388,7 @@ fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Error> {
 }
 
 /// Objects (and namespaces) the write phase is to create or update.
-fn to_write(prepared: &Prepared) -> usize {
+pub(super) fn to_write(prepared: &Prepared) -> usize {
     let objects = prepared
         .plan
         .entries

@@ -162,6 +162,13 @@ pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
                 }
             }
         }
+        Outcome::Unreachable { message } => {
+            let line = format!(
+                "! the API server stopped answering during the health wait after {:.0}s: {message}",
+                report.seconds
+            );
+            let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+        }
         Outcome::Cancelled => {
             let line = format!("! health wait cancelled after {:.0}s", report.seconds);
             let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
