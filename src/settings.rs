@@ -40,6 +40,10 @@ pub struct AppRun {
     /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
     /// back; conflicts with controllers are still reported.
     pub self_heal: bool,
+    /// `allowClusterScoped: false` refuses cluster-scoped objects at validation.
+    pub allow_cluster_scoped: bool,
+    /// `allowOtherNamespaces: false` refuses objects outside the destination namespace.
+    pub allow_other_namespaces: bool,
 }
 
 /// Everything a command runs over.
@@ -94,6 +98,8 @@ pub fn resolve(
                 tools,
                 ..RenderSpec::default()
             },
+            allow_cluster_scoped: true,
+            allow_other_namespaces: true,
             context: global.context.clone(),
             server: None,
             namespace: global.namespace.clone(),
@@ -303,7 +309,16 @@ fn app_run(
                 .collect(),
             tools: tools.clone(),
             images: Vec::new(),
+            // Only the names the config lists; an unset one stays undefined in templates.
+            env_vars: app
+                .source
+                .template_env
+                .iter()
+                .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
+                .collect(),
         },
+        allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
+        allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
         context,
         server: app.destination.server.clone(),
         namespace,

@@ -102,6 +102,10 @@ pub async fn prepare(
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let mut targets = plan::targets(&rendered, &discovery, &destination)
         .map_err(|problems| RenderError { problems })?;
+    let refused = scope_guards(run, &targets, &destination);
+    if !refused.is_empty() {
+        return Err(RenderError { problems: refused }.into());
+    }
 
     let concurrency = usize::from(args.concurrency);
     let mut used: BTreeSet<&str> = targets
@@ -261,6 +265,38 @@ async fn heal(
     for (&i, observation) in healable.iter().zip(again) {
         observations[i] = observation;
     }
+}
+
+/// The app's limits on where its objects may go (`allowClusterScoped`,
+/// `allowOtherNamespaces`), checked before any request that could write.
+fn scope_guards(run: &AppRun, targets: &[plan::Target], destination: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for t in targets {
+        let message = if !t.resource.namespaced && !run.allow_cluster_scoped {
+            format!(
+                "{} is cluster-scoped, and app `{}` does not allow cluster-scoped objects (allowClusterScoped: false)\nhint: move it to an app that allows them",
+                t.id, run.name
+            )
+        } else if !run.allow_other_namespaces
+            && t.id
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != destination)
+        {
+            format!(
+                "{} is outside the destination namespace `{destination}`, and app `{}` does not allow other namespaces (allowOtherNamespaces: false)\nhint: drop `metadata.namespace` or set it to `{destination}`",
+                t.id, run.name
+            )
+        } else {
+            continue;
+        };
+        problems.push(Problem {
+            origin: t.origin.clone(),
+            column: None,
+            message,
+        });
+    }
+    problems
 }
 
 /// Labels an object as a member of the ApplySet.

@@ -35,6 +35,10 @@ pub struct AppConfig {
     pub annotations: BTreeMap<String, String>,
     /// Image promotion policies: Image Updater annotations, or kpush's `images` block.
     pub images: Vec<crate::images::ImagePolicy>,
+    /// kpush: whether the app may hold cluster-scoped objects (default: yes).
+    pub allow_cluster_scoped: Option<bool>,
+    /// kpush: whether objects may name a namespace other than the destination (default: yes).
+    pub allow_other_namespaces: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -50,6 +54,9 @@ pub struct SourceSpec {
     pub values: Option<Value>,
     /// Values files, relative to the app path.
     pub value_files: Vec<String>,
+    /// Names of process environment variables `.j2` templates may read (`env_vars.NAME`);
+    /// templates see no other variable.
+    pub template_env: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

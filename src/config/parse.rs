@@ -260,6 +260,14 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
         Ok(policies) => images.extend(policies),
         Err(e) => f.errors.push(e),
     }
+    let (allow_cluster_scoped, allow_other_namespaces) = if argo {
+        (None, None)
+    } else {
+        (
+            spec.boolean("allowClusterScoped", &mut f),
+            spec.boolean("allowOtherNamespaces", &mut f),
+        )
+    };
     let sensitive_paths = spec.strings("sensitivePaths", &mut f);
     for path in &sensitive_paths {
         if let Err(e) = path.parse::<crate::plan::SensitivePath>() {
@@ -362,6 +370,8 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             sensitive_paths,
             annotations,
             images,
+            allow_cluster_scoped,
+            allow_other_namespaces,
         },
         warnings,
     ))
@@ -421,6 +431,7 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
         directory: directory_spec,
         values: mapping(s, "values", f),
         value_files: s.strings("valueFiles", f),
+        template_env: s.strings("templateEnv", f),
     };
     s.finish(f);
     spec

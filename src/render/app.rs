@@ -42,6 +42,8 @@ pub struct RenderSpec {
     pub tools: Tools,
     /// Promoted images, already checked against the policy.
     pub images: Vec<Promotion>,
+    /// The process environment variables the app's config lets templates read.
+    pub env_vars: BTreeMap<String, String>,
 }
 
 /// The kind of source at an app's path.
@@ -253,6 +255,7 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
             git: snapshot.commit.clone(),
             env: spec.env.clone(),
             app: spec.app.clone(),
+            env_vars: spec.env_vars.clone(),
             images: spec
                 .images
                 .iter()

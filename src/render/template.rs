@@ -23,6 +23,8 @@ pub struct TemplateContext {
     pub env: Option<String>,
     pub app: String,
     pub images: BTreeMap<String, String>,
+    /// Only the process environment variables the config lists (`templateEnv`).
+    pub env_vars: BTreeMap<String, String>,
 }
 
 /// Enough for any real template; a runaway loop or recursion stops with an error instead.
@@ -88,6 +90,7 @@ impl Templates {
                 env => &ctx.env,
                 app => &ctx.app,
                 images => Value::from(Serde(&ctx.images)),
+                env_vars => Value::from(Serde(&ctx.env_vars)),
             })
         });
         result.map_err(|e| problem(path, &e))
