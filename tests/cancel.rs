@@ -4,67 +4,17 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::background::Background;
 use common::{GitRepo, TestCluster, cluster, configmap, deployment};
 
-/// kpush as a child process, so the test can signal it. Output goes to files: a full pipe
-/// would block it.
-fn spawn(cluster: &TestCluster, repo: &GitRepo, args: &[&str]) -> Running {
-    let out = tempfile::tempdir().unwrap();
-    let stdout = std::fs::File::create(out.path().join("stdout")).unwrap();
-    let stderr = std::fs::File::create(out.path().join("stderr")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_kpush"))
-        .current_dir(repo.path())
-        .arg("--kubeconfig")
-        .arg(&cluster.kubeconfig)
-        .args(args)
-        .env_remove("KUBECONFIG")
-        .env_remove("GITHUB_STEP_SUMMARY")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::from(stdout))
-        .stderr(Stdio::from(stderr))
-        .spawn()
-        .expect("start kpush");
-    Running { child, out }
+fn spawn(cluster: &TestCluster, repo: &GitRepo, args: &[&str]) -> Background {
+    Background::start(repo.path(), &cluster.kubeconfig, args)
 }
 
-struct Running {
-    child: Child,
-    out: tempfile::TempDir,
-}
-
-fn signal(running: &Running, name: &str) {
-    let child = &running.child;
-    let status = Command::new("kill")
-        .arg(format!("-{name}"))
-        .arg(child.id().to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
-}
-
-/// Polls until `ready` holds, for at most 60 s.
-fn until(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn finish(mut running: Running) -> common::Run {
-    let status = running.child.wait().unwrap();
-    let read = |name: &str| std::fs::read_to_string(running.out.path().join(name)).unwrap();
-    common::Run {
-        code: status.code().unwrap_or(-1),
-        stdout: read("stdout"),
-        stderr: read("stderr"),
-    }
+fn until(what: &str, ready: impl FnMut() -> bool) {
+    common::background::until(what, Duration::from_secs(60), ready);
 }
 
 fn lease_exists(cluster: &TestCluster, ns: &str, app: &str) -> bool {
@@ -121,8 +71,8 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
         "the run holds the lock"
     );
     let signalled = Instant::now();
-    signal(&child, "TERM");
-    let run = finish(child);
+    child.signal("TERM");
+    let (run, _) = child.finish();
     assert!(
         signalled.elapsed() < Duration::from_secs(10),
         "the cancel took {:?}",
@@ -193,8 +143,8 @@ fn sigint_during_the_writes_starts_no_new_write() {
         run.stdout.lines().filter(|l| l.contains("/cm-")).count()
     };
     until("the first writes", || count() >= 20);
-    signal(&child, "INT");
-    let run = finish(child);
+    child.signal("INT");
+    let (run, _) = child.finish();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(run.stderr.contains("SIGINT received"), "{}", run.stderr);
     let written = count();

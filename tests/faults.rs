@@ -8,10 +8,11 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
+use common::background::Background;
 use common::{GitRepo, Run, configmap, deployment};
 
 /// One control plane at a time: they share two cores.
@@ -88,19 +89,8 @@ impl Plane {
         common::kpush(repo.path(), &full)
     }
 
-    /// kpush in the background; output goes to files so a full pipe never blocks it.
-    fn spawn(&self, repo: &GitRepo, args: &[&str], out: &Path) -> Child {
-        Command::new(env!("CARGO_BIN_EXE_kpush"))
-            .current_dir(repo.path())
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .env_remove("KUBECONFIG")
-            .env("NO_COLOR", "1")
-            .stdout(std::fs::File::create(out.join("stdout")).unwrap())
-            .stderr(std::fs::File::create(out.join("stderr")).unwrap())
-            .spawn()
-            .unwrap()
+    fn spawn(&self, repo: &GitRepo, args: &[&str]) -> Background {
+        Background::start(repo.path(), &self.kubeconfig, args)
     }
 }
 
@@ -114,27 +104,8 @@ impl Drop for Plane {
     }
 }
 
-fn finish(mut child: Child, out: &Path) -> (Run, Duration) {
-    let start = Instant::now();
-    let status = child.wait().unwrap();
-    let read = |name: &str| std::fs::read_to_string(out.join(name)).unwrap();
-    let run = Run {
-        code: status.code().unwrap_or(-1),
-        stdout: read("stdout"),
-        stderr: read("stderr"),
-    };
-    (run, start.elapsed())
-}
-
-fn until(what: &str, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(
-            start.elapsed() < Duration::from_secs(90),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+fn until(what: &str, ready: impl FnMut() -> bool) {
+    common::background::until(what, Duration::from_secs(90), ready);
 }
 
 /// An app of `n` ConfigMaps, deployed once with one more ConfigMap that the next commit drops.
@@ -162,7 +133,6 @@ fn api_server_killed_during_the_apply() {
     let plane = Plane::start("");
     let n = 500;
     let repo = app_with_doomed(&plane, "shop", n);
-    let out = tempfile::tempdir().unwrap();
     let child = plane.spawn(
         &repo,
         &[
@@ -175,7 +145,6 @@ fn api_server_killed_during_the_apply() {
             "--concurrency",
             "2",
         ],
-        out.path(),
     );
     until("the first writes", || {
         plane
@@ -186,7 +155,7 @@ fn api_server_killed_during_the_apply() {
             >= 30
     });
     plane.component("kill", "kube-apiserver");
-    let (run, took) = finish(child, out.path());
+    let (run, took) = child.finish();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(
         took < Duration::from_secs(60),
@@ -302,19 +271,15 @@ fn etcd_stopped_during_the_health_wait() {
         deployment("web", 1, "registry.example/web:1"),
     )
     .commit("web");
-    let out = tempfile::tempdir().unwrap();
     let child = plane.spawn(
         &repo,
         &["apply", "app", "-n", "web", "--prune", "--timeout", "60s"],
-        out.path(),
     );
     until("the health wait", || {
-        std::fs::read_to_string(out.path().join("stderr"))
-            .unwrap_or_default()
-            .contains("waiting up to")
+        child.stderr().contains("waiting up to")
     });
     plane.component("kill", "etcd");
-    let (run, took) = finish(child, out.path());
+    let (run, took) = child.finish();
     assert_eq!(run.code, 1, "{}", run.all());
     assert!(took < Duration::from_secs(90), "kpush took {took:?}");
     assert!(run.all().contains("stopped answering"), "{}", run.all());
