@@ -243,7 +243,7 @@ fn a_throttling_server_is_retried_with_backoff() {
             "busy",
             "--no-wait",
             "--concurrency",
-            "16",
+            "4",
         ],
     );
     run.expect_code(0);

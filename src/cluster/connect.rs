@@ -24,7 +24,7 @@ pub struct ConnectOptions<'a> {
 }
 
 /// Retries of 429 (priority and fairness), 503 and 504, honouring the server's Retry-After.
-const THROTTLE_RETRIES: u32 = 8;
+const THROTTLE_RETRIES: u32 = 10;
 const THROTTLE_FIRST_DELAY: Duration = Duration::from_millis(100);
 const THROTTLE_MAX_DELAY: Duration = Duration::from_secs(10);
 
