@@ -136,8 +136,8 @@ pub async fn apply(
         // would only fail slowly or leave more of a half-applied state.
         let failed = std::sync::atomic::AtomicBool::new(false);
         let failed = &failed;
-        let outcomes: Vec<Outcome> = stream::iter(work)
-            .map(|(target, action, replace)| async move {
+        let mut outcomes: Vec<(usize, Outcome)> = stream::iter(work.into_iter().enumerate())
+            .map(|(i, (target, action, replace))| async move {
                 if crate::cancel::requested() || failed.load(std::sync::atomic::Ordering::SeqCst) {
                     return None;
                 }
@@ -157,17 +157,23 @@ pub async fn apply(
                 if result.is_err() {
                     failed.store(true, std::sync::atomic::Ordering::SeqCst);
                 }
-                Some(Outcome {
-                    id: target.id.clone(),
-                    action,
-                    error: result.err(),
-                    written_at,
-                })
+                Some((
+                    i,
+                    Outcome {
+                        id: target.id.clone(),
+                        action,
+                        error: result.err(),
+                        written_at,
+                    },
+                ))
             })
-            .buffered(concurrency)
+            // Unordered: one slow answer must not hold the other slots idle.
+            .buffer_unordered(concurrency)
             .filter_map(|o| async move { o })
             .collect()
             .await;
+        outcomes.sort_by_key(|(i, _)| *i);
+        let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
         applied.not_attempted += total - outcomes.len();
         applied.outcomes.extend(outcomes);
         if crate::cancel::requested() {

@@ -380,19 +380,24 @@ type Listed = HashMap<(String, String, Option<String>), HashMap<String, serde_js
 /// The live objects of every kind and namespace with at least [`LIST_FROM`] targets, by name.
 /// A list that fails (no `list` permission) leaves those targets to be read one by one.
 async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> Listed {
-    let mut groups: HashMap<(String, String, Option<String>), (&Target, usize)> = HashMap::new();
+    let mut groups: HashMap<(String, String, Option<String>), (&Target, BTreeSet<&str>)> =
+        HashMap::new();
     for t in targets.iter().filter(|t| t.awaits_crd.is_none()) {
         let key = (
             t.resource.plural.clone(),
             t.resource.group.clone(),
             t.id.namespace.clone(),
         );
-        groups.entry(key).or_insert((t, 0)).1 += 1;
+        groups
+            .entry(key)
+            .or_insert((t, BTreeSet::new()))
+            .1
+            .insert(&t.id.name);
     }
     let lists = groups
         .into_iter()
-        .filter(|(_, (_, n))| *n >= LIST_FROM)
-        .map(|(key, (t, _))| async move {
+        .filter(|(_, (_, names))| names.len() >= LIST_FROM)
+        .map(|(key, (t, names))| async move {
             let items = cluster
                 .list_labelled(&t.resource, t.id.namespace.as_deref(), "")
                 .await
@@ -401,6 +406,13 @@ async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> 
             // List items come without `apiVersion` and `kind`; a read has them.
             let by_name = items
                 .into_iter()
+                // Only what the plan compares: not other objects, not managed fields.
+                .filter(|o| {
+                    o["metadata"]["name"]
+                        .as_str()
+                        .is_some_and(|n| names.contains(n))
+                })
+                .map(without_managed_fields)
                 .filter_map(|mut o| {
                     let map = o.as_object_mut()?;
                     map.entry("apiVersion")
@@ -419,6 +431,18 @@ async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> 
         .await
 }
 
+/// The plan ignores managed fields (conflicts come from the server's answers); dropping them
+/// early keeps a large plan's memory down.
+fn without_managed_fields(mut object: serde_json::Value) -> serde_json::Value {
+    if let Some(metadata) = object
+        .get_mut("metadata")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        metadata.remove("managedFields");
+    }
+    object
+}
+
 /// For each target, the live object and the dry-run result, concurrently, in target order.
 pub async fn observe(
     cluster: &Cluster,
@@ -432,68 +456,75 @@ pub async fn observe(
         force: options.force_conflicts,
     };
     let listed = &prefetch(cluster, targets, options.concurrency).await;
-    stream::iter(targets)
-        .map(|target| async move {
-            if let Some(crd) = &target.awaits_crd {
-                return Observation {
-                    live: None,
-                    dry_run: DryRun::Pending(format!(
-                        "validated after CustomResourceDefinition `{crd}` is established"
-                    )),
+    let mut observed: Vec<(usize, Observation)> = stream::iter(targets.iter().enumerate())
+        .map(|(i, target)| async move {
+            let observation = async {
+                if let Some(crd) = &target.awaits_crd {
+                    return Observation {
+                        live: None,
+                        dry_run: DryRun::Pending(format!(
+                            "validated after CustomResourceDefinition `{crd}` is established"
+                        )),
+                    };
+                }
+                if let Some(ns) = target
+                    .id
+                    .namespace
+                    .as_ref()
+                    .filter(|ns| pending_namespaces.contains(*ns))
+                {
+                    return Observation {
+                        live: None,
+                        dry_run: DryRun::Pending(format!(
+                            "validated after namespace `{ns}` is created"
+                        )),
+                    };
+                }
+                let dry_run = ApplyOptions {
+                    force: dry_run.force || target.force,
+                    ..dry_run
                 };
+                let key = (
+                    target.resource.plural.clone(),
+                    target.resource.group.clone(),
+                    target.id.namespace.clone(),
+                );
+                let known = listed
+                    .get(&key)
+                    .map(|objects| objects.get(&target.id.name).cloned());
+                let (live, applied) = futures::join!(
+                    async {
+                        match known {
+                            Some(found) => Ok(found),
+                            None => cluster.get(&target.resource, &target.id).await,
+                        }
+                    },
+                    cluster.apply(&target.resource, &target.id, &target.object, dry_run)
+                );
+                match (live, applied) {
+                    (Ok(live), Ok(applied)) => Observation {
+                        live: live.map(without_managed_fields),
+                        dry_run: DryRun::Done(without_managed_fields(applied)),
+                    },
+                    (Ok(live), Err(failure)) => Observation {
+                        live,
+                        dry_run: DryRun::Failed(failure),
+                    },
+                    (Err(failure), _) => Observation {
+                        live: None,
+                        dry_run: DryRun::Failed(failure),
+                    },
+                }
             }
-            if let Some(ns) = target
-                .id
-                .namespace
-                .as_ref()
-                .filter(|ns| pending_namespaces.contains(*ns))
-            {
-                return Observation {
-                    live: None,
-                    dry_run: DryRun::Pending(format!(
-                        "validated after namespace `{ns}` is created"
-                    )),
-                };
-            }
-            let dry_run = ApplyOptions {
-                force: dry_run.force || target.force,
-                ..dry_run
-            };
-            let key = (
-                target.resource.plural.clone(),
-                target.resource.group.clone(),
-                target.id.namespace.clone(),
-            );
-            let known = listed
-                .get(&key)
-                .map(|objects| objects.get(&target.id.name).cloned());
-            let (live, applied) = futures::join!(
-                async {
-                    match known {
-                        Some(found) => Ok(found),
-                        None => cluster.get(&target.resource, &target.id).await,
-                    }
-                },
-                cluster.apply(&target.resource, &target.id, &target.object, dry_run)
-            );
-            match (live, applied) {
-                (Ok(live), Ok(applied)) => Observation {
-                    live,
-                    dry_run: DryRun::Done(applied),
-                },
-                (Ok(live), Err(failure)) => Observation {
-                    live,
-                    dry_run: DryRun::Failed(failure),
-                },
-                (Err(failure), _) => Observation {
-                    live: None,
-                    dry_run: DryRun::Failed(failure),
-                },
-            }
+            .await;
+            (i, observation)
         })
-        .buffered(options.concurrency)
+        // Unordered: one slow answer must not hold the other slots idle.
+        .buffer_unordered(options.concurrency)
         .collect()
-        .await
+        .await;
+    observed.sort_by_key(|(i, _)| *i);
+    observed.into_iter().map(|(_, o)| o).collect()
 }
 
 #[cfg(test)]
