@@ -375,13 +375,14 @@ async fn missing_namespaces(
 /// Where many objects share a kind and namespace, one list replaces a read per object.
 const LIST_FROM: usize = 8;
 
-type Listed = HashMap<(String, String, Option<String>), HashMap<String, serde_json::Value>>;
+/// Plural, group and namespace: what one list request covers.
+type ListKey = (String, String, Option<String>);
+type Listed = HashMap<ListKey, HashMap<String, serde_json::Value>>;
 
 /// The live objects of every kind and namespace with at least [`LIST_FROM`] targets, by name.
 /// A list that fails (no `list` permission) leaves those targets to be read one by one.
 async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> Listed {
-    let mut groups: HashMap<(String, String, Option<String>), (&Target, BTreeSet<&str>)> =
-        HashMap::new();
+    let mut groups: HashMap<ListKey, (&Target, BTreeSet<&str>)> = HashMap::new();
     for t in targets.iter().filter(|t| t.awaits_crd.is_none()) {
         let key = (
             t.resource.plural.clone(),
