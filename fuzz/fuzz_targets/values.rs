@@ -32,8 +32,11 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 
-    let files: BTreeMap<String, String> =
-        [("v.yaml.j2".to_string(), "{{ values | to_yaml }}\n".to_string())].into();
+    let files: BTreeMap<String, String> = [(
+        "v.yaml.j2".to_string(),
+        "{{ values | to_yaml }}\n".to_string(),
+    )]
+    .into();
     let templates = Templates::new(Arc::new(files));
     let ctx = TemplateContext {
         values: values.clone(),
@@ -44,7 +47,11 @@ fuzz_target!(|data: &[u8]| {
     };
     let docs = parse_documents(Path::new("v.yaml"), text.as_bytes())
         .unwrap_or_else(|p| panic!("to_yaml wrote YAML that does not parse: {p}\n{text}"));
-    let back = docs.into_iter().next().map(|d| d.value).unwrap_or(Value::Null);
+    let back = docs
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or(Value::Null);
     let empty = values.as_object().is_some_and(|m| m.is_empty());
     if !empty {
         assert_eq!(back, values, "to_yaml does not read back:\n{text}");
