@@ -432,3 +432,29 @@ fn diff_between_two_commits_needs_no_cluster() {
     )
     .expect_code(0);
 }
+
+/// Every app renders before the first cluster call: a broken second app stops `diff` and
+/// `apply` with exit 3 even when the cluster cannot be reached (3, not 1: never contacted).
+#[test]
+fn a_broken_later_app_stops_the_run_before_any_cluster_call() {
+    let repo = GitRepo::new();
+    let app = |name: &str| {
+        format!(
+            "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {name}}}\n  destination: {{namespace: shop}}\n"
+        )
+    };
+    repo.write(
+        "kpush.yaml",
+        format!("{}---\n{}", app("first"), app("second")),
+    )
+    .write("first/cm.yaml", configmap("a", "1"))
+    .write("second/cm.yaml", "kind: ConfigMap\nmetadata: [\n")
+    .commit("second is broken");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
+    for command in ["diff", "apply"] {
+        let run = kpush(repo.path(), &["--kubeconfig", &kubeconfig, command]);
+        run.expect_code(3);
+        assert!(run.stderr.contains("second/cm.yaml"), "{}", run.stderr);
+    }
+}

@@ -61,8 +61,9 @@ pub async fn apply_resolved(
 
     // Every app is planned and validated before any app is written.
     let mut prepared = Vec::new();
-    for run in &resolved.apps {
-        let p = prepare(global, &args.target, &resolved.snapshot, run).await?;
+    let renders = super::prepare::render_all(&resolved.snapshot, &resolved.apps)?;
+    for (run, rendered) in resolved.apps.iter().zip(renders) {
+        let p = prepare(global, &args.target, run, rendered).await?;
         if text {
             let namespace = p.inventory.parent.namespace.clone().unwrap_or_default();
             app_header(printer, many, &run.name, run.env.as_deref(), &namespace);

@@ -26,14 +26,15 @@ pub async fn diff(
     let text = global.output == OutputFormat::Text;
     let many = resolved.apps.len() > 1;
     let mut reports = Vec::new();
-    for run in &resolved.apps {
+    let renders = prepare::render_all(&resolved.snapshot, &resolved.apps)?;
+    for (run, rendered) in resolved.apps.iter().zip(renders) {
         let Prepared {
             plan,
             namespaces_to_create,
             inventory,
             commit,
             ..
-        } = prepare(global, &args.target, &resolved.snapshot, run).await?;
+        } = prepare(global, &args.target, run, rendered).await?;
         let namespace = inventory.parent.namespace.clone().unwrap_or_default();
         let status = if let Some(class) = plan.error_class() {
             super::apply::failure_status(class)

@@ -39,6 +39,15 @@ pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
     render_at(snapshot, app).map(|(rendered, _)| rendered)
 }
 
+/// Renders every app before any cluster call, so broken input in a later app stops the run
+/// (exit 3) before the first app's dry runs.
+pub fn render_all(
+    snapshot: &Snapshot,
+    apps: &[AppRun],
+) -> Result<Vec<(Rendered, Option<CommitInfo>)>, Error> {
+    apps.iter().map(|app| render_at(snapshot, app)).collect()
+}
+
 /// Everything known before the first write.
 pub struct Prepared {
     pub cluster: Cluster,
@@ -78,14 +87,14 @@ pub async fn connect(global: &GlobalArgs, run: &AppRun) -> Result<Cluster, Error
     .await?)
 }
 
-/// Renders the app, reads its inventory and builds its plan; writes nothing.
+/// Reads the app's inventory and builds its plan from its render (`render_all`); writes
+/// nothing.
 pub async fn prepare(
     global: &GlobalArgs,
     args: &TargetArgs,
-    snapshot: &Snapshot,
     run: &AppRun,
+    (rendered, commit): (Rendered, Option<CommitInfo>),
 ) -> Result<Prepared, Error> {
-    let (rendered, commit) = render_at(snapshot, run)?;
     let app = run.name.clone();
     let cluster = connect(global, run).await?;
     let mut api_versions: BTreeSet<String> = rendered
