@@ -216,6 +216,13 @@ pub struct TargetArgs {
     #[arg(long, action = clap::ArgAction::Set, value_name = "BOOL")]
     pub validate: Option<bool>,
 
+    /// Send every object through the server's dry run. By default an object whose live state
+    /// still holds what kpush last applied from the same configuration (recorded in its
+    /// `kpush.dev/config-digest` annotation) is compared locally and not sent; this also asks
+    /// the server about those, e.g. to catch an admission policy that now refuses them.
+    #[arg(long)]
+    pub verify_unchanged: bool,
+
     /// Also write the run's report to a file (repeatable): `json:PATH`, `markdown:PATH`,
     /// `dotenv:PATH` (counts, revision and exit code as KPUSH_* lines) or
     /// `gitlab-terraform:PATH` (the counts GitLab's merge-request widget shows). Written even

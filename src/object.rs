@@ -48,7 +48,7 @@ impl fmt::Display for ObjectRef {
 }
 
 /// A kind as the API server serves it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Resource {
     pub group: String,
     pub version: String,

@@ -2,13 +2,15 @@
 //! Namespaced objects go first, then cluster-scoped ones, then CRDs (after their custom
 //! resources), then namespaces (after everything inside them); each step concurrent.
 
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
 
 use futures::{StreamExt, stream};
 use serde::Serialize;
 
 use crate::cluster::{ApiFailure, Cluster, Propagation};
-use crate::object::ObjectRef;
+use crate::inventory::PART_OF_LABEL;
+use crate::object::{ObjectRef, Resource};
 use crate::plan::{Action, Plan, PruneCandidate};
 
 /// What happened to one pruned object.
@@ -71,31 +73,136 @@ pub async fn prune(
             .copied()
             .filter(|c| order(c) == step)
             .collect();
-        let deleted: Vec<Deleted> = stream::iter(batch)
+        let mut deleted: Vec<(&PruneCandidate, Option<ApiFailure>)> = stream::iter(batch)
             .map(|c| async move {
                 // A cancelled run deletes nothing more.
                 if crate::cancel::requested() && !dry_run {
                     return None;
                 }
-                let mut result = cluster
+                let result = cluster
                     .delete(&c.resource, &c.id, propagation, dry_run)
                     .await;
-                if result.is_ok() && propagation == Propagation::Foreground && !dry_run {
-                    result = cluster.wait_gone(&c.resource, &c.id, GONE_TIMEOUT).await;
-                }
-                Some(Deleted {
-                    id: c.id.clone(),
-                    error: result.err(),
-                })
+                Some((c, result.err()))
             })
             .buffered(concurrency)
             .filter_map(|d| async move { d })
             .collect()
             .await;
+        if propagation == Propagation::Foreground && !dry_run {
+            let accepted = deleted
+                .iter()
+                .filter(|(_, error)| error.is_none())
+                .map(|(c, _)| *c)
+                .collect();
+            let mut late = wait_all_gone(cluster, accepted, concurrency).await;
+            for (c, error) in &mut deleted {
+                if let Some(failure) = late.remove(&c.id) {
+                    *error = Some(failure);
+                }
+            }
+        }
+        let deleted = deleted.into_iter().map(|(c, error)| Deleted {
+            id: c.id.clone(),
+            error,
+        });
         pruned.deleted.extend(deleted);
         if pruned.failed().next().is_some() || (crate::cancel::requested() && !dry_run) {
             break;
         }
     }
     pruned
+}
+
+/// Below this many objects of one kind and namespace, a deletion wait reads them one by one
+/// rather than listing the whole ApplySet's members.
+const LIST_FROM: usize = 8;
+
+/// Kind, namespace and ApplySet: what one poll covers.
+type WaitKey<'a> = (&'a Resource, Option<&'a str>, Option<&'a str>);
+
+/// Waits until every object in `deleted` is gone (a foreground deletion ends when the garbage
+/// collector has removed the object's dependents). Each kind and namespace is polled on its
+/// own, with one metadata list of the ApplySet's members per round; returns the objects still
+/// there at the deadline, or that could not be read.
+async fn wait_all_gone(
+    cluster: &Cluster,
+    deleted: Vec<&PruneCandidate>,
+    concurrency: usize,
+) -> HashMap<ObjectRef, ApiFailure> {
+    let mut groups: BTreeMap<WaitKey, Vec<&PruneCandidate>> = BTreeMap::new();
+    for c in deleted {
+        let part_of = c.live["metadata"]["labels"][PART_OF_LABEL].as_str();
+        groups
+            .entry((&c.resource, c.id.namespace.as_deref(), part_of))
+            .or_default()
+            .push(c);
+    }
+    let deadline = Instant::now() + GONE_TIMEOUT;
+    stream::iter(groups)
+        .map(|((resource, namespace, part_of), mut waiting)| async move {
+            let mut delay = Duration::from_millis(100);
+            loop {
+                let present = match part_of {
+                    Some(id) if waiting.len() >= LIST_FROM => cluster
+                        .uids_labelled(resource, namespace, &format!("{PART_OF_LABEL}={id}"))
+                        .await
+                        .map(|uids| {
+                            waiting.retain(|c| uid(c).is_none_or(|u| uids.contains(u)));
+                        }),
+                    _ => still_there(cluster, &mut waiting).await,
+                };
+                if let Err(failure) = present {
+                    return failed(&waiting, |_| failure.clone());
+                }
+                if waiting.is_empty() {
+                    return Vec::new();
+                }
+                if Instant::now() >= deadline || crate::cancel::requested() {
+                    return failed(&waiting, |c| ApiFailure {
+                        code: 504,
+                        reason: "Timeout".into(),
+                        message: format!(
+                            "{} still exists {}s after its deletion (finalizers or dependents?)",
+                            c.id,
+                            GONE_TIMEOUT.as_secs()
+                        ),
+                    });
+                }
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+        })
+        .buffer_unordered(concurrency)
+        .flat_map(stream::iter)
+        .collect()
+        .await
+}
+
+fn uid(c: &PruneCandidate) -> Option<&str> {
+    c.live["metadata"]["uid"].as_str()
+}
+
+/// Keeps in `waiting` the objects that still exist (a new object of the same name is not the
+/// one deleted).
+async fn still_there(
+    cluster: &Cluster,
+    waiting: &mut Vec<&PruneCandidate>,
+) -> Result<(), ApiFailure> {
+    let mut present = Vec::with_capacity(waiting.len());
+    for c in waiting.iter() {
+        if let Some(live) = cluster.get(&c.resource, &c.id).await?
+            && uid(c).is_none_or(|u| live["metadata"]["uid"].as_str() == Some(u))
+        {
+            present.push(*c);
+        }
+    }
+    *waiting = present;
+    Ok(())
+}
+
+fn failed(
+    waiting: &[&PruneCandidate],
+    failure: impl Fn(&PruneCandidate) -> ApiFailure,
+) -> Vec<(ObjectRef, ApiFailure)> {
+    waiting.iter().map(|c| (c.id.clone(), failure(c))).collect()
 }

@@ -520,3 +520,137 @@ fn many_objects_of_a_kind_redeploy_unchanged() {
         run.stdout
     );
 }
+
+#[test]
+fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-settled");
+    let repo = GitRepo::new();
+    for i in 0..12 {
+        repo.write(
+            &format!("app/cm-{i:02}.yaml"),
+            configmap(&format!("cm-{i:02}"), "v"),
+        );
+    }
+    repo.commit("twelve");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    let kubectl = |args: &[&str]| {
+        let mut full = args.to_vec();
+        full.extend(["-n", &ns.name]);
+        cluster.kubectl(&full).expect_code(0);
+    };
+    // Each an Update by another manager: a declared value changed, a declared key removed,
+    // and a label kpush does not declare added (no drift: applying leaves it alone).
+    kubectl(&[
+        "patch",
+        "configmap",
+        "cm-01",
+        "--type=merge",
+        "-p",
+        r#"{"data":{"value":"edited"}}"#,
+    ]);
+    kubectl(&[
+        "patch",
+        "configmap",
+        "cm-02",
+        "--type=json",
+        "-p",
+        r#"[{"op":"remove","path":"/data/value"}]"#,
+    ]);
+    kubectl(&["label", "configmap", "cm-03", "team=payments"]);
+    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]);
+    let out = run.all();
+    assert!(
+        out.contains(r#"conflict with "kubectl-patch" using v1: .data.value"#),
+        "{out}"
+    );
+    assert!(out.contains("~ v1 ConfigMap cm-02"), "{out}");
+    assert!(out.contains("10 unchanged"), "{out}");
+    cluster
+        .kpush(
+            repo.path(),
+            &["apply", "app", "-n", &ns.name, "--force-conflicts"],
+        )
+        .expect_code(0);
+    cluster
+        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
+        .expect_code(0);
+
+    // An admission policy added since refuses the objects as they are. Unchanged objects are
+    // compared locally, so only `--verify-unchanged` sends them to it.
+    if cluster
+        .kubectl(&["get", "validatingadmissionpolicies"])
+        .code
+        != 0
+    {
+        return;
+    }
+    let policy = unique("kp-refuse-v");
+    let _cleanup = (
+        cluster.cleanup("validatingadmissionpolicy", &policy),
+        cluster.cleanup("validatingadmissionpolicybinding", &policy),
+    );
+    let manifests = format!(
+        "apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicy
+metadata: {{name: {policy}}}
+spec:
+  failurePolicy: Fail
+  matchConstraints:
+    resourceRules:
+      - {{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}}
+  validations:
+    - expression: \"!has(object.data) || !('value' in object.data) || object.data['value'] != 'v'\"
+      message: the value v is no longer allowed
+---
+apiVersion: admissionregistration.k8s.io/v1
+kind: ValidatingAdmissionPolicyBinding
+metadata: {{name: {policy}}}
+spec:
+  policyName: {policy}
+  validationActions: [Deny]
+  matchResources:
+    namespaceSelector:
+      matchLabels: {{kubernetes.io/metadata.name: {ns}}}
+",
+        ns = ns.name
+    );
+    let file = repo.path().join("policy.yaml");
+    std::fs::write(&file, manifests).unwrap();
+    cluster
+        .kubectl(&["apply", "-f", file.to_str().unwrap()])
+        .expect_code(0);
+    common::background::until(
+        "the policy to refuse",
+        std::time::Duration::from_secs(30),
+        || {
+            cluster
+                .kubectl(&[
+                    "create",
+                    "configmap",
+                    "probe",
+                    "--from-literal=value=v",
+                    "--dry-run=server",
+                    "-n",
+                    &ns.name,
+                ])
+                .code
+                != 0
+        },
+    );
+    cluster
+        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
+        .expect_code(0);
+    let run = cluster.kpush(
+        repo.path(),
+        &["diff", "app", "-n", &ns.name, "--verify-unchanged"],
+    );
+    run.expect_code(3);
+    assert!(
+        run.all().contains("the value v is no longer allowed"),
+        "{}",
+        run.all()
+    );
+}

@@ -1,5 +1,6 @@
 //! Listing the members of an ApplySet and deleting them.
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use kube::api::{DeleteParams, ListParams};
@@ -44,6 +45,26 @@ impl Cluster {
             .into_iter()
             .map(|o| serde_json::to_value(o).map_err(|e| ApiFailure::transport(e.to_string())))
             .collect()
+    }
+
+    /// The uids of the objects of one kind carrying `selector`, in `namespace` (or
+    /// cluster-wide): metadata only, which is all a deletion wait needs.
+    pub async fn uids_labelled(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<HashSet<String>, ApiFailure> {
+        let api = self.api(resource, namespace);
+        let params = ListParams::default().labels(selector);
+        let list = with_retry(|| api.list_metadata(&params))
+            .await
+            .map_err(ApiFailure::from_kube)?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|o| o.metadata.uid)
+            .collect())
     }
 
     /// Deletes an object; one that is already gone counts as deleted.

@@ -69,6 +69,8 @@ pub struct RunOptions {
     pub concurrency: usize,
     pub plan: PlanOptions,
     pub force_conflicts: bool,
+    /// Dry-run objects the live state shows settled too.
+    pub verify_unchanged: bool,
 }
 
 /// The cluster an app deploys to: `--context`, the definition's context, or the context of
@@ -186,6 +188,7 @@ pub async fn prepare(
     }
     for target in &mut targets {
         join_applyset(&mut target.object, &inventory.id);
+        plan::stamp(&mut target.object);
         target.replace |= run.replace;
     }
 
@@ -198,6 +201,7 @@ pub async fn prepare(
             sensitive: run.sensitive_paths.clone(),
         },
         force_conflicts: args.force_conflicts,
+        verify_unchanged: args.verify_unchanged,
     };
     let missing: BTreeSet<String> = missing.into_iter().collect();
     let mut observations = observe(&cluster, &targets, &missing, &options).await;
@@ -502,6 +506,15 @@ pub async fn observe(
                 let known = listed
                     .get(&key)
                     .map(|objects| objects.get(&target.id.name).cloned());
+                if let Some(Some(live)) = &known
+                    && !options.verify_unchanged
+                    && plan::settled(&target.object, live)
+                {
+                    return Observation {
+                        live: known.flatten(),
+                        dry_run: DryRun::Settled,
+                    };
+                }
                 let (live, applied) = futures::join!(
                     async {
                         match known {

@@ -10,6 +10,7 @@ mod mask;
 mod normalize;
 mod ownership;
 mod prune;
+mod settled;
 mod target;
 
 use serde::Serialize;
@@ -22,6 +23,7 @@ pub use mask::{SensitivePath, mask_pair_with};
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
 pub use prune::{PruneCandidate, prune_entries};
+pub use settled::{DIGEST_ANNOTATION, settled, stamp};
 pub use target::{Target, targets};
 
 use crate::cluster::{ApiFailure, FailureClass};
@@ -56,6 +58,8 @@ pub enum DryRun {
     Failed(ApiFailure),
     /// Cannot be dry-run until something earlier in the same deploy exists (its namespace).
     Pending(String),
+    /// Not sent: the live object is as the last apply of the same configuration left it.
+    Settled,
 }
 
 /// One object's line in the plan.
@@ -234,6 +238,8 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
             entry.pending = Some(reason);
             normalize(target.object.clone())
         }
+        DryRun::Settled if live.is_some() => return entry,
+        DryRun::Settled => normalize(target.object.clone()),
     };
     match live {
         None => {

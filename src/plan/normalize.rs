@@ -24,6 +24,8 @@ pub fn normalize(mut object: Value) -> Value {
             let now_empty = match metadata.get_mut("annotations") {
                 Some(Value::Object(annotations)) => {
                     annotations.remove(LAST_APPLIED);
+                    // Changes with every change; the change itself is what a diff shows.
+                    annotations.remove(super::DIGEST_ANNOTATION);
                     annotations.is_empty()
                 }
                 _ => false,
