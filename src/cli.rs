@@ -282,7 +282,9 @@ pub struct ApplyArgs {
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: std::time::Duration,
 
-    /// Do not wait for health after applying; pruning follows the writes directly.
+    /// Do not wait for health after applying; pruning follows the writes directly, and kpush
+    /// returns once the server has accepted the last deletions rather than when the garbage
+    /// collector has removed them and their dependents.
     #[arg(long)]
     pub no_wait: bool,
 

@@ -48,16 +48,32 @@ fn order(candidate: &PruneCandidate) -> u8 {
     }
 }
 
-/// Deletes the candidates the plan marks `prune`. With `dry_run` the server checks each
-/// deletion and nothing is deleted.
+/// How the prune runs.
+#[derive(Debug, Clone, Copy)]
+pub struct PruneOptions {
+    pub propagation: Propagation,
+    pub concurrency: usize,
+    /// The server checks each deletion and nothing is deleted.
+    pub dry_run: bool,
+    /// Return once the last deletions are accepted (`--no-wait`), without waiting for the
+    /// garbage collector to finish foreground deletions. Earlier steps are still waited for,
+    /// so custom resources are gone before their CRD and objects before their namespace.
+    pub no_wait: bool,
+}
+
+/// Deletes the candidates the plan marks `prune`.
 pub async fn prune(
     cluster: &Cluster,
     candidates: &[PruneCandidate],
     plan: &Plan,
-    propagation: Propagation,
-    concurrency: usize,
-    dry_run: bool,
+    options: PruneOptions,
 ) -> Pruned {
+    let PruneOptions {
+        propagation,
+        concurrency,
+        dry_run,
+        no_wait,
+    } = options;
     let doomed: Vec<&PruneCandidate> = candidates
         .iter()
         .filter(|c| {
@@ -67,12 +83,16 @@ pub async fn prune(
         })
         .collect();
     let mut pruned = Pruned::default();
+    let last_step = doomed.iter().map(|c| order(c)).max().unwrap_or(0);
     for step in 0..=3 {
         let batch: Vec<&PruneCandidate> = doomed
             .iter()
             .copied()
             .filter(|c| order(c) == step)
             .collect();
+        if batch.is_empty() {
+            continue;
+        }
         let mut deleted: Vec<(&PruneCandidate, Option<ApiFailure>)> = stream::iter(batch)
             .map(|c| async move {
                 // A cancelled run deletes nothing more.
@@ -88,7 +108,7 @@ pub async fn prune(
             .filter_map(|d| async move { d })
             .collect()
             .await;
-        if propagation == Propagation::Foreground && !dry_run {
+        if propagation == Propagation::Foreground && !dry_run && !(no_wait && step == last_step) {
             let accepted = deleted
                 .iter()
                 .filter(|(_, error)| error.is_none())

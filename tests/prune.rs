@@ -154,7 +154,10 @@ fn protected_objects_are_kept() {
         .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
         .expect_code(0);
     repo.remove("app/a.yaml").remove("app/b.yaml").commit("two");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+    );
     run.expect_code(0);
     assert!(
         run.stdout
@@ -196,7 +199,10 @@ fn an_empty_render_prunes_nothing_unless_allowed() {
         .write("app/README.md", "moved")
         .commit("empty");
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+    );
     run.expect_code(3);
     assert!(
         run.stderr.contains("the render produced no objects"),
@@ -234,7 +240,10 @@ fn a_large_prune_needs_confirmation() {
         repo.remove(&format!("app/cm-{i}.yaml"));
     }
     repo.commit("two left");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+    );
     run.expect_code(3);
     assert!(
         run.stderr
@@ -300,7 +309,10 @@ spec:
             ),
         )
         .commit("bad gizmo");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let run = cluster.kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+    );
     run.expect_code(3);
     assert!(run.stderr.contains("nothing was pruned"), "{}", run.stderr);
     assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
@@ -656,4 +668,103 @@ fn two_deploys_of_one_app_never_interleave() {
         "nginx:1.28"
     );
     assert_eq!(live["spec"]["replicas"], 0);
+}
+
+/// A ConfigMap that stays until `kpush.dev/hold` is removed from its finalizers.
+fn held(name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  finalizers: [kpush.dev/hold]\ndata:\n  value: \"1\"\n"
+    )
+}
+
+#[test]
+fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-held");
+    let repo = GitRepo::new();
+    let names: Vec<String> = (0..9).map(|i| format!("held-{i}")).collect();
+    let declare = |repo: &GitRepo| {
+        for name in &names {
+            repo.write(&format!("app/{name}.yaml"), held(name));
+        }
+        repo.write("app/keep.yaml", configmap("keep", "1"))
+            .commit("held objects");
+    };
+    let undeclare = |repo: &GitRepo| {
+        for name in &names {
+            repo.remove(&format!("app/{name}.yaml"));
+        }
+        repo.commit("without them");
+    };
+    let release = || {
+        for name in &names {
+            // Already gone is fine: only the finalizer matters.
+            cluster.kubectl(&[
+                "patch",
+                "configmap",
+                name,
+                "-n",
+                &ns.name,
+                "--type=json",
+                "-p",
+                r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
+            ]);
+        }
+    };
+    let deleting = || {
+        names.iter().all(|name| {
+            cluster
+                .get("configmap", Some(&ns.name), name)
+                .is_some_and(|o| !o["metadata"]["deletionTimestamp"].is_null())
+        })
+    };
+    let gone = || {
+        names
+            .iter()
+            .all(|name| cluster.get("configmap", Some(&ns.name), name).is_none())
+    };
+
+    // --no-wait returns once the deletions are accepted.
+    declare(&repo);
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    undeclare(&repo);
+    cluster
+        .kpush(
+            repo.path(),
+            &[
+                "apply",
+                "app",
+                "-n",
+                &ns.name,
+                "--prune",
+                "--confirm-prune",
+                "--no-wait",
+            ],
+        )
+        .expect_code(0);
+    assert!(deleting(), "the objects are still being deleted");
+    release();
+    common::background::until("the objects to go", Duration::from_secs(30), gone);
+
+    // Otherwise kpush returns only when the objects are gone.
+    declare(&repo);
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    undeclare(&repo);
+    let prune = cluster.spawn_kpush(
+        repo.path(),
+        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
+    );
+    common::background::until("the deletions", Duration::from_secs(30), deleting);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !prune.is_finished(),
+        "kpush returned while the objects exist"
+    );
+    release();
+    prune.join().unwrap().expect_code(0);
+    assert!(gone());
 }

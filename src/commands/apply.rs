@@ -187,9 +187,12 @@ async fn dry_run(prepared: Prepared, run: &AppRun, printer: &Printer, text: bool
         &prepared.cluster,
         &prepared.inventory.candidates,
         &prepared.plan,
-        run.propagation,
-        prepared.options.concurrency,
-        true,
+        prune::PruneOptions {
+            propagation: run.propagation,
+            concurrency: prepared.options.concurrency,
+            dry_run: true,
+            no_wait: true,
+        },
     )
     .await;
     let status = if pruned.failed().next().is_some() {

@@ -260,9 +260,12 @@ async fn write_locked(
         &cluster,
         &prepared.inventory.candidates,
         &prepared.plan,
-        run.propagation,
-        concurrency,
-        false,
+        prune::PruneOptions {
+            propagation: run.propagation,
+            concurrency,
+            dry_run: false,
+            no_wait: args.no_wait,
+        },
     )
     .await;
     if crate::cancel::requested() {

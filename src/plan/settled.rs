@@ -8,6 +8,8 @@
 //! removed by someone else, a value the server stores differently, an older digest) goes to
 //! the server as before.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
 use serde_json::Value;
 
 /// The annotation holding the digest of the applied configuration.
@@ -50,10 +52,36 @@ pub fn settled(desired: &Value, live: &Value) -> bool {
     fn stamped(o: &Value) -> Option<&str> {
         o["metadata"]["annotations"][DIGEST_ANNOTATION].as_str()
     }
-    stamped(desired).is_some()
-        && stamped(desired) == stamped(live)
-        && live["metadata"]["deletionTimestamp"].is_null()
-        && holds(live, desired)
+    if stamped(desired).is_none()
+        || stamped(desired) != stamped(live)
+        || !live["metadata"]["deletionTimestamp"].is_null()
+    {
+        return false;
+    }
+    match as_stored(desired) {
+        Some(stored) => holds(live, &stored),
+        None => holds(live, desired),
+    }
+}
+
+/// A Secret's `stringData` as the server stores it: base64 in `data`, where it wins over
+/// `data` entries of the same key.
+fn as_stored(desired: &Value) -> Option<Value> {
+    let strings = desired["stringData"].as_object()?;
+    if desired["kind"] != "Secret" || desired["apiVersion"] != "v1" {
+        return None;
+    }
+    let mut stored = desired.clone();
+    let object = stored.as_object_mut()?;
+    object.remove("stringData");
+    let data = object
+        .entry("data")
+        .or_insert_with(|| Value::Object(Default::default()))
+        .as_object_mut()?;
+    for (key, value) in strings {
+        data.insert(key.clone(), Value::String(STANDARD.encode(value.as_str()?)));
+    }
+    Some(stored)
 }
 
 /// Every value of `desired` is in `live`. Lists must have the same length and hold their
@@ -171,6 +199,21 @@ mod tests {
             !settled(&deployment(), &stored(&deployment())),
             "nothing is settled without a digest"
         );
+    }
+
+    #[test]
+    fn secret_string_data_is_compared_as_stored() {
+        let desired = stamped(json!({"apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "s", "namespace": "shop"},
+            "data": {"user": "YWRtaW4=", "password": "b2xk"},
+            "stringData": {"password": "hunter2"}}));
+        let mut live = desired.clone();
+        live.as_object_mut().unwrap().remove("stringData");
+        live["data"] = json!({"user": "YWRtaW4=", "password": "aHVudGVyMg=="});
+        live["type"] = json!("Opaque");
+        assert!(settled(&desired, &live));
+        live["data"]["password"] = json!("b2xk");
+        assert!(!settled(&desired, &live), "edited since");
     }
 
     #[test]
