@@ -580,15 +580,48 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
 
     // An admission policy added since refuses the objects as they are. Unchanged objects are
     // compared locally, so only `--verify-unchanged` sends them to it.
+    let Some(_policy) = refuse(
+        &cluster,
+        &ns.name,
+        "apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]",
+        "!has(object.data) || !('value' in object.data) || object.data['value'] != 'v'",
+        "the value v is no longer allowed",
+    ) else {
+        return;
+    };
+    cluster
+        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
+        .expect_code(0);
+    let run = cluster.kpush(
+        repo.path(),
+        &["diff", "app", "-n", &ns.name, "--verify-unchanged"],
+    );
+    run.expect_code(3);
+    assert!(
+        run.all().contains("the value v is no longer allowed"),
+        "{}",
+        run.all()
+    );
+}
+
+/// A ValidatingAdmissionPolicy refusing, in `namespace`, what `rule` matches unless
+/// `expression` holds; `None` on servers without admission policies. Deleted on drop.
+fn refuse<'a>(
+    cluster: &'a common::TestCluster,
+    namespace: &str,
+    rule: &str,
+    expression: &str,
+    message: &str,
+) -> Option<(common::Cleanup<'a>, common::Cleanup<'a>)> {
     if cluster
         .kubectl(&["get", "validatingadmissionpolicies"])
         .code
         != 0
     {
-        return;
+        return None;
     }
-    let policy = unique("kp-refuse-v");
-    let _cleanup = (
+    let policy = unique("kp-refuse");
+    let guards = (
         cluster.cleanup("validatingadmissionpolicy", &policy),
         cluster.cleanup("validatingadmissionpolicybinding", &policy),
     );
@@ -600,10 +633,10 @@ spec:
   failurePolicy: Fail
   matchConstraints:
     resourceRules:
-      - {{apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]}}
+      - {{{rule}}}
   validations:
-    - expression: \"!has(object.data) || !('value' in object.data) || object.data['value'] != 'v'\"
-      message: the value v is no longer allowed
+    - expression: {expression:?}
+      message: {message}
 ---
 apiVersion: admissionregistration.k8s.io/v1
 kind: ValidatingAdmissionPolicyBinding
@@ -613,15 +646,16 @@ spec:
   validationActions: [Deny]
   matchResources:
     namespaceSelector:
-      matchLabels: {{kubernetes.io/metadata.name: {ns}}}
-",
-        ns = ns.name
+      matchLabels: {{kubernetes.io/metadata.name: {namespace}}}
+"
     );
-    let file = repo.path().join("policy.yaml");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("policy.yaml");
     std::fs::write(&file, manifests).unwrap();
     cluster
         .kubectl(&["apply", "-f", file.to_str().unwrap()])
         .expect_code(0);
+    // Policies take effect a moment after they are created.
     common::background::until(
         "the policy to refuse",
         std::time::Duration::from_secs(30),
@@ -634,22 +668,70 @@ spec:
                     "--from-literal=value=v",
                     "--dry-run=server",
                     "-n",
-                    &ns.name,
+                    namespace,
                 ])
                 .code
                 != 0
         },
     );
+    Some(guards)
+}
+
+#[test]
+fn a_redeploy_of_common_kinds_asks_the_server_nothing() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-quiet");
+    let repo = GitRepo::new();
+    repo.write("app/web.yaml", deployment("web", "registry.example/web:1"))
+        .write("app/svc.yaml", service("web"))
+        .write("app/cm.yaml", configmap("settings", "v"))
+        .write(
+            "app/secret.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n",
+        )
+        .write(
+            "app/rbac.yaml",
+            "apiVersion: v1
+kind: ServiceAccount
+metadata: {name: reader}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: Role
+metadata: {name: reader}
+rules: [{apiGroups: [''], resources: [configmaps], verbs: [get, list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: reader}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
+subjects: [{kind: ServiceAccount, name: reader}]
+",
+        )
+        .commit("one of each");
     cluster
-        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
         .expect_code(0);
+    // Every write in the namespace is refused from now on: a plan that dry-runs anything
+    // fails.
+    let Some(_policy) = refuse(
+        &cluster,
+        &ns.name,
+        "apiGroups: ['*'], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: Namespaced",
+        "false",
+        "nothing may change here",
+    ) else {
+        return;
+    };
+    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("7 unchanged"), "{}", run.stdout);
     let run = cluster.kpush(
         repo.path(),
         &["diff", "app", "-n", &ns.name, "--verify-unchanged"],
     );
     run.expect_code(3);
     assert!(
-        run.all().contains("the value v is no longer allowed"),
+        run.all().contains("nothing may change here"),
         "{}",
         run.all()
     );

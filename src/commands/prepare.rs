@@ -506,38 +506,35 @@ pub async fn observe(
                 let known = listed
                     .get(&key)
                     .map(|objects| objects.get(&target.id.name).cloned());
-                if let Some(Some(live)) = &known
+                let live = match known {
+                    Some(found) => found,
+                    None => match cluster.get(&target.resource, &target.id).await {
+                        Ok(live) => live.map(without_managed_fields),
+                        Err(failure) => {
+                            return Observation {
+                                live: None,
+                                dry_run: DryRun::Failed(failure),
+                            };
+                        }
+                    },
+                };
+                if let Some(found) = &live
                     && !options.verify_unchanged
-                    && plan::settled(&target.object, live)
+                    && plan::settled(&target.object, found)
                 {
                     return Observation {
-                        live: known.flatten(),
+                        live,
                         dry_run: DryRun::Settled,
                     };
                 }
-                let (live, applied) = futures::join!(
-                    async {
-                        match known {
-                            Some(found) => Ok(found),
-                            None => cluster.get(&target.resource, &target.id).await,
-                        }
-                    },
-                    cluster.apply(&target.resource, &target.id, &target.object, dry_run)
-                );
-                match (live, applied) {
-                    (Ok(live), Ok(applied)) => Observation {
-                        live: live.map(without_managed_fields),
-                        dry_run: DryRun::Done(without_managed_fields(applied)),
-                    },
-                    (Ok(live), Err(failure)) => Observation {
-                        live,
-                        dry_run: DryRun::Failed(failure),
-                    },
-                    (Err(failure), _) => Observation {
-                        live: None,
-                        dry_run: DryRun::Failed(failure),
-                    },
-                }
+                let dry_run = match cluster
+                    .apply(&target.resource, &target.id, &target.object, dry_run)
+                    .await
+                {
+                    Ok(applied) => DryRun::Done(without_managed_fields(applied)),
+                    Err(failure) => DryRun::Failed(failure),
+                };
+                Observation { live, dry_run }
             }
             .await;
             (i, observation)
