@@ -154,10 +154,7 @@ fn protected_objects_are_kept() {
         .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
         .expect_code(0);
     repo.remove("app/a.yaml").remove("app/b.yaml").commit("two");
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-    );
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(0);
     assert!(
         run.stdout
@@ -199,10 +196,7 @@ fn an_empty_render_prunes_nothing_unless_allowed() {
         .write("app/README.md", "moved")
         .commit("empty");
 
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-    );
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(3);
     assert!(
         run.stderr.contains("the render produced no objects"),
@@ -240,10 +234,7 @@ fn a_large_prune_needs_confirmation() {
         repo.remove(&format!("app/cm-{i}.yaml"));
     }
     repo.commit("two left");
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-    );
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(3);
     assert!(
         run.stderr
@@ -309,10 +300,7 @@ spec:
             ),
         )
         .commit("bad gizmo");
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-    );
+    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
     run.expect_code(3);
     assert!(run.stderr.contains("nothing was pruned"), "{}", run.stderr);
     assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
