@@ -2,7 +2,10 @@
 //! of ConfigMaps, sent by the smallest concurrent client (no render, no dry run, no plan), to
 //! measure what the API server itself can take.
 //!
-//!   cargo run --release --example bench-floor -- KUBECONFIG NAMESPACE DIR [CONCURRENCY]
+//!   cargo run --release --example bench-floor -- KUBECONFIG NAMESPACE DIR [CONCURRENCY] [--dry-run]
+//!
+//! With `--dry-run` it sends the server-side dry runs instead: the floor of kpush's
+//! validation pass.
 
 use std::path::PathBuf;
 
@@ -16,7 +19,7 @@ use kube::{Client, Config};
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.len() < 4 {
-        eprintln!("usage: bench-floor KUBECONFIG NAMESPACE DIR [CONCURRENCY]");
+        eprintln!("usage: bench-floor KUBECONFIG NAMESPACE DIR [CONCURRENCY] [--dry-run]");
         std::process::exit(2);
     }
     let kubeconfig = Kubeconfig::read_from(&args[1]).expect("kubeconfig");
@@ -43,7 +46,10 @@ async fn main() {
 
     let resource = ApiResource::erase::<k8s_openapi::api::core::v1::ConfigMap>(&());
     let api: Api<DynamicObject> = Api::namespaced_with(client, namespace, &resource);
-    let params = PatchParams::apply("bench-floor");
+    let mut params = PatchParams::apply("bench-floor");
+    if args.get(5).is_some_and(|a| a == "--dry-run") {
+        params = params.dry_run();
+    }
     let failures = stream::iter(objects)
         .map(|object| {
             let api = api.clone();
