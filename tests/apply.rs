@@ -685,6 +685,24 @@ fn a_redeploy_of_common_kinds_asks_the_server_nothing() {
     repo.write("app/web.yaml", deployment("web", "registry.example/web:1"))
         .write("app/svc.yaml", service("web"))
         .write("app/cm.yaml", configmap("settings", "v"))
+        // Quantities written as numbers come back as strings.
+        .write(
+            "app/worker.yaml",
+            "apiVersion: apps/v1
+kind: Deployment
+metadata: {name: worker}
+spec:
+  replicas: 0
+  selector: {matchLabels: {app: worker}}
+  template:
+    metadata: {labels: {app: worker}}
+    spec:
+      containers:
+        - name: main
+          image: registry.example/worker:1
+          resources: {requests: {cpu: 1, memory: 64Mi}, limits: {cpu: 2}}
+",
+        )
         .write(
             "app/secret.yaml",
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n",
@@ -724,7 +742,7 @@ subjects: [{kind: ServiceAccount, name: reader}]
     };
     let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("7 unchanged"), "{}", run.stdout);
+    assert!(run.stdout.contains("8 unchanged"), "{}", run.stdout);
     let run = cluster.kpush(
         repo.path(),
         &["diff", "app", "-n", &ns.name, "--verify-unchanged"],

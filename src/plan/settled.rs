@@ -86,7 +86,8 @@ fn as_stored(desired: &Value) -> Option<Value> {
 
 /// Every value of `desired` is in `live`. Lists must have the same length and hold their
 /// items in order (the server adds defaults inside items, never items); scalars must be
-/// equal as JSON, so a value the server rewrites (`0.5` CPU stored as `500m`) is not held.
+/// equal as JSON, or a number stored as the same text (a quantity: `cpu: 1` is stored as
+/// `"1"`). A value the server rewrites otherwise (`0.5` CPU stored as `500m`) is not held.
 fn holds(live: &Value, desired: &Value) -> bool {
     match (live, desired) {
         (Value::Object(live), Value::Object(desired)) => desired
@@ -95,6 +96,7 @@ fn holds(live: &Value, desired: &Value) -> bool {
         (Value::Array(live), Value::Array(desired)) => {
             live.len() == desired.len() && live.iter().zip(desired).all(|(l, d)| holds(l, d))
         }
+        (Value::String(live), Value::Number(desired)) => *live == desired.to_string(),
         (live, desired) => live == desired,
     }
 }
@@ -151,6 +153,9 @@ mod tests {
         let desired = stamped(deployment());
         let live = stored(&desired);
         assert!(settled(&desired, &live), "defaults added by the server");
+        let mut quantity = live.clone();
+        quantity["spec"]["replicas"] = json!("2");
+        assert!(settled(&desired, &quantity), "a number stored as its text");
 
         type Edit = fn(&mut Value);
         let cases: &[(&str, Edit)] = &[
@@ -179,6 +184,9 @@ mod tests {
             }),
             ("the value stored another way", |l| {
                 l["spec"]["replicas"] = json!(2.0)
+            }),
+            ("a number stored as other text", |l| {
+                l["spec"]["replicas"] = json!("2.0")
             }),
             ("applied from an older configuration", |l| {
                 l["metadata"]["annotations"][DIGEST_ANNOTATION] = json!("0123")
