@@ -694,6 +694,11 @@ fn a_redeploy_of_common_kinds_asks_the_server_nothing() {
     repo.write("app/web.yaml", deployment("web", "registry.example/web:1"))
         .write("app/svc.yaml", service("web"))
         .write("app/cm.yaml", configmap("settings", "v"))
+        // As `kubectl create --dry-run=client -o yaml` writes it.
+        .write(
+            "app/generated.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  creationTimestamp: null\n  name: generated\ndata:\n  k: v\n",
+        )
         // Quantities written as numbers come back as strings.
         .write(
             "app/worker.yaml",
@@ -751,7 +756,7 @@ subjects: [{kind: ServiceAccount, name: reader}]
     };
     let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
     run.expect_code(0);
-    assert!(run.stdout.contains("8 unchanged"), "{}", run.stdout);
+    assert!(run.stdout.contains("9 unchanged"), "{}", run.stdout);
     let run = cluster.kpush(
         repo.path(),
         &["diff", "app", "-n", &ns.name, "--verify-unchanged"],

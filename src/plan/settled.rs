@@ -64,9 +64,27 @@ pub fn settled(desired: &Value, live: &Value) -> bool {
     }
 }
 
+/// `desired` as the server would keep it, where that differs from what was sent: a Secret's
+/// `stringData` moved to `data`, and `creationTimestamp: null` (which generated manifests
+/// carry, and the server always sets itself) left out.
+fn as_stored(desired: &Value) -> Option<Value> {
+    let unset_creation = desired["metadata"]
+        .as_object()
+        .is_some_and(|m| m.get("creationTimestamp").is_some_and(Value::is_null));
+    let string_data = secret_string_data(desired);
+    if !unset_creation && string_data.is_none() {
+        return None;
+    }
+    let mut stored = string_data.unwrap_or_else(|| desired.clone());
+    if unset_creation && let Some(metadata) = stored["metadata"].as_object_mut() {
+        metadata.remove("creationTimestamp");
+    }
+    Some(stored)
+}
+
 /// A Secret's `stringData` as the server stores it: base64 in `data`, where it wins over
 /// `data` entries of the same key.
-fn as_stored(desired: &Value) -> Option<Value> {
+fn secret_string_data(desired: &Value) -> Option<Value> {
     let strings = desired["stringData"].as_object()?;
     if desired["kind"] != "Secret" || desired["apiVersion"] != "v1" {
         return None;
@@ -222,6 +240,23 @@ mod tests {
         assert!(settled(&desired, &live));
         live["data"]["password"] = json!("b2xk");
         assert!(!settled(&desired, &live), "edited since");
+    }
+
+    #[test]
+    fn a_null_creation_timestamp_is_left_to_the_server() {
+        let mut generated = deployment();
+        generated["metadata"]["creationTimestamp"] = Value::Null;
+        let desired = stamped(generated);
+        let mut live = stored(&desired);
+        live["metadata"]["creationTimestamp"] = json!("2026-11-26T09:00:00Z");
+        assert!(settled(&desired, &live));
+        // A null anywhere else: the live object lacks the field, and the server decides.
+        let mut with_null = deployment();
+        with_null["spec"]["paused"] = Value::Null;
+        let desired = stamped(with_null);
+        let mut live = stored(&desired);
+        live["spec"].as_object_mut().unwrap().remove("paused");
+        assert!(!settled(&desired, &live), "other nulls go to the server");
     }
 
     #[test]
