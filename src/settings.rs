@@ -473,7 +473,10 @@ fn cli_values(source: &SourceArgs) -> Result<Vec<ValueLayer>, Error> {
                 Ok(docs) => match docs.into_iter().next().map(|d| d.value) {
                     None => {}
                     Some(v @ Value::Object(_)) => layers.push(ValueLayer::Inline(v)),
-                    Some(_) => problems.push(problem("a values file must be a mapping".into())),
+                    Some(other) => problems.push(problem(format!(
+                        "a values file must be a mapping, found {}",
+                        crate::render::describe(&other)
+                    ))),
                 },
             },
         }

@@ -26,6 +26,17 @@ pub fn failure_status(class: FailureClass) -> ExitStatus {
         FailureClass::Conflict | FailureClass::Transient => ExitStatus::Failure,
     }
 }
+/// What kept a plan's errors from being written, by the worst failure class among them.
+fn why_not_written(classes: &[FailureClass]) -> &'static str {
+    if classes.contains(&FailureClass::Invalid) {
+        "failed validation"
+    } else if classes.contains(&FailureClass::Conflict) {
+        "conflict with another field manager (`--force-conflicts` takes the fields over)"
+    } else {
+        "could not be checked: the API server failed or kept throttling the requests, and a rerun may pass"
+    }
+}
+
 pub async fn apply(
     global: &GlobalArgs,
     args: &ApplyArgs,
@@ -83,9 +94,16 @@ pub async fn apply_resolved(
         .max_by_key(|s| *s == ExitStatus::Invalid);
     if let Some(status) = invalid {
         let n: usize = prepared.iter().map(|(_, p)| p.plan.counts().error).sum();
+        let classes: Vec<FailureClass> = prepared
+            .iter()
+            .filter_map(|(_, p)| p.plan.error_class())
+            .collect();
         printer.note(&printer.paint(
             Style::Error,
-            &format!("error: {n} object(s) failed validation; nothing was written to the cluster"),
+            &format!(
+                "error: {n} object(s) {}; nothing was written to the cluster",
+                why_not_written(&classes)
+            ),
         ));
         let reports: Vec<AppReport> = prepared
             .into_iter()
@@ -265,4 +283,25 @@ pub(super) fn report_results(
     let mut report = report_of(run, prepared, Some(applied), pruned, status);
     report.health = health;
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_reason_nothing_was_written_follows_the_worst_class() {
+        use FailureClass::*;
+        let cases: &[(&[FailureClass], &str)] = &[
+            (&[Transient, Invalid], "failed validation"),
+            (
+                &[Transient, Conflict],
+                "conflict with another field manager",
+            ),
+            (&[Transient], "could not be checked"),
+        ];
+        for (classes, reason) in cases {
+            assert!(why_not_written(classes).starts_with(reason), "{classes:?}");
+        }
+    }
 }
