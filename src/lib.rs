@@ -11,6 +11,7 @@ pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod digest;
 pub mod error;
 pub mod exit;
 pub mod health;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use futures::{StreamExt, stream};
 use serde::Serialize;
 
-use crate::cluster::{ApiFailure, Cluster, Propagation};
+use crate::cluster::{ApiFailure, Cluster, LIST_FROM, Propagation};
 use crate::inventory::PART_OF_LABEL;
 use crate::object::{ObjectRef, Resource};
 use crate::plan::{Action, Plan, PruneCandidate};
@@ -133,10 +133,6 @@ pub async fn prune(
     pruned
 }
 
-/// Below this many objects of one kind and namespace, a deletion wait reads them one by one
-/// rather than listing the whole ApplySet's members.
-const LIST_FROM: usize = 8;
-
 /// Kind, namespace and ApplySet: what one poll covers.
 type WaitKey<'a> = (&'a Resource, Option<&'a str>, Option<&'a str>);
 
@@ -178,15 +174,7 @@ async fn wait_all_gone(
                     return Vec::new();
                 }
                 if Instant::now() >= deadline || crate::cancel::requested() {
-                    return failed(&waiting, |c| ApiFailure {
-                        code: 504,
-                        reason: "Timeout".into(),
-                        message: format!(
-                            "{} still exists {}s after its deletion (finalizers or dependents?)",
-                            c.id,
-                            GONE_TIMEOUT.as_secs()
-                        ),
-                    });
+                    return failed(&waiting, |c| ApiFailure::not_gone(&c.id, GONE_TIMEOUT));
                 }
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(1));

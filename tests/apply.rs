@@ -486,10 +486,9 @@ fn discovery_is_aggregated_where_the_server_offers_it() {
     }
 }
 
-#[test]
-fn many_objects_of_a_kind_redeploy_unchanged() {
-    let cluster = cluster();
-    let ns = cluster.namespace("kp-many");
+/// A repository whose `app` holds ConfigMaps `cm-00` to `cm-11` with `value: v`: enough of
+/// one kind for kpush to read them with one list.
+fn twelve_configmaps() -> GitRepo {
     let repo = GitRepo::new();
     for i in 0..12 {
         repo.write(
@@ -498,6 +497,14 @@ fn many_objects_of_a_kind_redeploy_unchanged() {
         );
     }
     repo.commit("twelve");
+    repo
+}
+
+#[test]
+fn many_objects_of_a_kind_redeploy_unchanged() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-many");
+    let repo = twelve_configmaps();
     cluster
         .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
         .expect_code(0);
@@ -525,14 +532,7 @@ fn many_objects_of_a_kind_redeploy_unchanged() {
 fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest() {
     let cluster = cluster();
     let ns = cluster.namespace("kp-settled");
-    let repo = GitRepo::new();
-    for i in 0..12 {
-        repo.write(
-            &format!("app/cm-{i:02}.yaml"),
-            configmap(&format!("cm-{i:02}"), "v"),
-        );
-    }
-    repo.commit("twelve");
+    let repo = twelve_configmaps();
     cluster
         .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
         .expect_code(0);
@@ -605,7 +605,8 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
 }
 
 /// A ValidatingAdmissionPolicy refusing, in `namespace`, what `rule` matches unless
-/// `expression` holds; `None` on servers without admission policies. Deleted on drop.
+/// `expression` holds; `None` on servers without admission policies. Deleted on drop. It is
+/// in force once a ConfigMap with `value: v` is refused, which every policy here refuses.
 fn refuse<'a>(
     cluster: &'a common::TestCluster,
     namespace: &str,

@@ -14,18 +14,31 @@ pub struct ApiFailure {
     pub message: String,
 }
 
-/// How a failure affects the run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a failure affects the run. Ordered so that, among several, the greatest is the one to
+/// report: the input being wrong outweighs a conflict, which outweighs an outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FailureClass {
-    /// The input is wrong or not allowed: fix the manifest or the permissions.
-    Invalid,
-    /// Another field manager owns a field kpush wants to set.
-    Conflict,
     /// The server or the network failed; the same request may work later.
     Transient,
+    /// Another field manager owns a field kpush wants to set.
+    Conflict,
+    /// The input is wrong or not allowed: fix the manifest or the permissions.
+    Invalid,
 }
 
 impl ApiFailure {
+    /// An object deleted in the foreground that is still there at the deadline.
+    pub fn not_gone(id: &crate::object::ObjectRef, timeout: std::time::Duration) -> ApiFailure {
+        ApiFailure {
+            code: 504,
+            reason: "Timeout".into(),
+            message: format!(
+                "{id} still exists {}s after its deletion (finalizers or dependents?)",
+                timeout.as_secs()
+            ),
+        }
+    }
+
     /// A transport failure caused by the server's certificate, not by the network.
     pub fn is_tls(&self) -> bool {
         let m = self.message.to_ascii_lowercase();

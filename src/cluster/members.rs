@@ -11,6 +11,9 @@ use super::failure::ApiFailure;
 use super::retry::with_retry;
 use crate::object::{ObjectRef, Resource};
 
+/// Where many objects of one kind share a namespace, one list replaces a read per object.
+pub const LIST_FROM: usize = 8;
+
 /// How dependents of a deleted object are handled (Argo CD's `PrunePropagationPolicy`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Propagation {
@@ -101,14 +104,7 @@ impl Cluster {
         let mut delay = Duration::from_millis(100);
         while self.get(resource, id).await?.is_some() {
             if Instant::now() >= deadline {
-                return Err(ApiFailure {
-                    code: 504,
-                    reason: "Timeout".into(),
-                    message: format!(
-                        "{id} still exists {}s after its deletion (finalizers or dependents?)",
-                        timeout.as_secs()
-                    ),
-                });
+                return Err(ApiFailure::not_gone(id, timeout));
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));

@@ -16,7 +16,7 @@ pub use connect::{ConnectOptions, connect, context_for_server};
 pub use discovery::{Discovery, Resolution};
 pub use failure::{ApiFailure, FailureClass};
 pub use lease::{HeldLease, LockError};
-pub use members::Propagation;
+pub use members::{LIST_FROM, Propagation};
 pub use watch::Seen;
 
 use crate::exit::ExitStatus;

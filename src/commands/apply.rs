@@ -27,13 +27,15 @@ pub fn failure_status(class: FailureClass) -> ExitStatus {
     }
 }
 /// What kept a plan's errors from being written, by the worst failure class among them.
-fn why_not_written(classes: &[FailureClass]) -> &'static str {
-    if classes.contains(&FailureClass::Invalid) {
-        "failed validation"
-    } else if classes.contains(&FailureClass::Conflict) {
-        "conflict with another field manager (`--force-conflicts` takes the fields over)"
-    } else {
-        "could not be checked: the API server failed or kept throttling the requests, and a rerun may pass"
+fn why_not_written(worst: FailureClass) -> &'static str {
+    match worst {
+        FailureClass::Invalid => "failed validation",
+        FailureClass::Conflict => {
+            "conflict with another field manager (`--force-conflicts` takes the fields over)"
+        }
+        FailureClass::Transient => {
+            "could not be checked: the API server failed or kept throttling the requests, and a rerun may pass"
+        }
     }
 }
 
@@ -87,22 +89,18 @@ pub async fn apply_resolved(
         }
         prepared.push((run, p));
     }
-    let invalid = prepared
+    let worst = prepared
         .iter()
         .filter_map(|(_, p)| p.plan.error_class())
-        .map(failure_status)
-        .max_by_key(|s| *s == ExitStatus::Invalid);
-    if let Some(status) = invalid {
+        .max();
+    if let Some(worst) = worst {
+        let status = failure_status(worst);
         let n: usize = prepared.iter().map(|(_, p)| p.plan.counts().error).sum();
-        let classes: Vec<FailureClass> = prepared
-            .iter()
-            .filter_map(|(_, p)| p.plan.error_class())
-            .collect();
         printer.note(&printer.paint(
             Style::Error,
             &format!(
                 "error: {n} object(s) {}; nothing was written to the cluster",
-                why_not_written(&classes)
+                why_not_written(worst)
             ),
         ));
         let reports: Vec<AppReport> = prepared
@@ -293,15 +291,16 @@ mod tests {
     fn the_reason_nothing_was_written_follows_the_worst_class() {
         use FailureClass::*;
         let cases: &[(&[FailureClass], &str)] = &[
-            (&[Transient, Invalid], "failed validation"),
+            (&[Transient, Invalid, Conflict], "failed validation"),
             (
-                &[Transient, Conflict],
+                &[Conflict, Transient],
                 "conflict with another field manager",
             ),
             (&[Transient], "could not be checked"),
         ];
         for (classes, reason) in cases {
-            assert!(why_not_written(classes).starts_with(reason), "{classes:?}");
+            let worst = classes.iter().copied().max().unwrap();
+            assert!(why_not_written(worst).starts_with(reason), "{classes:?}");
         }
     }
 }

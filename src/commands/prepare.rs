@@ -385,14 +385,11 @@ async fn missing_namespaces(
     Ok(missing)
 }
 
-/// Where many objects share a kind and namespace, one list replaces a read per object.
-const LIST_FROM: usize = 8;
-
 /// Plural, group and namespace: what one list request covers.
 type ListKey = (String, String, Option<String>);
 type Listed = HashMap<ListKey, HashMap<String, serde_json::Value>>;
 
-/// The live objects of every kind and namespace with at least [`LIST_FROM`] targets, by name.
+/// The live objects of every kind and namespace with at least [`cluster::LIST_FROM`] targets, by name.
 /// A list that fails (no `list` permission) leaves those targets to be read one by one.
 async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> Listed {
     let mut groups: HashMap<ListKey, (&Target, BTreeSet<&str>)> = HashMap::new();
@@ -410,7 +407,7 @@ async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> 
     }
     let lists = groups
         .into_iter()
-        .filter(|(_, (_, names))| names.len() >= LIST_FROM)
+        .filter(|(_, (_, names))| names.len() >= cluster::LIST_FROM)
         .map(|(key, (t, names))| async move {
             let items = cluster
                 .list_labelled(&t.resource, t.id.namespace.as_deref(), "")
@@ -457,7 +454,8 @@ fn without_managed_fields(mut object: serde_json::Value) -> serde_json::Value {
     object
 }
 
-/// For each target, the live object and the dry-run result, concurrently, in target order.
+/// For each target, in target order: the live object, and the dry-run result unless the live
+/// object is settled. Targets are observed concurrently.
 pub async fn observe(
     cluster: &Cluster,
     targets: &[Target],

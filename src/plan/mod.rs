@@ -167,19 +167,9 @@ impl Plan {
     /// The worst failure class among the errors: a conflict or an outage is not the user's
     /// input being wrong.
     pub fn error_class(&self) -> Option<FailureClass> {
-        let classes: Vec<FailureClass> = self
-            .errors()
+        self.errors()
             .filter_map(|e| e.error.as_ref().map(ApiFailure::class))
-            .collect();
-        if classes.is_empty() {
-            None
-        } else if classes.contains(&FailureClass::Invalid) {
-            Some(FailureClass::Invalid)
-        } else if classes.contains(&FailureClass::Conflict) {
-            Some(FailureClass::Conflict)
-        } else {
-            Some(FailureClass::Transient)
-        }
+            .max()
     }
 }
 
@@ -238,8 +228,7 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
             entry.pending = Some(reason);
             normalize(target.object.clone())
         }
-        DryRun::Settled if live.is_some() => return entry,
-        DryRun::Settled => normalize(target.object.clone()),
+        DryRun::Settled => return entry,
     };
     match live {
         None => {

@@ -37,14 +37,12 @@ pub fn stamp(object: &mut Value) {
 }
 
 /// SHA-256 of the object's JSON, whose keys serde_json keeps sorted: the same configuration
-/// always has the same digest. 128 bits are kept.
+/// always has the same digest. 128 bits (32 hex digits) are kept.
 fn digest(object: &Value) -> String {
     let bytes = serde_json::to_vec(object).expect("a JSON value serialises");
-    let hash = ring::digest::digest(&ring::digest::SHA256, &bytes);
-    hash.as_ref()[..16]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    let mut hex = crate::digest::sha256_hex(&bytes);
+    hex.truncate(32);
+    hex
 }
 
 /// Whether applying `desired` (stamped) over `live` would leave the object as it is.

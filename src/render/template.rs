@@ -63,12 +63,7 @@ impl Templates {
         env.add_filter("to_yaml", to_yaml);
         env.add_filter("to_json", to_json);
         env.add_filter("sha256", |s: String| {
-            let digest = ring::digest::digest(&ring::digest::SHA256, s.as_bytes());
-            digest
-                .as_ref()
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
+            crate::digest::sha256_hex(s.as_bytes())
         });
         env.add_filter("quote", |s: String| {
             serde_json::to_string(&s).unwrap_or_else(|_| format!("\"{s}\""))
