@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::report::{Format, ReportSink};
+
 /// Deploy Kubernetes manifests from a git commit: render, diff against the live cluster,
 /// validate everything, apply with server-side apply, and exit pass/fail.
 #[derive(Debug, Parser)]
@@ -62,8 +64,8 @@ pub struct GlobalArgs {
     pub trust_repo_owner: bool,
 
     /// Output format.
-    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Text)]
-    pub output: OutputFormat,
+    #[arg(short = 'o', long, global = true, default_value = "text", value_parser = output_format())]
+    pub output: Format,
 
     /// More logging on stderr (-v info, -vv debug, -vvv trace).
     #[arg(short = 'v', long, global = true, action = clap::ArgAction::Count)]
@@ -74,11 +76,11 @@ pub struct GlobalArgs {
     pub no_color: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum OutputFormat {
-    Text,
-    Json,
-    Markdown,
+/// `--output`: the formats that can go to stdout.
+fn output_format() -> impl clap::builder::TypedValueParser<Value = Format> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["text", "json", "markdown"])
+        .map(|name: String| Format::parse(&name).expect("a possible value is a format"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -317,32 +319,16 @@ pub struct ApplyArgs {
     pub lock_timeout: u64,
 }
 
-/// A file `--report-to` writes, in one format.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportSink {
-    pub format: SinkFormat,
-    pub path: PathBuf,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SinkFormat {
-    Json,
-    Markdown,
-    Dotenv,
-    GitlabTerraform,
-}
-
 fn parse_sink(text: &str) -> Result<ReportSink, String> {
     let usage = "expected FORMAT:PATH with FORMAT one of json, markdown, dotenv, gitlab-terraform";
     let (format, path) = text
         .split_once(':')
         .ok_or_else(|| format!("`{text}`: {usage}"))?;
-    let format = match format {
-        "json" => SinkFormat::Json,
-        "markdown" => SinkFormat::Markdown,
-        "dotenv" => SinkFormat::Dotenv,
-        "gitlab-terraform" => SinkFormat::GitlabTerraform,
-        other => return Err(format!("unknown report format `{other}`: {usage}")),
+    let format = match Format::parse(format) {
+        Some(Format::Text) | None => {
+            return Err(format!("unknown report format `{format}`: {usage}"));
+        }
+        Some(format) => format,
     };
     if path.is_empty() {
         return Err(format!("`{text}`: the path is empty; {usage}"));
@@ -418,7 +404,7 @@ mod tests {
         assert_eq!(
             parse_sink("gitlab-terraform:out/plan.json"),
             Ok(ReportSink {
-                format: SinkFormat::GitlabTerraform,
+                format: Format::GitlabTerraform,
                 path: "out/plan.json".into()
             })
         );

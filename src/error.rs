@@ -21,6 +21,12 @@ pub enum Error {
     /// A failure while running.
     #[error("{0}")]
     Runtime(String),
+    /// Objects that waited for their namespace or CRD failed validation once those existed;
+    /// only namespaces, CRDs and the inventory were written.
+    #[error(
+        "validation failed after creating namespaces and CustomResourceDefinitions; no other object was written, nothing was pruned"
+    )]
+    Revalidation(crate::plan::Plan),
     /// SIGTERM or SIGINT; says what was written before the run stopped.
     #[error("cancelled: {0}")]
     Cancelled(String),
@@ -33,7 +39,7 @@ impl Error {
             Error::Render(_) => ExitStatus::Invalid,
             Error::Cluster(e) => e.exit_status(),
             Error::Lock(_) | Error::Runtime(_) | Error::Cancelled(_) => ExitStatus::Failure,
-            Error::Invalid(_) => ExitStatus::Invalid,
+            Error::Invalid(_) | Error::Revalidation(_) => ExitStatus::Invalid,
         }
     }
 }

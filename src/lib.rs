@@ -1,29 +1,28 @@
 //! kpush: deploy Kubernetes manifests from a git commit.
 //!
 //! The run is a pipeline of plain data: [`source`] (files at a commit) → [`render`] (objects)
-//! → [`plan`] (what would change, from server dry runs) → [`apply`] (writes) → [`report`].
-//! Only [`cluster`] talks to the Kubernetes API.
+//! → [`plan`] (what would change, from server dry runs) → [`deploy`] (the engine: staged
+//! writes, health, prune, inventory, history, lock) → [`report`]. Only [`cluster`] talks to
+//! the Kubernetes API, and only [`deploy`] calls it during a deploy. See
+//! `docs/architecture.md`.
 
-pub mod apply;
 pub mod cancel;
 pub mod ci;
 pub mod cli;
 pub mod cluster;
 pub mod commands;
 pub mod config;
+pub mod deploy;
 pub mod digest;
 pub mod error;
 pub mod exit;
 pub mod health;
-pub mod history;
 pub mod images;
 pub mod inventory;
 pub mod object;
 pub mod plan;
 pub mod printer;
-pub mod prune;
 pub mod render;
 pub mod report;
 pub mod settings;
 pub mod source;
-pub mod wait;

@@ -101,6 +101,7 @@ mod tests {
             pending: None,
             kept: None,
             replace: false,
+            subject: Default::default(),
         }
     }
 

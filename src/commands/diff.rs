@@ -1,17 +1,16 @@
 //! `kpush diff`: every app's plan, printed; nothing is written.
 
-use crate::cli::{DiffArgs, GlobalArgs, OutputFormat};
+use crate::cli::{DiffArgs, GlobalArgs};
+use crate::deploy;
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::plan::compare;
 use crate::printer::Printer;
-use crate::report;
+use crate::render::Rendered;
+use crate::report::{self, AppId, AppReport, Stream};
 use crate::settings;
 
-use crate::plan::compare;
-use crate::render::Rendered;
-
-use super::output::{AppReport, app_footer, app_header, finish};
-use super::prepare::{self, Prepared, prepare};
+use super::plan::plan_all;
 
 pub async fn diff(
     global: &GlobalArgs,
@@ -23,51 +22,32 @@ pub async fn diff(
     }
     let resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
-    let text = global.output == OutputFormat::Text;
-    let many = resolved.apps.len() > 1;
-    let mut reports = Vec::new();
-    let renders = prepare::render_all(&resolved.snapshot, &resolved.apps)?;
-    for (run, rendered) in resolved.apps.iter().zip(renders) {
-        let Prepared {
-            plan,
-            namespaces_to_create,
-            inventory,
-            commit,
-            ..
-        } = prepare(global, &args.target, run, rendered).await?;
-        let namespace = inventory.parent.namespace.clone().unwrap_or_default();
-        let status = if let Some(class) = plan.error_class() {
-            super::apply::failure_status(class)
-        } else if args.exit_code && (plan.has_changes() || !namespaces_to_create.is_empty()) {
-            ExitStatus::Changes
-        } else {
-            ExitStatus::Success
-        };
-        if text {
-            app_header(printer, many, &run.name, run.env.as_deref(), &namespace);
-            for ns in &namespaces_to_create {
-                printer.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
-            }
-            printer.out(&report::plan_text(&plan, printer));
-            super::output::images_line(printer, &run.images);
-            app_footer(printer, &run.name);
-        }
-        reports.push(AppReport {
-            app: run.name.clone(),
-            env: run.env.clone(),
-            revision: commit.map(|c| c.sha),
-            images: run.images.iter().map(ToString::to_string).collect(),
-            namespace,
-            counts: plan.counts(),
-            plan,
-            applied: None,
-            health: None,
-            pruned: None,
-            exit_code: status.code(),
-        });
-    }
+    let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
+    let planned = plan_all(global, &args.target, &resolved, &stream).await?;
+    let reports: Vec<AppReport> = planned
+        .into_iter()
+        .map(|p| {
+            let plan = &p.prepared.plan;
+            let status = if let Some(class) = plan.error_class() {
+                super::apply::failure_status(class)
+            } else if args.exit_code
+                && (plan.has_changes() || !p.prepared.namespaces_to_create.is_empty())
+            {
+                ExitStatus::Changes
+            } else {
+                ExitStatus::Success
+            };
+            p.report(status)
+        })
+        .collect();
     let sinks = &args.target.report_to;
-    Ok(finish("diff", global.output, printer, &reports, sinks))
+    Ok(report::finish(
+        "diff",
+        global.output,
+        printer,
+        &reports,
+        sinks,
+    ))
 }
 
 /// One app rendered at one side of the comparison, with its namespace and environment.
@@ -89,7 +69,6 @@ fn offline(
     super::warn(printer, &new.warnings);
     // The old revision may predate an app, or the config itself.
     let old = settings::resolve(&at(from), &args.target.source, None, None).ok();
-    let text = global.output == OutputFormat::Text;
     let mut names: Vec<&str> = new.apps.iter().map(|a| a.name.as_str()).collect();
     if let Some(old) = &old {
         for app in &old.apps {
@@ -98,13 +77,13 @@ fn offline(
             }
         }
     }
-    let many = names.len() > 1;
+    let stream = Stream::new(*printer, global.output, names.len() > 1);
     let mut reports = Vec::new();
     for name in names {
         let render_in = |resolved: &settings::Resolved| -> Result<Option<Side>, Error> {
             match resolved.apps.iter().find(|a| a.name == name) {
                 Some(run) => Ok(Some(Side(
-                    prepare::render(&resolved.snapshot, run)?,
+                    deploy::render(&resolved.snapshot, run)?,
                     run.namespace.clone(),
                     run.env.clone(),
                 ))),
@@ -137,25 +116,21 @@ fn offline(
         } else {
             ExitStatus::Success
         };
-        if text {
-            app_header(printer, many, name, env.as_deref(), &namespace);
-            printer.out(&report::plan_text(&plan, printer));
-            app_footer(printer, name);
-        }
-        reports.push(AppReport {
+        let id = AppId {
             app: name.to_string(),
             env,
-            revision: new.snapshot.commit.as_ref().map(|c| c.sha.clone()),
-            images: Vec::new(),
             namespace,
-            counts: plan.counts(),
-            plan,
-            applied: None,
-            health: None,
-            pruned: None,
-            exit_code: status.code(),
-        });
+        };
+        stream.plan(&id, &[], &plan, &[]);
+        let revision = new.snapshot.commit.as_ref().map(|c| c.sha.clone());
+        reports.push(AppReport::new(id, revision, plan, status));
     }
     let sinks = &args.target.report_to;
-    Ok(finish("diff", global.output, printer, &reports, sinks))
+    Ok(report::finish(
+        "diff",
+        global.output,
+        printer,
+        &reports,
+        sinks,
+    ))
 }

@@ -1,17 +1,14 @@
-//! One module per subcommand; each returns the exit status of the run.
+//! One module per subcommand, each a thin layer: settings resolved, the engine (`deploy`)
+//! called, its results handed to the report. Each returns the exit status of the run.
 
 mod apply;
 mod diff;
 mod history;
-mod inventory;
-mod output;
-mod parent;
-mod prepare;
+mod plan;
 mod promote;
 mod render;
 mod rollback;
 mod status;
-mod write;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;
@@ -26,7 +23,7 @@ pub async fn run(cli: Cli) -> Result<ExitStatus, Error> {
         // The pipeline still gets its exit code and an annotation on the failure.
         let status = error.exit_status();
         if let Err(e) =
-            output::write_sinks(cli.command.name(), &[], status, cli.command.report_sinks())
+            crate::report::write_sinks(cli.command.name(), &[], status, cli.command.report_sinks())
         {
             printer.note(&format!("error: {e}"));
         }

@@ -3,12 +3,12 @@
 
 use crate::cli::{ApplyArgs, GlobalArgs};
 use crate::error::Error;
-use crate::history::HistoryEntry;
+use crate::inventory::history::HistoryEntry;
 use crate::printer::{Printer, Style};
 use crate::settings::{self, AppRun};
 
 use super::apply::apply_resolved;
-use super::output::AppReport;
+use crate::report::AppReport;
 
 /// `--write-back`: the promoted tags, committed to the app's `.argocd-source-<app>.yaml`.
 pub(super) fn write_back(

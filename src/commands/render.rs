@@ -1,12 +1,12 @@
 //! `kpush render`: the manifests of every app at their revision, without a cluster.
 
-use crate::cli::{GlobalArgs, OutputFormat, RenderArgs};
+use crate::cli::{GlobalArgs, RenderArgs};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::plan::mask_pair_with;
 use crate::printer::Printer;
 use crate::render::Rendered;
-use crate::report;
+use crate::report::{self, Format};
 use crate::settings;
 
 pub fn render(
@@ -18,7 +18,7 @@ pub fn render(
     super::warn(printer, &resolved.warnings);
     let mut all = Rendered::default();
     for run in &resolved.apps {
-        let mut rendered = super::prepare::render(&resolved.snapshot, run)?;
+        let mut rendered = crate::deploy::render(&resolved.snapshot, run)?;
         if !args.show_secrets {
             for manifest in &mut rendered.manifests {
                 let (_, masked) = mask_pair_with(None, &manifest.object, &run.sensitive_paths);
@@ -28,9 +28,10 @@ pub fn render(
         all.manifests.extend(rendered.manifests);
     }
     let text = match global.output {
-        OutputFormat::Text => report::manifests_yaml(&all),
-        OutputFormat::Json => report::manifests_json(&all),
-        OutputFormat::Markdown => report::manifests_markdown(&all),
+        Format::Json => report::manifests_json(&all),
+        Format::Markdown => report::manifests_markdown(&all),
+        // `--output` takes text, json or markdown.
+        _ => report::manifests_yaml(&all),
     };
     printer.out(&text);
     Ok(ExitStatus::Success)

@@ -2,15 +2,14 @@
 //! every check `apply` makes; recorded in the history as a rollback.
 
 use crate::cli::{GlobalArgs, RollbackArgs, SourceArgs};
+use crate::deploy;
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::history::HistoryEntry;
+use crate::inventory::history::HistoryEntry;
 use crate::printer::Printer;
 use crate::settings::{self, Resolved};
 
 use super::apply::apply_resolved;
-use super::history::recorded;
-use super::prepare::connect;
 
 pub async fn rollback(
     global: &GlobalArgs,
@@ -25,8 +24,8 @@ pub async fn rollback(
         ));
     }
     let run = &current.apps[0];
-    let cluster = connect(global, run).await?;
-    let (_, history) = recorded(&cluster, run).await?;
+    let cluster = deploy::connect(&settings::connection(global), run).await?;
+    let (_, history) = deploy::recorded(&cluster, run).await?;
     let entry = choose(&history, args.to.as_deref(), args.steps)?;
     printer.note(&format!(
         "rolling {} back to revision {} ({} {}, deployed {})",
@@ -46,7 +45,7 @@ pub async fn rollback(
     )?;
     let reports = apply_resolved(global, &args.apply, printer, &resolved, "rollback").await?;
     let sinks = &args.apply.target.report_to;
-    Ok(super::output::finish(
+    Ok(crate::report::finish(
         "rollback",
         global.output,
         printer,

@@ -2,16 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::cli::{GlobalArgs, OutputFormat, StatusArgs};
+use crate::cli::{GlobalArgs, StatusArgs};
+use crate::deploy;
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::health::{State, health};
 use crate::printer::{Printer, Style};
+use crate::report::Format;
 use crate::settings;
-
-use super::history::recorded;
-use super::inventory;
-use super::prepare::connect;
 
 pub async fn status(
     global: &GlobalArgs,
@@ -19,15 +17,15 @@ pub async fn status(
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     let resolved = settings::resolve(global, &args.source, None, None)?;
-    let text = global.output == OutputFormat::Text;
+    let text = global.output == Format::Text;
     let mut healthy = true;
     let mut apps = Vec::new();
     for run in &resolved.apps {
-        let cluster = connect(global, run).await?;
-        let (namespace, history) = recorded(&cluster, run).await?;
+        let cluster = deploy::connect(&settings::connection(global), run).await?;
+        let (namespace, history) = deploy::recorded(&cluster, run).await?;
         let mut discovery = cluster.discover(BTreeSet::from(["v1".to_string()])).await?;
         // With no objects declared, every member of the inventory is listed.
-        let inventory = inventory::read(
+        let (_, members) = deploy::inventory_read::read(
             &cluster,
             &mut discovery,
             &run.name,
@@ -56,7 +54,7 @@ pub async fn status(
             ));
         }
         let mut objects = Vec::new();
-        for member in &inventory.candidates {
+        for member in &members {
             let mut object = member.live.clone();
             object["apiVersion"] = serde_json::json!(if member.resource.group.is_empty() {
                 member.resource.version.clone()

@@ -1,8 +1,9 @@
 //! The ApplySet inventory (KEP-3659): what a deploy owns, recorded in the cluster on a parent
 //! Secret and on member labels, in the form kubectl reads too. Pure: reading and writing the
-//! parent is done by the commands through `cluster`.
+//! parent is done by the engine (`deploy`) through `cluster`.
 
 mod group_kind;
+pub mod history;
 mod parent;
 
 pub use group_kind::GroupKind;

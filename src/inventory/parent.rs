@@ -87,7 +87,7 @@ pub fn parent_manifest(
         }
     });
     if let Some(history) = history {
-        parent["metadata"]["annotations"][crate::history::HISTORY_ANNOTATION] = json!(history);
+        parent["metadata"]["annotations"][super::history::HISTORY_ANNOTATION] = json!(history);
     }
     parent
 }

@@ -43,16 +43,9 @@ pub fn compare(old: &Rendered, new: &Rendered, sensitive: &[SensitivePath]) -> P
                 }
             }
         };
-        entries.push(Entry {
-            id: m.id.clone(),
-            origin: Some(m.origin.clone()),
-            action,
-            diff,
-            error: None,
-            pending: None,
-            kept: None,
-            replace: false,
-        });
+        let mut entry = Entry::new(m.id.clone(), Some(m.origin.clone()), action);
+        entry.diff = diff;
+        entries.push(entry);
     }
     for m in &old.manifests {
         if seen.contains(&key(&m.id)) {
@@ -63,16 +56,9 @@ pub fn compare(old: &Rendered, new: &Rendered, sensitive: &[SensitivePath]) -> P
             &serde_json::Value::Null,
             sensitive,
         );
-        entries.push(Entry {
-            id: m.id.clone(),
-            origin: Some(m.origin.clone()),
-            action: Action::Prune,
-            diff: removed,
-            error: None,
-            pending: None,
-            kept: None,
-            replace: false,
-        });
+        let mut entry = Entry::new(m.id.clone(), Some(m.origin.clone()), Action::Prune);
+        entry.diff = removed;
+        entries.push(entry);
     }
     Plan { entries }
 }

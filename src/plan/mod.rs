@@ -83,9 +83,56 @@ pub struct Entry {
     /// The update changes an immutable field: the object is deleted and created again.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replace: bool,
+    /// The object the entry is about, for the steps that act on it.
+    #[serde(skip)]
+    pub subject: Subject,
+}
+
+/// What a plan entry acts on: its rendered target, or the inventory member it would prune.
+#[derive(Debug, Clone, Default)]
+pub enum Subject {
+    Target(Box<Target>),
+    Member(Box<PruneCandidate>),
+    /// Only compared, never sent (`diff --from --to`).
+    #[default]
+    Detached,
 }
 
 impl Entry {
+    /// An entry with nothing to show yet: no diff, no error, no subject.
+    pub fn new(id: ObjectRef, origin: Option<Origin>, action: Action) -> Entry {
+        Entry {
+            id,
+            origin,
+            action,
+            diff: String::new(),
+            error: None,
+            pending: None,
+            kept: None,
+            replace: false,
+            subject: Subject::Detached,
+        }
+    }
+
+    pub fn target(&self) -> Option<&Target> {
+        match &self.subject {
+            Subject::Target(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    pub fn member(&self) -> Option<&PruneCandidate> {
+        match &self.subject {
+            Subject::Member(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The entry creates or updates its object.
+    pub fn writes(&self) -> bool {
+        matches!(self.action, Action::Create | Action::Update)
+    }
+
     /// Where the entry comes from, for people: `file:line`, or `inventory`.
     pub fn source(&self) -> String {
         match &self.origin {
@@ -126,18 +173,29 @@ pub struct Counts {
 }
 
 impl Plan {
-    /// Classifies each target from what the server said about it.
+    /// Classifies each target from what the server said about it (one observation per
+    /// target, in the same order); each entry keeps its target.
     pub fn build(
-        targets: &[Target],
+        targets: Vec<Target>,
         observations: Vec<Observation>,
         options: &PlanOptions,
     ) -> Plan {
+        debug_assert_eq!(targets.len(), observations.len());
         let entries = targets
-            .iter()
+            .into_iter()
             .zip(observations)
-            .map(|(target, observation)| entry(target, observation, options))
+            .map(|(target, observation)| {
+                let mut entry = entry(&target, observation, options);
+                entry.subject = Subject::Target(Box::new(target));
+                entry
+            })
             .collect();
         Plan { entries }
+    }
+
+    /// The rendered objects, with their entries, in render order.
+    pub fn targets(&self) -> impl Iterator<Item = (&Entry, &Target)> {
+        self.entries.iter().filter_map(|e| Some((e, e.target()?)))
     }
 
     pub fn counts(&self) -> Counts {
@@ -174,16 +232,11 @@ impl Plan {
 }
 
 fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> Entry {
-    let mut entry = Entry {
-        id: target.id.clone(),
-        origin: Some(target.origin.clone()),
-        action: Action::Unchanged,
-        diff: String::new(),
-        error: None,
-        pending: None,
-        kept: None,
-        replace: false,
-    };
+    let mut entry = Entry::new(
+        target.id.clone(),
+        Some(target.origin.clone()),
+        Action::Unchanged,
+    );
     if let (Some(live), Some(id), false) = (&observation.live, &options.applyset_id, options.adopt)
         && let Some(owner) = foreign_owner(live, id)
     {
@@ -210,7 +263,9 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
             }
             normalize(applied)
         }
-        DryRun::Failed(failure) if is_immutable(&failure) && target.replace && live.is_some() => {
+        DryRun::Failed(failure)
+            if is_immutable(&failure) && target.policy.replace && live.is_some() =>
+        {
             entry.replace = true;
             normalize(target.object.clone())
         }
@@ -257,6 +312,13 @@ mod tests {
     use serde_json::json;
 
     fn target(object: Value) -> Target {
+        let resource = Resource {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            plural: "configmaps".into(),
+            namespaced: true,
+        };
         Target {
             id: ObjectRef {
                 group: String::new(),
@@ -269,16 +331,10 @@ mod tests {
                 file: "c.yaml".into(),
                 line: 1,
             },
-            resource: Resource {
-                group: String::new(),
-                version: "v1".into(),
-                kind: "ConfigMap".into(),
-                plural: "configmaps".into(),
-                namespaced: true,
-            },
+            policy: crate::object::Policy::of(&resource, &object),
+            resource,
             object,
             awaits_crd: None,
-            replace: false,
             force: false,
         }
     }
@@ -301,7 +357,7 @@ mod tests {
     fn server_bookkeeping_is_not_a_change() {
         let t = target(cm("a", ""));
         let plan = Plan::build(
-            std::slice::from_ref(&t),
+            vec![t.clone()],
             vec![Observation {
                 live: Some(cm("a", "1")),
                 dry_run: DryRun::Done(cm("a", "2")),
@@ -317,7 +373,7 @@ mod tests {
     fn a_changed_value_is_one_changed_line() {
         let t = target(cm("b", ""));
         let plan = Plan::build(
-            std::slice::from_ref(&t),
+            vec![t.clone()],
             vec![Observation {
                 live: Some(cm("a", "1")),
                 dry_run: DryRun::Done(cm("b", "1")),
@@ -349,11 +405,11 @@ mod tests {
                 dry_run: DryRun::Done(cm("a", "")),
             }]
         };
-        let plan = Plan::build(std::slice::from_ref(&t), observe(), &validating());
+        let plan = Plan::build(vec![t.clone()], observe(), &validating());
         assert_eq!(plan.entries[0].action, Action::Error);
         let message = &plan.entries[0].error.as_ref().unwrap().message;
         assert!(message.contains("`dataz`"), "{message}");
-        let plan = Plan::build(std::slice::from_ref(&t), observe(), &PlanOptions::default());
+        let plan = Plan::build(vec![t.clone()], observe(), &PlanOptions::default());
         assert_eq!(plan.entries[0].action, Action::Create);
     }
 
@@ -372,11 +428,11 @@ mod tests {
             applyset_id: Some("ours".into()),
             ..validating()
         };
-        let plan = Plan::build(std::slice::from_ref(&t), observe(), &options);
+        let plan = Plan::build(vec![t.clone()], observe(), &options);
         assert_eq!(plan.entries[0].action, Action::Error);
         assert_eq!(plan.error_class(), Some(FailureClass::Invalid));
         options.adopt = true;
-        let plan = Plan::build(std::slice::from_ref(&t), observe(), &options);
+        let plan = Plan::build(vec![t.clone()], observe(), &options);
         assert_ne!(plan.entries[0].action, Action::Error);
     }
 
@@ -389,7 +445,7 @@ mod tests {
             message: "bad".into(),
         };
         let plan = Plan::build(
-            &[t.clone(), t.clone(), t],
+            vec![t.clone(), t.clone(), t],
             vec![
                 Observation {
                     live: None,

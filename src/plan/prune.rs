@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::{Action, Entry, SensitivePath, diff, normalize};
-use crate::object::{ObjectRef, Resource};
+use super::{Action, Entry, SensitivePath, Subject, diff, normalize};
+use crate::object::{ObjectRef, Policy, Resource};
 
 /// A member of the inventory that the current render no longer declares.
 #[derive(Debug, Clone)]
@@ -12,53 +12,45 @@ pub struct PruneCandidate {
     pub id: ObjectRef,
     pub resource: Resource,
     pub live: Value,
+    /// Read from the live object's kind and annotations.
+    pub policy: Policy,
 }
 
-/// Annotations that protect an object from pruning.
-const PRUNE_ANNOTATION: &str = "kpush.dev/prune";
-const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
-
-/// Why an object must not be pruned, if it must not.
-pub fn protection(live: &Value) -> Option<String> {
-    let annotations = &live["metadata"]["annotations"];
-    if annotations[PRUNE_ANNOTATION].as_str() == Some("false") {
-        return Some(format!("annotated `{PRUNE_ANNOTATION}: \"false\"`"));
+impl PruneCandidate {
+    pub fn new(id: ObjectRef, resource: Resource, live: Value) -> PruneCandidate {
+        PruneCandidate {
+            policy: Policy::of(&resource, &live),
+            id,
+            resource,
+            live,
+        }
     }
-    let argo = annotations[ARGO_SYNC_OPTIONS].as_str().unwrap_or("");
-    if argo.split(',').any(|o| o.trim() == "Prune=false") {
-        return Some(format!("annotated `{ARGO_SYNC_OPTIONS}: Prune=false`"));
-    }
-    None
 }
 
-/// One entry per candidate: `prune` (with the removal as a diff) or `keep` with the reason.
+/// One entry per candidate: `prune` (with the removal as a diff) or `keep` with the reason;
+/// each entry keeps its candidate.
 pub fn prune_entries(
-    candidates: &[PruneCandidate],
+    candidates: Vec<PruneCandidate>,
     prune: bool,
     sensitive: &[SensitivePath],
 ) -> Vec<Entry> {
     candidates
-        .iter()
+        .into_iter()
         .map(|c| {
-            let kept = protection(&c.live).or_else(|| {
+            let kept = c.policy.prune_protection.clone().or_else(|| {
                 (!prune).then(|| "pruning is off (pass `--prune` to delete it)".to_string())
             });
-            let removed =
+            let action = if kept.is_some() {
+                Action::Keep
+            } else {
+                Action::Prune
+            };
+            let mut entry = Entry::new(c.id.clone(), None, action);
+            entry.diff =
                 diff::object_diff(Some(&normalize(c.live.clone())), &Value::Null, sensitive);
-            Entry {
-                id: c.id.clone(),
-                origin: None,
-                action: if kept.is_some() {
-                    Action::Keep
-                } else {
-                    Action::Prune
-                },
-                diff: removed,
-                error: None,
-                pending: None,
-                kept,
-                replace: false,
-            }
+            entry.kept = kept;
+            entry.subject = Subject::Member(Box::new(c));
+            entry
         })
         .collect()
 }
@@ -69,25 +61,25 @@ mod tests {
     use serde_json::json;
 
     fn candidate(annotations: Value) -> PruneCandidate {
-        PruneCandidate {
-            id: ObjectRef {
+        PruneCandidate::new(
+            ObjectRef {
                 group: String::new(),
                 version: "v1".into(),
                 kind: "Secret".into(),
                 namespace: Some("shop".into()),
                 name: "old".into(),
             },
-            resource: Resource {
+            Resource {
                 group: String::new(),
                 version: "v1".into(),
                 kind: "Secret".into(),
                 plural: "secrets".into(),
                 namespaced: true,
             },
-            live: json!({"apiVersion": "v1", "kind": "Secret",
-                         "metadata": {"name": "old", "namespace": "shop", "annotations": annotations},
-                         "data": {"token": "c2VjcmV0"}}),
-        }
+            json!({"apiVersion": "v1", "kind": "Secret",
+                   "metadata": {"name": "old", "namespace": "shop", "annotations": annotations},
+                   "data": {"token": "c2VjcmV0"}}),
+        )
     }
 
     #[test]
@@ -104,14 +96,14 @@ mod tests {
             (json!({"kpush.dev/prune": "true"}), true, Action::Prune),
         ];
         for (annotations, prune, expected) in cases {
-            let entries = prune_entries(&[candidate(annotations.clone())], prune, &[]);
+            let entries = prune_entries(vec![candidate(annotations.clone())], prune, &[]);
             assert_eq!(entries[0].action, expected, "{annotations} prune={prune}");
         }
     }
 
     #[test]
     fn the_removal_diff_masks_secrets() {
-        let entries = prune_entries(&[candidate(json!({}))], true, &[]);
+        let entries = prune_entries(vec![candidate(json!({}))], true, &[]);
         let diff = &entries[0].diff;
         assert!(diff.contains("-  token: <removed, 6 bytes>"), "{diff}");
         assert!(!diff.contains("c2VjcmV0"));

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::cluster::{Discovery, Resolution};
-use crate::object::{ObjectRef, Origin, Resource};
+use crate::object::policy::is_crd;
+use crate::object::{ObjectRef, Origin, Policy, Resource};
 use crate::render::{Manifest, Problem, Rendered};
 
 /// An object ready to send: its final identity, the resource to send it to, and its body.
@@ -18,20 +19,11 @@ pub struct Target {
     /// The CustomResourceDefinition, declared in the same deploy, that must be established
     /// before this object can be validated and applied.
     pub awaits_crd: Option<String>,
-    /// Delete and re-create the object when an immutable field changes (`Replace=true`).
-    pub replace: bool,
+    /// What the object's kind and annotations ask of kpush.
+    pub policy: Policy,
     /// Take fields over from other managers (`--force-conflicts`, or selfHeal against people's
     /// edits).
     pub force: bool,
-}
-
-/// Whether the object asks to be replaced rather than patched when that is the only way.
-fn wants_replace(object: &Value) -> bool {
-    let annotations = &object["metadata"]["annotations"];
-    annotations["kpush.dev/replace"].as_str() == Some("true")
-        || annotations["argocd.argoproj.io/sync-options"]
-            .as_str()
-            .is_some_and(|o| o.split(',').any(|o| o.trim() == "Replace=true"))
 }
 
 /// The kinds that CustomResourceDefinitions in the render will add, by (apiVersion, kind),
@@ -39,7 +31,7 @@ fn wants_replace(object: &Value) -> bool {
 fn declared_kinds(rendered: &Rendered) -> HashMap<(String, String), (Resource, String)> {
     let mut kinds = HashMap::new();
     for m in &rendered.manifests {
-        if m.id.group != "apiextensions.k8s.io" || m.id.kind != "CustomResourceDefinition" {
+        if !is_crd(&m.id.group, &m.id.kind) {
             continue;
         }
         let spec = &m.object["spec"];
@@ -128,11 +120,11 @@ pub fn targets(
         targets.push(Target {
             id,
             origin: manifest.origin.clone(),
-            resource,
-            replace: wants_replace(&object),
+            policy: Policy::of(&resource, &object),
             object,
             awaits_crd,
             force: false,
+            resource,
         });
     }
     if problems.is_empty() {

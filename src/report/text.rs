@@ -2,12 +2,12 @@
 
 use std::fmt::Write;
 
-use crate::apply::Applied;
+use crate::deploy::delete::Pruned;
+use crate::deploy::staged::Applied;
+use crate::deploy::wait::{HealthReport, Outcome};
 use crate::object::ObjectRef;
 use crate::plan::{Action, Plan};
 use crate::printer::{Printer, Style};
-use crate::prune::Pruned;
-use crate::wait::{HealthReport, Outcome};
 
 /// `apps/v1 Deployment web -n shop`
 fn subject(id: &ObjectRef) -> String {
@@ -223,6 +223,7 @@ mod tests {
             pending: None,
             kept: None,
             replace: false,
+            subject: Default::default(),
         }
     }
 

@@ -1,45 +1,37 @@
 //! The inventory parent a deploy writes: old and new kinds together before the members, only
 //! what remains after a successful prune, with the history.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::BTreeSet;
 
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::error::Error;
-use crate::history::{self, HistoryEntry};
+use crate::inventory::history::{self, HistoryEntry};
 use crate::inventory::{GroupKind, ParentState, parent_manifest};
-use crate::object::ObjectRef;
 use crate::plan::Action;
 
-use super::inventory::Inventory;
-use super::prepare::Prepared;
+use super::Prepared;
+use super::inventory_read::Inventory;
 
 /// What the parent should record before the members are written (old and new together, so a
 /// crash never loses track of a member) and after a successful prune (only what remains).
-pub(super) struct ParentRecord {
+pub struct ParentRecord {
     before: (BTreeSet<GroupKind>, BTreeSet<String>),
     after: (BTreeSet<GroupKind>, BTreeSet<String>),
     previous: Option<ParentState>,
 }
 impl ParentRecord {
-    pub(super) fn new(prepared: &Prepared) -> ParentRecord {
+    pub fn new(prepared: &Prepared) -> ParentRecord {
         let inventory = &prepared.inventory;
         let destination = inventory.parent.namespace.clone().unwrap_or_default();
-        let kept: HashSet<&ObjectRef> = prepared
+        let mut kinds = BTreeSet::new();
+        let mut namespaces = BTreeSet::new();
+        // What stays: every rendered object, and the members kept from the prune.
+        let remaining = prepared
             .plan
             .entries
             .iter()
-            .filter(|e| e.action == Action::Keep)
-            .map(|e| &e.id)
-            .collect();
-        let mut kinds = BTreeSet::new();
-        let mut namespaces = BTreeSet::new();
-        let remaining = prepared.targets.iter().map(|t| &t.id).chain(
-            inventory
-                .candidates
-                .iter()
-                .map(|c| &c.id)
-                .filter(|id| kept.contains(id)),
-        );
+            .filter(|e| e.target().is_some() || e.action == Action::Keep)
+            .map(|e| &e.id);
         for id in remaining {
             kinds.insert(GroupKind {
                 group: id.group.clone(),
@@ -63,7 +55,7 @@ impl ParentRecord {
         }
     }
 
-    pub(super) fn needs_write(&self) -> bool {
+    pub fn needs_write(&self) -> bool {
         match &self.previous {
             None => true,
             Some(p) => {
@@ -76,7 +68,7 @@ impl ParentRecord {
 
     /// Before the members (`history` `None`, the kinds old and new) or after a successful
     /// deploy (only what remains, and the history with this deploy added).
-    pub(super) async fn write(
+    pub async fn write(
         &self,
         cluster: &Cluster,
         inventory: &Inventory,

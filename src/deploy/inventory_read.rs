@@ -1,5 +1,5 @@
-//! Reading the app's ApplySet from the cluster: its parent, and the members the current render
-//! no longer declares.
+//! Reading the app's ApplySet from the cluster: its parent with the history, and the members
+//! the current render no longer declares.
 
 use std::collections::{BTreeSet, HashSet};
 
@@ -7,10 +7,12 @@ use futures::{StreamExt, stream};
 
 use crate::cluster::{Cluster, Discovery, Resolution};
 use crate::error::Error;
-use crate::history::{self, HistoryEntry};
+use crate::inventory::history::{self, HistoryEntry};
 use crate::inventory::{GroupKind, ID_LABEL, PART_OF_LABEL, ParentState, applyset_id};
 use crate::object::{ObjectRef, Resource};
 use crate::plan::{PruneCandidate, Target};
+
+use super::AppRun;
 
 /// The app's ApplySet as the cluster has it.
 #[derive(Debug, Clone)]
@@ -21,8 +23,6 @@ pub struct Inventory {
     pub id: String,
     /// The parent as it is live, if it exists.
     pub previous: Option<ParentState>,
-    /// Members that the current render does not declare.
-    pub candidates: Vec<PruneCandidate>,
     /// Earlier deploys, oldest first.
     pub history: Vec<HistoryEntry>,
 }
@@ -51,8 +51,30 @@ pub fn parent_of(
     Ok((secret, parent))
 }
 
-/// Reads the parent and lists the members the render dropped. A parent that another tool
-/// manages, or a Secret of that name that is not a parent, stops the run.
+/// The app's recorded deploys, oldest first; empty when it was never deployed.
+pub async fn recorded(
+    cluster: &Cluster,
+    run: &AppRun,
+) -> Result<(String, Vec<HistoryEntry>), Error> {
+    let namespace = run
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace.clone());
+    let discovery = cluster.discover(BTreeSet::from(["v1".to_string()])).await?;
+    let (secret, parent) = parent_of(&discovery, &run.name, &namespace)?;
+    let live = cluster
+        .get(&secret, &parent)
+        .await
+        .map_err(|f| Error::Runtime(format!("cannot read the inventory {parent}: {f}")))?;
+    Ok((
+        namespace,
+        live.as_ref().map(history::read).unwrap_or_default(),
+    ))
+}
+
+/// Reads the parent and lists the members the render dropped (with no targets, every
+/// member). A parent that another tool manages, or a Secret of that name that is not a
+/// parent, stops the run.
 pub async fn read(
     cluster: &Cluster,
     discovery: &mut Discovery,
@@ -61,7 +83,7 @@ pub async fn read(
     namespace_exists: bool,
     targets: &[Target],
     concurrency: usize,
-) -> Result<Inventory, Error> {
+) -> Result<(Inventory, Vec<PruneCandidate>), Error> {
     let (secret_resource, parent) = parent_of(discovery, app, namespace)?;
     let id = applyset_id(&parent.name, namespace);
     let live = if namespace_exists {
@@ -106,14 +128,14 @@ pub async fn read(
         }
         None => Vec::new(),
     };
-    Ok(Inventory {
+    let inventory = Inventory {
         parent,
         secret_resource,
         id,
         previous,
-        candidates,
         history,
-    })
+    };
+    Ok((inventory, candidates))
 }
 
 async fn candidates(
@@ -213,17 +235,14 @@ async fn candidates(
             if declared.contains(&key) {
                 continue;
             }
-            candidates.push(PruneCandidate {
-                id: ObjectRef {
-                    group: resource.group.clone(),
-                    version: resource.version.clone(),
-                    kind: resource.kind.clone(),
-                    namespace: ns,
-                    name,
-                },
-                resource: resource.clone(),
-                live,
-            });
+            let id = ObjectRef {
+                group: resource.group.clone(),
+                version: resource.version.clone(),
+                kind: resource.kind.clone(),
+                namespace: ns,
+                name,
+            };
+            candidates.push(PruneCandidate::new(id, resource.clone(), live));
         }
     }
     candidates.sort_by(|a, b| a.id.cmp(&b.id));

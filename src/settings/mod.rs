@@ -1,6 +1,8 @@
 //! Flags, environment and app definitions resolved once into what each app's run uses: which
 //! revision and path to render, with which values, deployed where, with which options.
 
+mod engine;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -13,38 +15,8 @@ use crate::images::{ImageArg, ImagePolicy, Promotion, parse_image_arg};
 use crate::render::{Problem, RenderError, RenderSpec, Tools, ValueLayer};
 use crate::source::{Snapshot, SourceRequest};
 
-/// One app, ready to render and deploy.
-#[derive(Debug, Clone)]
-pub struct AppRun {
-    pub name: String,
-    pub env: Option<String>,
-    /// The revision to render (`--rev`, the environment's or app's `targetRevision`, or HEAD).
-    pub revision: String,
-    pub render: RenderSpec,
-    pub context: Option<String>,
-    /// Argo CD's `destination.server`, matched to a kubeconfig context when no context is set.
-    pub server: Option<String>,
-    pub namespace: Option<String>,
-    pub create_namespace: bool,
-    pub prune: bool,
-    pub allow_empty: bool,
-    pub validate: bool,
-    pub propagation: Propagation,
-    pub sensitive_paths: Vec<crate::plan::SensitivePath>,
-    /// The config file the app came from (repository-relative); `None` with a PATH.
-    pub config: Option<PathBuf>,
-    /// `Replace=true`: objects whose immutable fields change are deleted and created again.
-    pub replace: bool,
-    /// The images this deploy promotes, checked against the policy.
-    pub images: Vec<crate::images::Promotion>,
-    /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
-    /// back; conflicts with controllers are still reported.
-    pub self_heal: bool,
-    /// `allowClusterScoped: false` refuses cluster-scoped objects at validation.
-    pub allow_cluster_scoped: bool,
-    /// `allowOtherNamespaces: false` refuses objects outside the destination namespace.
-    pub allow_other_namespaces: bool,
-}
+pub use crate::deploy::AppRun;
+pub use engine::{connection, prepare_options, write_options};
 
 /// Everything a command runs over.
 pub struct Resolved {

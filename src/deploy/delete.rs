@@ -1,5 +1,5 @@
-//! The "prune" stage: deletes the plan's `prune` entries after everything else succeeded.
-//! Namespaced objects go first, then cluster-scoped ones, then CRDs (after their custom
+//! Deleting: the plan's `prune` entries, after everything else succeeded. Stages go in reverse:
+//! namespaced objects first, then cluster-scoped ones, then CRDs (after their custom
 //! resources), then namespaces (after everything inside them); each step concurrent.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::cluster::{ApiFailure, Cluster, LIST_FROM, Propagation};
 use crate::inventory::PART_OF_LABEL;
-use crate::object::{ObjectRef, Resource};
+use crate::object::{ObjectRef, Resource, Stage};
 use crate::plan::{Action, Plan, PruneCandidate};
 
 /// What happened to one pruned object.
@@ -35,17 +35,33 @@ impl Pruned {
 /// How long a foreground deletion may take before kpush reports it.
 const GONE_TIMEOUT: Duration = Duration::from_secs(120);
 
-fn order(candidate: &PruneCandidate) -> u8 {
-    let r = &candidate.resource;
-    if r.group.is_empty() && r.kind == "Namespace" {
-        3
-    } else if r.group == "apiextensions.k8s.io" && r.kind == "CustomResourceDefinition" {
-        2
-    } else if r.namespaced {
-        0
-    } else {
-        1
-    }
+/// The steps of a prune, in order: what lives inside something goes before it.
+const STEPS: [Stage; 4] = [
+    Stage::Namespaced,
+    Stage::ClusterScoped,
+    Stage::Crds,
+    Stage::Namespaces,
+];
+
+/// The candidates the plan marks `prune`, by step.
+fn steps(plan: &Plan) -> Vec<Vec<&PruneCandidate>> {
+    let doomed: Vec<&PruneCandidate> = plan
+        .entries
+        .iter()
+        .filter(|e| e.action == Action::Prune)
+        .filter_map(|e| e.member())
+        .collect();
+    STEPS
+        .iter()
+        .map(|step| {
+            doomed
+                .iter()
+                .copied()
+                .filter(|c| c.policy.stage == *step)
+                .collect::<Vec<_>>()
+        })
+        .filter(|batch| !batch.is_empty())
+        .collect()
 }
 
 /// How the prune runs.
@@ -61,38 +77,18 @@ pub struct PruneOptions {
     pub no_wait: bool,
 }
 
-/// Deletes the candidates the plan marks `prune`.
-pub async fn prune(
-    cluster: &Cluster,
-    candidates: &[PruneCandidate],
-    plan: &Plan,
-    options: PruneOptions,
-) -> Pruned {
+/// Deletes the inventory members the plan marks `prune`.
+pub async fn prune(cluster: &Cluster, plan: &Plan, options: PruneOptions) -> Pruned {
     let PruneOptions {
         propagation,
         concurrency,
         dry_run,
         no_wait,
     } = options;
-    let doomed: Vec<&PruneCandidate> = candidates
-        .iter()
-        .filter(|c| {
-            plan.entries
-                .iter()
-                .any(|e| e.action == Action::Prune && e.id == c.id)
-        })
-        .collect();
     let mut pruned = Pruned::default();
-    let last_step = doomed.iter().map(|c| order(c)).max().unwrap_or(0);
-    for step in 0..=3 {
-        let batch: Vec<&PruneCandidate> = doomed
-            .iter()
-            .copied()
-            .filter(|c| order(c) == step)
-            .collect();
-        if batch.is_empty() {
-            continue;
-        }
+    let steps = steps(plan);
+    let last_step = steps.len().saturating_sub(1);
+    for (step, batch) in steps.into_iter().enumerate() {
         let mut deleted: Vec<(&PruneCandidate, Option<ApiFailure>)> = stream::iter(batch)
             .map(|c| async move {
                 // A cancelled run deletes nothing more.

@@ -5,6 +5,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub mod policy;
+
+pub use policy::{Policy, Stage};
+
 /// The identity the cluster knows an object by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct ObjectRef {
@@ -24,6 +28,17 @@ impl ObjectRef {
             self.version.clone()
         } else {
             format!("{}/{}", self.group, self.version)
+        }
+    }
+
+    /// The `v1` Namespace `name`.
+    pub fn namespace(name: &str) -> ObjectRef {
+        ObjectRef {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "Namespace".into(),
+            namespace: None,
+            name: name.to_string(),
         }
     }
 

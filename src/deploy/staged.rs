@@ -1,14 +1,13 @@
-//! The "apply" stage: writes the plan's creates and updates with server-side apply, in stages
+//! Staged apply: writes the plan's creates and updates with server-side apply, in stages
 //! (namespaces and CRDs, then cluster-scoped objects, then namespaced ones), each stage
-//! concurrent.
-//! A failed stage stops the run before the next one starts.
+//! concurrent. A failed stage stops the run before the next one starts.
 
 use futures::{StreamExt, stream};
 use serde::Serialize;
 
 use crate::cluster::{ApiFailure, ApplyOptions, Cluster, Propagation};
-use crate::object::ObjectRef;
-use crate::plan::{Action, Plan, Target};
+use crate::object::{ObjectRef, Stage};
+use crate::plan::{Action, Entry, Plan, Target};
 
 /// What happened to one object.
 #[derive(Debug, Clone, Serialize)]
@@ -77,42 +76,9 @@ fn write_time(object: &serde_json::Value) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The order writes go in; later stages may depend on earlier ones existing.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Stage {
-    /// What every other object lives in.
-    Namespaces,
-    /// What custom resources are kinds of.
-    Crds,
-    ClusterScoped,
-    Namespaced,
-}
-
-pub fn stage_of(target: &Target) -> Stage {
-    if is_namespace(target) {
-        Stage::Namespaces
-    } else if is_crd(target) {
-        Stage::Crds
-    } else if target.resource.namespaced {
-        Stage::Namespaced
-    } else {
-        Stage::ClusterScoped
-    }
-}
-
-pub fn is_namespace(target: &Target) -> bool {
-    target.resource.group.is_empty() && target.resource.kind == "Namespace"
-}
-
-pub fn is_crd(target: &Target) -> bool {
-    target.resource.group == "apiextensions.k8s.io"
-        && target.resource.kind == "CustomResourceDefinition"
-}
-
 /// Applies the plan's changes among `stages`, in stage order.
 pub async fn apply(
     cluster: &Cluster,
-    targets: &[Target],
     plan: &Plan,
     stages: &[Stage],
     wave: Option<i64>,
@@ -121,15 +87,10 @@ pub async fn apply(
 ) -> Applied {
     let mut applied = Applied::default();
     for (i, stage) in stages.iter().enumerate() {
-        let work: Vec<(&Target, Action, bool)> = targets
-            .iter()
-            .zip(&plan.entries)
-            .filter(|(t, e)| {
-                stage_of(t) == *stage
-                    && wave.is_none_or(|w| wave_of(t) == w)
-                    && matches!(e.action, Action::Create | Action::Update)
-            })
-            .map(|(t, e)| (t, e.action, e.replace))
+        let work: Vec<(&Target, Action, bool)> = plan
+            .targets()
+            .filter(|(e, t)| selected(e, t, std::slice::from_ref(stage), wave))
+            .map(|(e, t)| (t, e.action, e.replace))
             .collect();
         let total = work.len();
         // After the first failure no new write starts: the server may be gone, and the rest
@@ -176,43 +137,23 @@ pub async fn apply(
         let outcomes: Vec<Outcome> = outcomes.into_iter().map(|(_, o)| o).collect();
         applied.not_attempted += total - outcomes.len();
         applied.outcomes.extend(outcomes);
-        if crate::cancel::requested() {
-            applied.not_attempted += remaining(targets, plan, &stages[i + 1..], wave);
-            break;
-        }
-        if applied.failed().next().is_some() {
-            applied.not_attempted += remaining(targets, plan, &stages[i + 1..], wave);
+        if crate::cancel::requested() || applied.failed().next().is_some() {
+            applied.not_attempted += remaining(plan, &stages[i + 1..], wave);
             break;
         }
     }
     applied
 }
 
-fn remaining(targets: &[Target], plan: &Plan, stages: &[Stage], wave: Option<i64>) -> usize {
-    targets
-        .iter()
-        .zip(&plan.entries)
-        .filter(|(t, e)| {
-            stages.contains(&stage_of(t))
-                && wave.is_none_or(|w| wave_of(t) == w)
-                && matches!(e.action, Action::Create | Action::Update)
-        })
-        .count()
+/// The entry writes its object in one of `stages` (and in `wave`, when given).
+fn selected(entry: &Entry, target: &Target, stages: &[Stage], wave: Option<i64>) -> bool {
+    stages.contains(&target.policy.stage)
+        && wave.is_none_or(|w| target.policy.wave == w)
+        && entry.writes()
 }
 
-const WAVE_ANNOTATIONS: [&str; 2] = ["kpush.dev/wave", "argocd.argoproj.io/sync-wave"];
-
-/// The object's wave (`kpush.dev/wave`, or Argo CD's `argocd.argoproj.io/sync-wave`); 0 when
-/// unset. Waves apply in ascending order.
-pub fn wave_of(target: &Target) -> i64 {
-    WAVE_ANNOTATIONS
-        .iter()
-        .find_map(|a| {
-            target.object["metadata"]["annotations"][*a]
-                .as_str()?
-                .trim()
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
+fn remaining(plan: &Plan, stages: &[Stage], wave: Option<i64>) -> usize {
+    plan.targets()
+        .filter(|(e, t)| selected(e, t, stages, wave))
+        .count()
 }

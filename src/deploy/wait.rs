@@ -124,7 +124,7 @@ fn subject(id: &ObjectRef) -> String {
 /// Waits for `targets`. `progress` gets one line per object whenever its state changes.
 pub async fn wait(
     cluster: &Cluster,
-    targets: &[Target],
+    targets: &[&Target],
     options: WaitOptions,
     progress: impl Fn(&str),
 ) -> HealthReport {

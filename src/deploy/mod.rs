@@ -1,0 +1,51 @@
+//! The deploy engine: from an app's render to a written, healthy, pruned and recorded deploy.
+//! Plain options in, plain results out; progress goes to a [`Progress`]; only this module
+//! (through [`crate::cluster`]) talks to the cluster. The CLI resolves settings, calls
+//! [`prepare`] for every app, then [`write`] (or [`dry_run`]) for each, and reports.
+//!
+//! The steps, in order:
+//! - [`render`]: the app's manifests at its revision, before any cluster call.
+//! - [`prepare`]: connect, resolve kinds, check namespaces, read the inventory
+//!   ([`inventory_read`]), observe every object ([`observe`], [`heal`]) and build the
+//!   self-contained [`Plan`](crate::plan::Plan).
+//! - [`write`]: namespaces, the lock ([`lock`]), the inventory parent ([`inventory_write`]),
+//!   CRDs and their wait ([`definitions`]), re-validation of what had to wait for them
+//!   ([`revalidate`]), the waves with their health wait ([`waves`], [`wait`]), the prune
+//!   ([`delete`]) and the history entry ([`record`]).
+
+mod app;
+mod connect;
+pub mod definitions;
+pub mod delete;
+mod heal;
+pub mod inventory_read;
+mod inventory_write;
+mod lock;
+mod observe;
+mod prepare;
+mod record;
+mod render;
+mod revalidate;
+pub mod staged;
+pub mod wait;
+mod waves;
+mod write;
+
+pub use app::AppRun;
+pub use connect::{Connection, connect};
+pub use inventory_read::{Inventory, recorded};
+pub use inventory_write::ParentRecord;
+pub use prepare::{PrepareOptions, Prepared, RunOptions, prepare};
+pub use render::{render, render_all, render_at};
+pub use write::{WriteOptions, Written, dry_run, to_write, write};
+
+/// Where the engine reports progress while it runs (stderr lines in the CLI).
+pub trait Progress: Sync {
+    fn note(&self, line: &str);
+}
+
+impl Progress for crate::printer::Printer {
+    fn note(&self, line: &str) {
+        crate::printer::Printer::note(self, line);
+    }
+}

@@ -1,0 +1,228 @@
+//! Everything known before the first write: kinds resolved, namespaces checked, the inventory
+//! read, every object observed, and the plan built from it. Writes nothing.
+
+use std::collections::BTreeSet;
+
+use crate::cluster::{Cluster, Discovery};
+use crate::error::Error;
+use crate::inventory::PART_OF_LABEL;
+use crate::object::{Origin, Resource};
+use crate::plan::{self, Plan, PlanOptions, Target};
+use crate::render::{Problem, RenderError, Rendered};
+use crate::source::CommitInfo;
+
+use super::AppRun;
+use super::definitions::{self, Namespaces};
+use super::heal::heal;
+use super::inventory_read::{self, Inventory};
+use super::observe::observe;
+
+/// How to plan, beyond the app's own settings.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PrepareOptions {
+    /// Take over objects that belong to another ApplySet, a Helm release or Argo CD.
+    pub adopt: bool,
+    /// Take fields over from other field managers instead of failing on the conflict.
+    pub force_conflicts: bool,
+    /// Dry-run objects the live state shows settled too.
+    pub verify_unchanged: bool,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+/// Everything known before the first write. Plain data: the cluster handle stays with the
+/// caller.
+#[derive(Debug)]
+pub struct Prepared {
+    /// One entry per target (each holding its target), in render order, then one per
+    /// inventory member the render no longer declares (each holding the member).
+    pub plan: Plan,
+    /// Destination namespaces that `--create-namespace` will create.
+    pub namespaces_to_create: Vec<String>,
+    pub namespace_resource: Resource,
+    pub inventory: Inventory,
+    pub options: RunOptions,
+    /// The commit rendered; `None` for the working tree.
+    pub commit: Option<CommitInfo>,
+}
+
+/// Settings the later steps of a run need again.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub concurrency: usize,
+    pub plan: PlanOptions,
+    pub force_conflicts: bool,
+    /// Dry-run objects the live state shows settled too.
+    pub verify_unchanged: bool,
+}
+
+impl Prepared {
+    /// The destination namespace (where the inventory parent lives).
+    pub fn namespace(&self) -> &str {
+        self.inventory
+            .parent
+            .namespace
+            .as_deref()
+            .unwrap_or_default()
+    }
+
+    /// Nothing to write: no change, no namespace, and the inventory parent is as it should be.
+    pub fn nothing_to_write(&self) -> bool {
+        !self.plan.has_changes()
+            && self.namespaces_to_create.is_empty()
+            && !super::ParentRecord::new(self).needs_write()
+    }
+}
+
+/// Reads the app's inventory and builds its plan from its render (`render_all`); writes
+/// nothing.
+pub async fn prepare(
+    cluster: &Cluster,
+    run: &AppRun,
+    (rendered, commit): (Rendered, Option<CommitInfo>),
+    options: PrepareOptions,
+) -> Result<Prepared, Error> {
+    let mut api_versions: BTreeSet<String> = rendered
+        .manifests
+        .iter()
+        .map(|m| m.id.api_version())
+        .collect();
+    api_versions.insert("v1".into());
+    let mut discovery = cluster.discover(api_versions).await?;
+    let namespace_resource = definitions::namespace_resource(&discovery)?;
+    let destination = run
+        .namespace
+        .clone()
+        .unwrap_or_else(|| cluster.default_namespace.clone());
+    let mut targets = resolve_targets(run, &rendered, &discovery, &destination)?;
+    let concurrency = options.concurrency;
+    let Namespaces { missing, to_create } = definitions::check_namespaces(
+        cluster,
+        run,
+        &targets,
+        &destination,
+        &namespace_resource,
+        concurrency,
+    )
+    .await?;
+
+    let destination_exists = !missing.contains(&destination);
+    let (inventory, candidates) = inventory_read::read(
+        cluster,
+        &mut discovery,
+        &run.name,
+        &destination,
+        destination_exists,
+        &targets,
+        concurrency,
+    )
+    .await?;
+    if rendered.manifests.is_empty() && run.prune && !run.allow_empty && !candidates.is_empty() {
+        return Err(Error::Invalid(format!(
+            "the render produced no objects: pruning would delete all {} objects of app `{}`\nhint: check PATH and --rev, or pass `--allow-empty` if removing everything is intended",
+            candidates.len(),
+            run.name
+        )));
+    }
+    for target in &mut targets {
+        join_applyset(&mut target.object, &inventory.id);
+        plan::stamp(&mut target.object);
+        target.policy.replace |= run.replace;
+    }
+
+    let options = RunOptions {
+        concurrency,
+        plan: PlanOptions {
+            validate: run.validate,
+            applyset_id: Some(inventory.id.clone()),
+            adopt: options.adopt,
+            sensitive: run.sensitive_paths.clone(),
+        },
+        force_conflicts: options.force_conflicts,
+        verify_unchanged: options.verify_unchanged,
+    };
+    let missing: BTreeSet<String> = missing.into_iter().collect();
+    let mut observations = observe(cluster, &targets, &missing, &options).await;
+    if run.self_heal && !options.force_conflicts {
+        heal(cluster, &mut targets, &mut observations, &options).await;
+    }
+    let mut plan = Plan::build(targets, observations, &options.plan);
+    plan.entries.extend(plan::prune_entries(
+        candidates,
+        run.prune,
+        &run.sensitive_paths,
+    ));
+    Ok(Prepared {
+        plan,
+        namespaces_to_create: to_create,
+        namespace_resource,
+        inventory,
+        options,
+        commit,
+    })
+}
+
+/// The render matched with the kinds the server serves, within the app's limits.
+fn resolve_targets(
+    run: &AppRun,
+    rendered: &Rendered,
+    discovery: &Discovery,
+    destination: &str,
+) -> Result<Vec<Target>, Error> {
+    let targets = plan::targets(rendered, discovery, destination)
+        .map_err(|problems| RenderError { problems })?;
+    let refused = scope_guards(run, &targets, destination);
+    if !refused.is_empty() {
+        return Err(RenderError { problems: refused }.into());
+    }
+    Ok(targets)
+}
+
+/// The app's limits on where its objects may go (`allowClusterScoped`,
+/// `allowOtherNamespaces`), checked before any request that could write.
+fn scope_guards(run: &AppRun, targets: &[Target], destination: &str) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    for t in targets {
+        let message = if !t.resource.namespaced && !run.allow_cluster_scoped {
+            format!(
+                "{} is cluster-scoped, and app `{}` does not allow cluster-scoped objects (allowClusterScoped: false)\nhint: move it to an app that allows them",
+                t.id, run.name
+            )
+        } else if !run.allow_other_namespaces
+            && t.id
+                .namespace
+                .as_deref()
+                .is_some_and(|ns| ns != destination)
+        {
+            format!(
+                "{} is outside the destination namespace `{destination}`, and app `{}` does not allow other namespaces (allowOtherNamespaces: false)\nhint: drop `metadata.namespace` or set it to `{destination}`",
+                t.id, run.name
+            )
+        } else {
+            continue;
+        };
+        problems.push(Problem {
+            origin: t.origin.clone(),
+            column: None,
+            message,
+        });
+    }
+    problems
+}
+
+/// Labels an object as a member of the ApplySet.
+fn join_applyset(object: &mut serde_json::Value, id: &str) {
+    let metadata = &mut object["metadata"];
+    if !metadata["labels"].is_object() {
+        metadata["labels"] = serde_json::json!({});
+    }
+    metadata["labels"][PART_OF_LABEL] = serde_json::Value::String(id.to_string());
+}
+
+/// Where a problem about the app as a whole points: its path.
+pub(super) fn app_origin(run: &AppRun) -> Origin {
+    Origin {
+        file: run.render.path.clone(),
+        line: 0,
+    }
+}

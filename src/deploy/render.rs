@@ -1,0 +1,39 @@
+//! The first step: an app's manifests at its revision, with no cluster involved.
+
+use crate::error::Error;
+use crate::render::{self, Rendered};
+use crate::source::{CommitInfo, Snapshot};
+
+use super::AppRun;
+
+/// Renders one app at its revision; also returns the commit rendered (`None` for the working
+/// tree).
+pub fn render_at(
+    snapshot: &Snapshot,
+    app: &AppRun,
+) -> Result<(Rendered, Option<CommitInfo>), Error> {
+    let opened;
+    let at = if snapshot.revision_name() == app.revision {
+        snapshot
+    } else {
+        opened = snapshot.at(&app.revision)?;
+        &opened
+    };
+    let rendered = render::render_app(at, &app.render)?;
+    tracing::info!(app = %app.name, objects = rendered.manifests.len(), "rendered");
+    Ok((rendered, at.commit.clone()))
+}
+
+/// Renders one app at its revision; no cluster involved.
+pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
+    render_at(snapshot, app).map(|(rendered, _)| rendered)
+}
+
+/// Renders every app before any cluster call, so broken input in a later app stops the run
+/// (exit 3) before the first app's dry runs.
+pub fn render_all(
+    snapshot: &Snapshot,
+    apps: &[AppRun],
+) -> Result<Vec<(Rendered, Option<CommitInfo>)>, Error> {
+    apps.iter().map(|app| render_at(snapshot, app)).collect()
+}

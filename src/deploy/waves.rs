@@ -1,0 +1,178 @@
+//! The app's objects, wave by wave in ascending order: each wave is applied, and healthy
+//! unless the run does not wait, before the next starts; the last wait covers everything.
+
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+use crate::cluster::ApplyOptions;
+use crate::error::Error;
+use crate::object::Stage;
+use crate::plan::{Plan, Target};
+
+use super::RunOptions;
+use super::staged::{self, Applied};
+use super::wait::{self, HealthReport, WaitOptions};
+use super::write::{Writer, check_cancel};
+
+/// How long a pod may wait for a node before the rollout counts as failed.
+const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
+
+/// Applies every wave into `applied`. Stops at the first failed write (no health report) or
+/// the first wave that is not healthy (its report).
+pub(super) async fn apply_waves(
+    writer: &Writer<'_>,
+    plan: &Plan,
+    applied: &mut Applied,
+) -> Result<Option<HealthReport>, Error> {
+    let Writer {
+        cluster,
+        run_options,
+        options,
+        progress,
+        to_write,
+    } = *writer;
+    let waves = waves(plan);
+    let last = waves.last().copied();
+    let mut health = None;
+    for wave in waves {
+        let final_wave = Some(wave) == last;
+        let rest = staged::apply(
+            cluster,
+            plan,
+            &[Stage::ClusterScoped, Stage::Namespaced],
+            Some(wave),
+            run_options.concurrency,
+            write_options(run_options),
+        )
+        .await;
+        applied.outcomes.extend(rest.outcomes);
+        applied.not_attempted += rest.not_attempted;
+        check_cancel(applied, to_write)?;
+        if applied.failed().next().is_some() {
+            return Ok(None);
+        }
+        // Health before the next wave and before pruning: a broken rollout keeps what it
+        // would replace.
+        if options.no_wait {
+            continue;
+        }
+        let waited = waited_for(plan, wave, final_wave);
+        let wait_options = WaitOptions {
+            timeout: options.timeout,
+            unschedulable_grace: UNSCHEDULABLE_GRACE,
+            wait_for_load_balancers: options.wait_for_load_balancers,
+            rollout_started: applied.started(),
+        };
+        let scope = if final_wave {
+            String::new()
+        } else {
+            format!(" (wave {wave})")
+        };
+        progress.note(&format!(
+            "waiting up to {}s for {} object(s) to become healthy{scope}",
+            wait_options.timeout.as_secs(),
+            waited.len()
+        ));
+        let report = wait::wait(cluster, &waited, wait_options, |line| {
+            progress.note(&format!("  {line}"))
+        })
+        .await;
+        check_cancel(applied, to_write)?;
+        let healthy = report.healthy();
+        health = Some(report);
+        if !healthy {
+            break;
+        }
+    }
+    Ok(health)
+}
+
+/// Server-side apply as the run asks: strict validation, forced conflicts.
+pub(super) fn write_options(options: &RunOptions) -> ApplyOptions {
+    ApplyOptions {
+        strict: options.plan.validate,
+        force: options.force_conflicts,
+        dry_run: false,
+    }
+}
+
+/// Every wave the app's objects are in, ascending.
+fn waves(plan: &Plan) -> BTreeSet<i64> {
+    plan.targets().map(|(_, t)| t.policy.wave).collect()
+}
+
+/// What the health wait after `wave` covers: that wave's objects, or every object after the
+/// last wave.
+fn waited_for(plan: &Plan, wave: i64, final_wave: bool) -> Vec<&Target> {
+    plan.targets()
+        .map(|(_, t)| t)
+        .filter(|t| final_wave || t.policy.wave == wave)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::{ObjectRef, Origin, Policy, Resource};
+    use crate::plan::{Action, Entry, Subject};
+
+    fn entry(name: &str, wave: Option<&str>, rendered: bool) -> Entry {
+        let id = ObjectRef {
+            group: String::new(),
+            version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("shop".into()),
+            name: name.into(),
+        };
+        let mut entry = Entry::new(id.clone(), None, Action::Create);
+        if rendered {
+            let resource = Resource {
+                group: String::new(),
+                version: "v1".into(),
+                kind: "ConfigMap".into(),
+                plural: "configmaps".into(),
+                namespaced: true,
+            };
+            let object = serde_json::json!({"metadata": {"name": name,
+                "annotations": wave.map(|w| serde_json::json!({"argocd.argoproj.io/sync-wave": w}))}});
+            entry.subject = Subject::Target(Box::new(Target {
+                policy: Policy::of(&resource, &object),
+                id,
+                origin: Origin {
+                    file: "c.yaml".into(),
+                    line: 1,
+                },
+                resource,
+                object,
+                awaits_crd: None,
+                force: false,
+            }));
+        }
+        entry
+    }
+
+    fn names(targets: &[&Target]) -> Vec<String> {
+        targets.iter().map(|t| t.id.name.clone()).collect()
+    }
+
+    #[test]
+    fn waves_ascend_and_the_last_wait_covers_everything() {
+        let plan = Plan {
+            entries: vec![
+                entry("db", Some("-1"), true),
+                entry("web", None, true),
+                entry("smoke", Some("10"), true),
+                entry("web-2", Some("0"), true),
+                // Inventory members are in no wave.
+                entry("old", Some("99"), false),
+            ],
+        };
+        assert_eq!(waves(&plan).into_iter().collect::<Vec<_>>(), [-1, 0, 10]);
+        assert_eq!(names(&waited_for(&plan, -1, false)), ["db"]);
+        assert_eq!(names(&waited_for(&plan, 0, false)), ["web", "web-2"]);
+        assert_eq!(
+            names(&waited_for(&plan, 10, true)),
+            ["db", "web", "smoke", "web-2"]
+        );
+    }
+}

@@ -1,0 +1,248 @@
+//! Writing one prepared app: namespaces, the lock, the inventory parent, CRDs and their wait,
+//! re-validation, the waves with their health waits, the prune (last), and the history entry.
+
+use std::time::Duration;
+
+use crate::cluster::{Cluster, Propagation};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::inventory::history;
+use crate::object::Stage;
+
+use super::definitions::{create_namespace, wait_for_crds};
+use super::delete::{self, PruneOptions, Pruned};
+use super::lock::take_lock;
+use super::record::history_entry;
+use super::revalidate::revalidate;
+use super::staged::{self, Applied};
+use super::wait::{HealthReport, Outcome};
+use super::waves::{apply_waves, write_options};
+use super::{AppRun, ParentRecord, Prepared, Progress, RunOptions};
+
+/// How to write, beyond the app's own settings.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// What the history records: `deploy`, `rollback` or `atomic-rollback`.
+    pub kind: String,
+    /// Do not wait for health; prune right after the writes and return once the last
+    /// deletions are accepted.
+    pub no_wait: bool,
+    /// How long every object may take to become healthy.
+    pub timeout: Duration,
+    /// Wait for LoadBalancer Services to get an address.
+    pub wait_for_load_balancers: bool,
+    /// How long to wait for another deploy of the same app to release its lock.
+    pub lock_timeout: Duration,
+}
+
+/// What the write phase did.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    pub applied: Applied,
+    pub health: Option<HealthReport>,
+    /// `None` when the deploy stopped before the prune.
+    pub pruned: Option<Pruned>,
+}
+
+impl Written {
+    /// A failed write or deletion (or a server that stopped answering) is a failure of the
+    /// run; otherwise a health check that did not pass is an unhealthy rollout.
+    pub fn status(&self) -> ExitStatus {
+        let unreachable = self
+            .health
+            .as_ref()
+            .is_some_and(|h| matches!(h.outcome, Outcome::Unreachable { .. }));
+        if self.applied.failed().next().is_some()
+            || self
+                .pruned
+                .as_ref()
+                .is_some_and(|p| p.failed().next().is_some())
+            || unreachable
+        {
+            ExitStatus::Failure
+        } else if self.health.as_ref().is_some_and(|h| !h.healthy()) {
+            ExitStatus::Unhealthy
+        } else {
+            ExitStatus::Success
+        }
+    }
+}
+
+/// What every step of one app's write needs.
+#[derive(Clone, Copy)]
+pub(super) struct Writer<'a> {
+    pub cluster: &'a Cluster,
+    pub run_options: &'a RunOptions,
+    pub options: &'a WriteOptions,
+    pub progress: &'a dyn Progress,
+    /// Objects and namespaces the write is to create or update, for cancellation messages.
+    pub to_write: usize,
+}
+
+/// Writes the app. Returns the prepared app with its plan as finally validated, and what was
+/// written; an `Err` means the deploy stopped (cancelled, lock, inventory, re-validation).
+pub async fn write(
+    cluster: &Cluster,
+    mut prepared: Prepared,
+    run: &AppRun,
+    options: &WriteOptions,
+    progress: &dyn Progress,
+) -> Result<(Prepared, Written), Error> {
+    let run_options = prepared.options.clone();
+    let writer = Writer {
+        cluster,
+        run_options: &run_options,
+        options,
+        progress,
+        to_write: to_write(&prepared),
+    };
+    check_cancel(&Applied::default(), writer.to_write)?;
+
+    // Namespaces first: everything else, the lock included, lives in them.
+    let mut applied = Applied::default();
+    for ns in &prepared.namespaces_to_create {
+        applied
+            .outcomes
+            .push(create_namespace(cluster, &prepared.namespace_resource, ns).await);
+    }
+    if applied.failed().next().is_none() {
+        let stage = staged::apply(
+            cluster,
+            &prepared.plan,
+            &[Stage::Namespaces],
+            None,
+            run_options.concurrency,
+            write_options(&run_options),
+        )
+        .await;
+        applied.outcomes.extend(stage.outcomes);
+    }
+    if applied.failed().next().is_some() {
+        return Ok((prepared, stopped(applied)));
+    }
+
+    check_cancel(&applied, writer.to_write)?;
+    let lease = take_lock(cluster, &prepared.inventory, options.lock_timeout, progress).await?;
+    let result = write_locked(&writer, &mut prepared, run, applied).await;
+    lease.release().await;
+    Ok((prepared, result?))
+}
+
+/// Everything after the lock is taken: inventory, CRDs, the other objects, prune.
+async fn write_locked(
+    writer: &Writer<'_>,
+    prepared: &mut Prepared,
+    run: &AppRun,
+    mut applied: Applied,
+) -> Result<Written, Error> {
+    let cluster = writer.cluster;
+    let parent = ParentRecord::new(prepared);
+    parent.write(cluster, &prepared.inventory, None).await?;
+
+    let crds = staged::apply(
+        cluster,
+        &prepared.plan,
+        &[Stage::Crds],
+        None,
+        writer.run_options.concurrency,
+        write_options(writer.run_options),
+    )
+    .await;
+    applied.outcomes.extend(crds.outcomes);
+    check_cancel(&applied, writer.to_write)?;
+    if applied.failed().next().is_none() {
+        applied
+            .outcomes
+            .extend(wait_for_crds(cluster, &prepared.plan).await);
+    }
+    if applied.failed().next().is_some() {
+        return Ok(stopped(applied));
+    }
+
+    let plan = std::mem::take(&mut prepared.plan);
+    prepared.plan = revalidate(cluster, plan, writer.run_options).await?;
+
+    let health = apply_waves(writer, &prepared.plan, &mut applied).await?;
+    if applied.failed().next().is_some() {
+        return Ok(stopped(applied));
+    }
+    if health.as_ref().is_some_and(|h| !h.healthy()) {
+        return Ok(Written {
+            applied,
+            health,
+            pruned: None,
+        });
+    }
+
+    // PruneLast: only once every write succeeded and everything is healthy.
+    check_cancel(&applied, writer.to_write)?;
+    let pruned = prune(writer, prepared, run.propagation).await;
+    if crate::cancel::requested() {
+        let done = pruned.deleted.iter().filter(|d| d.error.is_none()).count();
+        return Err(Error::Cancelled(format!(
+            "during the prune, after {done} deletion(s); every object was applied; rerun to finish the prune"
+        )));
+    }
+    if pruned.failed().next().is_none() {
+        let entry = history_entry(prepared, run, &writer.options.kind, &pruned);
+        let history = history::append(prepared.inventory.history.clone(), entry);
+        parent
+            .write(cluster, &prepared.inventory, Some(&history))
+            .await?;
+    }
+    Ok(Written {
+        applied,
+        health,
+        pruned: Some(pruned),
+    })
+}
+
+async fn prune(writer: &Writer<'_>, prepared: &Prepared, propagation: Propagation) -> Pruned {
+    let options = PruneOptions {
+        propagation,
+        concurrency: writer.run_options.concurrency,
+        dry_run: false,
+        no_wait: writer.options.no_wait,
+    };
+    delete::prune(writer.cluster, &prepared.plan, options).await
+}
+
+/// `--dry-run`: the server checks the prune deletions too; nothing is written.
+pub async fn dry_run(cluster: &Cluster, prepared: &Prepared, run: &AppRun) -> Pruned {
+    let options = PruneOptions {
+        propagation: run.propagation,
+        concurrency: prepared.options.concurrency,
+        dry_run: true,
+        no_wait: true,
+    };
+    delete::prune(cluster, &prepared.plan, options).await
+}
+
+fn stopped(applied: Applied) -> Written {
+    Written {
+        applied,
+        health: None,
+        pruned: None,
+    }
+}
+
+/// Stops the run when it was cancelled, saying what was written; nothing is pruned after this.
+pub(super) fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Error> {
+    if !crate::cancel::requested() {
+        return Ok(());
+    }
+    let written = applied
+        .outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .count();
+    Err(Error::Cancelled(format!(
+        "{written} of {to_write} object(s) written; nothing was pruned and the deploy lock is released; rerun the same command to finish"
+    )))
+}
+
+/// Objects (and namespaces) the write phase is to create or update.
+pub fn to_write(prepared: &Prepared) -> usize {
+    let objects = prepared.plan.entries.iter().filter(|e| e.writes()).count();
+    objects + prepared.namespaces_to_create.len()
+}

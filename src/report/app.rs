@@ -1,0 +1,98 @@
+//! What happened to one app: its plan and, when it was written, what the write did.
+
+use serde::{Serialize, Serializer};
+
+use crate::deploy::Written;
+use crate::deploy::delete::Pruned;
+use crate::deploy::staged::Applied;
+use crate::deploy::wait::HealthReport;
+use crate::exit::ExitStatus;
+use crate::plan::{Counts, Plan};
+
+/// What happened to one app.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppReport {
+    pub app: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub env: Option<String>,
+    /// The commit rendered; absent for the working tree.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<String>,
+    pub namespace: String,
+    /// Images promoted by `--image`, as `repository:tag`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
+    pub counts: Counts,
+    pub plan: Plan,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applied: Option<Applied>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pruned: Option<Pruned>,
+    #[serde(rename = "exit_code", serialize_with = "exit_code")]
+    pub status: ExitStatus,
+}
+
+fn exit_code<S: Serializer>(status: &ExitStatus, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_u8(status.code())
+}
+
+/// Which app a report is about.
+#[derive(Debug, Clone, Default)]
+pub struct AppId {
+    pub app: String,
+    pub env: Option<String>,
+    pub namespace: String,
+}
+
+impl AppReport {
+    /// The report of a plan, before (or without) any write.
+    pub fn new(id: AppId, revision: Option<String>, plan: Plan, status: ExitStatus) -> AppReport {
+        AppReport {
+            app: id.app,
+            env: id.env,
+            revision,
+            namespace: id.namespace,
+            images: Vec::new(),
+            counts: plan.counts(),
+            plan,
+            applied: None,
+            health: None,
+            pruned: None,
+            status,
+        }
+    }
+
+    pub fn with_images(mut self, images: Vec<String>) -> AppReport {
+        self.images = images;
+        self
+    }
+
+    /// What the write did; the status follows from it.
+    pub fn with_written(mut self, written: Written) -> AppReport {
+        self.status = written.status();
+        self.applied = Some(written.applied);
+        self.health = written.health;
+        self.pruned = written.pruned;
+        self
+    }
+
+    pub fn status(&self) -> ExitStatus {
+        self.status
+    }
+}
+
+/// The run's status: a failure outranks a validation error, which outranks changes.
+pub fn overall(reports: &[AppReport]) -> ExitStatus {
+    let statuses: Vec<ExitStatus> = reports.iter().map(AppReport::status).collect();
+    [
+        ExitStatus::Unhealthy,
+        ExitStatus::Failure,
+        ExitStatus::Invalid,
+        ExitStatus::Changes,
+    ]
+    .into_iter()
+    .find(|s| statuses.contains(s))
+    .unwrap_or(ExitStatus::Success)
+}
