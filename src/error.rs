@@ -2,7 +2,7 @@
 
 use crate::cluster::ClusterError;
 use crate::exit::ExitStatus;
-use crate::render::RenderError;
+use crate::input::RenderError;
 use crate::source::SourceError;
 
 #[derive(Debug, thiserror::Error)]

@@ -18,6 +18,7 @@ pub mod error;
 pub mod exit;
 pub mod health;
 pub mod images;
+pub mod input;
 pub mod inventory;
 pub mod object;
 pub mod plan;

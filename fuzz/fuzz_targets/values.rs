@@ -8,7 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use kpush::render::{TemplateContext, Templates, deep_merge, parse_documents, parse_set};
+use kpush::input::parse_documents;
+use kpush::render::{TemplateContext, Templates, deep_merge, parse_set};
 use libfuzzer_sys::fuzz_target;
 use serde_json::{Value, json};
 

@@ -26,6 +26,29 @@ pub enum FailureClass {
     Invalid,
 }
 
+impl FailureClass {
+    /// How a plan stopped by failures of this class exits: invalid input is 3, the rest 1.
+    pub fn exit_status(self) -> crate::exit::ExitStatus {
+        match self {
+            FailureClass::Invalid => crate::exit::ExitStatus::Invalid,
+            FailureClass::Conflict | FailureClass::Transient => crate::exit::ExitStatus::Failure,
+        }
+    }
+
+    /// What kept a plan with failures of this class (the worst) from being written.
+    pub fn why_not_written(self) -> &'static str {
+        match self {
+            FailureClass::Invalid => "failed validation",
+            FailureClass::Conflict => {
+                "conflict with another field manager (`--force-conflicts` takes the fields over)"
+            }
+            FailureClass::Transient => {
+                "could not be checked: the API server failed or kept throttling the requests, and a rerun may pass"
+            }
+        }
+    }
+}
+
 impl ApiFailure {
     /// An object deleted in the foreground that is still there at the deadline.
     pub fn not_gone(id: &crate::object::ObjectRef, timeout: std::time::Duration) -> ApiFailure {
@@ -165,5 +188,24 @@ mod tests {
             ApiFailure::transport("refused").class(),
             FailureClass::Transient
         );
+    }
+
+    #[test]
+    fn the_reason_nothing_was_written_follows_the_worst_class() {
+        use FailureClass::*;
+        let cases: &[(&[FailureClass], &str, u8)] = &[
+            (&[Transient, Invalid, Conflict], "failed validation", 3),
+            (
+                &[Conflict, Transient],
+                "conflict with another field manager",
+                1,
+            ),
+            (&[Transient], "could not be checked", 1),
+        ];
+        for (classes, reason, code) in cases {
+            let worst = classes.iter().copied().max().unwrap();
+            assert!(worst.why_not_written().starts_with(reason), "{classes:?}");
+            assert_eq!(worst.exit_status().code(), *code, "{classes:?}");
+        }
     }
 }

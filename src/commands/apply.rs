@@ -1,40 +1,17 @@
-//! `kpush apply`: plan and validate every app, then write each one, and report.
+//! `kpush apply`: plan and validate every app, then write each one (with `--atomic`, roll a
+//! failed rollout back), and report.
 
 use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::cluster::FailureClass;
-use crate::deploy;
+use crate::deploy::{self, AppRun};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::plan::Plan;
-use crate::printer::Printer;
+use crate::inventory::history::HistoryEntry;
+use crate::printer::{Printer, Style};
 use crate::report::{self, AppReport, Stream};
 use crate::settings;
 
 use super::plan::{Planned, plan_all};
-use super::promote::{roll_back, write_back};
-
-/// Below this many members, any share of them may be pruned without confirmation.
-const TRIVIAL_INVENTORY: usize = 5;
-
-pub fn failure_status(class: FailureClass) -> ExitStatus {
-    match class {
-        FailureClass::Invalid => ExitStatus::Invalid,
-        FailureClass::Conflict | FailureClass::Transient => ExitStatus::Failure,
-    }
-}
-
-/// What kept a plan's errors from being written, by the worst failure class among them.
-fn why_not_written(worst: FailureClass) -> &'static str {
-    match worst {
-        FailureClass::Invalid => "failed validation",
-        FailureClass::Conflict => {
-            "conflict with another field manager (`--force-conflicts` takes the fields over)"
-        }
-        FailureClass::Transient => {
-            "could not be checked: the API server failed or kept throttling the requests, and a rerun may pass"
-        }
-    }
-}
+use super::write_back::write_back;
 
 pub async fn apply(
     global: &GlobalArgs,
@@ -78,19 +55,23 @@ pub async fn apply_resolved(
         let n: usize = planned.iter().map(|p| p.prepared.plan.counts().error).sum();
         stream.error(&format!(
             "{n} object(s) {}; nothing was written to the cluster",
-            why_not_written(worst)
+            worst.why_not_written()
         ));
-        let status = failure_status(worst);
+        let status = worst.exit_status();
         return Ok(planned
             .into_iter()
             .map(|p| {
-                let own = p.prepared.plan.error_class().map(failure_status);
+                let own = p.prepared.plan.error_class().map(|c| c.exit_status());
                 p.report(own.unwrap_or(status))
             })
             .collect());
     }
     for p in &planned {
-        check_prune_share(&p.prepared.plan, args)?;
+        deploy::guards::check_prune_share(
+            &p.prepared.plan,
+            args.prune_threshold,
+            args.confirm_prune,
+        )?;
     }
 
     let options = settings::write_options(args, kind);
@@ -169,43 +150,56 @@ async fn write_one(
     Ok(p.report(ExitStatus::Success).with_written(written))
 }
 
-/// A prune that removes most of a real inventory is more often a wrong PATH or revision than
-/// intent: it needs `--confirm-prune`.
-fn check_prune_share(plan: &Plan, args: &ApplyArgs) -> Result<(), Error> {
-    let c = plan.counts();
-    let existing = c.update + c.unchanged + c.prune + c.keep;
-    let threshold = usize::from(args.prune_threshold);
-    if threshold == 0 || args.confirm_prune || existing < TRIVIAL_INVENTORY {
-        return Ok(());
-    }
-    if c.prune * 100 > threshold * existing {
-        return Err(Error::Invalid(format!(
-            "this deploy would prune {} of the app's {existing} objects ({}%), more than --prune-threshold {threshold}%\nhint: check PATH and --rev; pass `--confirm-prune` if this is intended",
-            c.prune,
-            c.prune * 100 / existing
-        )));
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_reason_nothing_was_written_follows_the_worst_class() {
-        use FailureClass::*;
-        let cases: &[(&[FailureClass], &str)] = &[
-            (&[Transient, Invalid, Conflict], "failed validation"),
-            (
-                &[Conflict, Transient],
-                "conflict with another field manager",
+/// `--atomic`: the previous recorded revision goes back at once, without pruning what the
+/// failed deploy added. The run still exits 4.
+async fn roll_back(
+    global: &GlobalArgs,
+    args: &ApplyArgs,
+    printer: &Printer,
+    resolved: &settings::Resolved,
+    run: &AppRun,
+    previous: Option<HistoryEntry>,
+) -> Result<Vec<AppReport>, Error> {
+    let Some(entry) = previous.filter(|e| !e.sha.is_empty()) else {
+        printer.note(&printer.paint(
+            Style::Error,
+            &format!(
+                "--atomic: {} has no earlier recorded revision to roll back to",
+                run.name
             ),
-            (&[Transient], "could not be checked"),
-        ];
-        for (classes, reason) in cases {
-            let worst = classes.iter().copied().max().unwrap();
-            assert!(why_not_written(worst).starts_with(reason), "{classes:?}");
-        }
+        ));
+        return Ok(Vec::new());
+    };
+    printer.note(&format!(
+        "--atomic: rolling {} back to revision {} ({})",
+        run.name,
+        entry.revision,
+        entry.sha.get(..7).unwrap_or(&entry.sha)
+    ));
+    let mut target = args.target.clone();
+    target.prune = false;
+    let mut back = settings::resolve_entry(
+        global,
+        &args.target.source,
+        resolved,
+        &run.name,
+        &entry,
+        target.clone(),
+    )?;
+    for app in &mut back.apps {
+        app.prune = false;
     }
+    let args = ApplyArgs {
+        target,
+        atomic: false,
+        ..args.clone()
+    };
+    Box::pin(apply_resolved(
+        global,
+        &args,
+        printer,
+        &back,
+        "atomic-rollback",
+    ))
+    .await
 }

@@ -29,7 +29,7 @@ pub async fn diff(
         .map(|p| {
             let plan = &p.prepared.plan;
             let status = if let Some(class) = plan.error_class() {
-                super::apply::failure_status(class)
+                class.exit_status()
             } else if args.exit_code
                 && (plan.has_changes() || !p.prepared.namespaces_to_create.is_empty())
             {

@@ -5,10 +5,10 @@ mod apply;
 mod diff;
 mod history;
 mod plan;
-mod promote;
 mod render;
 mod rollback;
 mod status;
+mod write_back;
 
 use crate::cli::{Cli, Command};
 use crate::error::Error;

@@ -12,8 +12,8 @@ use super::{
     AppConfig, Config, Destination, DirectorySpec, Environment, HelmParameter, HelmSpec,
     KustomizeSpec, SourceSpec, SyncOptions, SyncSpec,
 };
+use crate::input::{Problem, RenderError};
 use crate::object::Origin;
-use crate::render::{Problem, RenderError};
 
 const ARGO_API: &str = "argoproj.io/v1alpha1";
 const KPUSH_API: &str = "kpush.dev/v1alpha1";
@@ -147,7 +147,7 @@ impl<'a> Fields<'a> {
 
 /// Parses a config file's documents. `file` is the config's path in the repository.
 pub fn parse_config(file: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
-    let docs = crate::render::parse_documents(file, bytes)
+    let docs = crate::input::parse_documents(file, bytes)
         .map_err(|p| RenderError { problems: vec![p] })?;
     let mut config = Config::default();
     let mut problems = Vec::new();
@@ -195,7 +195,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     if !doc.is_object() {
         return Err(vec![format!(
             "expected an Application (a mapping), found {}",
-            crate::render::describe(doc)
+            crate::input::describe(doc)
         )]);
     }
     let api = doc["apiVersion"].as_str().unwrap_or("");
@@ -270,7 +270,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     };
     let sensitive_paths = spec.strings("sensitivePaths", &mut f);
     for path in &sensitive_paths {
-        if let Err(e) = path.parse::<crate::plan::SensitivePath>() {
+        if let Err(e) = path.parse::<crate::input::SensitivePath>() {
             f.errors.push(e);
         }
     }
@@ -454,7 +454,7 @@ fn mapping(fields: &Fields<'_>, key: &str, f: &mut Findings) -> Option<Value> {
             f.errors.push(format!(
                 "`{}` must be a mapping, found {}",
                 fields.child(key),
-                crate::render::describe(other)
+                crate::input::describe(other)
             ));
             None
         }

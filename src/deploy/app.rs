@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use crate::cluster::Propagation;
+use crate::object::Origin;
 use crate::render::RenderSpec;
 
 /// One app, ready to render and deploy.
@@ -22,7 +23,7 @@ pub struct AppRun {
     pub allow_empty: bool,
     pub validate: bool,
     pub propagation: Propagation,
-    pub sensitive_paths: Vec<crate::plan::SensitivePath>,
+    pub sensitive_paths: Vec<crate::input::SensitivePath>,
     /// The config file the app came from (repository-relative); `None` with a PATH.
     pub config: Option<PathBuf>,
     /// `Replace=true`: objects whose immutable fields change are deleted and created again.
@@ -36,4 +37,14 @@ pub struct AppRun {
     pub allow_cluster_scoped: bool,
     /// `allowOtherNamespaces: false` refuses objects outside the destination namespace.
     pub allow_other_namespaces: bool,
+}
+
+impl AppRun {
+    /// Where a problem about the app as a whole points: its path.
+    pub fn origin(&self) -> Origin {
+        Origin {
+            file: self.render.path.clone(),
+            line: 0,
+        }
+    }
 }

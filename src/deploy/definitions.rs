@@ -10,9 +10,9 @@ use serde_json::json;
 
 use crate::cluster::{self, ApiFailure, ApplyOptions, Cluster, Discovery};
 use crate::error::Error;
+use crate::input::{Problem, RenderError};
 use crate::object::{ObjectRef, Resource, Stage};
 use crate::plan::{Action, Plan, Target};
-use crate::render::{Problem, RenderError};
 
 use super::AppRun;
 use super::staged::Outcome;
@@ -64,7 +64,7 @@ pub(super) async fn check_namespaces(
             .iter()
             .find(|t| t.id.namespace.as_ref() == Some(ns))
             .map(|t| (t.origin.clone(), t.id.to_string()))
-            .unwrap_or_else(|| (super::prepare::app_origin(run), "the inventory".to_string()));
+            .unwrap_or_else(|| (run.origin(), "the inventory".to_string()));
         problems.push(Problem {
             origin,
             column: None,

@@ -17,6 +17,7 @@ mod app;
 mod connect;
 pub mod definitions;
 pub mod delete;
+pub mod guards;
 mod heal;
 pub mod inventory_read;
 mod inventory_write;
@@ -30,6 +31,7 @@ pub mod staged;
 pub mod wait;
 mod waves;
 mod write;
+mod writer;
 
 pub use app::AppRun;
 pub use connect::{Connection, connect};

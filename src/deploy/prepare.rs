@@ -5,10 +5,11 @@ use std::collections::BTreeSet;
 
 use crate::cluster::{Cluster, Discovery};
 use crate::error::Error;
+use crate::input::{Problem, RenderError};
 use crate::inventory::PART_OF_LABEL;
-use crate::object::{Origin, Resource};
+use crate::object::Resource;
 use crate::plan::{self, Plan, PlanOptions, Target};
-use crate::render::{Problem, RenderError, Rendered};
+use crate::render::Rendered;
 use crate::source::CommitInfo;
 
 use super::AppRun;
@@ -217,12 +218,4 @@ fn join_applyset(object: &mut serde_json::Value, id: &str) {
         metadata["labels"] = serde_json::json!({});
     }
     metadata["labels"][PART_OF_LABEL] = serde_json::Value::String(id.to_string());
-}
-
-/// Where a problem about the app as a whole points: its path.
-pub(super) fn app_origin(run: &AppRun) -> Origin {
-    Origin {
-        file: run.render.path.clone(),
-        line: 0,
-    }
 }

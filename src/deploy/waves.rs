@@ -4,15 +4,13 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::cluster::ApplyOptions;
 use crate::error::Error;
 use crate::object::Stage;
 use crate::plan::{Plan, Target};
 
-use super::RunOptions;
 use super::staged::{self, Applied};
 use super::wait::{self, HealthReport, WaitOptions};
-use super::write::{Writer, check_cancel};
+use super::writer::{Writer, check_cancel, write_options};
 
 /// How long a pod may wait for a node before the rollout counts as failed.
 const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
@@ -85,15 +83,6 @@ pub(super) async fn apply_waves(
         }
     }
     Ok(health)
-}
-
-/// Server-side apply as the run asks: strict validation, forced conflicts.
-pub(super) fn write_options(options: &RunOptions) -> ApplyOptions {
-    ApplyOptions {
-        strict: options.plan.validate,
-        force: options.force_conflicts,
-        dry_run: false,
-    }
 }
 
 /// Every wave the app's objects are in, ascending.

@@ -16,8 +16,9 @@ use super::record::history_entry;
 use super::revalidate::revalidate;
 use super::staged::{self, Applied};
 use super::wait::{HealthReport, Outcome};
-use super::waves::{apply_waves, write_options};
-use super::{AppRun, ParentRecord, Prepared, Progress, RunOptions};
+use super::waves::apply_waves;
+use super::writer::{Writer, check_cancel, write_options};
+use super::{AppRun, ParentRecord, Prepared, Progress};
 
 /// How to write, beyond the app's own settings.
 #[derive(Debug, Clone)]
@@ -66,17 +67,6 @@ impl Written {
             ExitStatus::Success
         }
     }
-}
-
-/// What every step of one app's write needs.
-#[derive(Clone, Copy)]
-pub(super) struct Writer<'a> {
-    pub cluster: &'a Cluster,
-    pub run_options: &'a RunOptions,
-    pub options: &'a WriteOptions,
-    pub progress: &'a dyn Progress,
-    /// Objects and namespaces the write is to create or update, for cancellation messages.
-    pub to_write: usize,
 }
 
 /// Writes the app. Returns the prepared app with its plan as finally validated, and what was
@@ -224,21 +214,6 @@ fn stopped(applied: Applied) -> Written {
         health: None,
         pruned: None,
     }
-}
-
-/// Stops the run when it was cancelled, saying what was written; nothing is pruned after this.
-pub(super) fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Error> {
-    if !crate::cancel::requested() {
-        return Ok(());
-    }
-    let written = applied
-        .outcomes
-        .iter()
-        .filter(|o| o.error.is_none())
-        .count();
-    Err(Error::Cancelled(format!(
-        "{written} of {to_write} object(s) written; nothing was pruned and the deploy lock is released; rerun the same command to finish"
-    )))
 }
 
 /// Objects (and namespaces) the write phase is to create or update.

@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use crate::cluster::{Discovery, Resolution};
+use crate::input::Problem;
 use crate::object::policy::is_crd;
 use crate::object::{ObjectRef, Origin, Policy, Resource};
-use crate::render::{Manifest, Problem, Rendered};
+use crate::render::{Manifest, Rendered};
 
 /// An object ready to send: its final identity, the resource to send it to, and its body.
 #[derive(Debug, Clone)]

@@ -5,46 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde_json::Value;
-
+use super::spec::{RenderSpec, ValueLayer};
 use super::template::{TemplateContext, Templates};
-use super::tools::Tools;
 use super::{Problem, RenderError, Rendered, directory, helm, kustomize};
-use crate::config::{DirectorySpec, HelmSpec, KustomizeSpec};
-use crate::images::{Promotion, rewrite_images};
+use crate::config::DirectorySpec;
+use crate::images::rewrite_images;
 use crate::object::Origin;
 use crate::source::{EntryKind, Snapshot, SourceFile};
-
-/// A layer of values, lowest precedence first.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ValueLayer {
-    /// A values file in the repository (repository-relative).
-    File(PathBuf),
-    /// Values given inline (config, `--values` files from disk, `--set`).
-    Inline(Value),
-}
-
-/// Everything rendering one app needs; no cluster.
-#[derive(Debug, Clone, Default)]
-pub struct RenderSpec {
-    pub app: String,
-    pub env: Option<String>,
-    /// Repository-relative path of the app.
-    pub path: PathBuf,
-    /// Destination namespace, for Helm's `.Release.Namespace`.
-    pub namespace: Option<String>,
-    pub directory: DirectorySpec,
-    pub helm: HelmSpec,
-    pub kustomize: KustomizeSpec,
-    pub values: Vec<ValueLayer>,
-    /// Values files of every environment: never read as manifests, whichever is deployed.
-    pub value_files: Vec<PathBuf>,
-    pub tools: Tools,
-    /// Promoted images, already checked against the policy.
-    pub images: Vec<Promotion>,
-    /// The process environment variables the app's config lets templates read.
-    pub env_vars: BTreeMap<String, String>,
-}
 
 /// The kind of source at an app's path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,8 +20,6 @@ pub enum SourceKind {
     Kustomize,
     Directory,
 }
-
-const KUSTOMIZATIONS: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderError> {
     let is_file = |name: &str| {
@@ -66,19 +31,12 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
     if is_file("Chart.yaml").map_err(io)? {
         return Ok(SourceKind::Helm);
     }
-    for name in KUSTOMIZATIONS {
+    for name in super::kustomize::KUSTOMIZATIONS {
         if is_file(name).map_err(io)? {
             return Ok(SourceKind::Kustomize);
         }
     }
     Ok(SourceKind::Directory)
-}
-
-pub fn kustomization_file(snapshot: &Snapshot, path: &Path) -> Option<PathBuf> {
-    KUSTOMIZATIONS
-        .iter()
-        .map(|name| path.join(name))
-        .find(|p| matches!(snapshot.kind(p), Ok(Some(EntryKind::File))))
 }
 
 fn single(path: &Path, message: String) -> RenderError {
@@ -101,11 +59,11 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
     super::overrides::apply_argocd_source(snapshot, &mut spec)?;
     let mut rendered = match kind {
         SourceKind::Helm => {
-            promote_in_helm(&mut spec);
+            spec.promote_in_helm();
             helm::render(snapshot, &spec)?
         }
         SourceKind::Kustomize => {
-            promote_in_kustomize(&mut spec);
+            spec.promote_in_kustomize();
             kustomize::render(snapshot, &spec)?
         }
         SourceKind::Directory => render_directory_app(snapshot, &spec)?,
@@ -115,99 +73,6 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
         rewrite_images(&mut manifest.object, &spec.images);
     }
     directory::check(rendered)
-}
-
-/// Helm: the promoted tag goes to the values the policy names (`image.tag` by default), as
-/// `--set-string` parameters after everything else.
-pub(super) fn promote_in_helm(spec: &mut RenderSpec) {
-    for p in &spec.images {
-        let key = |k: &Option<String>, default: &str| {
-            k.as_deref()
-                .unwrap_or(default)
-                .trim_start_matches('.')
-                .to_string()
-        };
-        let mut set = |name: String, value: String| {
-            spec.helm
-                .parameters
-                .retain(|existing| existing.name != name);
-            spec.helm.parameters.push(crate::config::HelmParameter {
-                name,
-                value,
-                force_string: true,
-            });
-        };
-        match &p.helm.image_spec {
-            Some(name) => set(name.trim_start_matches('.').to_string(), p.to_string()),
-            None => {
-                set(key(&p.helm.image_tag, "image.tag"), p.tag.clone());
-                if p.helm.image_name.is_some() {
-                    set(
-                        key(&p.helm.image_name, "image.repository"),
-                        p.repository.clone(),
-                    );
-                }
-            }
-        }
-    }
-}
-
-/// Kustomize: the promoted tag becomes an `images:` entry (`kustomize edit set image`).
-fn promote_in_kustomize(spec: &mut RenderSpec) {
-    for p in &spec.images {
-        let name = p
-            .kustomize_name
-            .clone()
-            .unwrap_or_else(|| p.repository.clone());
-        spec.kustomize
-            .images
-            .push(format!("{name}={}:{}", p.repository, p.tag));
-    }
-}
-
-/// Merges the value layers in order.
-pub fn merged_values(snapshot: &Snapshot, layers: &[ValueLayer]) -> Result<Value, Problem> {
-    let mut values = Value::Object(Default::default());
-    for layer in layers {
-        let value = match layer {
-            ValueLayer::Inline(v) => v.clone(),
-            ValueLayer::File(path) => {
-                let problem = |message: String| Problem {
-                    origin: Origin {
-                        file: path.clone(),
-                        line: 0,
-                    },
-                    column: None,
-                    message,
-                };
-                let bytes = snapshot
-                    .read(path)
-                    .map_err(|e| problem(e.to_string()))?
-                    .ok_or_else(|| {
-                        problem(format!(
-                            "values file `{}` does not exist at revision `{}`",
-                            path.display(),
-                            snapshot.revision_name()
-                        ))
-                    })?;
-                let docs = super::parse_documents(path, &bytes)?;
-                match docs.into_iter().next().map(|d| d.value) {
-                    None => continue,
-                    Some(v @ Value::Object(_)) => v,
-                    Some(other) => {
-                        return Err(problem(format!(
-                            "a values file must be a mapping, found {}",
-                            super::describe(&other)
-                        )));
-                    }
-                }
-            }
-        };
-        if !value.is_null() {
-            super::deep_merge(&mut values, value);
-        }
-    }
-    Ok(values)
 }
 
 fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
@@ -247,8 +112,8 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
         })
         .collect();
     if !templates.is_empty() {
-        let values =
-            merged_values(snapshot, &spec.values).map_err(|p| RenderError { problems: vec![p] })?;
+        let values = super::values::merged_values(snapshot, &spec.values)
+            .map_err(|p| RenderError { problems: vec![p] })?;
         let engine = Templates::new(Arc::new(text_files(snapshot)?));
         let ctx = TemplateContext {
             values,
@@ -325,7 +190,7 @@ fn text_files(snapshot: &Snapshot) -> Result<BTreeMap<String, String>, RenderErr
         .map_err(|e| single(Path::new(""), e.to_string()))?;
     Ok(files
         .into_iter()
-        .filter(|f| f.bytes.len() <= super::MAX_FILE_BYTES)
+        .filter(|f| f.bytes.len() <= crate::input::MAX_FILE_BYTES)
         .filter_map(|f| {
             let text = String::from_utf8(f.bytes).ok()?;
             Some((f.path.to_string_lossy().replace('\\', "/"), text))

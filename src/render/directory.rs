@@ -4,8 +4,8 @@ use std::collections::HashMap;
 
 use serde_json::Value;
 
-use super::yaml::Document;
 use super::{Manifest, Problem, RenderError, Rendered};
+use crate::input::Document;
 use crate::object::Origin;
 use crate::source::{Source, SourceFile};
 
@@ -25,7 +25,7 @@ pub fn parse_files(files: &[SourceFile]) -> (Rendered, Vec<Problem>) {
     let mut manifests = Vec::new();
     let mut problems = Vec::new();
     for file in files {
-        let docs = match super::parse_documents(&file.path, &file.bytes) {
+        let docs = match crate::input::parse_documents(&file.path, &file.bytes) {
             Ok(docs) => docs,
             Err(problem) => {
                 problems.push(problem);

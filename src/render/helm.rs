@@ -6,9 +6,10 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use super::app::{RenderSpec, merged_values};
 use super::directory::push_documents;
+use super::spec::RenderSpec;
 use super::tools;
+use super::values::merged_values;
 use super::{Problem, RenderError, Rendered};
 use crate::object::Origin;
 use crate::source::Snapshot;
@@ -64,12 +65,13 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         merged_values(snapshot, &spec.values).map_err(|p| RenderError { problems: vec![p] })?;
     let mut layers: Vec<Value> = vec![layered];
     if let Some(text) = &spec.helm.values {
-        let docs = super::parse_documents(Path::new("values"), text.as_bytes()).map_err(|p| {
-            fail(format!(
-                "`spec.source.helm.values` is not valid YAML: {}",
-                p.message
-            ))
-        })?;
+        let docs =
+            crate::input::parse_documents(Path::new("values"), text.as_bytes()).map_err(|p| {
+                fail(format!(
+                    "`spec.source.helm.values` is not valid YAML: {}",
+                    p.message
+                ))
+            })?;
         layers.extend(docs.into_iter().map(|d| d.value));
     }
     layers.extend(spec.helm.values_object.clone());
@@ -106,7 +108,7 @@ fn check_dependencies(
     let Ok(Some(bytes)) = snapshot.read(&chart.join("Chart.yaml")) else {
         return Ok(());
     };
-    let Ok(docs) = super::parse_documents(&chart.join("Chart.yaml"), &bytes) else {
+    let Ok(docs) = crate::input::parse_documents(&chart.join("Chart.yaml"), &bytes) else {
         return Ok(());
     };
     let Some(doc) = docs.first() else {
@@ -158,7 +160,7 @@ fn parse_output(chart: &Path, output: &str) -> Result<Rendered, RenderError> {
                 chart.join(rest)
             })
             .unwrap_or_else(|| chart.to_path_buf());
-        match super::yaml::parse_yaml(chunk.as_bytes()) {
+        match crate::input::parse_yaml(chunk.as_bytes()) {
             Ok(docs) => push_documents(&source, docs, &mut manifests, &mut problems),
             Err(e) => problems.push(Problem {
                 origin: Origin {

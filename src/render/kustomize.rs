@@ -2,16 +2,29 @@
 //! with the app's image, prefix and label overrides written into the copy first, as Argo CD
 //! does with `kustomize edit`.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
 
-use super::app::{RenderSpec, kustomization_file};
 use super::directory::push_documents;
+use super::spec::RenderSpec;
 use super::{Problem, RenderError, Rendered, tools};
 use crate::config::KustomizeSpec;
 use crate::object::Origin;
+use crate::source::EntryKind;
 use crate::source::Snapshot;
+
+/// The names a kustomization file may have, in the order kustomize looks for them.
+pub const KUSTOMIZATIONS: [&str; 3] = ["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The kustomization file in `path`, if there is one.
+pub fn kustomization_file(snapshot: &Snapshot, path: &Path) -> Option<PathBuf> {
+    KUSTOMIZATIONS
+        .iter()
+        .map(|name| path.join(name))
+        .find(|p| matches!(snapshot.kind(p), Ok(Some(EntryKind::File))))
+}
 
 pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
     let file = kustomization_file(snapshot, &spec.path)
@@ -34,7 +47,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     if has_overrides(&spec.kustomize) {
         let path = work.path().join(&file);
         let text = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
-        let mut doc = super::parse_documents(&file, &text)
+        let mut doc = crate::input::parse_documents(&file, &text)
             .map_err(|p| RenderError { problems: vec![p] })?
             .into_iter()
             .next()
@@ -49,7 +62,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     command.arg(verb).arg(work.path().join(&spec.path));
     let output = tools::run(command, &origin, "--kustomize-bin")
         .map_err(|p| RenderError { problems: vec![p] })?;
-    let docs = super::yaml::parse_yaml(output.as_bytes())
+    let docs = crate::input::parse_yaml(output.as_bytes())
         .map_err(|e| fail(format!("kustomize produced invalid YAML: {}", e.message)))?;
     let mut manifests = Vec::new();
     let mut problems = Vec::new();

@@ -1,5 +1,6 @@
 //! A rendered object: its identity, its origin, and its body as JSON.
 
+use crate::input::describe;
 use serde_json::Value;
 
 use crate::object::{ObjectRef, Origin};
@@ -146,17 +147,6 @@ fn string_map(value: Option<&Value>, field: &str) -> Result<(), String> {
             "`metadata.{field}` must be a mapping, found {}",
             describe(other)
         )),
-    }
-}
-
-pub(crate) fn describe(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "a mapping",
     }
 }
 

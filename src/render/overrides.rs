@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::app::RenderSpec;
+use super::spec::RenderSpec;
 use super::{Problem, RenderError};
 use crate::config::HelmParameter;
 use crate::object::Origin;
@@ -36,8 +36,8 @@ pub fn apply_argocd_source(snapshot: &Snapshot, spec: &mut RenderSpec) -> Result
                 message,
             }],
         };
-        let docs =
-            super::parse_documents(&file, &bytes).map_err(|p| RenderError { problems: vec![p] })?;
+        let docs = crate::input::parse_documents(&file, &bytes)
+            .map_err(|p| RenderError { problems: vec![p] })?;
         let Some(doc) = docs.into_iter().next().map(|d| d.value) else {
             continue;
         };
@@ -92,7 +92,7 @@ pub fn record_promotions(
     promotions: &[crate::images::Promotion],
 ) -> Result<String, String> {
     let mut doc: Value = match existing {
-        Some(bytes) => super::parse_documents(Path::new(".argocd-source.yaml"), bytes)
+        Some(bytes) => crate::input::parse_documents(Path::new(".argocd-source.yaml"), bytes)
             .map_err(|p| p.message)?
             .into_iter()
             .next()
@@ -110,7 +110,7 @@ pub fn record_promotions(
                     images: vec![p.clone()],
                     ..RenderSpec::default()
                 };
-                super::app::promote_in_helm(&mut spec);
+                spec.promote_in_helm();
                 let list = doc["helm"]["parameters"]
                     .as_array()
                     .cloned()

@@ -3,6 +3,56 @@
 
 use serde_json::{Map, Value};
 
+use super::Problem;
+use super::spec::ValueLayer;
+use crate::object::Origin;
+use crate::source::Snapshot;
+
+/// Merges the value layers in order.
+pub fn merged_values(snapshot: &Snapshot, layers: &[ValueLayer]) -> Result<Value, Problem> {
+    let mut values = Value::Object(Default::default());
+    for layer in layers {
+        let value = match layer {
+            ValueLayer::Inline(v) => v.clone(),
+            ValueLayer::File(path) => {
+                let problem = |message: String| Problem {
+                    origin: Origin {
+                        file: path.clone(),
+                        line: 0,
+                    },
+                    column: None,
+                    message,
+                };
+                let bytes = snapshot
+                    .read(path)
+                    .map_err(|e| problem(e.to_string()))?
+                    .ok_or_else(|| {
+                        problem(format!(
+                            "values file `{}` does not exist at revision `{}`",
+                            path.display(),
+                            snapshot.revision_name()
+                        ))
+                    })?;
+                let docs = crate::input::parse_documents(path, &bytes)?;
+                match docs.into_iter().next().map(|d| d.value) {
+                    None => continue,
+                    Some(v @ Value::Object(_)) => v,
+                    Some(other) => {
+                        return Err(problem(format!(
+                            "a values file must be a mapping, found {}",
+                            crate::input::describe(&other)
+                        )));
+                    }
+                }
+            }
+        };
+        if !value.is_null() {
+            deep_merge(&mut values, value);
+        }
+    }
+    Ok(values)
+}
+
 /// Merges `overlay` into `base`: maps merge key by key, anything else is replaced.
 pub fn deep_merge(base: &mut Value, overlay: Value) {
     match (base, overlay) {
@@ -35,11 +85,11 @@ pub fn parse_set(expr: &str) -> Result<Value, String> {
         ));
     }
     // Values nest no deeper than a values file may.
-    if keys.len() > super::yaml::MAX_DEPTH {
+    if keys.len() > crate::input::MAX_DEPTH {
         return Err(format!(
             "`--set {}`: more than {} keys",
             shorten(expr),
-            super::yaml::MAX_DEPTH
+            crate::input::MAX_DEPTH
         ));
     }
     let value = match raw {

@@ -2,6 +2,7 @@
 //! revision and path to render, with which values, deployed where, with which options.
 
 mod engine;
+mod rollback;
 
 use std::path::{Path, PathBuf};
 
@@ -12,11 +13,13 @@ use crate::cluster::Propagation;
 use crate::config::{self, AppConfig, DEFAULT_CONFIG, Environment, PruneProp};
 use crate::error::Error;
 use crate::images::{ImageArg, ImagePolicy, Promotion, parse_image_arg};
-use crate::render::{Problem, RenderError, RenderSpec, Tools, ValueLayer};
+use crate::input::{Problem, RenderError};
+use crate::render::{RenderSpec, Tools, ValueLayer};
 use crate::source::{Snapshot, SourceRequest};
 
 pub use crate::deploy::AppRun;
 pub use engine::{connection, prepare_options, write_options};
+pub use rollback::{choose, resolve_entry};
 
 /// Everything a command runs over.
 pub struct Resolved {
@@ -440,14 +443,14 @@ fn cli_values(source: &SourceArgs) -> Result<Vec<ValueLayer>, Error> {
         };
         match std::fs::read(file) {
             Err(e) => problems.push(problem(format!("cannot read values file: {e}"))),
-            Ok(bytes) => match crate::render::parse_documents(file, &bytes) {
+            Ok(bytes) => match crate::input::parse_documents(file, &bytes) {
                 Err(p) => problems.push(p),
                 Ok(docs) => match docs.into_iter().next().map(|d| d.value) {
                     None => {}
                     Some(v @ Value::Object(_)) => layers.push(ValueLayer::Inline(v)),
                     Some(other) => problems.push(problem(format!(
                         "a values file must be a mapping, found {}",
-                        crate::render::describe(&other)
+                        crate::input::describe(&other)
                     ))),
                 },
             },

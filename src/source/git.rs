@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use git2::{ErrorCode, ObjectType, Oid, Repository, TreeWalkMode, TreeWalkResult};
 
-use super::snapshot::{Backend, EntryKind, Snapshot};
+use super::tree::{Backend, EntryKind, Opened};
 use super::{CommitInfo, Revision, SourceError, SourceFile, SourceRequest, paths};
 
 const SYMLINK: i32 = 0o120000;
@@ -47,7 +47,7 @@ pub fn open_repo(
     Ok((repo, root, base))
 }
 
-pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
+pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Opened, SourceError> {
     let (repo, root, base) = open_repo(request)?;
     let commit = repo
         .revparse_single(request.revision)
@@ -60,7 +60,7 @@ pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Snapshot, SourceErro
     let info = commit_info(&repo, &commit, request.revision);
     let tree = commit.tree_id();
     drop(commit);
-    Ok(Snapshot {
+    Ok(Opened {
         revision: Revision::Commit {
             spec: request.revision.to_string(),
             sha: info.sha.clone(),
@@ -69,7 +69,6 @@ pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Snapshot, SourceErro
         backend: Backend::Git { repo, tree },
         root,
         base,
-        trust_repo_owner: request.trust_repo_owner,
     })
 }
 

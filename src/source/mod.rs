@@ -4,12 +4,14 @@
 mod git;
 mod paths;
 mod snapshot;
+mod tree;
 mod worktree;
 mod write_back;
 
 use std::path::{Path, PathBuf};
 
-pub use snapshot::{EntryKind, Snapshot};
+pub use snapshot::Snapshot;
+pub use tree::EntryKind;
 pub use write_back::{Author, author, commit_file};
 
 use crate::exit::ExitStatus;

@@ -3,22 +3,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
+use super::tree::{Backend, EntryKind, Opened};
 use super::{CommitInfo, Revision, SourceError, SourceFile, SourceRequest, WORKTREE, git, paths};
-
-pub(super) enum Backend {
-    Git {
-        repo: git2::Repository,
-        tree: git2::Oid,
-    },
-    Disk,
-}
-
-/// A file or a directory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EntryKind {
-    File,
-    Dir,
-}
 
 pub struct Snapshot {
     pub(super) backend: Backend,
@@ -34,11 +20,26 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn open(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
-        if request.revision == WORKTREE {
-            super::worktree::open(request)
+        let opened = if request.revision == WORKTREE {
+            super::worktree::open(request)?
         } else {
-            git::open_snapshot(request)
-        }
+            git::open_snapshot(request)?
+        };
+        let Opened {
+            backend,
+            revision,
+            commit,
+            root,
+            base,
+        } = opened;
+        Ok(Snapshot {
+            backend,
+            revision,
+            commit,
+            root,
+            base,
+            trust_repo_owner: request.trust_repo_owner,
+        })
     }
 
     /// The same repository at another revision.

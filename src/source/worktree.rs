@@ -3,10 +3,10 @@
 use std::fs;
 use std::path::Path;
 
-use super::snapshot::{Backend, EntryKind, Snapshot};
+use super::tree::{Backend, EntryKind, Opened};
 use super::{Revision, SourceError, SourceFile, SourceRequest, paths};
 
-pub fn open(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
+pub fn open(request: &SourceRequest<'_>) -> Result<Opened, SourceError> {
     // Paths are shown relative to the repository when there is one, so they read the same as
     // with a commit; outside a repository, relative to the current directory.
     let (root, base) = match super::git::open_repo(request) {
@@ -21,13 +21,12 @@ pub fn open(request: &SourceRequest<'_>) -> Result<Snapshot, SourceError> {
         }
         Err(e) => return Err(e),
     };
-    Ok(Snapshot {
+    Ok(Opened {
         backend: Backend::Disk,
         revision: Revision::Worktree,
         commit: None,
         root,
         base,
-        trust_repo_owner: request.trust_repo_owner,
     })
 }
 
