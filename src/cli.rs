@@ -2,8 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
+use crate::config::PruneProp;
 use crate::report::{Format, ReportSink};
 
 /// Deploy Kubernetes manifests from a git commit: render, diff against the live cluster,
@@ -268,8 +269,8 @@ pub struct ApplyArgs {
 
     /// How dependents of pruned objects are deleted; with foreground, kpush waits until the
     /// pruned objects are gone. Default: the app's `PrunePropagationPolicy`, or foreground.
-    #[arg(long, value_enum)]
-    pub prune_propagation: Option<PropagationArg>,
+    #[arg(long, value_parser = prune_propagation())]
+    pub prune_propagation: Option<PruneProp>,
 
     /// Refuse a prune that deletes more than this share of the inventory (percent; 0 turns the
     /// guard off) unless `--confirm-prune` is given.
@@ -382,11 +383,11 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     Ok(std::time::Duration::from_secs(seconds))
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum PropagationArg {
-    Foreground,
-    Background,
-    Orphan,
+/// `--prune-propagation`: the values of Argo CD's `PrunePropagationPolicy`.
+fn prune_propagation() -> impl clap::builder::TypedValueParser<Value = PruneProp> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(PruneProp::NAMES)
+        .map(|name: String| PruneProp::parse(&name).expect("a possible value is a policy"))
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ pub enum Error {
     Cluster(#[from] ClusterError),
     #[error(transparent)]
     Lock(#[from] crate::cluster::LockError),
+    #[error(transparent)]
+    Settings(#[from] crate::settings::error::SettingsError),
     /// Input or cluster state that makes the run unsafe to start; nothing was written.
     #[error("{0}")]
     Invalid(String),
@@ -36,7 +38,7 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Source(e) => e.exit_status(),
-            Error::Render(_) => ExitStatus::Invalid,
+            Error::Render(_) | Error::Settings(_) => ExitStatus::Invalid,
             Error::Cluster(e) => e.exit_status(),
             Error::Lock(_) | Error::Runtime(_) | Error::Cancelled(_) => ExitStatus::Failure,
             Error::Invalid(_) | Error::Revalidation(_) => ExitStatus::Invalid,

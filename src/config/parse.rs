@@ -191,7 +191,8 @@ pub fn parse_config(file: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
     }
 }
 
-fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), Vec<String>> {
+/// Whether the document is an Argo CD Application (`true`) or kpush's (`false`).
+fn application_format(doc: &Value) -> Result<bool, Vec<String>> {
     if !doc.is_object() {
         return Err(vec![format!(
             "expected an Application (a mapping), found {}",
@@ -200,21 +201,21 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     }
     let api = doc["apiVersion"].as_str().unwrap_or("");
     let kind = doc["kind"].as_str().unwrap_or("");
-    let argo = match (api, kind) {
-        (ARGO_API, "Application") => true,
-        (KPUSH_API, "Application") => false,
-        (ARGO_API, "ApplicationSet") => {
-            return Err(vec![
-                "Argo CD ApplicationSets (generators) are not supported; list Applications instead"
-                    .into(),
-            ]);
-        }
-        _ => {
-            return Err(vec![format!(
-                "expected an Application (`apiVersion: {KPUSH_API}` or `{ARGO_API}`), found `{api}` `{kind}`"
-            )]);
-        }
-    };
+    match (api, kind) {
+        (ARGO_API, "Application") => Ok(true),
+        (KPUSH_API, "Application") => Ok(false),
+        (ARGO_API, "ApplicationSet") => Err(vec![
+            "Argo CD ApplicationSets (generators) are not supported; list Applications instead"
+                .into(),
+        ]),
+        _ => Err(vec![format!(
+            "expected an Application (`apiVersion: {KPUSH_API}` or `{ARGO_API}`), found `{api}` `{kind}`"
+        )]),
+    }
+}
+
+fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), Vec<String>> {
+    let argo = application_format(doc)?;
     let mut f = Findings {
         errors: Vec::new(),
         unknown: Vec::new(),
@@ -274,87 +275,17 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             f.errors.push(e);
         }
     }
-    let mut environments = BTreeMap::new();
-    if !argo {
-        let envs = spec.object("environments", &mut f);
-        for (env_name, env) in envs.map.into_iter().flatten() {
-            envs.used.borrow_mut().insert(env_name.clone());
-            let e = Fields::new(Some(env), &envs.child(env_name), &mut f);
-            let (sync_options, warnings) = SyncOptions::parse(&e.strings("syncOptions", &mut f));
-            f.errors.extend(warnings.iter().map(|w| as_error(w)));
-            environments.insert(
-                env_name.clone(),
-                Environment {
-                    namespace: e.string("namespace", &mut f),
-                    context: e.string("context", &mut f),
-                    value_files: e.strings("valueFiles", &mut f),
-                    values: mapping(&e, "values", &mut f),
-                    sync_options,
-                    prune: e.boolean("prune", &mut f),
-                    target_revision: e.string("targetRevision", &mut f),
-                    images: parse_images(&e, &mut f, true),
-                },
-            );
-            e.finish(&mut f);
-        }
-        envs.finish(&mut f);
-    }
+    let environments = if argo {
+        BTreeMap::new()
+    } else {
+        parse_environments(&spec, &mut f)
+    };
     spec.finish(&mut f);
     root.get("status");
     root.finish(&mut f);
 
-    let mut warnings = Vec::new();
-    if argo {
-        warnings.extend(
-            f.unknown
-                .iter()
-                .map(|path| format!("{origin}: `{path}` is not supported by kpush; ignored")),
-        );
-        warnings.extend(sync.1.iter().map(|w| format!("{origin}: {w}")));
-    } else {
-        f.errors.extend(
-            f.unknown
-                .iter()
-                .map(|path| format!("unknown field `{path}`")),
-        );
-        f.errors.extend(sync.1.iter().map(|w| as_error(w)));
-    }
-    if source.path.as_os_str().is_empty() {
-        f.errors
-            .push("missing required field `spec.source.path`".into());
-    } else if !inside_repository(Path::new(""), &source.path.to_string_lossy()) {
-        f.errors.push(format!(
-            "`spec.source.path: {}` is outside the repository; it is relative to the repository root",
-            source.path.display()
-        ));
-    } else {
-        let app = &source.path;
-        let mut files: Vec<(String, &String)> = Vec::new();
-        files.extend(
-            source
-                .value_files
-                .iter()
-                .map(|v| ("spec.source.valueFiles".to_string(), v)),
-        );
-        for (name, env) in &environments {
-            let field = format!("spec.environments.{name}.valueFiles");
-            files.extend(env.value_files.iter().map(|v| (field.clone(), v)));
-        }
-        files.extend(
-            source
-                .helm
-                .value_files
-                .iter()
-                .map(|v| ("spec.source.helm.valueFiles".to_string(), v)),
-        );
-        for (field, file) in files {
-            if !inside_repository(app, file) {
-                f.errors.push(format!(
-                    "`{field}: {file}` is outside the repository; values files are relative to the app path"
-                ));
-            }
-        }
-    }
+    let warnings = unsupported(argo, &mut f, &sync.1, origin);
+    check_paths(&source, &environments, &mut f.errors);
     if !f.errors.is_empty() {
         return Err(f.errors);
     }
@@ -375,6 +306,99 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
         },
         warnings,
     ))
+}
+
+/// Fields and sync options kpush does not support: warnings in an Argo CD Application (it
+/// works as written), errors in kpush's own format.
+fn unsupported(argo: bool, f: &mut Findings, sync: &[String], origin: &Origin) -> Vec<String> {
+    let mut warnings = Vec::new();
+    if argo {
+        warnings.extend(
+            f.unknown
+                .iter()
+                .map(|path| format!("{origin}: `{path}` is not supported by kpush; ignored")),
+        );
+        warnings.extend(sync.iter().map(|w| format!("{origin}: {w}")));
+    } else {
+        f.errors.extend(
+            f.unknown
+                .iter()
+                .map(|path| format!("unknown field `{path}`")),
+        );
+        f.errors.extend(sync.iter().map(|w| as_error(w)));
+    }
+    warnings
+}
+
+/// kpush's `environments`: per environment, what it changes of the app.
+fn parse_environments(spec: &Fields<'_>, f: &mut Findings) -> BTreeMap<String, Environment> {
+    let mut environments = BTreeMap::new();
+    let envs = spec.object("environments", f);
+    for (env_name, env) in envs.map.into_iter().flatten() {
+        envs.used.borrow_mut().insert(env_name.clone());
+        let e = Fields::new(Some(env), &envs.child(env_name), f);
+        let (sync_options, warnings) = SyncOptions::parse(&e.strings("syncOptions", f));
+        f.errors.extend(warnings.iter().map(|w| as_error(w)));
+        environments.insert(
+            env_name.clone(),
+            Environment {
+                namespace: e.string("namespace", f),
+                context: e.string("context", f),
+                value_files: e.strings("valueFiles", f),
+                values: mapping(&e, "values", f),
+                sync_options,
+                prune: e.boolean("prune", f),
+                target_revision: e.string("targetRevision", f),
+                images: parse_images(&e, f, true),
+            },
+        );
+        e.finish(f);
+    }
+    envs.finish(f);
+    environments
+}
+
+/// The app's path and every values file stay inside the repository.
+fn check_paths(
+    source: &SourceSpec,
+    environments: &BTreeMap<String, Environment>,
+    errors: &mut Vec<String>,
+) {
+    if source.path.as_os_str().is_empty() {
+        errors.push("missing required field `spec.source.path`".into());
+    } else if !inside_repository(Path::new(""), &source.path.to_string_lossy()) {
+        errors.push(format!(
+            "`spec.source.path: {}` is outside the repository; it is relative to the repository root",
+            source.path.display()
+        ));
+    } else {
+        let app = &source.path;
+        let mut files: Vec<(String, &String)> = Vec::new();
+        files.extend(
+            source
+                .value_files
+                .iter()
+                .map(|v| ("spec.source.valueFiles".to_string(), v)),
+        );
+        for (name, env) in environments {
+            let field = format!("spec.environments.{name}.valueFiles");
+            files.extend(env.value_files.iter().map(|v| (field.clone(), v)));
+        }
+        files.extend(
+            source
+                .helm
+                .value_files
+                .iter()
+                .map(|v| ("spec.source.helm.valueFiles".to_string(), v)),
+        );
+        for (field, file) in files {
+            if !inside_repository(app, file) {
+                errors.push(format!(
+                    "`{field}: {file}` is outside the repository; values files are relative to the app path"
+                ));
+            }
+        }
+    }
 }
 
 fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {

@@ -8,6 +8,19 @@ pub enum PruneProp {
     Orphan,
 }
 
+impl PruneProp {
+    pub const NAMES: [&'static str; 3] = ["foreground", "background", "orphan"];
+
+    pub fn parse(name: &str) -> Option<PruneProp> {
+        match name {
+            "foreground" => Some(PruneProp::Foreground),
+            "background" => Some(PruneProp::Background),
+            "orphan" => Some(PruneProp::Orphan),
+            _ => None,
+        }
+    }
+}
+
 /// The sync options kpush honours; unset ones fall back to flags and defaults.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SyncOptions {
@@ -35,12 +48,11 @@ impl SyncOptions {
                 ("CreateNamespace", Some(b)) => parsed.create_namespace = Some(b),
                 ("PruneLast", Some(b)) => parsed.prune_last = Some(b),
                 ("Replace", Some(b)) => parsed.replace = Some(b),
-                ("PrunePropagationPolicy", _) => match value.trim() {
-                    "foreground" => parsed.prune_propagation = Some(PruneProp::Foreground),
-                    "background" => parsed.prune_propagation = Some(PruneProp::Background),
-                    "orphan" => parsed.prune_propagation = Some(PruneProp::Orphan),
-                    other => warnings.push(format!(
-                        "sync option `PrunePropagationPolicy={other}` is not foreground, background or orphan; using the default"
+                ("PrunePropagationPolicy", _) => match PruneProp::parse(value.trim()) {
+                    Some(p) => parsed.prune_propagation = Some(p),
+                    None => warnings.push(format!(
+                        "sync option `PrunePropagationPolicy={}` is not foreground, background or orphan; using the default",
+                        value.trim()
                     )),
                 },
                 // kpush always applies server-side and skips unchanged objects.

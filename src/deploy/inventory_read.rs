@@ -138,6 +138,7 @@ pub async fn read(
     Ok((inventory, candidates))
 }
 
+/// The members of the ApplySet that `targets` do not declare, by id.
 async fn candidates(
     cluster: &Cluster,
     discovery: &mut Discovery,
@@ -147,50 +148,14 @@ async fn candidates(
     targets: &[Target],
     concurrency: usize,
 ) -> Result<Vec<PruneCandidate>, Error> {
-    // Kinds the parent lists that this run did not discover yet.
-    let unknown: Vec<&GroupKind> = state
-        .group_kinds
-        .iter()
-        .filter(|gk| discovery.find_group_kind(&gk.group, &gk.kind).is_none())
-        .collect();
-    if !unknown.is_empty() {
-        let preferred = cluster.preferred_versions().await?;
-        let versions: BTreeSet<String> = unknown
-            .iter()
-            .filter_map(|gk| {
-                let version = preferred.get(&gk.group)?;
-                Some(if gk.group.is_empty() {
-                    version.clone()
-                } else {
-                    format!("{}/{version}", gk.group)
-                })
-            })
-            .filter(|v| !discovery.knows(v))
-            .collect();
-        discovery.extend(cluster.discover(versions).await?);
-    }
+    discover_recorded_kinds(cluster, discovery, &state.group_kinds).await?;
     let mut namespaces: BTreeSet<&str> = state
         .additional_namespaces
         .iter()
         .map(String::as_str)
         .collect();
     namespaces.insert(namespace);
-
-    let mut lists = Vec::new();
-    for gk in &state.group_kinds {
-        // A kind the server no longer serves has no members left to prune.
-        let Some(resource) = discovery.find_group_kind(&gk.group, &gk.kind) else {
-            tracing::info!("inventory kind {gk} is not served any more; skipping it");
-            continue;
-        };
-        if resource.namespaced {
-            for ns in &namespaces {
-                lists.push((resource.clone(), Some(ns.to_string())));
-            }
-        } else {
-            lists.push((resource.clone(), None));
-        }
-    }
+    let lists = member_lists(discovery, &state.group_kinds, &namespaces);
     let selector = format!("{PART_OF_LABEL}={id}");
     let selector = &selector;
     let listed: Vec<_> = stream::iter(lists)
@@ -247,4 +212,59 @@ async fn candidates(
     }
     candidates.sort_by(|a, b| a.id.cmp(&b.id));
     Ok(candidates)
+}
+
+/// Kinds the parent lists that this run did not discover yet, discovered at the group's
+/// preferred version.
+async fn discover_recorded_kinds(
+    cluster: &Cluster,
+    discovery: &mut Discovery,
+    kinds: &BTreeSet<GroupKind>,
+) -> Result<(), Error> {
+    let unknown: Vec<&GroupKind> = kinds
+        .iter()
+        .filter(|gk| discovery.find_group_kind(&gk.group, &gk.kind).is_none())
+        .collect();
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let preferred = cluster.preferred_versions().await?;
+    let versions: BTreeSet<String> = unknown
+        .iter()
+        .filter_map(|gk| {
+            let version = preferred.get(&gk.group)?;
+            Some(if gk.group.is_empty() {
+                version.clone()
+            } else {
+                format!("{}/{version}", gk.group)
+            })
+        })
+        .filter(|v| !discovery.knows(v))
+        .collect();
+    discovery.extend(cluster.discover(versions).await?);
+    Ok(())
+}
+
+/// One list per recorded kind, per namespace for namespaced kinds. A kind the server no
+/// longer serves has no members left to prune.
+fn member_lists(
+    discovery: &Discovery,
+    kinds: &BTreeSet<GroupKind>,
+    namespaces: &BTreeSet<&str>,
+) -> Vec<(Resource, Option<String>)> {
+    let mut lists = Vec::new();
+    for gk in kinds {
+        let Some(resource) = discovery.find_group_kind(&gk.group, &gk.kind) else {
+            tracing::info!("inventory kind {gk} is not served any more; skipping it");
+            continue;
+        };
+        if resource.namespaced {
+            for ns in namespaces {
+                lists.push((resource.clone(), Some(ns.to_string())));
+            }
+        } else {
+            lists.push((resource.clone(), None));
+        }
+    }
+    lists
 }

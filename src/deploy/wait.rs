@@ -129,227 +129,323 @@ pub async fn wait(
     progress: impl Fn(&str),
 ) -> HealthReport {
     let started = std::time::Instant::now();
-    let mut scopes: Vec<(Resource, Option<String>)> = Vec::new();
-    let mut scope_of = |resource: &Resource, ns: Option<String>| {
-        let scope = (resource.clone(), ns);
-        match scopes.iter().position(|s| *s == scope) {
-            Some(i) => i,
-            None => {
-                scopes.push(scope);
-                scopes.len() - 1
-            }
-        }
-    };
-    let mut watched: HashMap<(String, String, Option<String>, String), usize> = HashMap::new();
-    for (i, t) in targets.iter().enumerate() {
-        scope_of(&t.resource, t.id.namespace.clone());
-        watched.insert(key(&t.id), i);
-    }
-    // Pods of the workloads being rolled out, for failing fast.
-    let selectors: Vec<(usize, String, BTreeMap<String, String>)> = targets
-        .iter()
-        .enumerate()
-        .filter_map(|(i, t)| Some((i, t.id.namespace.clone()?, pod_selector(t)?)))
-        .collect();
-    let pods = core("Pod", "pods");
-    for (_, ns, _) in &selectors {
-        scope_of(&pods, Some(ns.clone()));
-    }
-    let pod_scope_ids: Vec<usize> = scopes
-        .iter()
-        .enumerate()
-        .filter(|(_, (r, _))| *r == pods)
-        .map(|(i, _)| i)
-        .collect();
-
-    let mut states: Vec<Option<Health>> = vec![None; targets.len()];
-    // Whether each workload's controller has seen the latest spec: only then do its pods
-    // say anything about this rollout.
-    let mut caught_up: Vec<bool> = vec![false; targets.len()];
-    let mut live_pods: HashMap<(String, String), Value> = HashMap::new();
-    let mut stream = cluster.watch_all(&scopes);
+    let mut watch = Watch::new(targets, options);
+    let mut stream = cluster.watch_all(&watch.scopes);
     let deadline = tokio::time::Instant::now() + options.timeout;
     let mut tick = tokio::time::interval(Duration::from_secs(1));
-
-    let mut last_probe = std::time::Instant::now();
-    let mut probe_failures = 0;
+    let mut probe = Probe {
+        last: std::time::Instant::now(),
+        failures: 0,
+    };
     let outcome = loop {
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
-                let waiting = targets
-                    .iter()
-                    .zip(&states)
-                    .filter(|(_, h)| h.as_ref().is_none_or(|h| h.state != State::Current))
-                    .map(|(t, _)| t.id.clone())
-                    .collect();
-                break Outcome::TimedOut { waiting };
+                break Outcome::TimedOut { waiting: watch.waiting() };
             }
             _ = tick.tick() => {}
             seen = stream.next() => {
-                match seen {
-                    Some(Seen::Object(scope, object)) if pod_scope_ids.contains(&scope) && !watched.contains_key(&identity(&scopes[scope].0, &object)) => {
-                        let ns = object["metadata"]["namespace"].as_str().unwrap_or("").to_string();
-                        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
-                        live_pods.insert((ns, name), object);
-                    }
-                    Some(Seen::Deleted(scope, object)) if pod_scope_ids.contains(&scope) => {
-                        let ns = object["metadata"]["namespace"].as_str().unwrap_or("").to_string();
-                        let name = object["metadata"]["name"].as_str().unwrap_or("").to_string();
-                        live_pods.remove(&(ns, name));
-                    }
-                    Some(Seen::Object(scope, mut object)) => {
-                        if let Some(&i) = watched.get(&identity(&scopes[scope].0, &object)) {
-                            typed(&scopes[scope].0, &mut object);
-                            caught_up[i] = match object["status"]["observedGeneration"].as_i64() {
-                                Some(observed) => object["metadata"]["generation"].as_i64().is_none_or(|g| observed >= g),
-                                None => true,
-                            };
-                            let mut h = health(&object);
-                            if !options.wait_for_load_balancers && is_load_balancer(&object) && h.state == State::InProgress {
-                                h = Health::new(State::Current, "load balancer not waited for (--no-wait-lb)");
-                            }
-                            if states[i].as_ref() != Some(&h) {
-                                progress(&format!("{}: {}{}", subject(&targets[i].id), h.state, if h.message.is_empty() { String::new() } else { format!(", {}", h.message) }));
-                                states[i] = Some(h);
-                            }
-                        }
-                    }
-                    Some(Seen::Deleted(scope, object)) => {
-                        if let Some(&i) = watched.get(&identity(&scopes[scope].0, &object)) {
-                            states[i] = Some(Health::new(State::InProgress, "deleted"));
-                        }
-                    }
-                    Some(Seen::Error(e)) if !e.is_empty() => tracing::debug!("watch: {e}"),
-                    _ => {}
+                if let Some(seen) = seen {
+                    watch.seen(seen, &progress);
                 }
             }
         }
         if crate::cancel::requested() {
             break Outcome::Cancelled;
         }
-        // Watches can go quiet instead of failing when the server's storage is down: a read
-        // every few seconds tells a slow rollout from a dead server.
-        if last_probe.elapsed() >= PROBE_EVERY
-            && let Some(first) = targets.first()
-        {
-            match tokio::time::timeout(PROBE_TIMEOUT, cluster.get(&first.resource, &first.id)).await
+        if let Some(outcome) = probe.check(cluster, targets).await {
+            break outcome;
+        }
+        // A failed object ends the wait at once; so does a pod of a workload that will not
+        // recover by itself.
+        if let Some(outcome) = watch.failed_object(cluster).await {
+            break outcome;
+        }
+        if let Some(outcome) = watch.failing_pod(cluster).await {
+            break outcome;
+        }
+        if watch.healthy() {
+            break Outcome::Healthy;
+        }
+    };
+    watch.report(outcome, started.elapsed().as_secs_f64())
+}
+
+/// What the wait knows so far about the objects it watches and their pods.
+struct Watch<'a> {
+    targets: &'a [&'a Target],
+    options: WaitOptions,
+    /// The kinds and namespaces watched; events name them by index.
+    scopes: Vec<(Resource, Option<String>)>,
+    watched: HashMap<(String, String, Option<String>, String), usize>,
+    /// Pods of the workloads being rolled out (target index, namespace, selector), for
+    /// failing fast.
+    selectors: Vec<(usize, String, BTreeMap<String, String>)>,
+    pod_scopes: Vec<usize>,
+    states: Vec<Option<Health>>,
+    /// Whether each workload's controller has seen the latest spec: only then do its pods
+    /// say anything about this rollout.
+    caught_up: Vec<bool>,
+    live_pods: HashMap<(String, String), Value>,
+}
+
+impl<'a> Watch<'a> {
+    fn new(targets: &'a [&'a Target], options: WaitOptions) -> Watch<'a> {
+        let mut scopes: Vec<(Resource, Option<String>)> = Vec::new();
+        let mut scope_of = |resource: &Resource, ns: Option<String>| {
+            let scope = (resource.clone(), ns);
+            if !scopes.contains(&scope) {
+                scopes.push(scope);
+            }
+        };
+        let mut watched = HashMap::new();
+        for (i, t) in targets.iter().enumerate() {
+            scope_of(&t.resource, t.id.namespace.clone());
+            watched.insert(key(&t.id), i);
+        }
+        let selectors: Vec<(usize, String, BTreeMap<String, String>)> = targets
+            .iter()
+            .enumerate()
+            .filter_map(|(i, t)| Some((i, t.id.namespace.clone()?, pod_selector(t)?)))
+            .collect();
+        let pods = core("Pod", "pods");
+        for (_, ns, _) in &selectors {
+            scope_of(&pods, Some(ns.clone()));
+        }
+        let pod_scopes = scopes
+            .iter()
+            .enumerate()
+            .filter(|(_, (r, _))| *r == pods)
+            .map(|(i, _)| i)
+            .collect();
+        Watch {
+            targets,
+            options,
+            scopes,
+            watched,
+            selectors,
+            pod_scopes,
+            states: vec![None; targets.len()],
+            caught_up: vec![false; targets.len()],
+            live_pods: HashMap::new(),
+        }
+    }
+
+    /// Takes in one event of the watches.
+    fn seen(&mut self, seen: Seen, progress: &impl Fn(&str)) {
+        match seen {
+            Seen::Object(scope, object)
+                if self.pod_scopes.contains(&scope)
+                    && !self
+                        .watched
+                        .contains_key(&identity(&self.scopes[scope].0, &object)) =>
             {
-                Ok(Err(failure)) if failure.class() == FailureClass::Transient => {
-                    probe_failures += 1;
-                    if probe_failures >= PROBE_FAILURES {
-                        break Outcome::Unreachable {
-                            message: failure.to_string(),
-                        };
-                    }
+                self.live_pods.insert(pod_key(&object), object);
+            }
+            Seen::Deleted(scope, object) if self.pod_scopes.contains(&scope) => {
+                self.live_pods.remove(&pod_key(&object));
+            }
+            Seen::Object(scope, mut object) => {
+                let resource = &self.scopes[scope].0;
+                let Some(&i) = self.watched.get(&identity(resource, &object)) else {
+                    return;
+                };
+                typed(resource, &mut object);
+                self.caught_up[i] = match object["status"]["observedGeneration"].as_i64() {
+                    Some(observed) => object["metadata"]["generation"]
+                        .as_i64()
+                        .is_none_or(|g| observed >= g),
+                    None => true,
+                };
+                let mut h = health(&object);
+                if !self.options.wait_for_load_balancers
+                    && is_load_balancer(&object)
+                    && h.state == State::InProgress
+                {
+                    h = Health::new(
+                        State::Current,
+                        "load balancer not waited for (--no-wait-lb)",
+                    );
                 }
-                Ok(_) => probe_failures = 0,
-                Err(_) => {
-                    probe_failures += 1;
-                    if probe_failures >= PROBE_FAILURES {
-                        let message =
-                            format!("no answer to a read within {}s", PROBE_TIMEOUT.as_secs());
-                        break Outcome::Unreachable { message };
-                    }
+                if self.states[i].as_ref() != Some(&h) {
+                    let detail = if h.message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", {}", h.message)
+                    };
+                    progress(&format!(
+                        "{}: {}{detail}",
+                        subject(&self.targets[i].id),
+                        h.state
+                    ));
+                    self.states[i] = Some(h);
                 }
             }
-            last_probe = std::time::Instant::now();
+            Seen::Deleted(scope, object) => {
+                if let Some(&i) = self.watched.get(&identity(&self.scopes[scope].0, &object)) {
+                    self.states[i] = Some(Health::new(State::InProgress, "deleted"));
+                }
+            }
+            Seen::Error(e) if !e.is_empty() => tracing::debug!("watch: {e}"),
+            _ => {}
         }
-        // A failed object ends the wait at once.
-        if let Some(i) = states
+    }
+
+    /// The objects not yet healthy.
+    fn waiting(&self) -> Vec<ObjectRef> {
+        self.targets
             .iter()
-            .position(|h| h.as_ref().is_some_and(|h| h.state == State::Failed))
-        {
-            let id = targets[i].id.clone();
-            let reason = states[i]
-                .as_ref()
-                .map(|h| h.message.clone())
-                .unwrap_or_default();
-            let events = events_of(cluster, &id).await;
-            break Outcome::Failed {
-                id,
-                reason,
-                pod: None,
-                events,
-            };
-        }
-        // So does a pod of a workload that will not recover by itself.
+            .zip(&self.states)
+            .filter(|(_, h)| h.as_ref().is_none_or(|h| h.state != State::Current))
+            .map(|(t, _)| t.id.clone())
+            .collect()
+    }
+
+    fn healthy(&self) -> bool {
+        self.states
+            .iter()
+            .all(|h| h.as_ref().is_some_and(|h| h.state == State::Current))
+    }
+
+    /// The first object whose health says it failed, with its events.
+    async fn failed_object(&self, cluster: &Cluster) -> Option<Outcome> {
+        let i = self
+            .states
+            .iter()
+            .position(|h| h.as_ref().is_some_and(|h| h.state == State::Failed))?;
+        let id = self.targets[i].id.clone();
+        let reason = self.states[i]
+            .as_ref()
+            .map(|h| h.message.clone())
+            .unwrap_or_default();
+        let events = events_of(cluster, &id).await;
+        Some(Outcome::Failed {
+            id,
+            reason,
+            pod: None,
+            events,
+        })
+    }
+
+    /// The first pod of this rollout that shows a failure that will not heal by itself.
+    async fn failing_pod(&mut self, cluster: &Cluster) -> Option<Outcome> {
         let now = jiff::Timestamp::now();
-        let candidates: Vec<(usize, PodFailure, Value)> = live_pods
+        let candidates: Vec<(usize, PodFailure, Value)> = self
+            .live_pods
             .values()
             .filter_map(|pod| {
-                if let (Some(started), Some(created)) = (
-                    options.rollout_started,
-                    pod["metadata"]["creationTimestamp"]
-                        .as_str()
-                        .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
-                ) && created < started
-                {
-                    return None;
-                }
-                let failure = pod_failure(pod, now, options.unschedulable_grace)?;
-                let owner = selectors.iter().find(|(_, ns, labels)| {
-                    pod["metadata"]["namespace"].as_str() == Some(ns.as_str())
-                        && labels
-                            .iter()
-                            .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v))
-                })?;
-                caught_up[owner.0].then(|| (owner.0, failure, pod.clone()))
+                let (i, failure) = self.pod_failure(pod, now)?;
+                Some((i, failure, pod.clone()))
             })
             .collect();
-        let mut failing = None;
         for (i, failure, pod) in candidates {
-            // A pod of a ReplicaSet scaled to zero is an earlier revision on its way out.
-            if retired(cluster, &pod).await {
-                let key = (
-                    pod["metadata"]["namespace"]
-                        .as_str()
-                        .unwrap_or("")
-                        .to_string(),
-                    failure.pod.clone(),
-                );
-                live_pods.remove(&key);
-                continue;
-            }
             let ns = pod["metadata"]["namespace"]
                 .as_str()
                 .unwrap_or("")
                 .to_string();
-            failing = Some((i, failure, ns));
-            break;
-        }
-        if let Some((i, failure, ns)) = failing {
+            // A pod of a ReplicaSet scaled to zero is an earlier revision on its way out.
+            if retired(cluster, &pod).await {
+                self.live_pods.remove(&(ns, failure.pod.clone()));
+                continue;
+            }
             let events = cluster
                 .recent_events(&core("Event", "events"), &ns, &failure.pod, 5)
                 .await
                 .unwrap_or_default();
-            break Outcome::Failed {
-                id: targets[i].id.clone(),
+            return Some(Outcome::Failed {
+                id: self.targets[i].id.clone(),
                 reason: failure.to_string(),
                 pod: Some(Box::new(failure)),
                 events,
-            };
+            });
         }
-        if states
-            .iter()
-            .all(|h| h.as_ref().is_some_and(|h| h.state == State::Current))
-        {
-            break Outcome::Healthy;
-        }
-    };
-    HealthReport {
-        objects: targets
-            .iter()
-            .zip(states)
-            .map(|(t, h)| {
-                (
-                    t.id.clone(),
-                    h.unwrap_or_else(|| Health::new(State::Unknown, "not seen")),
-                )
-            })
-            .collect(),
-        outcome,
-        seconds: started.elapsed().as_secs_f64(),
+        None
     }
+
+    /// The pod's failure and the workload it belongs to, if it is a pod of this rollout.
+    fn pod_failure(&self, pod: &Value, now: jiff::Timestamp) -> Option<(usize, PodFailure)> {
+        if let (Some(started), Some(created)) = (
+            self.options.rollout_started,
+            pod["metadata"]["creationTimestamp"]
+                .as_str()
+                .and_then(|t| t.parse::<jiff::Timestamp>().ok()),
+        ) && created < started
+        {
+            return None;
+        }
+        let failure = pod_failure(pod, now, self.options.unschedulable_grace)?;
+        let owner = self.selectors.iter().find(|(_, ns, labels)| {
+            pod["metadata"]["namespace"].as_str() == Some(ns.as_str())
+                && labels
+                    .iter()
+                    .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v))
+        })?;
+        self.caught_up[owner.0].then_some((owner.0, failure))
+    }
+
+    fn report(self, outcome: Outcome, seconds: f64) -> HealthReport {
+        HealthReport {
+            objects: self
+                .targets
+                .iter()
+                .zip(self.states)
+                .map(|(t, h)| {
+                    (
+                        t.id.clone(),
+                        h.unwrap_or_else(|| Health::new(State::Unknown, "not seen")),
+                    )
+                })
+                .collect(),
+            outcome,
+            seconds,
+        }
+    }
+}
+
+/// Watches can go quiet instead of failing when the server's storage is down: a read every
+/// few seconds tells a slow rollout from a dead server.
+struct Probe {
+    last: std::time::Instant,
+    failures: u32,
+}
+
+impl Probe {
+    async fn check(&mut self, cluster: &Cluster, targets: &[&Target]) -> Option<Outcome> {
+        let first = targets.first()?;
+        if self.last.elapsed() < PROBE_EVERY {
+            return None;
+        }
+        let read = tokio::time::timeout(PROBE_TIMEOUT, cluster.get(&first.resource, &first.id));
+        let failed = match read.await {
+            Ok(Err(failure)) if failure.class() == FailureClass::Transient => {
+                Some(failure.to_string())
+            }
+            Ok(_) => None,
+            Err(_) => Some(format!(
+                "no answer to a read within {}s",
+                PROBE_TIMEOUT.as_secs()
+            )),
+        };
+        self.last = std::time::Instant::now();
+        match failed {
+            None => {
+                self.failures = 0;
+                None
+            }
+            Some(message) => {
+                self.failures += 1;
+                (self.failures >= PROBE_FAILURES).then_some(Outcome::Unreachable { message })
+            }
+        }
+    }
+}
+
+/// A pod's namespace and name.
+fn pod_key(pod: &Value) -> (String, String) {
+    let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+    (
+        text(&pod["metadata"]["namespace"]),
+        text(&pod["metadata"]["name"]),
+    )
 }
 
 /// Whether the pod belongs to a ReplicaSet that no longer wants any pods (the old revision of

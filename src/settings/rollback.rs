@@ -5,17 +5,16 @@ use crate::error::Error;
 use crate::inventory::history::HistoryEntry;
 
 use super::Resolved;
+use super::error::SettingsError;
 
 /// The entry `--to SHA` names, or the one `steps` deploys before the latest.
 pub fn choose<'a>(
     history: &'a [HistoryEntry],
     to: Option<&str>,
     steps: usize,
-) -> Result<&'a HistoryEntry, Error> {
+) -> Result<&'a HistoryEntry, SettingsError> {
     if history.is_empty() {
-        return Err(Error::Invalid(
-            "this app has no recorded deploys to roll back to".into(),
-        ));
+        return Err(SettingsError::NoHistory);
     }
     let found = match to {
         Some(sha) => history
@@ -29,12 +28,12 @@ pub fn choose<'a>(
             .iter()
             .map(|e| format!("{} ({})", e.revision, e.sha.get(..7).unwrap_or("worktree")))
             .collect();
-        Error::Invalid(format!(
-            "no recorded deploy matches{}; recorded: {}",
-            to.map(|t| format!(" `{t}`"))
-                .unwrap_or_else(|| format!(" {steps} step(s) back")),
-            known.join(", ")
-        ))
+        SettingsError::NoRecordedDeploy {
+            wanted: to
+                .map(|t| format!("`{t}`"))
+                .unwrap_or_else(|| format!("{steps} step(s) back")),
+            recorded: known,
+        }
     })
 }
 

@@ -1,0 +1,100 @@
+//! Building one app's run from the flags and its definition.
+
+use crate::config::{AppConfig, Environment};
+use crate::deploy::AppRun;
+use crate::render::{RenderSpec, ValueLayer};
+
+use super::flags::{Flags, propagation_of};
+
+/// One app as the flags, its definition and its environment (flags first) make it: the
+/// only place an `AppRun` is built. A PATH without a definition is a default definition.
+pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>) -> AppRun {
+    let options = match env {
+        Some(e) => app.sync.options.overlay(&e.sync_options),
+        None => app.sync.options.clone(),
+    };
+    let path = &app.source.path;
+    let mut layers = Vec::new();
+    layers.extend(app.source.values.clone().map(ValueLayer::Inline));
+    layers.extend(
+        app.source
+            .value_files
+            .iter()
+            .map(|f| ValueLayer::File(path.join(f))),
+    );
+    if let Some(e) = env {
+        layers.extend(e.value_files.iter().map(|f| ValueLayer::File(path.join(f))));
+        layers.extend(e.values.clone().map(ValueLayer::Inline));
+    }
+    layers.extend(flags.values.iter().cloned());
+    let namespace = flags
+        .namespace
+        .clone()
+        .or_else(|| env.and_then(|e| e.namespace.clone()))
+        .or_else(|| app.destination.namespace.clone());
+    let context = flags
+        .context
+        .clone()
+        .or_else(|| env.and_then(|e| e.context.clone()))
+        .or_else(|| app.destination.context.clone())
+        .or_else(|| app.destination.name.clone());
+    let revision = flags
+        .rev
+        .clone()
+        .or_else(|| env.and_then(|e| e.target_revision.clone()))
+        .or_else(|| app.source.target_revision.clone())
+        .unwrap_or_else(|| "HEAD".into());
+    AppRun {
+        name: app.name.clone(),
+        env: flags.env.clone(),
+        revision,
+        render: RenderSpec {
+            app: app.name.clone(),
+            env: flags.env.clone(),
+            path: path.clone(),
+            namespace: namespace.clone(),
+            directory: app.source.directory.clone(),
+            helm: app.source.helm.clone(),
+            kustomize: app.source.kustomize.clone(),
+            values: layers,
+            value_files: app
+                .source
+                .value_files
+                .iter()
+                .chain(app.environments.values().flat_map(|e| &e.value_files))
+                .map(|f| path.join(f))
+                .collect(),
+            tools: flags.tools.clone(),
+            images: Vec::new(),
+            // Only the names the config lists; an unset one stays undefined in templates.
+            env_vars: app
+                .source
+                .template_env
+                .iter()
+                .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
+                .collect(),
+        },
+        allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
+        allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
+        context,
+        server: app.destination.server.clone(),
+        namespace,
+        create_namespace: flags.create_namespace || options.create_namespace == Some(true),
+        prune: flags.prune || env.and_then(|e| e.prune).or(app.sync.prune) == Some(true),
+        allow_empty: flags.allow_empty || app.sync.allow_empty == Some(true),
+        validate: flags.validate.or(options.validate).unwrap_or(true),
+        propagation: flags
+            .propagation
+            .or(options.prune_propagation.map(propagation_of))
+            .unwrap_or_default(),
+        sensitive_paths: app
+            .sensitive_paths
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        config: None,
+        replace: options.replace == Some(true),
+        self_heal: app.sync.self_heal == Some(true),
+        images: Vec::new(),
+    }
+}
