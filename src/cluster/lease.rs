@@ -79,8 +79,8 @@ fn lease_body(name: &str, holder: &str, resource_version: Option<&str>) -> Value
     body
 }
 
-/// Whether a lease's holder stopped renewing it.
-fn expired(lease: &Value) -> bool {
+/// Whether a lease's holder stopped renewing it by `now`.
+fn expired(lease: &Value, now: jiff::Timestamp) -> bool {
     let spec = &lease["spec"];
     if spec["holderIdentity"].as_str().unwrap_or("").is_empty() {
         return true;
@@ -92,7 +92,31 @@ fn expired(lease: &Value) -> bool {
     else {
         return true;
     };
-    renewed + jiff::SignedDuration::from_secs(ttl) < jiff::Timestamp::now()
+    renewed + jiff::SignedDuration::from_secs(ttl) < now
+}
+
+/// What to do about the lease as it is now.
+#[derive(Debug, PartialEq, Eq)]
+enum Step<'a> {
+    /// There is none: create it.
+    Create,
+    /// Expired, or already this holder's: take it over at its resource version.
+    Take(Option<&'a str>),
+    /// Another holder is renewing it: wait.
+    Wait { holder: &'a str, since: &'a str },
+}
+
+fn step<'a>(current: Option<&'a Value>, holder: &str, now: jiff::Timestamp) -> Step<'a> {
+    match current {
+        None => Step::Create,
+        Some(lease) if expired(lease, now) || lease["spec"]["holderIdentity"] == holder => {
+            Step::Take(lease["metadata"]["resourceVersion"].as_str())
+        }
+        Some(lease) => Step::Wait {
+            holder: lease["spec"]["holderIdentity"].as_str().unwrap_or("?"),
+            since: lease["spec"]["acquireTime"].as_str().unwrap_or("?"),
+        },
+    }
 }
 
 impl Cluster {
@@ -120,29 +144,30 @@ impl Cluster {
                 .await
                 .map_err(|e| fail(ApiFailure::from_kube(e)))?
                 .map(|l| serde_json::to_value(l).unwrap_or(Value::Null));
-            let attempt = match &current {
-                None => {
+            let attempt = match step(current.as_ref(), holder, jiff::Timestamp::now()) {
+                Step::Create => {
                     let body: DynamicObject =
                         serde_json::from_value(lease_body(name, holder, None))
                             .expect("a lease is a valid object");
                     api.create(&PostParams::default(), &body).await.map(|_| ())
                 }
-                Some(lease) if expired(lease) || lease["spec"]["holderIdentity"] == holder => {
-                    let rv = lease["metadata"]["resourceVersion"].as_str();
+                Step::Take(rv) => {
                     let body: DynamicObject = serde_json::from_value(lease_body(name, holder, rv))
                         .expect("a lease is a valid object");
                     api.replace(name, &PostParams::default(), &body)
                         .await
                         .map(|_| ())
                 }
-                Some(lease) => {
-                    let other = lease["spec"]["holderIdentity"].as_str().unwrap_or("?");
+                Step::Wait {
+                    holder: other,
+                    since,
+                } => {
                     if started.elapsed() >= wait {
                         return Err(LockError::Held {
                             namespace: namespace.into(),
                             name: name.into(),
                             holder: other.into(),
-                            since: lease["spec"]["acquireTime"].as_str().unwrap_or("?").into(),
+                            since: since.into(),
                             waited: started.elapsed(),
                         });
                     }
@@ -221,5 +246,52 @@ impl HeldLease {
                     .await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(holder: &str, renewed_seconds_ago: i64, ttl: u64) -> Value {
+        let now = jiff::Timestamp::now();
+        let renewed = now - jiff::SignedDuration::from_secs(renewed_seconds_ago);
+        json!({
+            "metadata": {"name": "kpush-shop", "resourceVersion": "7"},
+            "spec": {"holderIdentity": holder, "leaseDurationSeconds": ttl,
+                     "acquireTime": "2026-01-01T00:00:00Z",
+                     "renewTime": renewed.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()}
+        })
+    }
+
+    #[test]
+    fn a_lease_is_created_taken_or_waited_for() {
+        let now = jiff::Timestamp::now();
+        let mine = lease("ci/run-1", 5, 30);
+        let theirs = lease("ci/run-2", 5, 30);
+        let stale = lease("ci/run-2", 31, 30);
+        let unheld = lease("", 0, 30);
+        assert_eq!(step(None, "ci/run-1", now), Step::Create);
+        // A retry of the same run takes back its own lease.
+        assert_eq!(step(Some(&mine), "ci/run-1", now), Step::Take(Some("7")));
+        assert_eq!(
+            step(Some(&theirs), "ci/run-1", now),
+            Step::Wait {
+                holder: "ci/run-2",
+                since: "2026-01-01T00:00:00Z"
+            }
+        );
+        // A crashed run's lease expires by itself.
+        assert_eq!(step(Some(&stale), "ci/run-1", now), Step::Take(Some("7")));
+        assert_eq!(step(Some(&unheld), "ci/run-1", now), Step::Take(Some("7")));
+    }
+
+    #[test]
+    fn a_new_lease_names_its_holder_and_lifetime() {
+        let body = lease_body("kpush-shop", "ci/run-1", Some("7"));
+        assert_eq!(body["spec"]["holderIdentity"], "ci/run-1");
+        assert_eq!(body["spec"]["leaseDurationSeconds"], LEASE_TTL.as_secs());
+        assert_eq!(body["metadata"]["resourceVersion"], "7");
+        assert!(!expired(&body, jiff::Timestamp::now()));
     }
 }

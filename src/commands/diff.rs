@@ -17,9 +17,26 @@ pub async fn diff(
     args: &DiffArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    if let (Some(from), Some(to)) = (&args.from, &args.to) {
-        return offline(global, args, printer, from, to);
-    }
+    let reports = match (&args.from, &args.to) {
+        (Some(from), Some(to)) => offline(global, args, printer, from, to)?,
+        _ => against_cluster(global, args, printer).await?,
+    };
+    let sinks = &args.target.report_to;
+    Ok(report::finish(
+        "diff",
+        global.output,
+        printer,
+        &reports,
+        sinks,
+    ))
+}
+
+/// Every app planned against its cluster.
+async fn against_cluster(
+    global: &GlobalArgs,
+    args: &DiffArgs,
+    printer: &Printer,
+) -> Result<Vec<AppReport>, Error> {
     let resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
@@ -40,14 +57,7 @@ pub async fn diff(
             p.report(status)
         })
         .collect();
-    let sinks = &args.target.report_to;
-    Ok(report::finish(
-        "diff",
-        global.output,
-        printer,
-        &reports,
-        sinks,
-    ))
+    Ok(reports)
 }
 
 /// One app rendered at one side of the comparison, with its namespace and environment.
@@ -60,7 +70,7 @@ fn offline(
     printer: &Printer,
     from: &str,
     to: &str,
-) -> Result<ExitStatus, Error> {
+) -> Result<Vec<AppReport>, Error> {
     let at = |rev: &str| GlobalArgs {
         rev: Some(rev.to_string()),
         ..global.clone()
@@ -125,12 +135,5 @@ fn offline(
         let revision = new.snapshot.commit.as_ref().map(|c| c.sha.clone());
         reports.push(AppReport::new(id, revision, plan, status));
     }
-    let sinks = &args.target.report_to;
-    Ok(report::finish(
-        "diff",
-        global.output,
-        printer,
-        &reports,
-        sinks,
-    ))
+    Ok(reports)
 }

@@ -6,7 +6,7 @@ use crate::exit::ExitStatus;
 use crate::plan::mask_pair_with;
 use crate::printer::Printer;
 use crate::render::Rendered;
-use crate::report::{self, Format};
+use crate::report;
 use crate::settings;
 
 pub fn render(
@@ -27,12 +27,6 @@ pub fn render(
         }
         all.manifests.extend(rendered.manifests);
     }
-    let text = match global.output {
-        Format::Json => report::manifests_json(&all),
-        Format::Markdown => report::manifests_markdown(&all),
-        // `--output` takes text, json or markdown.
-        _ => report::manifests_yaml(&all),
-    };
-    printer.out(&text);
+    printer.out(&report::manifests(global.output, &all));
     Ok(ExitStatus::Success)
 }

@@ -210,3 +210,49 @@ fn failed(
 ) -> Vec<(ObjectRef, ApiFailure)> {
     waiting.iter().map(|c| (c.id.clone(), failure(c))).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{member, rendered, resource};
+    use serde_json::json;
+
+    #[test]
+    fn prune_steps_go_from_contents_to_containers() {
+        let ns = resource("", "Namespace", false);
+        let crd = resource("apiextensions.k8s.io", "CustomResourceDefinition", false);
+        let role = resource("rbac.authorization.k8s.io", "ClusterRole", false);
+        let cm = resource("", "ConfigMap", true);
+        let widget = resource("example.com", "Widget", true);
+        let plan = Plan {
+            entries: vec![
+                member(&ns, "old-ns", json!({}), Action::Prune),
+                member(&crd, "widgets.example.com", json!({}), Action::Prune),
+                member(&role, "old-role", json!({}), Action::Prune),
+                member(&widget, "w", json!({}), Action::Prune),
+                member(
+                    &cm,
+                    "kept",
+                    json!({"kpush.dev/prune": "false"}),
+                    Action::Keep,
+                ),
+                member(&cm, "old-cm", json!({}), Action::Prune),
+                rendered(&cm, "app", json!({}), Action::Unchanged),
+            ],
+        };
+        let names: Vec<Vec<&str>> = steps(&plan)
+            .iter()
+            .map(|batch| batch.iter().map(|c| c.id.name.as_str()).collect())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                vec!["w", "old-cm"],
+                vec!["old-role"],
+                vec!["widgets.example.com"],
+                vec!["old-ns"],
+            ]
+        );
+        assert!(steps(&Plan::default()).is_empty());
+    }
+}

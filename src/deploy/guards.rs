@@ -30,24 +30,16 @@ pub fn check_prune_share(plan: &Plan, threshold: u8, confirmed: bool) -> Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::object::ObjectRef;
-    use crate::plan::{Action, Entry};
+    use crate::plan::Action;
+    use crate::plan::testing::{member, rendered, resource};
+    use serde_json::json;
 
     fn plan(unchanged: usize, prune: usize) -> Plan {
-        let entry = |i: usize, action| {
-            let id = ObjectRef {
-                group: String::new(),
-                version: "v1".into(),
-                kind: "ConfigMap".into(),
-                namespace: Some("shop".into()),
-                name: format!("c{i}"),
-            };
-            Entry::new(id, None, action)
-        };
+        let cm = resource("", "ConfigMap", true);
         Plan {
             entries: (0..unchanged)
-                .map(|i| entry(i, Action::Unchanged))
-                .chain((0..prune).map(|i| entry(unchanged + i, Action::Prune)))
+                .map(|i| rendered(&cm, &format!("c{i}"), json!({}), Action::Unchanged))
+                .chain((0..prune).map(|i| member(&cm, &format!("p{i}"), json!({}), Action::Prune)))
                 .collect(),
         }
     }

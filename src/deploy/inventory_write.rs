@@ -7,9 +7,8 @@ use crate::cluster::{ApplyOptions, Cluster};
 use crate::error::Error;
 use crate::inventory::history::{self, HistoryEntry};
 use crate::inventory::{GroupKind, ParentState, parent_manifest};
-use crate::plan::Action;
+use crate::plan::{Action, Plan};
 
-use super::Prepared;
 use super::inventory_read::Inventory;
 
 /// What the parent should record before the members are written (old and new together, so a
@@ -20,14 +19,12 @@ pub struct ParentRecord {
     previous: Option<ParentState>,
 }
 impl ParentRecord {
-    pub fn new(prepared: &Prepared) -> ParentRecord {
-        let inventory = &prepared.inventory;
+    pub fn new(plan: &Plan, inventory: &Inventory) -> ParentRecord {
         let destination = inventory.parent.namespace.clone().unwrap_or_default();
         let mut kinds = BTreeSet::new();
         let mut namespaces = BTreeSet::new();
         // What stays: every rendered object, and the members kept from the prune.
-        let remaining = prepared
-            .plan
+        let remaining = plan
             .entries
             .iter()
             .filter(|e| e.target().is_some() || e.action == Action::Keep)
@@ -99,5 +96,99 @@ impl ParentRecord {
             .await
             .map(|_| ())
             .map_err(|f| Error::Runtime(format!("cannot write the inventory {parent}: {f}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::object::ObjectRef;
+    use crate::plan::testing::{member, rendered, resource};
+    use serde_json::json;
+
+    fn inventory(previous: Option<ParentState>) -> Inventory {
+        Inventory {
+            parent: ObjectRef {
+                group: String::new(),
+                version: "v1".into(),
+                kind: "Secret".into(),
+                namespace: Some("shop".into()),
+                name: "kpush-shop".into(),
+            },
+            secret_resource: resource("", "Secret", true),
+            id: "applyset-x-v1".into(),
+            previous,
+            history: Vec::new(),
+        }
+    }
+
+    fn kinds(names: &[(&str, &str)]) -> BTreeSet<GroupKind> {
+        names
+            .iter()
+            .map(|(group, kind)| GroupKind {
+                group: group.to_string(),
+                kind: kind.to_string(),
+            })
+            .collect()
+    }
+
+    fn set(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|n| n.to_string()).collect()
+    }
+
+    #[test]
+    fn the_parent_keeps_old_kinds_until_the_prune_succeeds() {
+        let cm = resource("", "ConfigMap", true);
+        let mut elsewhere = rendered(&cm, "cache", json!({}), Action::Create);
+        elsewhere.id.namespace = Some("cache-ns".into());
+        let mut kept = member(
+            &resource("", "Secret", true),
+            "old",
+            json!({}),
+            Action::Keep,
+        );
+        kept.id.namespace = Some("legacy".into());
+        let plan = Plan {
+            entries: vec![
+                rendered(&cm, "app", json!({}), Action::Unchanged),
+                elsewhere,
+                kept,
+                member(
+                    &resource("apps", "Deployment", true),
+                    "gone",
+                    json!({}),
+                    Action::Prune,
+                ),
+            ],
+        };
+        let previous = ParentState {
+            id: "applyset-x-v1".into(),
+            tooling: Some(crate::inventory::tooling()),
+            group_kinds: kinds(&[("", "ConfigMap"), ("apps", "Deployment")]),
+            additional_namespaces: set(&["old-ns"]),
+        };
+        let record = ParentRecord::new(&plan, &inventory(Some(previous.clone())));
+        assert_eq!(
+            record.before.0,
+            kinds(&[("", "ConfigMap"), ("", "Secret"), ("apps", "Deployment")])
+        );
+        assert_eq!(record.before.1, set(&["cache-ns", "legacy", "old-ns"]));
+        assert_eq!(record.after.0, kinds(&[("", "ConfigMap"), ("", "Secret")]));
+        assert_eq!(record.after.1, set(&["cache-ns", "legacy"]));
+        assert!(record.needs_write());
+
+        // A parent that already records what remains, written by this version, is left alone.
+        let settled = ParentState {
+            group_kinds: record.after.0.clone(),
+            additional_namespaces: record.after.1.clone(),
+            ..previous
+        };
+        assert!(!ParentRecord::new(&plan, &inventory(Some(settled.clone()))).needs_write());
+        let older_tool = ParentState {
+            tooling: Some("kpush/v0.0.1".into()),
+            ..settled
+        };
+        assert!(ParentRecord::new(&plan, &inventory(Some(older_tool))).needs_write());
+        assert!(ParentRecord::new(&plan, &inventory(None)).needs_write());
     }
 }

@@ -28,6 +28,7 @@ mod record;
 mod render;
 mod revalidate;
 pub mod staged;
+pub mod status;
 pub mod wait;
 mod waves;
 mod write;

@@ -71,7 +71,7 @@ impl Prepared {
     pub fn nothing_to_write(&self) -> bool {
         !self.plan.has_changes()
             && self.namespaces_to_create.is_empty()
-            && !super::ParentRecord::new(self).needs_write()
+            && !super::ParentRecord::new(&self.plan, &self.inventory).needs_write()
     }
 }
 

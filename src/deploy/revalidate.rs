@@ -58,52 +58,26 @@ fn pending(plan: &Plan) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::object::{ObjectRef, Policy, Resource};
-    use crate::plan::{Action, Entry};
-
-    fn entry(name: &str, pending: bool, rendered: bool) -> Entry {
-        let id = ObjectRef {
-            group: "example.com".into(),
-            version: "v1".into(),
-            kind: "Widget".into(),
-            namespace: Some("shop".into()),
-            name: name.into(),
-        };
-        let mut entry = Entry::new(id.clone(), None, Action::Create);
-        entry.pending = pending.then(|| "validated after namespace `shop` is created".into());
-        if rendered {
-            let resource = Resource {
-                group: id.group.clone(),
-                version: id.version.clone(),
-                kind: id.kind.clone(),
-                plural: "widgets".into(),
-                namespaced: true,
-            };
-            let object = serde_json::json!({"metadata": {"name": name}});
-            entry.subject = Subject::Target(Box::new(Target {
-                policy: Policy::of(&resource, &object),
-                id,
-                origin: crate::object::Origin {
-                    file: "w.yaml".into(),
-                    line: 1,
-                },
-                resource,
-                object,
-                awaits_crd: Some("widgets.example.com".into()),
-                force: false,
-            }));
-        }
-        entry
-    }
+    use crate::plan::Action;
+    use crate::plan::testing::{member, rendered, resource};
+    use serde_json::json;
 
     #[test]
     fn only_rendered_entries_that_waited_are_validated_again() {
+        let widget = resource("example.com", "Widget", true);
+        let waited = |name: &str| {
+            let mut entry = rendered(&widget, name, json!({}), Action::Create);
+            entry.pending = Some("validated after namespace `shop` is created".into());
+            entry
+        };
+        let mut kept = member(&widget, "kept", json!({}), Action::Keep);
+        kept.pending = Some("not a rendered object".into());
         let plan = Plan {
             entries: vec![
-                entry("ready", false, true),
-                entry("waited", true, true),
-                entry("pruned", false, false),
-                entry("also-waited", true, true),
+                rendered(&widget, "ready", json!({}), Action::Create),
+                waited("waited"),
+                kept,
+                waited("also-waited"),
             ],
         };
         assert_eq!(pending(&plan), [1, 3]);

@@ -157,3 +157,42 @@ fn remaining(plan: &Plan, stages: &[Stage], wave: Option<i64>) -> usize {
         .filter(|(e, t)| selected(e, t, stages, wave))
         .count()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::testing::{member, rendered, resource};
+    use serde_json::json;
+
+    #[test]
+    fn each_stage_and_wave_writes_only_its_changes() {
+        let ns = resource("", "Namespace", false);
+        let crd = resource("apiextensions.k8s.io", "CustomResourceDefinition", false);
+        let role = resource("rbac.authorization.k8s.io", "ClusterRole", false);
+        let cm = resource("", "ConfigMap", true);
+        let late = json!({"kpush.dev/wave": "1"});
+        let plan = Plan {
+            entries: vec![
+                rendered(&cm, "app", json!({}), Action::Create),
+                rendered(&ns, "shop", json!({}), Action::Create),
+                rendered(&crd, "widgets.example.com", json!({}), Action::Update),
+                rendered(&role, "reader", json!({}), Action::Unchanged),
+                rendered(&cm, "late", late, Action::Update),
+                member(&cm, "old", json!({}), Action::Prune),
+            ],
+        };
+        let written = |stages: &[Stage], wave: Option<i64>| -> Vec<String> {
+            plan.targets()
+                .filter(|(e, t)| selected(e, t, stages, wave))
+                .map(|(_, t)| t.id.name.clone())
+                .collect()
+        };
+        assert_eq!(written(&[Stage::Namespaces], None), ["shop"]);
+        assert_eq!(written(&[Stage::Crds], None), ["widgets.example.com"]);
+        // An unchanged object is not written; a prune is not a write.
+        let rest = [Stage::ClusterScoped, Stage::Namespaced];
+        assert_eq!(written(&rest, Some(0)), ["app"]);
+        assert_eq!(written(&rest, Some(1)), ["late"]);
+        assert_eq!(remaining(&plan, &rest, None), 2);
+    }
+}

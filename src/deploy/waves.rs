@@ -102,43 +102,9 @@ fn waited_for(plan: &Plan, wave: i64, final_wave: bool) -> Vec<&Target> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::object::{ObjectRef, Origin, Policy, Resource};
-    use crate::plan::{Action, Entry, Subject};
-
-    fn entry(name: &str, wave: Option<&str>, rendered: bool) -> Entry {
-        let id = ObjectRef {
-            group: String::new(),
-            version: "v1".into(),
-            kind: "ConfigMap".into(),
-            namespace: Some("shop".into()),
-            name: name.into(),
-        };
-        let mut entry = Entry::new(id.clone(), None, Action::Create);
-        if rendered {
-            let resource = Resource {
-                group: String::new(),
-                version: "v1".into(),
-                kind: "ConfigMap".into(),
-                plural: "configmaps".into(),
-                namespaced: true,
-            };
-            let object = serde_json::json!({"metadata": {"name": name,
-                "annotations": wave.map(|w| serde_json::json!({"argocd.argoproj.io/sync-wave": w}))}});
-            entry.subject = Subject::Target(Box::new(Target {
-                policy: Policy::of(&resource, &object),
-                id,
-                origin: Origin {
-                    file: "c.yaml".into(),
-                    line: 1,
-                },
-                resource,
-                object,
-                awaits_crd: None,
-                force: false,
-            }));
-        }
-        entry
-    }
+    use crate::plan::Action;
+    use crate::plan::testing::{member, rendered, resource};
+    use serde_json::json;
 
     fn names(targets: &[&Target]) -> Vec<String> {
         targets.iter().map(|t| t.id.name.clone()).collect()
@@ -146,14 +112,16 @@ mod tests {
 
     #[test]
     fn waves_ascend_and_the_last_wait_covers_everything() {
+        let cm = resource("", "ConfigMap", true);
+        let wave = |w: &str| json!({"argocd.argoproj.io/sync-wave": w});
         let plan = Plan {
             entries: vec![
-                entry("db", Some("-1"), true),
-                entry("web", None, true),
-                entry("smoke", Some("10"), true),
-                entry("web-2", Some("0"), true),
+                rendered(&cm, "db", wave("-1"), Action::Create),
+                rendered(&cm, "web", json!({}), Action::Unchanged),
+                rendered(&cm, "smoke", wave("10"), Action::Update),
+                rendered(&cm, "web-2", wave("0"), Action::Create),
                 // Inventory members are in no wave.
-                entry("old", Some("99"), false),
+                member(&cm, "old", wave("99"), Action::Prune),
             ],
         };
         assert_eq!(waves(&plan).into_iter().collect::<Vec<_>>(), [-1, 0, 10]);

@@ -126,7 +126,7 @@ async fn write_locked(
     mut applied: Applied,
 ) -> Result<Written, Error> {
     let cluster = writer.cluster;
-    let parent = ParentRecord::new(prepared);
+    let parent = ParentRecord::new(&prepared.plan, &prepared.inventory);
     parent.write(cluster, &prepared.inventory, None).await?;
 
     let crds = staged::apply(

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 pub mod policy;
+#[cfg(test)]
+pub mod testing;
 
 pub use policy::{Policy, Stage};
 

@@ -93,17 +93,8 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::object::testing::resource;
     use serde_json::json;
-
-    fn resource(group: &str, kind: &str, namespaced: bool) -> Resource {
-        Resource {
-            group: group.into(),
-            version: "v1".into(),
-            kind: kind.into(),
-            plural: format!("{}s", kind.to_lowercase()),
-            namespaced,
-        }
-    }
 
     #[test]
     fn stages_follow_what_objects_live_in() {

@@ -15,17 +15,8 @@ pub fn fill_port_protocols(object: &mut Value) {
         }
         return;
     }
-    let pod_spec = match kind.as_str() {
-        "Pod" => "/spec",
-        "CronJob" => "/spec/jobTemplate/spec/template/spec",
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "Job"
-        | "ReplicationController"
-        | "PodTemplate" => "/spec/template/spec",
-        _ => return,
+    let Some(pod_spec) = crate::object::pod_spec_pointer(&kind) else {
+        return;
     };
     let Some(spec) = object.pointer_mut(pod_spec) else {
         return;

@@ -12,6 +12,8 @@ mod ownership;
 mod prune;
 mod settled;
 mod target;
+#[cfg(test)]
+pub mod testing;
 
 use serde::Serialize;
 use serde_json::Value;
