@@ -1,14 +1,12 @@
 //! Waiting for a CustomResourceDefinition to be served before its custom resources are sent.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
 use super::Cluster;
 use super::failure::ApiFailure;
 use crate::object::{ObjectRef, Resource};
-
-const POLL: Duration = Duration::from_millis(100);
 
 impl Cluster {
     /// Returns once the CRD reports `Established=True`, or fails after `timeout`.
@@ -18,26 +16,21 @@ impl Cluster {
         id: &ObjectRef,
         timeout: Duration,
     ) -> Result<(), ApiFailure> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if let Some(crd) = self.get(resource, id).await?
-                && is_established(&crd)
-            {
-                return Ok(());
-            }
-            if Instant::now() >= deadline {
-                return Err(ApiFailure {
-                    code: 504,
-                    reason: "Timeout".into(),
-                    message: format!(
-                        "CustomResourceDefinition `{}` was not established within {}s",
-                        id.name,
-                        timeout.as_secs()
-                    ),
-                });
-            }
-            tokio::time::sleep(POLL).await;
+        if self
+            .poll(resource, id, timeout, |crd| crd.is_some_and(is_established))
+            .await?
+        {
+            return Ok(());
         }
+        Err(ApiFailure {
+            code: 504,
+            reason: "Timeout".into(),
+            message: format!(
+                "CustomResourceDefinition `{}` was not established within {}s",
+                id.name,
+                timeout.as_secs()
+            ),
+        })
     }
 }
 

@@ -100,15 +100,35 @@ impl Cluster {
         id: &ObjectRef,
         timeout: Duration,
     ) -> Result<(), ApiFailure> {
+        match self
+            .poll(resource, id, timeout, |live| live.is_none())
+            .await?
+        {
+            true => Ok(()),
+            false => Err(ApiFailure::not_gone(id, timeout)),
+        }
+    }
+
+    /// Reads the object until `done` says so (`true`) or `timeout` passes (`false`), backing
+    /// off from 100 ms to a second.
+    pub(super) async fn poll(
+        &self,
+        resource: &Resource,
+        id: &ObjectRef,
+        timeout: Duration,
+        done: impl Fn(Option<&serde_json::Value>) -> bool,
+    ) -> Result<bool, ApiFailure> {
         let deadline = Instant::now() + timeout;
         let mut delay = Duration::from_millis(100);
-        while self.get(resource, id).await?.is_some() {
+        loop {
+            if done(self.get(resource, id).await?.as_ref()) {
+                return Ok(true);
+            }
             if Instant::now() >= deadline {
-                return Err(ApiFailure::not_gone(id, timeout));
+                return Ok(false);
             }
             tokio::time::sleep(delay).await;
             delay = (delay * 2).min(Duration::from_secs(1));
         }
-        Ok(())
     }
 }

@@ -50,6 +50,22 @@ pub struct RenderError {
     pub problems: Vec<Problem>,
 }
 
+impl RenderError {
+    /// One problem about a whole file (no line).
+    pub fn single(file: impl Into<std::path::PathBuf>, message: impl Into<String>) -> RenderError {
+        RenderError {
+            problems: vec![Problem {
+                origin: Origin {
+                    file: file.into(),
+                    line: 0,
+                },
+                column: None,
+                message: message.into(),
+            }],
+        }
+    }
+}
+
 impl fmt::Display for RenderError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.problems.len();

@@ -7,10 +7,9 @@ use std::sync::Arc;
 
 use super::spec::{RenderSpec, ValueLayer};
 use super::template::{TemplateContext, Templates};
-use super::{Problem, RenderError, Rendered, directory, helm, kustomize};
+use super::{RenderError, Rendered, directory, helm, kustomize};
 use crate::config::DirectorySpec;
 use crate::images::rewrite_images;
-use crate::object::Origin;
 use crate::source::{EntryKind, Snapshot, SourceFile};
 
 /// The kind of source at an app's path.
@@ -27,7 +26,7 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
             .kind(&path.join(name))
             .map(|k| k == Some(EntryKind::File))
     };
-    let io = |e: crate::source::SourceError| single(path, e.to_string());
+    let io = |e: crate::source::SourceError| RenderError::single(path, e.to_string());
     if is_file("Chart.yaml").map_err(io)? {
         return Ok(SourceKind::Helm);
     }
@@ -37,19 +36,6 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
         }
     }
     Ok(SourceKind::Directory)
-}
-
-fn single(path: &Path, message: String) -> RenderError {
-    RenderError {
-        problems: vec![Problem {
-            origin: Origin {
-                file: path.to_path_buf(),
-                line: 0,
-            },
-            column: None,
-            message,
-        }],
-    }
 }
 
 /// Renders the app at `spec.path` in `snapshot`.
@@ -78,7 +64,7 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
 fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
     let all = snapshot
         .files(&spec.path)
-        .map_err(|e| single(&spec.path, e.to_string()))?;
+        .map_err(|e| RenderError::single(&spec.path, e.to_string()))?;
     let value_files: BTreeSet<&PathBuf> = spec
         .values
         .iter()
@@ -187,7 +173,7 @@ fn selected_by(options: &DirectorySpec, root: &Path, file: &Path) -> bool {
 fn text_files(snapshot: &Snapshot) -> Result<BTreeMap<String, String>, RenderError> {
     let files = snapshot
         .files(Path::new(""))
-        .map_err(|e| single(Path::new(""), e.to_string()))?;
+        .map_err(|e| RenderError::single("", e.to_string()))?;
     Ok(files
         .into_iter()
         .filter(|f| f.bytes.len() <= crate::input::MAX_FILE_BYTES)

@@ -20,13 +20,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         file: chart.join("Chart.yaml"),
         line: 0,
     };
-    let fail = |message: String| RenderError {
-        problems: vec![Problem {
-            origin: origin.clone(),
-            column: None,
-            message,
-        }],
-    };
+    let fail = |message: String| RenderError::single(origin.file.clone(), message);
     check_dependencies(snapshot, chart, &origin)?;
     let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
     let tree = work.path().join("tree");

@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::directory::push_documents;
 use super::spec::RenderSpec;
-use super::{Problem, RenderError, Rendered, tools};
+use super::{RenderError, Rendered, tools};
 use crate::config::KustomizeSpec;
 use crate::object::Origin;
 use crate::source::EntryKind;
@@ -33,13 +33,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         file: file.clone(),
         line: 0,
     };
-    let fail = |message: String| RenderError {
-        problems: vec![Problem {
-            origin: origin.clone(),
-            column: None,
-            message,
-        }],
-    };
+    let fail = |message: String| RenderError::single(file.clone(), message);
     let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
     snapshot
         .materialize(work.path())
