@@ -80,7 +80,7 @@ fn or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{State, health};
+    use super::super::State;
     use serde_json::{Value, json};
 
     fn custom(metadata: Value, status: Option<Value>) -> Value {
@@ -284,14 +284,7 @@ mod tests {
                 "not a Kubernetes object",
             ),
         ];
-        for (name, object, state, message) in cases {
-            let got = health(&object);
-            assert_eq!(
-                (got.state, got.message.as_str()),
-                (state, message),
-                "{name}"
-            );
-        }
+        crate::health::testing::check(cases);
     }
 
     #[test]

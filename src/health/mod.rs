@@ -129,3 +129,25 @@ fn count(n: i64, noun: &str) -> String {
         format!("{n} {noun}s")
     }
 }
+
+/// The table tests of every health rule.
+#[cfg(test)]
+pub(crate) mod testing {
+    use serde_json::Value;
+
+    use super::{State, health};
+
+    /// A case: its name, the object, and the health it must have.
+    pub type Case = (&'static str, Value, State, &'static str);
+
+    pub fn check(cases: impl IntoIterator<Item = Case>) {
+        for (name, object, state, message) in cases {
+            let got = health(&object);
+            assert_eq!(
+                (got.state, got.message.as_str()),
+                (state, message),
+                "{name}"
+            );
+        }
+    }
+}

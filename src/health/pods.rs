@@ -232,7 +232,6 @@ fn last_exit(status: &Value) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::health::health;
     use serde_json::json;
 
     fn pod_with(status: Value) -> Value {
@@ -336,14 +335,7 @@ mod tests {
                 "phase Unknown",
             ),
         ];
-        for (name, object, state, message) in cases {
-            let got = health(&object);
-            assert_eq!(
-                (got.state, got.message.as_str()),
-                (state, message),
-                "{name}"
-            );
-        }
+        crate::health::testing::check(cases);
     }
 
     fn waiting(container: &str, reason: &str, message: &str) -> Value {

@@ -270,21 +270,10 @@ fn pending_termination(extra: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{State, health};
+    use super::super::State;
     use serde_json::{Value, json};
 
-    type Case = (&'static str, Value, State, &'static str);
-
-    fn check(cases: Vec<Case>) {
-        for (name, object, state, message) in cases {
-            let got = health(&object);
-            assert_eq!(
-                (got.state, got.message.as_str()),
-                (state, message),
-                "{name}"
-            );
-        }
-    }
+    use crate::health::testing::check;
 
     fn object(api_version: &str, kind: &str, spec: Value, status: Value) -> Value {
         let mut obj = json!({
