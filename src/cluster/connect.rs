@@ -148,6 +148,7 @@ pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterErr
         .build();
     Ok(Cluster {
         client,
+        learnt: Default::default(),
         default_namespace,
         server,
     })

@@ -10,6 +10,7 @@ mod members;
 mod objects;
 pub use objects::ApplyOptions;
 mod retry;
+mod schema;
 mod watch;
 
 pub use connect::{ConnectOptions, connect, context_for_server};
@@ -28,6 +29,8 @@ pub const FIELD_MANAGER: &str = "kpush";
 #[derive(Clone)]
 pub struct Cluster {
     client: kube::Client,
+    /// What this run learnt about the server once and may need again.
+    learnt: std::sync::Arc<schema::Learnt>,
     /// The namespace of the kubeconfig context, used when neither the manifest nor `-n` sets one.
     pub default_namespace: String,
     /// The API server URL, for messages.

@@ -17,6 +17,7 @@ mod app;
 mod connect;
 pub mod definitions;
 pub mod delete;
+mod fields;
 pub mod guards;
 mod heal;
 pub mod inventory_read;

@@ -8,12 +8,13 @@ use crate::error::Error;
 use crate::input::{Problem, RenderError};
 use crate::inventory::PART_OF_LABEL;
 use crate::object::Resource;
-use crate::plan::{self, Plan, PlanOptions, Target};
+use crate::plan::{self, DroppedCheck, Plan, PlanOptions, Target};
 use crate::render::Rendered;
 use crate::source::CommitInfo;
 
 use super::AppRun;
 use super::definitions::{self, Namespaces};
+use super::fields::dropped_check;
 use super::heal::heal;
 use super::inventory_read::{self, Inventory};
 use super::observe::observe;
@@ -131,13 +132,15 @@ pub async fn prepare(
         target.policy.replace |= run.replace;
     }
 
-    let options = RunOptions {
+    let mut options = RunOptions {
         concurrency,
         plan: PlanOptions {
             validate: run.validate,
             applyset_id: Some(inventory.id.clone()),
             adopt: options.adopt,
             sensitive: run.sensitive_paths.clone(),
+            // Decided once the server has answered the dry runs.
+            dropped: DroppedCheck::default(),
         },
         force_conflicts: options.force_conflicts,
         verify_unchanged: options.verify_unchanged,
@@ -146,6 +149,9 @@ pub async fn prepare(
     let mut observations = observe(cluster, &targets, &missing, &options).await;
     if run.self_heal && !options.force_conflicts {
         heal(cluster, &mut targets, &mut observations, &options).await;
+    }
+    if options.plan.validate {
+        options.plan.dropped = dropped_check(cluster, &targets, &observations).await;
     }
     let mut plan = Plan::build(targets, observations, &options.plan);
     plan.entries.extend(plan::prune_entries(

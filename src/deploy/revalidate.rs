@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::plan::{Plan, Subject, Target};
 
 use super::RunOptions;
+use super::fields::dropped_check;
 use super::observe::observe;
 
 /// The plan with every pending entry planned again from a fresh observation. Any error among
@@ -32,7 +33,11 @@ pub(super) async fn revalidate(
         })
         .collect();
     let observations = observe(cluster, &subset, &BTreeSet::new(), options).await;
-    let again = Plan::build(subset, observations, &options.plan);
+    let mut plan_options = options.plan.clone();
+    if plan_options.validate {
+        plan_options.dropped = dropped_check(cluster, &subset, &observations).await;
+    }
+    let again = Plan::build(subset, observations, &plan_options);
     for (i, entry) in positions.into_iter().zip(again.entries) {
         plan.entries[i] = entry;
     }

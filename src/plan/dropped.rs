@@ -1,12 +1,52 @@
 //! Fields the server silently dropped: present in the manifest, absent from the dry-run
-//! result. That is how a misspelt field (`replicaz: 3`) shows itself on servers without strict
-//! field validation, and for custom resources with pruning schemas.
+//! result. Servers without strict field validation (before 1.25) show a field they do not
+//! know that way; but every server also omits a field it knows when its value is the zero
+//! value (`readOnly: false`, `minReadySeconds: 0`), or when a feature gate is off. So a
+//! candidate here is only a candidate: the plan keeps those the schema does not declare.
+
+use std::fmt;
 
 use serde_json::Value;
 
-/// Dotted paths of the manifest's fields that the dry-run result lacks, e.g.
+/// One step of a path into an object.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    Field(String),
+    /// An item of a list; named items (containers, ports, env) are matched by name.
+    Item {
+        index: usize,
+        name: Option<String>,
+    },
+}
+
+/// A field of the manifest that the dry-run result lacks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dropped {
+    pub path: Vec<Step>,
+    /// The declared value is its type's zero value (`false`, `0`, `""`), which servers omit.
+    pub zero: bool,
+}
+
 /// `spec.template.spec.containers[name=web].imagePullPolcy`.
-pub fn dropped_fields(manifest: &Value, applied: &Value) -> Vec<String> {
+impl fmt::Display for Dropped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, step) in self.path.iter().enumerate() {
+            match step {
+                Step::Field(key) if i == 0 => write!(f, "{key}")?,
+                Step::Field(key) => write!(f, ".{key}")?,
+                Step::Item {
+                    name: Some(name), ..
+                } => write!(f, "[name={name}]")?,
+                Step::Item { index, .. } => write!(f, "[{index}]")?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The manifest's fields that the dry-run result lacks, e.g.
+/// `spec.template.spec.containers[name=web].imagePullPolcy`.
+pub fn dropped_fields(manifest: &Value, applied: &Value) -> Vec<Dropped> {
     let mut dropped = Vec::new();
     if let (Value::Object(m), Value::Object(a)) = (manifest, applied) {
         for (key, value) in m {
@@ -15,7 +55,8 @@ pub fn dropped_fields(manifest: &Value, applied: &Value) -> Vec<String> {
             if key == "status" || (key == "stringData" && is_secret(manifest)) {
                 continue;
             }
-            walk(value, a.get(key), key.clone(), &mut dropped);
+            let mut path = vec![Step::Field(key.clone())];
+            walk(value, a.get(key), &mut path, &mut dropped);
         }
     }
     dropped
@@ -26,34 +67,43 @@ fn is_secret(object: &Value) -> bool {
         && object.get("apiVersion").and_then(Value::as_str) == Some("v1")
 }
 
-fn walk(manifest: &Value, applied: Option<&Value>, path: String, dropped: &mut Vec<String>) {
+fn walk(manifest: &Value, applied: Option<&Value>, path: &mut Vec<Step>, out: &mut Vec<Dropped>) {
     // A null asks for nothing, and an empty map or list may be defaulted away.
     if is_empty(manifest) {
         return;
     }
     let Some(applied) = applied else {
-        dropped.push(path);
+        out.push(Dropped {
+            path: path.clone(),
+            zero: is_zero(manifest),
+        });
         return;
     };
     match (manifest, applied) {
         (Value::Object(m), Value::Object(a)) => {
             for (key, value) in m {
-                walk(value, a.get(key), format!("{path}.{key}"), dropped);
+                path.push(Step::Field(key.clone()));
+                walk(value, a.get(key), path, out);
+                path.pop();
             }
         }
         (Value::Array(m), Value::Array(a)) => {
-            for (i, item) in m.iter().enumerate() {
+            for (index, item) in m.iter().enumerate() {
                 // Lists of named items (containers, ports, env) are matched by name: the
                 // server may keep other managers' items in between.
-                let (found, label) = match item.get("name").and_then(Value::as_str) {
-                    Some(name) => (
-                        a.iter()
-                            .find(|x| x.get("name").and_then(Value::as_str) == Some(name)),
-                        format!("{path}[name={name}]"),
-                    ),
-                    None => (a.get(i), format!("{path}[{i}]")),
+                let name = item.get("name").and_then(Value::as_str);
+                let found = match name {
+                    Some(name) => a
+                        .iter()
+                        .find(|x| x.get("name").and_then(Value::as_str) == Some(name)),
+                    None => a.get(index),
                 };
-                walk(item, found, label, dropped);
+                path.push(Step::Item {
+                    index,
+                    name: name.map(str::to_string),
+                });
+                walk(item, found, path, out);
+                path.pop();
             }
         }
         // Types may legitimately change (int-or-string, quantities): only presence counts.
@@ -67,6 +117,18 @@ fn is_empty(value: &Value) -> bool {
         Value::Object(m) => m.is_empty(),
         Value::Array(a) => a.is_empty(),
         _ => false,
+    }
+}
+
+/// A zero value, or a map or list holding only zero values (`{privileged: false}`).
+fn is_zero(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::String(s) => s.is_empty(),
+        Value::Object(m) => m.values().all(is_zero),
+        Value::Array(a) => a.iter().all(is_zero),
     }
 }
 
@@ -91,13 +153,16 @@ mod tests {
                 {"name": "sidecar", "image": "x"},
                 {"name": "web", "image": "nginx", "imagePullPolicy": "Always"}]}}}
         });
+        let dropped = dropped_fields(&manifest, &applied);
+        let paths: Vec<String> = dropped.iter().map(ToString::to_string).collect();
         assert_eq!(
-            dropped_fields(&manifest, &applied),
+            paths,
             [
                 "spec.replicaz",
                 "spec.template.spec.containers[name=web].imagePullPolcy"
             ]
         );
+        assert!(dropped.iter().all(|d| !d.zero));
     }
 
     #[test]
@@ -111,5 +176,31 @@ mod tests {
         let applied =
             json!({"spec": {"ports": [{"port": 80, "targetPort": "8080", "protocol": "TCP"}]}});
         assert!(dropped_fields(&manifest, &applied).is_empty());
+    }
+
+    #[test]
+    fn zero_values_the_server_omits_are_marked() {
+        let manifest = json!({"spec": {"minReadySeconds": 0, "paused": false, "name": "",
+            "volumes": [{"name": "data", "readOnly": false}, {"items": [{"mode": 0.0}]}],
+            "securityContext": {"privileged": false, "capabilities": {"drop": [""]}},
+            "replicaz": 3, "tolerations": [{"key": "gpu"}]}});
+        let applied = json!({"spec": {"volumes": [{"name": "data"}, {"items": [{}]}]}});
+        let dropped: Vec<(String, bool)> = dropped_fields(&manifest, &applied)
+            .iter()
+            .map(|d| (d.to_string(), d.zero))
+            .collect();
+        assert_eq!(
+            dropped,
+            [
+                ("spec.minReadySeconds".to_string(), true),
+                ("spec.name".to_string(), true),
+                ("spec.paused".to_string(), true),
+                ("spec.replicaz".to_string(), false),
+                ("spec.securityContext".to_string(), true),
+                ("spec.tolerations".to_string(), false),
+                ("spec.volumes[name=data].readOnly".to_string(), true),
+                ("spec.volumes[1].items[0].mode".to_string(), true),
+            ]
+        );
     }
 }

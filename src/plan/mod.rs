@@ -10,6 +10,7 @@ mod mask;
 mod normalize;
 mod ownership;
 mod prune;
+mod schema;
 mod settled;
 mod target;
 #[cfg(test)]
@@ -20,11 +21,12 @@ use serde_json::Value;
 
 pub use compare::compare;
 pub use diff::to_yaml;
-pub use dropped::dropped_fields;
+pub use dropped::{Dropped, Step, dropped_fields};
 pub use mask::{SensitivePath, mask_pair_with};
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
 pub use prune::{PruneCandidate, prune_entries};
+pub use schema::ApiSchema;
 pub use settled::{DIGEST_ANNOTATION, settled, stamp};
 pub use target::{Target, targets};
 
@@ -153,14 +155,52 @@ pub struct Plan {
 /// What the plan checks besides the server's dry run.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
-    /// Fields the server would drop are errors.
+    /// Fields the server would drop are errors (where `dropped` says the plan must tell).
     pub validate: bool,
+    pub dropped: DroppedCheck,
     /// The ApplySet the objects join; objects owned by another one (or by another tool) are
     /// errors unless `adopt`.
     pub applyset_id: Option<String>,
     pub adopt: bool,
     /// Values masked like Secret data in every diff.
     pub sensitive: Vec<SensitivePath>,
+}
+
+/// Whether the plan tells dropped fields itself, and with which schema.
+#[derive(Debug, Clone)]
+pub enum DroppedCheck {
+    /// The server refuses unknown fields itself (strict field validation, 1.25+).
+    Server,
+    /// Servers before 1.25: a field the server omitted is an error unless its value is a
+    /// zero value or the schema declares it (with no schema, or for a kind the schema does
+    /// not describe, only the zero-value rule applies).
+    Plan(Option<std::sync::Arc<ApiSchema>>),
+}
+
+impl Default for DroppedCheck {
+    fn default() -> DroppedCheck {
+        DroppedCheck::Plan(None)
+    }
+}
+
+impl DroppedCheck {
+    /// The fields of `target` the server dropped for real, by path.
+    pub fn dropped(&self, target: &Target, applied: &Value) -> Vec<String> {
+        let DroppedCheck::Plan(schema) = self else {
+            return Vec::new();
+        };
+        dropped_fields(&target.object, applied)
+            .into_iter()
+            .filter(|d| !d.zero)
+            .filter(|d| {
+                schema
+                    .as_ref()
+                    .and_then(|s| s.declares(&target.id, &d.path))
+                    != Some(true)
+            })
+            .map(|d| d.to_string())
+            .collect()
+    }
 }
 
 /// How many entries of each action.
@@ -254,7 +294,7 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
     let desired = match observation.dry_run {
         DryRun::Done(applied) => {
             let dropped = if options.validate {
-                dropped_fields(&target.object, &applied)
+                options.dropped.dropped(target, &applied)
             } else {
                 Vec::new()
             };
@@ -412,6 +452,47 @@ mod tests {
         let message = &plan.entries[0].error.as_ref().unwrap().message;
         assert!(message.contains("`dataz`"), "{message}");
         let plan = Plan::build(vec![t.clone()], observe(), &PlanOptions::default());
+        assert_eq!(plan.entries[0].action, Action::Create);
+        // A server that validates fields itself already refused what it does not know.
+        let server = PlanOptions {
+            dropped: DroppedCheck::Server,
+            ..validating()
+        };
+        let plan = Plan::build(vec![t.clone()], observe(), &server);
+        assert_eq!(plan.entries[0].action, Action::Create);
+    }
+
+    #[test]
+    fn zero_values_and_declared_fields_the_server_omits_are_not_dropped() {
+        let mut manifest = cm("a", "");
+        manifest["immutable"] = json!(false);
+        manifest["metadata"]["annotations"] = json!({"note": ""});
+        manifest["metadata"]["generation"] = json!(3);
+        let observe = || {
+            vec![Observation {
+                live: None,
+                dry_run: DryRun::Done(cm("a", "")),
+            }]
+        };
+        let t = target(manifest);
+        // Without a schema, only the value that is not a zero value is an error.
+        let plan = Plan::build(vec![t.clone()], observe(), &validating());
+        let message = &plan.entries[0].error.as_ref().unwrap().message;
+        assert!(message.contains("`metadata.generation`"), "{message}");
+        assert!(
+            !message.contains("immutable") && !message.contains("annotations"),
+            "{message}"
+        );
+        // The schema declares it: a field the server manages, not a typo.
+        let schema = ApiSchema::new(std::sync::Arc::new(json!({"definitions": {"cm": {
+            "x-kubernetes-group-version-kind": [{"group": "", "version": "v1", "kind": "ConfigMap"}],
+            "properties": {"metadata": {"properties": {"generation": {"type": "integer"}}}}
+        }}})));
+        let with_schema = PlanOptions {
+            dropped: DroppedCheck::Plan(Some(std::sync::Arc::new(schema))),
+            ..validating()
+        };
+        let plan = Plan::build(vec![t], observe(), &with_schema);
         assert_eq!(plan.entries[0].action, Action::Create);
     }
 

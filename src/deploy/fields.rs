@@ -1,0 +1,43 @@
+//! Whether the plan must tell fields the server dropped by itself, and the schema it tells
+//! them with: servers from 1.25 refuse unknown fields themselves (strict field validation);
+//! older ones omit them silently, as they omit zero values and defaults.
+
+use std::sync::Arc;
+
+use crate::cluster::Cluster;
+use crate::plan::{ApiSchema, DroppedCheck, DryRun, Observation, Target, dropped_fields};
+
+/// The check for a plan of `targets` with their `observations` (in the same order). The
+/// schema is read only when some omitted field has a value that is not a zero value.
+pub(super) async fn dropped_check(
+    cluster: &Cluster,
+    targets: &[Target],
+    observations: &[Observation],
+) -> DroppedCheck {
+    match cluster.validates_fields().await {
+        Ok(true) => return DroppedCheck::Server,
+        Ok(false) => {}
+        Err(failure) => {
+            tracing::warn!("cannot read the server's version ({failure}); checking dropped fields");
+        }
+    }
+    let needed = targets
+        .iter()
+        .zip(observations)
+        .any(|(t, o)| match &o.dry_run {
+            DryRun::Done(applied) => dropped_fields(&t.object, applied).iter().any(|d| !d.zero),
+            _ => false,
+        });
+    if !needed {
+        return DroppedCheck::Plan(None);
+    }
+    match cluster.openapi_v2().await {
+        Ok(doc) => DroppedCheck::Plan(Some(Arc::new(ApiSchema::new(doc)))),
+        Err(failure) => {
+            tracing::warn!(
+                "cannot read the server's OpenAPI schema ({failure}); a field the server omitted counts as dropped unless its value is a zero value"
+            );
+            DroppedCheck::Plan(None)
+        }
+    }
+}
