@@ -2,25 +2,10 @@
 
 mod common;
 
-use common::{GitRepo, cluster, configmap, unique};
+use common::{GitRepo, cluster, configmap, service, unique};
 
 fn deployment(name: &str, image: &str) -> String {
     common::deployment(name, 0, image)
-}
-
-fn service(name: &str) -> String {
-    format!(
-        "apiVersion: v1
-kind: Service
-metadata:
-  name: {name}
-spec:
-  selector: {{app: {name}}}
-  ports:
-    - port: 80
-      targetPort: 8080
-"
-    )
 }
 
 fn cluster_role(name: &str) -> String {
@@ -657,7 +642,7 @@ spec:
         .kubectl(&["apply", "-f", file.to_str().unwrap()])
         .expect_code(0);
     // Policies take effect a moment after they are created.
-    common::background::until(
+    common::until(
         "the policy to refuse",
         std::time::Duration::from_secs(30),
         || {

@@ -7,14 +7,10 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::background::Background;
-use common::{GitRepo, TestCluster, cluster, configmap, deployment};
+use common::{GitRepo, TestCluster, cluster, configmap, deployment, until};
 
 fn spawn(cluster: &TestCluster, repo: &GitRepo, args: &[&str]) -> Background {
     Background::start(repo.path(), &cluster.kubeconfig, args)
-}
-
-fn until(what: &str, ready: impl FnMut() -> bool) {
-    common::background::until(what, Duration::from_secs(60), ready);
 }
 
 fn lease_exists(cluster: &TestCluster, ns: &str, app: &str) -> bool {
@@ -62,9 +58,11 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
             "120s",
         ],
     );
-    until("the Deployment to be written", || {
-        cluster.get("deployment", Some(&ns.name), "web").is_some()
-    });
+    until(
+        "the Deployment to be written",
+        Duration::from_secs(60),
+        || cluster.get("deployment", Some(&ns.name), "web").is_some(),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         lease_exists(&cluster, &ns.name, "kpush-app"),
@@ -142,7 +140,9 @@ fn sigint_during_the_writes_starts_no_new_write() {
         let run = cluster.kubectl(&["get", "configmaps", "-n", &ns.name, "-o", "name"]);
         run.stdout.lines().filter(|l| l.contains("/cm-")).count()
     };
-    until("the first writes", || count() >= 20);
+    until("the first writes", Duration::from_secs(60), || {
+        count() >= 20
+    });
     child.signal("INT");
     let (run, _) = child.finish();
     assert_eq!(run.code, 1, "{}", run.all());

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{GitRepo, cluster, configmap, deployment};
+use common::{GitRepo, cluster, configmap, deployment, secret, service};
 
 const EXAMPLE: &str = include_str!("../examples/rbac/kpush-deployer.yaml");
 
@@ -22,18 +22,6 @@ subjects: [{{kind: User, name: kpush-user, apiGroup: rbac.authorization.k8s.io}}
     cluster
         .kubectl(&["apply", "-f", file.to_str().unwrap()])
         .expect_code(0);
-}
-
-fn secret(name: &str, value: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{key: {value}}}\n"
-    )
-}
-
-fn service(name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80}}]\n"
-    )
 }
 
 #[test]
@@ -55,7 +43,10 @@ fn the_example_role_deploys_prunes_and_waits() {
             deployment("web", 0, "registry.example/web:1"),
         )
         .write("app/svc.yaml", service("web"))
-        .write("app/secret.yaml", secret("creds", "s3cr3t-value"))
+        .write(
+            "app/secret.yaml",
+            secret("creds", &[("key", "s3cr3t-value")], &[]),
+        )
         .commit("app");
     let as_user = |args: &[&str]| {
         let mut full = vec!["--kubeconfig", user.to_str().unwrap()];

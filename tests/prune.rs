@@ -734,7 +734,7 @@ fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
         .expect_code(0);
     assert!(deleting(), "the objects are still being deleted");
     release();
-    common::background::until("the objects to go", Duration::from_secs(30), gone);
+    common::until("the objects to go", Duration::from_secs(30), gone);
 
     // Otherwise kpush returns only when the objects are gone.
     declare(&repo);
@@ -746,7 +746,7 @@ fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
         repo.path(),
         &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
     );
-    common::background::until("the deletions", Duration::from_secs(30), deleting);
+    common::until("the deletions", Duration::from_secs(30), deleting);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         !prune.is_finished(),

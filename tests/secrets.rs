@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use base64::Engine;
-use common::{GitRepo, Run, cluster};
+use common::{GitRepo, Run, cluster, secret};
 
 const VALUES: [&str; 4] = [
     "first-Pl41n-value",
@@ -18,13 +18,6 @@ const VALUES: [&str; 4] = [
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-fn secret(name: &str, string_value: &str, data_value: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{password: {string_value}}}\ndata: {{token: {}}}\n",
-        b64(data_value)
-    )
 }
 
 /// Everything a run showed or left behind: its output and every file in `dir`.
@@ -79,7 +72,10 @@ fn no_secret_value_in_any_output_or_file() {
 
     let repo = GitRepo::new();
     repo.write("app/cm.yaml", common::configmap("settings", "1"))
-        .write("app/s.yaml", secret("creds", VALUES[0], VALUES[1]));
+        .write(
+            "app/s.yaml",
+            secret("creds", &[("password", VALUES[0])], &[("token", VALUES[1])]),
+        );
     let first = repo.commit("first");
 
     let out = tempfile::tempdir().unwrap();
@@ -142,7 +138,10 @@ fn no_secret_value_in_any_output_or_file() {
     checker.check("apply", &r, out.path());
 
     // An update of both values.
-    repo.write("app/s.yaml", secret("creds", VALUES[1], VALUES[0]));
+    repo.write(
+        "app/s.yaml",
+        secret("creds", &[("password", VALUES[1])], &[("token", VALUES[0])]),
+    );
     repo.commit("rotate");
     for format in ["text", "markdown"] {
         let r = go(with("diff", &["--exit-code"])
