@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod app_repo;
 pub mod background;
 pub mod kubelet;
 pub mod schema;
