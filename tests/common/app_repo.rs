@@ -3,6 +3,7 @@
 
 use std::thread::JoinHandle;
 
+use super::background::Background;
 use super::{GitRepo, Namespace, Run, TestCluster};
 
 /// A git repository holding app `app` (a directory), and a fresh namespace it deploys to.
@@ -98,6 +99,15 @@ impl<'c> AppRepo<'c> {
     pub fn spawn_apply(&self, extra: &[&str]) -> JoinHandle<Run> {
         self.cluster
             .spawn_kpush(self.repo.path(), &self.args("apply", extra))
+    }
+
+    /// `kpush apply <app> -n <ns> <extra>` as a child process the test can signal.
+    pub fn start_apply(&self, extra: &[&str]) -> Background {
+        Background::start(
+            self.repo.path(),
+            &self.cluster.kubeconfig,
+            &self.args("apply", extra),
+        )
     }
 
     /// kpush with exactly `args`, in the repository, against the test cluster.
