@@ -2,25 +2,11 @@
 
 mod common;
 
-use common::{GitRepo, cluster, configmap, unique};
+use common::app_repo::AppRepo;
+use common::{GitRepo, TestCluster, cluster, configmap, service, unique};
 
 fn deployment(name: &str, image: &str) -> String {
     common::deployment(name, 0, image)
-}
-
-fn service(name: &str) -> String {
-    format!(
-        "apiVersion: v1
-kind: Service
-metadata:
-  name: {name}
-spec:
-  selector: {{app: {name}}}
-  ports:
-    - port: 80
-      targetPort: 8080
-"
-    )
 }
 
 fn cluster_role(name: &str) -> String {
@@ -40,19 +26,18 @@ rules:
 #[test]
 fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-apply");
+    let app = AppRepo::new(&cluster, "kp-apply");
     let role = unique("kp-role");
     let _role = cluster.cleanup("clusterrole", &role);
-    let repo = GitRepo::new();
-    repo.write(
-        "app/web.yaml",
+    app.write(
+        "web.yaml",
         format!("{}---\n{}", deployment("web", "nginx:1.27"), service("web")),
     )
-    .write("app/role.yaml", cluster_role(&role))
-    .write("app/settings.yaml", configmap("settings", "on"))
+    .write("role.yaml", cluster_role(&role))
+    .write("settings.yaml", configmap("settings", "on"))
     .commit("app");
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(0);
     assert!(
         run.stdout
@@ -70,7 +55,7 @@ fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
     let raw = cluster.kubectl(&[
         "get",
         "--raw",
-        &format!("/apis/apps/v1/namespaces/{}/deployments/web", ns.name),
+        &format!("/apis/apps/v1/namespaces/{}/deployments/web", app.ns()),
     ]);
     raw.expect_code(0);
     let deploy: serde_json::Value = serde_json::from_str(&raw.stdout).unwrap();
@@ -82,11 +67,11 @@ fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
         .map(|f| f["manager"].as_str().unwrap())
         .collect();
     assert_eq!(managers, ["kpush"]);
-    assert!(cluster.get("service", Some(&ns.name), "web").is_some());
+    assert!(app.get("service", "web").is_some());
     assert!(cluster.get("clusterrole", None, &role).is_some());
 
     // Server defaults (clusterIP, strategy, ...) are not changes.
-    let again = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let again = app.apply(&[]);
     again.expect_code(0);
     assert!(
         again
@@ -96,25 +81,21 @@ fn applies_namespaced_and_cluster_scoped_objects_then_reports_no_changes() {
         again.stdout
     );
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
-    cluster
-        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
-        .expect_code(0);
+    app.diff(&["--exit-code"]).expect_code(0);
 }
 
 #[test]
 fn a_changed_image_is_one_changed_line_and_diff_exit_code_says_so() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-diff");
-    let repo = GitRepo::new();
-    repo.write("app/web.yaml", deployment("web", "nginx:1.27"))
-        .commit("v1");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    repo.write("app/web.yaml", deployment("web", "nginx:1.28"))
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-diff",
+        &[("web.yaml", &deployment("web", "nginx:1.27"))],
+    );
+    app.write("web.yaml", deployment("web", "nginx:1.28"))
         .commit("v2");
 
-    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    let run = app.diff(&["--exit-code"]);
     run.expect_code(2);
     let changed: Vec<&str> = run
         .stdout
@@ -133,23 +114,19 @@ fn a_changed_image_is_one_changed_line_and_diff_exit_code_says_so() {
     );
     assert!(
         run.stdout
-            .contains(&format!("~ apps/v1 Deployment web -n {}", ns.name))
+            .contains(&format!("~ apps/v1 Deployment web -n {}", app.ns()))
     );
     // Without --exit-code, changes are not a failure.
-    cluster
-        .kpush(repo.path(), &["diff", "app", "-n", &ns.name])
-        .expect_code(0);
+    app.diff(&[]).expect_code(0);
     // diff writes nothing.
-    let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
+    let live = app.get("deployment", "web").unwrap();
     assert_eq!(
         live["spec"]["template"]["spec"]["containers"][0]["image"],
         "nginx:1.27"
     );
 
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
+    app.apply(&[]).expect_code(0);
+    let live = app.get("deployment", "web").unwrap();
     assert_eq!(
         live["spec"]["template"]["spec"]["containers"][0]["image"],
         "nginx:1.28"
@@ -159,19 +136,18 @@ fn a_changed_image_is_one_changed_line_and_diff_exit_code_says_so() {
 #[test]
 fn an_unknown_kind_fails_validation_and_nothing_is_applied() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-unknown");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("first", "1"))
+    let app = AppRepo::new(&cluster, "kp-unknown");
+    app.write("a.yaml", configmap("first", "1"))
         .write(
-            "app/widget.yaml",
+            "widget.yaml",
             "apiVersion: example.kpush.dev/v1\nkind: Widget\nmetadata:\n  name: w\n",
         )
         .write(
-            "app/z.yaml",
+            "z.yaml",
             "apiVersion: v1\nkind: Gadget\nmetadata:\n  name: g\n",
         )
         .commit("unknown kinds");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(3);
     assert!(
         run.stderr
@@ -187,53 +163,51 @@ fn an_unknown_kind_fails_validation_and_nothing_is_applied() {
         "{}",
         run.stderr
     );
-    assert!(cluster.get("configmap", Some(&ns.name), "first").is_none());
+    assert!(app.get("configmap", "first").is_none());
 }
 
 #[test]
 fn a_malformed_file_stops_the_run_before_the_cluster() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-malformed");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("first", "1"))
+    let app = AppRepo::new(&cluster, "kp-malformed");
+    app.write("a.yaml", configmap("first", "1"))
         .write(
-            "app/b.yaml",
+            "b.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n\tname: tabs\n",
         )
         .commit("tab");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(3);
     assert!(run.stderr.contains("app/b.yaml:4"), "{}", run.stderr);
-    assert!(cluster.get("configmap", Some(&ns.name), "first").is_none());
+    assert!(app.get("configmap", "first").is_none());
 }
 
 #[test]
 fn one_invalid_object_among_twenty_writes_nothing() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-validate");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "kp-validate");
     for i in 0..20 {
-        repo.write(
-            &format!("app/cm-{i:02}.yaml"),
+        app.write(
+            &format!("cm-{i:02}.yaml"),
             configmap(&format!("cm-{i:02}"), "v"),
         );
     }
-    repo.write(
-        "app/zz-bad.yaml",
+    app.write(
+        "zz-bad.yaml",
         deployment("bad", "nginx").replace("replicas: 0", "replicas: many"),
     )
     .commit("one bad");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(3);
     assert!(
         run.stdout
-            .contains(&format!("! apps/v1 Deployment bad -n {}", ns.name)),
+            .contains(&format!("! apps/v1 Deployment bad -n {}", app.ns())),
         "{}",
         run.stdout
     );
     assert!(run.stdout.contains("replicas"), "{}", run.stdout);
     assert!(run.stderr.contains("nothing was written"), "{}", run.stderr);
-    let listed = cluster.kubectl(&["get", "configmaps", "-n", &ns.name, "-o", "name"]);
+    let listed = cluster.kubectl(&["get", "configmaps", "-n", app.ns(), "-o", "name"]);
     assert!(!listed.stdout.contains("cm-"), "{}", listed.stdout);
 }
 
@@ -296,24 +270,20 @@ fn missing_namespace_is_a_validation_error_unless_created() {
 #[test]
 fn secret_values_never_appear_in_diff_output() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-secret");
+    let app = AppRepo::new(&cluster, "kp-secret");
     let secret = |value: &str| {
         format!(
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: creds\nstringData:\n  password: {value}\n"
         )
     };
-    let repo = GitRepo::new();
-    repo.write("app/s.yaml", secret("old-Passw0rd-value"))
+    app.write("s.yaml", secret("old-Passw0rd-value"))
         .commit("v1");
-    let first = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "-vvv"]);
+    let first = app.apply(&["-vvv"]);
     first.expect_code(0);
-    repo.write("app/s.yaml", secret("new-Passw0rd-value"))
+    app.write("s.yaml", secret("new-Passw0rd-value"))
         .commit("v2");
     for output in ["text", "json"] {
-        let run = cluster.kpush(
-            repo.path(),
-            &["diff", "app", "-n", &ns.name, "-o", output, "-vvv"],
-        );
+        let run = app.diff(&["-o", output, "-vvv"]);
         run.expect_code(0);
         let all = format!("{}{}", first.all(), run.all());
         for leaked in [
@@ -334,32 +304,31 @@ fn the_unprivileged_user_is_refused_at_validation() {
     let Some(user) = cluster.user_kubeconfig.clone() else {
         panic!("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
     };
-    let ns = cluster.namespace("kp-forbidden");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    let app = AppRepo::new(&cluster, "kp-forbidden");
+    app.write("a.yaml", configmap("a", "1")).commit("one");
+    // As the user, not with the test cluster's admin credentials.
     let run = common::kpush(
-        repo.path(),
+        app.repo.path(),
         &[
             "--kubeconfig",
             user.to_str().unwrap(),
             "apply",
             "app",
             "-n",
-            &ns.name,
+            app.ns(),
         ],
     );
     run.expect_code(3);
     assert!(run.all().contains("(Forbidden)"), "{}", run.all());
-    assert!(cluster.get("configmap", Some(&ns.name), "a").is_none());
+    assert!(app.get("configmap", "a").is_none());
 }
 
 #[test]
 fn json_output_carries_the_plan_and_the_results() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-json");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "-o", "json"]);
+    let app = AppRepo::new(&cluster, "kp-json");
+    app.write("a.yaml", configmap("a", "1")).commit("one");
+    let run = app.apply(&["-o", "json"]);
     run.expect_code(0);
     let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     let schema: serde_json::Value =
@@ -377,23 +346,23 @@ fn json_output_carries_the_plan_and_the_results() {
     );
     assert_eq!(report["command"], "apply");
     assert_eq!(report["exit_code"], 0);
-    let app = &report["apps"][0];
-    assert_eq!(app["app"], "app");
-    assert_eq!(app["namespace"], ns.name.as_str());
-    assert_eq!(app["counts"]["create"], 1);
-    assert_eq!(app["plan"]["entries"][0]["action"], "create");
-    assert_eq!(app["plan"]["entries"][0]["id"]["name"], "a");
-    assert_eq!(app["applied"]["outcomes"][0]["id"]["kind"], "ConfigMap");
-    assert_eq!(app["exit_code"], 0);
+    let entry = &report["apps"][0];
+    assert_eq!(entry["app"], "app");
+    assert_eq!(entry["namespace"], app.ns());
+    assert_eq!(entry["counts"]["create"], 1);
+    assert_eq!(entry["plan"]["entries"][0]["action"], "create");
+    assert_eq!(entry["plan"]["entries"][0]["id"]["name"], "a");
+    assert_eq!(entry["applied"]["outcomes"][0]["id"]["kind"], "ConfigMap");
+    assert_eq!(entry["exit_code"], 0);
 
     // A failing plan and a diff validate against the same schema.
-    repo.write(
-        "app/b.yaml",
+    app.write(
+        "b.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\ndata: [1]\n",
     )
     .commit("bad");
     for command in ["diff", "apply"] {
-        let run = cluster.kpush(repo.path(), &[command, "app", "-n", &ns.name, "-o", "json"]);
+        let run = app.run(command, &["-o", "json"]);
         run.expect_code(3);
         let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
         let errors = common::schema::validate(&schema, &report);
@@ -438,15 +407,14 @@ fn an_unreachable_server_is_a_runtime_error() {
 #[test]
 fn an_unknown_field_fails_validation() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-field");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1"))
+    let app = AppRepo::new(&cluster, "kp-field");
+    app.write("a.yaml", configmap("a", "1"))
         .write(
-            "app/web.yaml",
+            "web.yaml",
             deployment("web", "nginx").replace("replicas: 0", "replicaz: 3"),
         )
         .commit("typo");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(3);
     // Server-side apply refuses fields outside a built-in kind's schema on every version.
     assert!(
@@ -455,19 +423,18 @@ fn an_unknown_field_fails_validation() {
         "{}",
         run.stdout
     );
-    assert!(cluster.get("configmap", Some(&ns.name), "a").is_none());
-    assert!(cluster.get("deployment", Some(&ns.name), "web").is_none());
+    assert!(app.get("configmap", "a").is_none());
+    assert!(app.get("deployment", "web").is_none());
 }
 
 #[test]
 fn discovery_is_aggregated_where_the_server_offers_it() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-discovery");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1"))
-        .write("app/web.yaml", deployment("web", "nginx"))
+    let app = AppRepo::new(&cluster, "kp-discovery");
+    app.write("a.yaml", configmap("a", "1"))
+        .write("web.yaml", deployment("web", "nginx"))
         .commit("two API versions");
-    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "-v"]);
+    let run = app.diff(&["-v"]);
     run.expect_code(0);
     match common::server_minor() {
         // Aggregated discovery is on by default from 1.30 (beta since 1.26).
@@ -486,30 +453,26 @@ fn discovery_is_aggregated_where_the_server_offers_it() {
     }
 }
 
-/// A repository whose `app` holds ConfigMaps `cm-00` to `cm-11` with `value: v`: enough of
-/// one kind for kpush to read them with one list.
-fn twelve_configmaps() -> GitRepo {
-    let repo = GitRepo::new();
+/// An app of ConfigMaps `cm-00` to `cm-11` with `value: v`, deployed: enough of one kind for
+/// kpush to read them with one list.
+fn twelve_configmaps<'c>(cluster: &'c TestCluster, ns_prefix: &str) -> AppRepo<'c> {
+    let app = AppRepo::new(cluster, ns_prefix);
     for i in 0..12 {
-        repo.write(
-            &format!("app/cm-{i:02}.yaml"),
+        app.write(
+            &format!("cm-{i:02}.yaml"),
             configmap(&format!("cm-{i:02}"), "v"),
         );
     }
-    repo.commit("twelve");
-    repo
+    app.deploy("twelve", &[]);
+    app
 }
 
 #[test]
 fn many_objects_of_a_kind_redeploy_unchanged() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-many");
-    let repo = twelve_configmaps();
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
+    let app = twelve_configmaps(&cluster, "kp-many");
     // Read through one list of the kind, the live objects compare equal to the dry runs.
-    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    let run = app.diff(&["--exit-code"]);
     run.expect_code(0);
     assert!(
         run.stdout
@@ -517,9 +480,9 @@ fn many_objects_of_a_kind_redeploy_unchanged() {
         "{}",
         run.stdout
     );
-    repo.write("app/cm-03.yaml", configmap("cm-03", "changed"))
+    app.write("cm-03.yaml", configmap("cm-03", "changed"))
         .commit("one changed");
-    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]);
+    let run = app.diff(&[]);
     assert!(
         run.stdout
             .contains("0 to create, 1 to update, 0 to prune, 11 unchanged"),
@@ -531,14 +494,10 @@ fn many_objects_of_a_kind_redeploy_unchanged() {
 #[test]
 fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-settled");
-    let repo = twelve_configmaps();
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
+    let app = twelve_configmaps(&cluster, "kp-settled");
     let kubectl = |args: &[&str]| {
         let mut full = args.to_vec();
-        full.extend(["-n", &ns.name]);
+        full.extend(["-n", app.ns()]);
         cluster.kubectl(&full).expect_code(0);
     };
     // Each an Update by another manager: a declared value changed, a declared key removed,
@@ -560,7 +519,7 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
         r#"[{"op":"remove","path":"/data/value"}]"#,
     ]);
     kubectl(&["label", "configmap", "cm-03", "team=payments"]);
-    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]);
+    let run = app.diff(&[]);
     let out = run.all();
     assert!(
         out.contains(r#"conflict with "kubectl-patch" using v1: .data.value"#),
@@ -568,34 +527,22 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
     );
     assert!(out.contains("~ v1 ConfigMap cm-02"), "{out}");
     assert!(out.contains("10 unchanged"), "{out}");
-    cluster
-        .kpush(
-            repo.path(),
-            &["apply", "app", "-n", &ns.name, "--force-conflicts"],
-        )
-        .expect_code(0);
-    cluster
-        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
-        .expect_code(0);
+    app.apply(&["--force-conflicts"]).expect_code(0);
+    app.diff(&["--exit-code"]).expect_code(0);
 
     // An admission policy added since refuses the objects as they are. Unchanged objects are
     // compared locally, so only `--verify-unchanged` sends them to it.
     let Some(_policy) = refuse(
         &cluster,
-        &ns.name,
+        app.ns(),
         "apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]",
         "!has(object.data) || !('value' in object.data) || object.data['value'] != 'v'",
         "the value v is no longer allowed",
     ) else {
         return;
     };
-    cluster
-        .kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"])
-        .expect_code(0);
-    let run = cluster.kpush(
-        repo.path(),
-        &["diff", "app", "-n", &ns.name, "--verify-unchanged"],
-    );
+    app.diff(&["--exit-code"]).expect_code(0);
+    let run = app.diff(&["--verify-unchanged"]);
     run.expect_code(3);
     assert!(
         run.all().contains("the value v is no longer allowed"),
@@ -608,7 +555,7 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
 /// `expression` holds; `None` on servers without admission policies. Deleted on drop. It is
 /// in force once a ConfigMap with `value: v` is refused, which every policy here refuses.
 fn refuse<'a>(
-    cluster: &'a common::TestCluster,
+    cluster: &'a TestCluster,
     namespace: &str,
     rule: &str,
     expression: &str,
@@ -657,7 +604,7 @@ spec:
         .kubectl(&["apply", "-f", file.to_str().unwrap()])
         .expect_code(0);
     // Policies take effect a moment after they are created.
-    common::background::until(
+    common::until(
         "the policy to refuse",
         std::time::Duration::from_secs(30),
         || {
@@ -690,19 +637,18 @@ fn a_redeploy_of_common_kinds_asks_the_server_nothing() {
     {
         return;
     }
-    let ns = cluster.namespace("kp-quiet");
-    let repo = GitRepo::new();
-    repo.write("app/web.yaml", deployment("web", "registry.example/web:1"))
-        .write("app/svc.yaml", service("web"))
-        .write("app/cm.yaml", configmap("settings", "v"))
+    let app = AppRepo::new(&cluster, "kp-quiet");
+    app.write("web.yaml", deployment("web", "registry.example/web:1"))
+        .write("svc.yaml", service("web"))
+        .write("cm.yaml", configmap("settings", "v"))
         // As `kubectl create --dry-run=client -o yaml` writes it.
         .write(
-            "app/generated.yaml",
+            "generated.yaml",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  creationTimestamp: null\n  name: generated\ndata:\n  k: v\n",
         )
         // Quantities written as numbers come back as strings.
         .write(
-            "app/worker.yaml",
+            "worker.yaml",
             "apiVersion: apps/v1
 kind: Deployment
 metadata: {name: worker}
@@ -719,11 +665,11 @@ spec:
 ",
         )
         .write(
-            "app/secret.yaml",
+            "secret.yaml",
             "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\nstringData:\n  password: hunter2\n",
         )
         .write(
-            "app/rbac.yaml",
+            "rbac.yaml",
             "apiVersion: v1
 kind: ServiceAccount
 metadata: {name: reader}
@@ -740,28 +686,22 @@ roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
 subjects: [{kind: ServiceAccount, name: reader}]
 ",
         )
-        .commit("one of each");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
-        .expect_code(0);
+        .deploy("one of each", &["--no-wait"]);
     // Every write in the namespace is refused from now on: a plan that dry-runs anything
     // fails.
     let Some(_policy) = refuse(
         &cluster,
-        &ns.name,
+        app.ns(),
         "apiGroups: ['*'], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: Namespaced",
         "false",
         "nothing may change here",
     ) else {
         return;
     };
-    let run = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    let run = app.diff(&["--exit-code"]);
     run.expect_code(0);
     assert!(run.stdout.contains("9 unchanged"), "{}", run.stdout);
-    let run = cluster.kpush(
-        repo.path(),
-        &["diff", "app", "-n", &ns.name, "--verify-unchanged"],
-    );
+    let run = app.diff(&["--verify-unchanged"]);
     run.expect_code(3);
     assert!(
         run.all().contains("nothing may change here"),

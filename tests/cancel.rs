@@ -6,16 +6,8 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::background::Background;
-use common::{GitRepo, TestCluster, cluster, configmap, deployment};
-
-fn spawn(cluster: &TestCluster, repo: &GitRepo, args: &[&str]) -> Background {
-    Background::start(repo.path(), &cluster.kubeconfig, args)
-}
-
-fn until(what: &str, ready: impl FnMut() -> bool) {
-    common::background::until(what, Duration::from_secs(60), ready);
-}
+use common::app_repo::AppRepo;
+use common::{TestCluster, cluster, configmap, deployment, until};
 
 fn lease_exists(cluster: &TestCluster, ns: &str, app: &str) -> bool {
     let run = cluster.kubectl(&[
@@ -34,40 +26,23 @@ fn lease_exists(cluster: &TestCluster, ns: &str, app: &str) -> bool {
 #[test]
 fn sigterm_during_the_health_wait_stops_without_pruning() {
     let cluster = cluster();
-    let ns = cluster.namespace("cancel-wait");
-    let repo = GitRepo::new();
-    repo.write("app/old.yaml", configmap("old", "1"))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
-        .expect_code(0);
+    let app = AppRepo::new(&cluster, "cancel-wait");
+    app.write("old.yaml", configmap("old", "1"))
+        .deploy("one", &["--no-wait"]);
 
     // No kubelet runs this Deployment: the wait lasts until the signal.
-    repo.remove("app/old.yaml")
-        .write(
-            "app/web.yaml",
-            deployment("web", 1, "registry.example/web:1"),
-        )
+    app.remove("old.yaml")
+        .write("web.yaml", deployment("web", 1, "registry.example/web:1"))
         .commit("two");
-    let child = spawn(
-        &cluster,
-        &repo,
-        &[
-            "apply",
-            "app",
-            "-n",
-            &ns.name,
-            "--prune",
-            "--timeout",
-            "120s",
-        ],
+    let child = app.start_apply(&["--prune", "--timeout", "120s"]);
+    until(
+        "the Deployment to be written",
+        Duration::from_secs(60),
+        || app.get("deployment", "web").is_some(),
     );
-    until("the Deployment to be written", || {
-        cluster.get("deployment", Some(&ns.name), "web").is_some()
-    });
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        lease_exists(&cluster, &ns.name, "kpush-app"),
+        lease_exists(&cluster, app.ns(), "kpush-app"),
         "the run holds the lock"
     );
     let signalled = Instant::now();
@@ -83,66 +58,44 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
     assert!(run.stderr.contains("error: cancelled: "), "{}", run.stderr);
     assert!(run.stderr.contains("nothing was pruned"), "{}", run.stderr);
     assert!(
-        cluster.get("configmap", Some(&ns.name), "old").is_some(),
+        app.get("configmap", "old").is_some(),
         "pruned after a cancel"
     );
     assert!(
-        !lease_exists(&cluster, &ns.name, "kpush-app"),
+        !lease_exists(&cluster, app.ns(), "kpush-app"),
         "the lock was not released"
     );
 
     // The next run takes the lock at once and finishes the job.
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--no-wait"],
-    );
+    let run = app.apply(&["--prune", "--no-wait"]);
     run.expect_code(0);
-    assert!(
-        cluster.get("configmap", Some(&ns.name), "old").is_none(),
-        "{}",
-        run.all()
-    );
+    assert!(app.get("configmap", "old").is_none(), "{}", run.all());
 }
 
 #[test]
 fn sigint_during_the_writes_starts_no_new_write() {
     let cluster = cluster();
-    let ns = cluster.namespace("cancel-apply");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "cancel-apply");
     // One object is in the inventory and no longer rendered: it must survive the cancel.
-    repo.write("app/doomed.yaml", configmap("zz-doomed", "1"))
-        .commit("first");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
-        .expect_code(0);
+    app.write("doomed.yaml", configmap("zz-doomed", "1"))
+        .deploy("first", &["--no-wait"]);
     let n = 600;
     for i in 0..n {
-        repo.write(
-            &format!("app/cm-{i:04}.yaml"),
+        app.write(
+            &format!("cm-{i:04}.yaml"),
             configmap(&format!("cm-{i:04}"), "v"),
         );
     }
-    repo.remove("app/doomed.yaml").commit("many");
+    app.remove("doomed.yaml").commit("many");
 
-    let child = spawn(
-        &cluster,
-        &repo,
-        &[
-            "apply",
-            "app",
-            "-n",
-            &ns.name,
-            "--prune",
-            "--no-wait",
-            "--concurrency",
-            "1",
-        ],
-    );
+    let child = app.start_apply(&["--prune", "--no-wait", "--concurrency", "1"]);
     let count = || {
-        let run = cluster.kubectl(&["get", "configmaps", "-n", &ns.name, "-o", "name"]);
+        let run = cluster.kubectl(&["get", "configmaps", "-n", app.ns(), "-o", "name"]);
         run.stdout.lines().filter(|l| l.contains("/cm-")).count()
     };
-    until("the first writes", || count() >= 20);
+    until("the first writes", Duration::from_secs(60), || {
+        count() >= 20
+    });
     child.signal("INT");
     let (run, _) = child.finish();
     assert_eq!(run.code, 1, "{}", run.all());
@@ -157,22 +110,13 @@ fn sigint_during_the_writes_starts_no_new_write() {
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(count(), written, "writes went on after kpush exited");
     assert!(
-        cluster
-            .get("configmap", Some(&ns.name), "zz-doomed")
-            .is_some(),
+        app.get("configmap", "zz-doomed").is_some(),
         "pruned after a cancel"
     );
-    assert!(!lease_exists(&cluster, &ns.name, "kpush-app"));
+    assert!(!lease_exists(&cluster, app.ns(), "kpush-app"));
 
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--no-wait"],
-    );
+    let run = app.apply(&["--prune", "--no-wait"]);
     run.expect_code(0);
     assert_eq!(count(), n);
-    assert!(
-        cluster
-            .get("configmap", Some(&ns.name), "zz-doomed")
-            .is_none()
-    );
+    assert!(app.get("configmap", "zz-doomed").is_none());
 }

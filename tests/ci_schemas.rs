@@ -2,13 +2,17 @@
 //! component and include file, the Bitbucket pipeline) and the README's CI
 //! snippets validate against each CI system's published schema, as vendored by
 //! check-jsonschema; the Bitbucket pipe's entrypoint maps its variables to
-//! kpush arguments as pipe.yml documents. No cluster needed.
+//! kpush arguments as pipe.yml documents. No cluster needed. Files are written with a `.yml`
+//! name: the extension tells check-jsonschema they are YAML.
+
+mod common;
 
 use std::collections::BTreeSet;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::write_file;
 use regex::Regex;
 use serde_json::Value;
 
@@ -60,18 +64,11 @@ fn assert_valid(schema: &str, files: &[PathBuf]) {
     );
 }
 
-/// Writes `text` to `name` in `dir` (the extension tells check-jsonschema it is YAML).
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn checker_rejects_broken_files() {
     let dir = tempfile::tempdir().unwrap();
     // `step` instead of `steps`, and a job without runs-on.
-    let workflow = write(
+    let workflow = write_file(
         dir.path(),
         "broken.yml",
         "on: push\njobs:\n  build:\n    step:\n      - run: echo\n",
@@ -79,7 +76,7 @@ fn checker_rejects_broken_files() {
     let output = check_jsonschema("vendor.github-workflows", &[workflow]);
     assert!(!output.status.success(), "a broken workflow passed");
     // A GitLab job with a misspelt keyword.
-    let job = write(
+    let job = write_file(
         dir.path(),
         "broken-gitlab.yml",
         "deploy:\n  scirpt: [kpush apply]\n",
@@ -87,7 +84,7 @@ fn checker_rejects_broken_files() {
     let output = check_jsonschema("vendor.gitlab-ci", &[job]);
     assert!(!output.status.success(), "a broken GitLab job passed");
     // And the same checker accepts a correct file, so the failures above are the schema's.
-    let good = write(
+    let good = write_file(
         dir.path(),
         "good-gitlab.yml",
         "deploy:\n  script: [kpush apply]\n",
@@ -249,9 +246,9 @@ fn gitlab_component_is_valid_with_its_default_inputs() {
 
     let dir = tempfile::tempdir().unwrap();
     let files = vec![
-        write(dir.path(), "header.yml", &component.header),
-        write(dir.path(), "jobs.yml", &jobs),
-        write(dir.path(), "renamed.yml", &renamed),
+        write_file(dir.path(), "header.yml", &component.header),
+        write_file(dir.path(), "jobs.yml", &jobs),
+        write_file(dir.path(), "renamed.yml", &renamed),
     ];
     assert_valid("vendor.gitlab-ci", &files);
 }
@@ -334,7 +331,7 @@ fn readme_ci_snippets_are_valid() {
             .iter()
             .enumerate()
             .filter(|(_, (s, _))| s == schema)
-            .map(|(i, (_, body))| write(dir.path(), &format!("snippet-{i}.yml"), body))
+            .map(|(i, (_, body))| write_file(dir.path(), &format!("snippet-{i}.yml"), body))
             .collect();
         assert_valid(schema, &files);
     }

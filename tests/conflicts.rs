@@ -3,16 +3,17 @@
 
 mod common;
 
-use common::{GitRepo, TestCluster, cluster, configmap};
+use common::app_repo::AppRepo;
+use common::{cluster, configmap, write_file};
 
-fn hand_edit(cluster: &TestCluster, ns: &str, value: &str) {
-    cluster
+fn hand_edit(app: &AppRepo, value: &str) {
+    app.cluster
         .kubectl(&[
             "patch",
             "cm",
             "settings",
             "-n",
-            ns,
+            app.ns(),
             "--type=merge",
             "-p",
             &format!(r#"{{"data":{{"value":"{value}"}}}}"#),
@@ -20,8 +21,8 @@ fn hand_edit(cluster: &TestCluster, ns: &str, value: &str) {
         .expect_code(0);
 }
 
-fn value(cluster: &TestCluster, ns: &str) -> String {
-    cluster.get("cm", Some(ns), "settings").unwrap()["data"]["value"]
+fn value(app: &AppRepo) -> String {
+    app.get("cm", "settings").unwrap()["data"]["value"]
         .as_str()
         .unwrap()
         .to_string()
@@ -30,18 +31,16 @@ fn value(cluster: &TestCluster, ns: &str) -> String {
 #[test]
 fn conflicts_are_reported_unless_forced() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-conflict");
-    let repo = GitRepo::new();
-    repo.write("app/cm.yaml", configmap("settings", "from-git"))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    hand_edit(&cluster, &ns.name, "by-hand");
-    repo.write("app/cm.yaml", configmap("settings", "from-git-2"))
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-conflict",
+        &[("cm.yaml", &configmap("settings", "from-git"))],
+    );
+    hand_edit(&app, "by-hand");
+    app.write("cm.yaml", configmap("settings", "from-git-2"))
         .commit("two");
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(1);
     assert!(
         run.stdout.contains("kubectl-patch"),
@@ -53,49 +52,43 @@ fn conflicts_are_reported_unless_forced() {
         "names the field: {}",
         run.stdout
     );
-    assert_eq!(value(&cluster, &ns.name), "by-hand");
+    assert_eq!(value(&app), "by-hand");
 
-    cluster
-        .kpush(
-            repo.path(),
-            &["apply", "app", "-n", &ns.name, "--force-conflicts"],
-        )
-        .expect_code(0);
-    assert_eq!(value(&cluster, &ns.name), "from-git-2");
+    app.apply(&["--force-conflicts"]).expect_code(0);
+    assert_eq!(value(&app), "from-git-2");
 }
 
 #[test]
 fn self_heal_takes_back_hand_edits_but_not_controllers_fields() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-heal");
-    let repo = GitRepo::new();
-    repo.write(
+    // The app definition names the app and its namespace: commands take no arguments.
+    let app = AppRepo::new(&cluster, "kp-heal");
+    app.repo.write(
         "kpush.yaml",
         format!(
             "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: app}}\nspec:\n  source: {{path: app}}\n  destination: {{namespace: {}}}\n  syncPolicy: {{automated: {{selfHeal: true}}}}\n",
-            ns.name
+            app.ns()
         ),
-    )
-    .write("app/cm.yaml", configmap("settings", "from-git"))
-    .commit("one");
-    cluster.kpush(repo.path(), &["apply"]).expect_code(0);
-    hand_edit(&cluster, &ns.name, "by-hand");
-    repo.write("app/cm.yaml", configmap("settings", "from-git-2"))
+    );
+    app.write("cm.yaml", configmap("settings", "from-git"))
+        .commit("one");
+    app.kpush(&["apply"]).expect_code(0);
+    hand_edit(&app, "by-hand");
+    app.write("cm.yaml", configmap("settings", "from-git-2"))
         .commit("two");
-    cluster.kpush(repo.path(), &["apply"]).expect_code(0);
-    assert_eq!(value(&cluster, &ns.name), "from-git-2");
+    app.kpush(&["apply"]).expect_code(0);
+    assert_eq!(value(&app), "from-git-2");
 
     // A controller's field stays its own: the conflict is reported.
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cm.yaml");
-    std::fs::write(
-        &file,
+    let file = write_file(
+        dir.path(),
+        "cm.yaml",
         configmap("settings", "controller").replace(
             "metadata:\n",
-            &format!("metadata:\n  namespace: {}\n", ns.name),
+            &format!("metadata:\n  namespace: {}\n", app.ns()),
         ),
-    )
-    .unwrap();
+    );
     cluster
         .kubectl(&[
             "apply",
@@ -106,12 +99,12 @@ fn self_heal_takes_back_hand_edits_but_not_controllers_fields() {
             file.to_str().unwrap(),
         ])
         .expect_code(0);
-    repo.write("app/cm.yaml", configmap("settings", "from-git-3"))
+    app.write("cm.yaml", configmap("settings", "from-git-3"))
         .commit("three");
-    let run = cluster.kpush(repo.path(), &["apply"]);
+    let run = app.kpush(&["apply"]);
     run.expect_code(1);
     assert!(run.stdout.contains("scaler-controller"), "{}", run.stdout);
-    assert_eq!(value(&cluster, &ns.name), "controller");
+    assert_eq!(value(&app), "controller");
 }
 
 fn job(image: &str, replace: bool) -> String {
@@ -128,18 +121,14 @@ fn job(image: &str, replace: bool) -> String {
 #[test]
 fn immutable_fields_need_replace() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-replace");
-    let repo = GitRepo::new();
-    repo.write("app/job.yaml", job("busybox:1.36", false))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
-        .expect_code(0);
-    let uid = cluster.get("job", Some(&ns.name), "migrate").unwrap()["metadata"]["uid"].clone();
+    let app = AppRepo::new(&cluster, "kp-replace");
+    app.write("job.yaml", job("busybox:1.36", false))
+        .deploy("one", &["--no-wait"]);
+    let uid = app.get("job", "migrate").unwrap()["metadata"]["uid"].clone();
 
-    repo.write("app/job.yaml", job("busybox:1.37", false))
+    app.write("job.yaml", job("busybox:1.37", false))
         .commit("two");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"]);
+    let run = app.apply(&["--no-wait"]);
     run.expect_code(3);
     assert!(run.stdout.contains("immutable"), "{}", run.stdout);
     assert!(
@@ -148,11 +137,11 @@ fn immutable_fields_need_replace() {
         run.stdout
     );
 
-    repo.write("app/job.yaml", job("busybox:1.37", true))
+    app.write("job.yaml", job("busybox:1.37", true))
         .commit("three");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"]);
+    let run = app.apply(&["--no-wait"]);
     run.expect_code(0);
-    let live = cluster.get("job", Some(&ns.name), "migrate").unwrap();
+    let live = app.get("job", "migrate").unwrap();
     assert_ne!(live["metadata"]["uid"], uid, "re-created");
     assert_eq!(
         live["spec"]["template"]["spec"]["containers"][0]["image"],

@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{GitRepo, cluster, unique};
+use common::app_repo::AppRepo;
+use common::{cluster, unique};
 
 /// A CRD for `Widget`s in a group of its own, with a CEL rule and a defaulted field when
 /// `cel` is set (as current real-world CRDs such as kube-prometheus's have).
@@ -59,15 +60,14 @@ fn widget(group: &str, name: &str, replicas: u32) -> String {
 #[test]
 fn a_crd_and_its_custom_resources_deploy_in_one_run() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-crd");
+    let app = AppRepo::new(&cluster, "kp-crd");
     let group = format!("{}.kpush.dev", unique("w"));
     let _crd = cluster.cleanup("crd", &format!("widgets.{group}"));
-    let repo = GitRepo::new();
-    repo.write("app/crd.yaml", widget_crd(&group, false))
-        .write("app/widget.yaml", widget(&group, "one", 2))
+    app.write("crd.yaml", widget_crd(&group, false))
+        .write("widget.yaml", widget(&group, "one", 2))
         .commit("crd and cr");
 
-    let diff = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name]);
+    let diff = app.diff(&[]);
     diff.expect_code(0);
     assert!(
         diff.stdout
@@ -76,16 +76,14 @@ fn a_crd_and_its_custom_resources_deploy_in_one_run() {
         diff.stdout
     );
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(0);
     assert!(run.stdout.contains("Applied: 2 created"), "{}", run.stdout);
-    let live = cluster
-        .get(&format!("widgets.{group}"), Some(&ns.name), "one")
-        .unwrap();
+    let live = app.get(&format!("widgets.{group}"), "one").unwrap();
     assert_eq!(live["spec"]["maxReplicas"], 5, "the schema default applies");
 
     // The CRD and the custom resource (with its defaulted field) are not changes.
-    let again = cluster.kpush(repo.path(), &["diff", "app", "-n", &ns.name, "--exit-code"]);
+    let again = app.diff(&["--exit-code"]);
     again.expect_code(0);
     assert!(
         again
@@ -99,14 +97,14 @@ fn a_crd_and_its_custom_resources_deploy_in_one_run() {
 #[test]
 fn a_cel_rule_rejects_a_bad_custom_resource_at_validation() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-cel");
+    let app = AppRepo::new(&cluster, "kp-cel");
     let group = format!("{}.kpush.dev", unique("c"));
     let _crd = cluster.cleanup("crd", &format!("widgets.{group}"));
-    let repo = GitRepo::new();
-    repo.write("crd/crd.yaml", widget_crd(&group, true))
-        .commit("crd");
+    // The CRD is an app of its own, cluster-scoped.
+    app.repo.write("crd/crd.yaml", widget_crd(&group, true));
+    app.commit("crd");
 
-    let run = cluster.kpush(repo.path(), &["apply", "crd"]);
+    let run = app.kpush(&["apply", "crd"]);
     if common::server_minor().is_some_and(|m| m < 25) {
         // No CEL here: the server would drop the rule silently, and kpush says so.
         run.expect_code(3);
@@ -124,10 +122,10 @@ fn a_cel_rule_rejects_a_bad_custom_resource_at_validation() {
     }
     run.expect_code(0);
 
-    repo.write("app/ok.yaml", widget(&group, "ok", 2))
-        .write("app/bad.yaml", widget(&group, "bad", 9))
+    app.write("ok.yaml", widget(&group, "ok", 2))
+        .write("bad.yaml", widget(&group, "bad", 9))
         .commit("widgets");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(3);
     assert!(
         run.stdout.contains("replicas must not exceed maxReplicas"),
@@ -138,7 +136,7 @@ fn a_cel_rule_rejects_a_bad_custom_resource_at_validation() {
         "get",
         &format!("widgets.{group}"),
         "-n",
-        &ns.name,
+        app.ns(),
         "-o",
         "name",
     ]);
@@ -152,17 +150,16 @@ fn a_cel_rule_rejects_a_bad_custom_resource_at_validation() {
 #[test]
 fn an_unknown_field_of_a_custom_resource_fails_validation() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-crfield");
+    let app = AppRepo::new(&cluster, "kp-crfield");
     let group = format!("{}.kpush.dev", unique("f"));
     let _crd = cluster.cleanup("crd", &format!("widgets.{group}"));
-    let repo = GitRepo::new();
-    repo.write("crd/crd.yaml", widget_crd(&group, false))
-        .commit("crd");
-    cluster.kpush(repo.path(), &["apply", "crd"]).expect_code(0);
+    app.repo.write("crd/crd.yaml", widget_crd(&group, false));
+    app.commit("crd");
+    app.kpush(&["apply", "crd"]).expect_code(0);
     let typo = widget(&group, "w", 1).replace("color: blue", "colour: blue");
-    repo.write("app/w.yaml", typo).commit("typo");
+    app.write("w.yaml", typo).commit("typo");
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(3);
     // Server-side apply checks custom resources against the CRD's structural schema on every
     // supported version; with strict field validation (1.25+) too.
@@ -176,7 +173,7 @@ fn an_unknown_field_of_a_custom_resource_fails_validation() {
         "get",
         &format!("widgets.{group}"),
         "-n",
-        &ns.name,
+        app.ns(),
         "-o",
         "name",
     ]);

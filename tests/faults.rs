@@ -13,7 +13,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use common::background::Background;
-use common::{GitRepo, Run, configmap, deployment};
+use common::{GitRepo, Run, configmap, deployment, until};
 
 /// One control plane at a time: they share two cores.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -104,10 +104,6 @@ impl Drop for Plane {
     }
 }
 
-fn until(what: &str, ready: impl FnMut() -> bool) {
-    common::background::until(what, Duration::from_secs(90), ready);
-}
-
 /// An app of `n` ConfigMaps, deployed once with one more ConfigMap that the next commit drops.
 fn app_with_doomed(plane: &Plane, ns: &str, n: usize) -> GitRepo {
     plane.kubectl(&["create", "namespace", ns]).expect_code(0);
@@ -146,7 +142,7 @@ fn api_server_killed_during_the_apply() {
             "2",
         ],
     );
-    until("the first writes", || {
+    until("the first writes", Duration::from_secs(90), || {
         plane
             .configmaps("shop")
             .iter()
@@ -275,7 +271,7 @@ fn etcd_stopped_during_the_health_wait() {
         &repo,
         &["apply", "app", "-n", "web", "--prune", "--timeout", "60s"],
     );
-    until("the health wait", || {
+    until("the health wait", Duration::from_secs(90), || {
         child.stderr().contains("waiting up to")
     });
     plane.component("kill", "etcd");
@@ -289,10 +285,14 @@ fn etcd_stopped_during_the_health_wait() {
         run.all()
     );
     plane.component("start", "etcd");
-    until("the API server to serve again", || {
-        plane
-            .kubectl(&["get", "configmap", "zz-doomed", "-n", "web"])
-            .code
-            == 0
-    });
+    until(
+        "the API server to serve again",
+        Duration::from_secs(90),
+        || {
+            plane
+                .kubectl(&["get", "configmap", "zz-doomed", "-n", "web"])
+                .code
+                == 0
+        },
+    );
 }

@@ -5,9 +5,10 @@ mod common;
 
 use common::{GitRepo, cluster, configmap, kpush_env};
 
-fn config(namespace: &str, extra: &str) -> String {
+/// The definition of app `web` (source `web/`) for `namespace`, with `extra_spec` lines.
+fn web_app(namespace: &str, extra_spec: &str) -> String {
     format!(
-        "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source: {{path: web}}\n  destination: {{namespace: {namespace}}}\n{extra}"
+        "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source: {{path: web}}\n  destination: {{namespace: {namespace}}}\n{extra_spec}"
     )
 }
 
@@ -21,7 +22,7 @@ fn cluster_scoped_objects_and_other_namespaces_can_be_refused() {
     let repo = GitRepo::new();
     repo.write(
         "kpush.yaml",
-        config(&ns.name, "  allowClusterScoped: false\n"),
+        web_app(&ns.name, "  allowClusterScoped: false\n"),
     )
     .write("web/cm.yaml", configmap("settings", "1"))
     .write("web/role.yaml", CLUSTER_ROLE)
@@ -43,7 +44,7 @@ fn cluster_scoped_objects_and_other_namespaces_can_be_refused() {
     );
 
     // The default allows them, for compatibility.
-    repo.write("kpush.yaml", config(&ns.name, ""))
+    repo.write("kpush.yaml", web_app(&ns.name, ""))
         .commit("default");
     let _role = cluster.cleanup("clusterrole", "kpush-guard-test-reader");
     cluster.kpush(repo.path(), &["diff"]).expect_code(0);
@@ -56,7 +57,7 @@ fn cluster_scoped_objects_and_other_namespaces_can_be_refused() {
         .write("web/elsewhere.yaml", elsewhere)
         .write(
             "kpush.yaml",
-            config(&ns.name, "  allowOtherNamespaces: false\n"),
+            web_app(&ns.name, "  allowOtherNamespaces: false\n"),
         )
         .commit("another namespace");
     let run = cluster.kpush(repo.path(), &["apply"]);
@@ -89,7 +90,7 @@ fn templates_read_only_the_listed_environment_variables() {
     let template = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: build}\ndata:\n  id: \"{{ env_vars.BUILD_ID }}\"\n";
     repo.write(
         "kpush.yaml",
-        config("web", "").replace(
+        web_app("web", "").replace(
             "source: {path: web}",
             "source: {path: web, templateEnv: [BUILD_ID]}",
         ),

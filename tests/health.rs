@@ -6,17 +6,17 @@ mod common;
 
 use std::time::{Duration, Instant};
 
+use common::app_repo::AppRepo;
 use common::kubelet::{pod_of, report, terminated, waiting};
-use common::{GitRepo, cluster, deployment};
+use common::{cluster, deployment};
 
 #[test]
 fn a_finished_rollout_is_healthy() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-healthy");
-    let repo = GitRepo::new();
-    repo.write("app/web.yaml", deployment("web", 0, "nginx:1.27"))
+    let app = AppRepo::new(&cluster, "kp-healthy");
+    app.write("web.yaml", deployment("web", 0, "nginx:1.27"))
         .commit("web");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name]);
+    let run = app.apply(&[]);
     run.expect_code(0);
     assert!(
         run.stdout.contains("Healthy: 1 object(s)"),
@@ -33,36 +33,20 @@ fn a_finished_rollout_is_healthy() {
 #[test]
 fn an_image_pull_failure_fails_fast_naming_the_image() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-pull");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "kp-pull");
     let image = "registry.invalid/kpush/missing:1.0";
-    repo.write("app/web.yaml", deployment("web", 1, image))
-        .write("app/old.yaml", common::configmap("old", "1"))
-        .commit("web");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"])
-        .expect_code(0);
+    app.write("web.yaml", deployment("web", 1, image))
+        .write("old.yaml", common::configmap("old", "1"))
+        .deploy("web", &["--no-wait"]);
     // The new commit drops `old`: a failed rollout must not prune it.
-    repo.remove("app/old.yaml").commit("drop old");
+    app.remove("old.yaml").commit("drop old");
 
     let started = Instant::now();
-    let deploy = cluster.spawn_kpush(
-        repo.path(),
-        &[
-            "apply",
-            "app",
-            "-n",
-            &ns.name,
-            "--prune",
-            "--confirm-prune",
-            "--timeout",
-            "5m",
-        ],
-    );
-    let pod = pod_of(&cluster, &ns.name, "app=web");
+    let deploy = app.spawn_apply(&["--prune", "--confirm-prune", "--timeout", "5m"]);
+    let pod = pod_of(&cluster, app.ns(), "app=web");
     report(
         &cluster,
-        &ns.name,
+        app.ns(),
         &pod,
         &waiting(image, "ImagePullBackOff"),
     );
@@ -73,7 +57,7 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
     assert!(run.stdout.contains("ImagePullBackOff"), "{}", run.stdout);
     assert!(run.stdout.contains(image), "{}", run.stdout);
     assert!(
-        run.stdout.contains(&format!("Deployment/{}/web", ns.name)),
+        run.stdout.contains(&format!("Deployment/{}/web", app.ns())),
         "{}",
         run.stdout
     );
@@ -83,7 +67,7 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
         run.stdout
     );
     assert!(run.stdout.contains("Nothing was pruned"), "{}", run.stdout);
-    assert!(cluster.get("cm", Some(&ns.name), "old").is_some());
+    assert!(app.get("cm", "old").is_some());
 }
 
 fn job(name: &str) -> String {
@@ -107,17 +91,13 @@ spec:
 /// Runs `kpush apply` for a Job while playing the kubelet: the Job's pod ends with `phase`.
 fn job_run(phase: &str, exit_code: i32) -> common::Run {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-job");
-    let repo = GitRepo::new();
-    repo.write("app/job.yaml", job("migrate")).commit("job");
-    let deploy = cluster.spawn_kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--timeout", "3m"],
-    );
-    let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
+    let app = AppRepo::new(&cluster, "kp-job");
+    app.write("job.yaml", job("migrate")).commit("job");
+    let deploy = app.spawn_apply(&["--timeout", "3m"]);
+    let pod = pod_of(&cluster, app.ns(), "job-name=migrate");
     report(
         &cluster,
-        &ns.name,
+        app.ns(),
         &pod,
         &terminated("busybox:1.36", phase, exit_code),
     );
@@ -146,33 +126,29 @@ fn a_job_that_fails_exits_4() {
 #[test]
 fn waves_apply_in_order_each_waiting_for_the_previous_to_be_healthy() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-waves");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "kp-waves");
     // The migration Job runs first (Argo CD's annotation); the app only after it completed.
     let migration = job("migrate").replace(
         "metadata:\n  name: migrate\n",
         "metadata:\n  name: migrate\n  annotations:\n    argocd.argoproj.io/sync-wave: \"-1\"\n",
     );
-    let app = common::configmap("app", "1").replace(
+    let later = common::configmap("app", "1").replace(
         "metadata:\n",
         "metadata:\n  annotations:\n    kpush.dev/wave: \"1\"\n",
     );
-    repo.write("app/job.yaml", migration)
-        .write("app/app.yaml", app)
-        .write("app/base.yaml", common::configmap("base", "1"))
+    app.write("job.yaml", migration)
+        .write("app.yaml", later)
+        .write("base.yaml", common::configmap("base", "1"))
         .commit("waves");
-    let deploy = cluster.spawn_kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--timeout", "3m"],
-    );
-    let pod = pod_of(&cluster, &ns.name, "job-name=migrate");
+    let deploy = app.spawn_apply(&["--timeout", "3m"]);
+    let pod = pod_of(&cluster, app.ns(), "job-name=migrate");
     // While the migration runs, the later waves are not applied.
     std::thread::sleep(Duration::from_secs(1));
-    assert!(cluster.get("cm", Some(&ns.name), "base").is_none());
-    assert!(cluster.get("cm", Some(&ns.name), "app").is_none());
+    assert!(app.get("cm", "base").is_none());
+    assert!(app.get("cm", "app").is_none());
     report(
         &cluster,
-        &ns.name,
+        app.ns(),
         &pod,
         &terminated("busybox:1.36", "Succeeded", 0),
     );
@@ -183,6 +159,6 @@ fn waves_apply_in_order_each_waiting_for_the_previous_to_be_healthy() {
         "{}",
         run.stderr
     );
-    assert!(cluster.get("cm", Some(&ns.name), "base").is_some());
-    assert!(cluster.get("cm", Some(&ns.name), "app").is_some());
+    assert!(app.get("cm", "base").is_some());
+    assert!(app.get("cm", "app").is_some());
 }

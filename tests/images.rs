@@ -6,8 +6,8 @@ mod common;
 use common::{GitRepo, cluster, kpush};
 use serde_json::Value;
 
-/// The seed's policy: development takes only `2.x.y-SNAPSHOT` tags.
-fn config(namespace: &str) -> String {
+/// App `web` with the seed's image policy: development takes only `2.x.y-SNAPSHOT` tags.
+fn web_app_with_tag_policy(namespace: &str) -> String {
     format!(
         r#"apiVersion: kpush.dev/v1alpha1
 kind: Application
@@ -34,7 +34,7 @@ spec:
 #[test]
 fn refused_tags_stop_before_any_cluster_call() {
     let repo = GitRepo::new();
-    repo.write("kpush.yaml", config("shop"))
+    repo.write("kpush.yaml", web_app_with_tag_policy("shop"))
         .write(
             "web/deploy.yaml",
             common::deployment("web", 0, "registry.example/shop/web:2.0.0"),

@@ -23,10 +23,8 @@ fn token(config: &Value) -> String {
 }
 
 /// Writes a kubeconfig (JSON is YAML) and returns its path.
-fn write(dir: &Path, name: &str, config: &Value) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, serde_json::to_string_pretty(config).unwrap()).unwrap();
-    path
+fn write_kubeconfig(dir: &Path, name: &str, config: &Value) -> PathBuf {
+    common::write_file(dir, name, serde_json::to_string_pretty(config).unwrap())
 }
 
 fn app() -> GitRepo {
@@ -65,11 +63,11 @@ fn kubeconfig_problems_are_named_with_exit_3() {
 
     let mut wrong_token = admin.clone();
     wrong_token["users"][0]["user"]["token"] = "not-a-valid-token-4f2a".into();
-    let wrong_token = write(dir.path(), "wrong-token", &wrong_token);
+    let wrong_token = write_kubeconfig(dir.path(), "wrong-token", &wrong_token);
 
     let mut no_context = admin.clone();
     no_context["current-context"] = "staging".into();
-    let no_context = write(dir.path(), "no-context", &no_context);
+    let no_context = write_kubeconfig(dir.path(), "no-context", &no_context);
 
     let cases: [(&str, &Path, &[&str], &str); 4] = [
         ("unparsable", &unparsable, &[], "broken.kubeconfig"),
@@ -133,7 +131,7 @@ fn tls_is_verified_unless_the_flag_says_otherwise() {
 
     let mut mismatch = admin.clone();
     mismatch["clusters"][0]["cluster"]["certificate-authority-data"] = other_ca(dir.path()).into();
-    let mismatch = write(dir.path(), "other-ca", &mismatch);
+    let mismatch = write_kubeconfig(dir.path(), "other-ca", &mismatch);
     let run = diff(&repo, &mismatch, &ns.name, &[]);
     assert_eq!(run.code, 3, "{}", run.all());
     assert!(
@@ -167,7 +165,7 @@ fn tls_is_verified_unless_the_flag_says_otherwise() {
     let cluster_entry = insecure["clusters"][0]["cluster"].as_object_mut().unwrap();
     cluster_entry.remove("certificate-authority-data");
     cluster_entry.insert("insecure-skip-tls-verify".into(), true.into());
-    let insecure = write(dir.path(), "insecure", &insecure);
+    let insecure = write_kubeconfig(dir.path(), "insecure", &insecure);
     let run = diff(&repo, &insecure, &ns.name, &[]);
     assert_eq!(run.code, 3, "{}", run.all());
     assert!(

@@ -3,7 +3,8 @@
 
 mod common;
 
-use common::{GitRepo, cluster, configmap, deployment};
+use common::app_repo::AppRepo;
+use common::{cluster, configmap, deployment, secret, service};
 
 const EXAMPLE: &str = include_str!("../examples/rbac/kpush-deployer.yaml");
 
@@ -24,18 +25,6 @@ subjects: [{{kind: User, name: kpush-user, apiGroup: rbac.authorization.k8s.io}}
         .expect_code(0);
 }
 
-fn secret(name: &str, value: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{key: {value}}}\n"
-    )
-}
-
-fn service(name: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Service\nmetadata: {{name: {name}}}\nspec:\n  selector: {{app: {name}}}\n  ports: [{{port: 80}}]\n"
-    )
-}
-
 #[test]
 fn the_example_role_deploys_prunes_and_waits() {
     let cluster = cluster();
@@ -43,24 +32,24 @@ fn the_example_role_deploys_prunes_and_waits() {
         .user_kubeconfig
         .clone()
         .expect("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
-    let ns = cluster.namespace("least");
+    let app = AppRepo::new(&cluster, "least");
     let other = cluster.namespace("least-other");
-    grant(&cluster, &ns.name);
+    grant(&cluster, app.ns());
 
-    let repo = GitRepo::new();
-    repo.write("app/settings.yaml", configmap("settings", "blue"))
-        .write("app/old.yaml", configmap("old", "x"))
+    app.write("settings.yaml", configmap("settings", "blue"))
+        .write("old.yaml", configmap("old", "x"))
+        .write("web.yaml", deployment("web", 0, "registry.example/web:1"))
+        .write("svc.yaml", service("web"))
         .write(
-            "app/web.yaml",
-            deployment("web", 0, "registry.example/web:1"),
+            "secret.yaml",
+            secret("creds", &[("key", "s3cr3t-value")], &[]),
         )
-        .write("app/svc.yaml", service("web"))
-        .write("app/secret.yaml", secret("creds", "s3cr3t-value"))
         .commit("app");
+    // Every command as the user the Role is bound to, not with the admin credentials.
     let as_user = |args: &[&str]| {
         let mut full = vec!["--kubeconfig", user.to_str().unwrap()];
         full.extend_from_slice(args);
-        common::kpush(repo.path(), &full)
+        common::kpush(app.repo.path(), &full)
     };
     let deploy = [
         "apply",
@@ -68,7 +57,7 @@ fn the_example_role_deploys_prunes_and_waits() {
         "--app",
         "shop",
         "-n",
-        &ns.name,
+        app.ns(),
         "--prune",
         "--timeout",
         "60s",
@@ -77,24 +66,20 @@ fn the_example_role_deploys_prunes_and_waits() {
     let run = as_user(&deploy);
     run.expect_code(0);
     assert!(run.stdout.contains("5 created"), "{}", run.stdout);
-    assert!(cluster.get("deployment", Some(&ns.name), "web").is_some());
+    assert!(app.get("deployment", "web").is_some());
 
     // Prune, under the same Role.
-    repo.remove("app/old.yaml").commit("drop old");
+    app.remove("old.yaml").commit("drop old");
     let run = as_user(&deploy);
     run.expect_code(0);
-    assert!(
-        cluster.get("configmap", Some(&ns.name), "old").is_none(),
-        "{}",
-        run.all()
-    );
-    as_user(&["status", "app", "--app", "shop", "-n", &ns.name]).expect_code(0);
-    as_user(&["history", "app", "--app", "shop", "-n", &ns.name]).expect_code(0);
+    assert!(app.get("configmap", "old").is_none(), "{}", run.all());
+    as_user(&["status", "app", "--app", "shop", "-n", app.ns()]).expect_code(0);
+    as_user(&["history", "app", "--app", "shop", "-n", app.ns()]).expect_code(0);
 
     // One object in a namespace the Role does not cover: refused before anything is written.
-    repo.write("app/settings.yaml", configmap("settings", "green"))
+    app.write("settings.yaml", configmap("settings", "green"))
         .write(
-            "app/elsewhere.yaml",
+            "elsewhere.yaml",
             format!(
                 "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: elsewhere, namespace: {}}}\n",
                 other.name
@@ -110,8 +95,6 @@ fn the_example_role_deploys_prunes_and_waits() {
             .get("configmap", Some(&other.name), "elsewhere")
             .is_none()
     );
-    let settings = cluster
-        .get("configmap", Some(&ns.name), "settings")
-        .unwrap();
+    let settings = app.get("configmap", "settings").unwrap();
     assert_eq!(settings["data"]["value"], "blue", "nothing may be written");
 }

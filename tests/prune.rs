@@ -5,11 +5,15 @@ mod common;
 
 use std::time::Duration;
 
-use common::{GitRepo, TestCluster, cluster, configmap, unique};
+use common::app_repo::AppRepo;
+use common::{TestCluster, cluster, configmap, unique, write_file};
 use kpush::inventory::applyset_id;
 
-fn names(cluster: &TestCluster, kind: &str, ns: &str) -> Vec<String> {
-    let run = cluster.kubectl(&["get", kind, "-n", ns, "-o", "name"]);
+/// The names of the app namespace's objects of `kind`, sorted.
+fn names(app: &AppRepo, kind: &str) -> Vec<String> {
+    let run = app
+        .cluster
+        .kubectl(&["get", kind, "-n", app.ns(), "-o", "name"]);
     run.expect_code(0);
     let mut names: Vec<String> = run
         .stdout
@@ -24,25 +28,18 @@ fn names(cluster: &TestCluster, kind: &str, ns: &str) -> Vec<String> {
 #[test]
 fn removing_a_file_prunes_only_that_object() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-prune");
-    let repo = GitRepo::new();
-    repo.write("shop/a.yaml", configmap("a", "1"))
-        .write("shop/b.yaml", configmap("b", "1"))
-        .write("shop/c.yaml", configmap("c", "1"))
-        .write("other/x.yaml", configmap("x", "1"))
-        .commit("two apps");
-    cluster
-        .kpush(repo.path(), &["apply", "shop", "-n", &ns.name])
-        .expect_code(0);
-    cluster
-        .kpush(repo.path(), &["apply", "other", "-n", &ns.name])
+    let app = AppRepo::at(&cluster, "kp-prune", "shop");
+    app.write("a.yaml", configmap("a", "1"))
+        .write("b.yaml", configmap("b", "1"))
+        .write("c.yaml", configmap("c", "1"));
+    app.repo.write("other/x.yaml", configmap("x", "1"));
+    app.deploy("two apps", &[]);
+    app.kpush(&["apply", "other", "-n", app.ns()])
         .expect_code(0);
 
     // The inventory is readable by kubectl: parent, id and members.
-    let id = applyset_id("kpush-shop", &ns.name);
-    let parent = cluster
-        .get("secret", Some(&ns.name), "kpush-shop")
-        .expect("parent");
+    let id = applyset_id("kpush-shop", app.ns());
+    let parent = app.get("secret", "kpush-shop").expect("parent");
     assert_eq!(
         parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
         id.as_str()
@@ -61,7 +58,7 @@ fn removing_a_file_prunes_only_that_object() {
         "get",
         "cm",
         "-n",
-        &ns.name,
+        app.ns(),
         "-l",
         &format!("applyset.kubernetes.io/part-of={id}"),
         "-o",
@@ -75,35 +72,26 @@ fn removing_a_file_prunes_only_that_object() {
         "metadata:\n  labels:\n    applyset.kubernetes.io/part-of: applyset-someone-else-v1\n",
     );
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("s.yaml"), stranger).unwrap();
+    let file = write_file(dir.path(), "s.yaml", stranger);
     cluster
-        .kubectl(&[
-            "apply",
-            "-n",
-            &ns.name,
-            "-f",
-            dir.path().join("s.yaml").to_str().unwrap(),
-        ])
+        .kubectl(&["apply", "-n", app.ns(), "-f", file.to_str().unwrap()])
         .expect_code(0);
 
-    repo.remove("shop/b.yaml").commit("drop b");
-    let diff = cluster.kpush(repo.path(), &["diff", "shop", "-n", &ns.name]);
+    app.remove("b.yaml").commit("drop b");
+    let diff = app.diff(&[]);
     diff.expect_code(0);
     assert!(
         diff.stdout
-            .contains(&format!("= v1 ConfigMap b -n {} (inventory)", ns.name)),
+            .contains(&format!("= v1 ConfigMap b -n {} (inventory)", app.ns())),
         "{}",
         diff.stdout
     );
     assert!(diff.stdout.contains("pruning is off"), "{}", diff.stdout);
-    let diff = cluster.kpush(
-        repo.path(),
-        &["diff", "shop", "-n", &ns.name, "--prune", "--exit-code"],
-    );
+    let diff = app.diff(&["--prune", "--exit-code"]);
     diff.expect_code(2);
     assert!(
         diff.stdout
-            .contains(&format!("- v1 ConfigMap b -n {} (inventory)", ns.name)),
+            .contains(&format!("- v1 ConfigMap b -n {} (inventory)", app.ns())),
         "{}",
         diff.stdout
     );
@@ -115,20 +103,15 @@ fn removing_a_file_prunes_only_that_object() {
     );
 
     // Without --prune nothing is deleted.
-    cluster
-        .kpush(repo.path(), &["apply", "shop", "-n", &ns.name])
-        .expect_code(0);
-    assert_eq!(
-        names(&cluster, "cm", &ns.name),
-        ["a", "b", "c", "stranger", "x"]
-    );
+    app.apply(&[]).expect_code(0);
+    assert_eq!(names(&app, "cm"), ["a", "b", "c", "stranger", "x"]);
 
-    let run = cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name, "--prune"]);
+    let run = app.apply(&["--prune"]);
     run.expect_code(0);
     assert!(run.stdout.contains("Pruned: 1 deleted"), "{}", run.stdout);
-    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "c", "stranger", "x"]);
+    assert_eq!(names(&app, "cm"), ["a", "c", "stranger", "x"]);
 
-    let again = cluster.kpush(repo.path(), &["apply", "shop", "-n", &ns.name, "--prune"]);
+    let again = app.apply(&["--prune"]);
     again.expect_code(0);
     assert!(again.stdout.contains("No changes."), "{}", again.stdout);
 }
@@ -136,8 +119,6 @@ fn removing_a_file_prunes_only_that_object() {
 #[test]
 fn protected_objects_are_kept() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-keep");
-    let repo = GitRepo::new();
     let protected = configmap("keep-me", "1").replace(
         "metadata:\n",
         "metadata:\n  annotations:\n    kpush.dev/prune: \"false\"\n",
@@ -146,15 +127,17 @@ fn protected_objects_are_kept() {
         "metadata:\n",
         "metadata:\n  annotations:\n    argocd.argoproj.io/sync-options: Prune=false\n",
     );
-    repo.write("app/a.yaml", protected)
-        .write("app/b.yaml", argo)
-        .write("app/c.yaml", configmap("c", "1"))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    repo.remove("app/a.yaml").remove("app/b.yaml").commit("two");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-keep",
+        &[
+            ("a.yaml", &protected),
+            ("b.yaml", &argo),
+            ("c.yaml", &configmap("c", "1")),
+        ],
+    );
+    app.remove("a.yaml").remove("b.yaml").commit("two");
+    let run = app.apply(&["--prune"]);
     run.expect_code(0);
     assert!(
         run.stdout
@@ -168,12 +151,9 @@ fn protected_objects_are_kept() {
         "{}",
         run.stdout
     );
-    assert_eq!(
-        names(&cluster, "cm", &ns.name),
-        ["argo-keep", "c", "keep-me"]
-    );
+    assert_eq!(names(&app, "cm"), ["argo-keep", "c", "keep-me"]);
     // Kept objects stay in the inventory.
-    let parent = cluster.get("secret", Some(&ns.name), "kpush-app").unwrap();
+    let parent = app.get("secret", "kpush-app").unwrap();
     assert_eq!(
         parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"],
         "ConfigMap"
@@ -183,20 +163,20 @@ fn protected_objects_are_kept() {
 #[test]
 fn an_empty_render_prunes_nothing_unless_allowed() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-empty");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1"))
-        .write("app/b.yaml", configmap("b", "1"))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    repo.remove("app/a.yaml")
-        .remove("app/b.yaml")
-        .write("app/README.md", "moved")
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-empty",
+        &[
+            ("a.yaml", &configmap("a", "1")),
+            ("b.yaml", &configmap("b", "1")),
+        ],
+    );
+    app.remove("a.yaml")
+        .remove("b.yaml")
+        .write("README.md", "moved")
         .commit("empty");
 
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let run = app.apply(&["--prune"]);
     run.expect_code(3);
     assert!(
         run.stderr.contains("the render produced no objects"),
@@ -204,37 +184,27 @@ fn an_empty_render_prunes_nothing_unless_allowed() {
         run.stderr
     );
     assert!(run.stderr.contains("--allow-empty"), "{}", run.stderr);
-    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
+    assert_eq!(names(&app, "cm"), ["a", "b"]);
 
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--allow-empty"],
-    );
+    let run = app.apply(&["--prune", "--allow-empty"]);
     run.expect_code(0);
     assert!(run.stdout.contains("Pruned: 2 deleted"), "{}", run.stdout);
-    assert!(names(&cluster, "cm", &ns.name).is_empty());
+    assert!(names(&app, "cm").is_empty());
 }
 
 #[test]
 fn a_large_prune_needs_confirmation() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-share");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "kp-share");
     for i in 0..6 {
-        repo.write(
-            &format!("app/cm-{i}.yaml"),
-            configmap(&format!("cm-{i}"), "1"),
-        );
+        app.write(&format!("cm-{i}.yaml"), configmap(&format!("cm-{i}"), "1"));
     }
-    repo.commit("six");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
+    app.deploy("six", &[]);
     for i in 0..4 {
-        repo.remove(&format!("app/cm-{i}.yaml"));
+        app.remove(&format!("cm-{i}.yaml"));
     }
-    repo.commit("two left");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    app.commit("two left");
+    let run = app.apply(&["--prune"]);
     run.expect_code(3);
     assert!(
         run.stderr
@@ -242,29 +212,24 @@ fn a_large_prune_needs_confirmation() {
         "{}",
         run.stderr
     );
-    assert_eq!(names(&cluster, "cm", &ns.name).len(), 6);
-    cluster
-        .kpush(
-            repo.path(),
-            &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-        )
-        .expect_code(0);
-    assert_eq!(names(&cluster, "cm", &ns.name), ["cm-4", "cm-5"]);
+    assert_eq!(names(&app, "cm").len(), 6);
+    app.apply(&["--prune", "--confirm-prune"]).expect_code(0);
+    assert_eq!(names(&app, "cm"), ["cm-4", "cm-5"]);
 }
 
 #[test]
 fn a_failed_deploy_prunes_nothing() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-prunelast");
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-prunelast",
+        &[
+            ("a.yaml", &configmap("a", "1")),
+            ("b.yaml", &configmap("b", "1")),
+        ],
+    );
     let group = format!("{}.kpush.dev", unique("p"));
     let _crd = cluster.cleanup("crd", &format!("gizmos.{group}"));
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1"))
-        .write("app/b.yaml", configmap("b", "1"))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
 
     // A new CRD and a custom resource its schema rejects: the resource can only be validated
     // once the CRD is established, mid-deploy.
@@ -291,21 +256,21 @@ spec:
                 size: {{type: integer}}
 "
     );
-    repo.remove("app/b.yaml")
-        .write("app/crd.yaml", crd)
+    app.remove("b.yaml")
+        .write("crd.yaml", crd)
         .write(
-            "app/gizmo.yaml",
+            "gizmo.yaml",
             format!(
                 "apiVersion: {group}/v1\nkind: Gizmo\nmetadata:\n  name: g\nspec:\n  size: large\n"
             ),
         )
         .commit("bad gizmo");
-    let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--prune"]);
+    let run = app.apply(&["--prune"]);
     run.expect_code(3);
     assert!(run.stderr.contains("nothing was pruned"), "{}", run.stderr);
-    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
+    assert_eq!(names(&app, "cm"), ["a", "b"]);
     // The parent still lists ConfigMaps, so a later successful run can prune b.
-    let parent = cluster.get("secret", Some(&ns.name), "kpush-app").unwrap();
+    let parent = app.get("secret", "kpush-app").unwrap();
     let kinds = parent["metadata"]["annotations"]["applyset.kubernetes.io/contains-group-kinds"]
         .as_str()
         .unwrap();
@@ -315,47 +280,39 @@ spec:
 #[test]
 fn foreground_prune_waits_for_dependents() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-foreground");
-    let deployment = common::deployment("web", 0, "nginx");
-    let repo = GitRepo::new();
-    repo.write("app/web.yaml", deployment)
-        .write("app/cm.yaml", configmap("keep", "1"))
-        .commit("web");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-foreground",
+        &[
+            ("web.yaml", &common::deployment("web", 0, "nginx")),
+            ("cm.yaml", &configmap("keep", "1")),
+        ],
+    );
     // The deployment controller creates the ReplicaSet.
     let mut waited = Duration::ZERO;
-    while names(&cluster, "replicasets", &ns.name).is_empty() {
+    while names(&app, "replicasets").is_empty() {
         assert!(waited < Duration::from_secs(60), "no ReplicaSet appeared");
         std::thread::sleep(Duration::from_millis(200));
         waited += Duration::from_millis(200);
     }
-    repo.remove("app/web.yaml").commit("no web");
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-    );
+    app.remove("web.yaml").commit("no web");
+    let run = app.apply(&["--prune", "--confirm-prune"]);
     run.expect_code(0);
     assert!(
-        names(&cluster, "replicasets", &ns.name).is_empty(),
+        names(&app, "replicasets").is_empty(),
         "ReplicaSets must be gone when kpush returns"
     );
-    assert!(names(&cluster, "deployments", &ns.name).is_empty());
+    assert!(names(&app, "deployments").is_empty());
 }
 
 #[test]
 fn objects_of_another_applyset_are_not_adopted_silently() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-adopt");
-    let repo = GitRepo::new();
-    repo.write("one/a.yaml", configmap("shared", "1"))
-        .write("two/a.yaml", configmap("shared", "2"))
-        .commit("two apps, one object");
-    cluster
-        .kpush(repo.path(), &["apply", "one", "-n", &ns.name])
-        .expect_code(0);
-    let run = cluster.kpush(repo.path(), &["apply", "two", "-n", &ns.name]);
+    let app = AppRepo::at(&cluster, "kp-adopt", "one");
+    app.write("a.yaml", configmap("shared", "1"));
+    app.repo.write("two/a.yaml", configmap("shared", "2"));
+    app.deploy("two apps, one object", &[]);
+    let run = app.kpush(&["apply", "two", "-n", app.ns()]);
     run.expect_code(3);
     assert!(
         run.stdout.contains("belongs to another ApplySet"),
@@ -363,14 +320,13 @@ fn objects_of_another_applyset_are_not_adopted_silently() {
         run.stdout
     );
     assert!(run.stdout.contains("--adopt"), "{}", run.stdout);
-    cluster
-        .kpush(repo.path(), &["apply", "two", "-n", &ns.name, "--adopt"])
+    app.kpush(&["apply", "two", "-n", app.ns(), "--adopt"])
         .expect_code(0);
-    let live = cluster.get("cm", Some(&ns.name), "shared").unwrap();
+    let live = app.get("cm", "shared").unwrap();
     assert_eq!(live["data"]["value"], "2");
     assert_eq!(
         live["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
-        applyset_id("kpush-two", &ns.name).as_str()
+        applyset_id("kpush-two", app.ns()).as_str()
     );
 }
 
@@ -393,10 +349,9 @@ fn kubectl_applyset(cluster: &TestCluster, args: &[&str]) -> common::Run {
 #[test]
 fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-kubectl");
+    let app = AppRepo::at(&cluster, "kp-kubectl", "handmade");
     let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("cm.yaml"), configmap("from-kubectl", "1")).unwrap();
-    let file = dir.path().join("cm.yaml");
+    let file = write_file(dir.path(), "cm.yaml", configmap("from-kubectl", "1"));
 
     // kubectl makes an ApplySet whose parent is `kpush-handmade`; its id is the one kpush computes.
     let made = kubectl_applyset(
@@ -407,38 +362,33 @@ fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
             "--prune",
             "--applyset=secret/kpush-handmade",
             "-n",
-            &ns.name,
+            app.ns(),
             "-f",
             file.to_str().unwrap(),
         ],
     );
     made.expect_code(0);
-    let parent = cluster
-        .get("secret", Some(&ns.name), "kpush-handmade")
-        .unwrap();
+    let parent = app.get("secret", "kpush-handmade").unwrap();
     assert_eq!(
         parent["metadata"]["labels"]["applyset.kubernetes.io/id"],
-        applyset_id("kpush-handmade", &ns.name).as_str()
+        applyset_id("kpush-handmade", app.ns()).as_str()
     );
 
     // kpush refuses kubectl's set...
-    let repo = GitRepo::new();
-    repo.write("handmade/a.yaml", configmap("a", "1"))
-        .write("mine/a.yaml", configmap("mine", "1"))
-        .commit("apps");
-    let run = cluster.kpush(repo.path(), &["apply", "handmade", "-n", &ns.name]);
+    app.write("a.yaml", configmap("a", "1"));
+    app.repo.write("mine/a.yaml", configmap("mine", "1"));
+    app.commit("apps");
+    let run = app.apply(&[]);
     run.expect_code(3);
     assert!(
         run.stderr.contains("is managed by tooling \"kubectl"),
         "{}",
         run.stderr
     );
-    assert!(cluster.get("cm", Some(&ns.name), "a").is_none());
+    assert!(app.get("cm", "a").is_none());
 
     // ...and kubectl refuses kpush's.
-    cluster
-        .kpush(repo.path(), &["apply", "mine", "-n", &ns.name])
-        .expect_code(0);
+    app.kpush(&["apply", "mine", "-n", app.ns()]).expect_code(0);
     let refused = kubectl_applyset(
         &cluster,
         &[
@@ -447,7 +397,7 @@ fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
             "--prune",
             "--applyset=secret/kpush-mine",
             "-n",
-            &ns.name,
+            app.ns(),
             "-f",
             file.to_str().unwrap(),
         ],
@@ -461,12 +411,12 @@ fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
         refused.stderr
     );
     // kubectl lists kpush's members with the label selector.
-    let id = applyset_id("kpush-mine", &ns.name);
+    let id = applyset_id("kpush-mine", app.ns());
     let members = cluster.kubectl(&[
         "get",
         "cm",
         "-n",
-        &ns.name,
+        app.ns(),
         "-l",
         &format!("applyset.kubernetes.io/part-of={id}"),
         "-o",
@@ -478,14 +428,13 @@ fn kubectl_and_kpush_agree_on_ids_and_leave_each_others_sets_alone() {
 #[test]
 fn a_held_lock_makes_the_next_deploy_wait() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-lock");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    let app = AppRepo::new(&cluster, "kp-lock");
+    app.write("a.yaml", configmap("a", "1")).commit("one");
     // Another run holds the lock, renewing it.
     let lease = |renew: &str| {
         format!(
             "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {}\nspec:\n  holderIdentity: pipeline-42\n  leaseDurationSeconds: 30\n  acquireTime: \"{renew}\"\n  renewTime: \"{renew}\"\n",
-            ns.name
+            app.ns()
         )
     };
     let now = cluster.kubectl(&["version", "-o", "json"]); // reachable
@@ -496,16 +445,12 @@ fn a_held_lock_makes_the_next_deploy_wait() {
         .unwrap();
     let fresh = String::from_utf8(fresh.stdout).unwrap().trim().to_string();
     let dir = tempfile::tempdir().unwrap();
-    let lease_file = dir.path().join("lease.yaml");
-    std::fs::write(&lease_file, lease(&fresh)).unwrap();
+    let lease_file = write_file(dir.path(), "lease.yaml", lease(&fresh));
     cluster
         .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
         .expect_code(0);
 
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"],
-    );
+    let run = app.apply(&["--lock-timeout", "2"]);
     run.expect_code(1);
     assert!(run.stderr.contains("held by pipeline-42"), "{}", run.stderr);
     assert!(
@@ -513,11 +458,11 @@ fn a_held_lock_makes_the_next_deploy_wait() {
         "{}",
         run.stderr
     );
-    assert!(cluster.get("cm", Some(&ns.name), "a").is_none());
+    assert!(app.get("cm", "a").is_none());
 
     // Released while the next run waits: it proceeds.
     let kubeconfig = cluster.kubeconfig.clone();
-    let ns_name = ns.name.clone();
+    let ns_name = app.ns().to_string();
     let releaser = std::thread::spawn(move || {
         std::thread::sleep(Duration::from_secs(2));
         std::process::Command::new(common::kubectl_bin())
@@ -527,10 +472,7 @@ fn a_held_lock_makes_the_next_deploy_wait() {
             .output()
             .unwrap();
     });
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--lock-timeout", "60"],
-    );
+    let run = app.apply(&["--lock-timeout", "60"]);
     releaser.join().unwrap();
     run.expect_code(0);
     assert!(
@@ -538,42 +480,34 @@ fn a_held_lock_makes_the_next_deploy_wait() {
         "{}",
         run.stderr
     );
-    assert!(cluster.get("cm", Some(&ns.name), "a").is_some());
+    assert!(app.get("cm", "a").is_some());
     // The lock is released at the end.
-    assert!(cluster.get("lease", Some(&ns.name), "kpush-app").is_none());
+    assert!(app.get("lease", "kpush-app").is_none());
 
     // A crashed run's lease expires by itself.
     std::fs::write(&lease_file, lease("2020-01-01T00:00:00.000000Z")).unwrap();
     cluster
         .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
         .expect_code(0);
-    repo.write("app/b.yaml", configmap("b", "1")).commit("two");
-    cluster
-        .kpush(
-            repo.path(),
-            &["apply", "app", "-n", &ns.name, "--lock-timeout", "2"],
-        )
-        .expect_code(0);
+    app.write("b.yaml", configmap("b", "1")).commit("two");
+    app.apply(&["--lock-timeout", "2"]).expect_code(0);
 }
 
 #[test]
 fn apply_dry_run_writes_nothing() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-dryrun");
-    let repo = GitRepo::new();
-    repo.write("app/a.yaml", configmap("a", "1"))
-        .write("app/b.yaml", configmap("b", "1"))
-        .commit("one");
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    repo.remove("app/b.yaml")
-        .write("app/c.yaml", configmap("c", "1"))
-        .commit("two");
-    let run = cluster.kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--dry-run"],
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-dryrun",
+        &[
+            ("a.yaml", &configmap("a", "1")),
+            ("b.yaml", &configmap("b", "1")),
+        ],
     );
+    app.remove("b.yaml")
+        .write("c.yaml", configmap("c", "1"))
+        .commit("two");
+    let run = app.apply(&["--prune", "--dry-run"]);
     run.expect_code(0);
     assert!(
         run.stdout.contains("Dry run: nothing was written."),
@@ -586,20 +520,17 @@ fn apply_dry_run_writes_nothing() {
         "{}",
         run.stdout
     );
-    assert_eq!(names(&cluster, "cm", &ns.name), ["a", "b"]);
-    assert!(cluster.get("lease", Some(&ns.name), "kpush-app").is_none());
+    assert_eq!(names(&app, "cm"), ["a", "b"]);
+    assert!(app.get("lease", "kpush-app").is_none());
     let ghost = unique("kp-ghost");
-    let run = cluster.kpush(
-        repo.path(),
-        &[
-            "apply",
-            "app",
-            "-n",
-            &ghost,
-            "--create-namespace",
-            "--dry-run",
-        ],
-    );
+    let run = app.kpush(&[
+        "apply",
+        "app",
+        "-n",
+        &ghost,
+        "--create-namespace",
+        "--dry-run",
+    ]);
     run.expect_code(0);
     assert!(cluster.get("namespace", None, &ghost).is_none());
 }
@@ -607,33 +538,18 @@ fn apply_dry_run_writes_nothing() {
 #[test]
 fn two_deploys_of_one_app_never_interleave() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-concurrent");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "kp-concurrent");
     // The first deploy holds the lock while its rollout waits (no kubelet: never ready).
-    repo.write("app/web.yaml", common::deployment("web", 1, "nginx:1.27"));
-    let first = repo.commit("slow");
-    repo.write("app/web.yaml", common::deployment("web", 0, "nginx:1.28"));
-    let second = repo.commit("fast");
+    app.write("web.yaml", common::deployment("web", 1, "nginx:1.27"));
+    let first = app.commit("slow");
+    app.write("web.yaml", common::deployment("web", 0, "nginx:1.28"));
+    let second = app.commit("fast");
 
-    let spawn = |rev: &str, timeout: &str| {
-        cluster.spawn_kpush(
-            repo.path(),
-            &[
-                "apply",
-                "app",
-                "-n",
-                &ns.name,
-                "--rev",
-                rev,
-                "--timeout",
-                timeout,
-            ],
-        )
-    };
+    let spawn = |rev: &str, timeout: &str| app.spawn_apply(&["--rev", rev, "--timeout", timeout]);
     let a = spawn(&first, "8s");
     // B starts once A holds the lock.
     let started = std::time::Instant::now();
-    while cluster.get("lease", Some(&ns.name), "kpush-app").is_none() {
+    while app.get("lease", "kpush-app").is_none() {
         assert!(
             started.elapsed() < Duration::from_secs(30),
             "the first deploy never took the lock"
@@ -650,7 +566,7 @@ fn two_deploys_of_one_app_never_interleave() {
         "{}",
         b.stderr
     );
-    let live = cluster.get("deployment", Some(&ns.name), "web").unwrap();
+    let live = app.get("deployment", "web").unwrap();
     assert_eq!(
         live["spec"]["template"]["spec"]["containers"][0]["image"],
         "nginx:1.28"
@@ -668,21 +584,20 @@ fn held(name: &str) -> String {
 #[test]
 fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
     let cluster = cluster();
-    let ns = cluster.namespace("kp-held");
-    let repo = GitRepo::new();
+    let app = AppRepo::new(&cluster, "kp-held");
     let names: Vec<String> = (0..9).map(|i| format!("held-{i}")).collect();
-    let declare = |repo: &GitRepo| {
+    let declare = || {
         for name in &names {
-            repo.write(&format!("app/{name}.yaml"), held(name));
+            app.write(&format!("{name}.yaml"), held(name));
         }
-        repo.write("app/keep.yaml", configmap("keep", "1"))
+        app.write("keep.yaml", configmap("keep", "1"))
             .commit("held objects");
     };
-    let undeclare = |repo: &GitRepo| {
+    let undeclare = || {
         for name in &names {
-            repo.remove(&format!("app/{name}.yaml"));
+            app.remove(&format!("{name}.yaml"));
         }
-        repo.commit("without them");
+        app.commit("without them");
     };
     let release = || {
         for name in &names {
@@ -692,7 +607,7 @@ fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
                 "configmap",
                 name,
                 "-n",
-                &ns.name,
+                app.ns(),
                 "--type=json",
                 "-p",
                 r#"[{"op":"remove","path":"/metadata/finalizers"}]"#,
@@ -701,52 +616,32 @@ fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
     };
     let deleting = || {
         names.iter().all(|name| {
-            cluster
-                .get("configmap", Some(&ns.name), name)
+            app.get("configmap", name)
                 .is_some_and(|o| !o["metadata"]["deletionTimestamp"].is_null())
         })
     };
     let gone = || {
         names
             .iter()
-            .all(|name| cluster.get("configmap", Some(&ns.name), name).is_none())
+            .all(|name| app.get("configmap", name).is_none())
     };
 
     // --no-wait returns once the deletions are accepted.
-    declare(&repo);
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    undeclare(&repo);
-    cluster
-        .kpush(
-            repo.path(),
-            &[
-                "apply",
-                "app",
-                "-n",
-                &ns.name,
-                "--prune",
-                "--confirm-prune",
-                "--no-wait",
-            ],
-        )
+    declare();
+    app.apply(&[]).expect_code(0);
+    undeclare();
+    app.apply(&["--prune", "--confirm-prune", "--no-wait"])
         .expect_code(0);
     assert!(deleting(), "the objects are still being deleted");
     release();
-    common::background::until("the objects to go", Duration::from_secs(30), gone);
+    common::until("the objects to go", Duration::from_secs(30), gone);
 
     // Otherwise kpush returns only when the objects are gone.
-    declare(&repo);
-    cluster
-        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
-        .expect_code(0);
-    undeclare(&repo);
-    let prune = cluster.spawn_kpush(
-        repo.path(),
-        &["apply", "app", "-n", &ns.name, "--prune", "--confirm-prune"],
-    );
-    common::background::until("the deletions", Duration::from_secs(30), deleting);
+    declare();
+    app.apply(&[]).expect_code(0);
+    undeclare();
+    let prune = app.spawn_apply(&["--prune", "--confirm-prune"]);
+    common::until("the deletions", Duration::from_secs(30), deleting);
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
         !prune.is_finished(),

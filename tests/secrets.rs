@@ -7,7 +7,8 @@ mod common;
 use std::path::Path;
 
 use base64::Engine;
-use common::{GitRepo, Run, cluster};
+use common::app_repo::AppRepo;
+use common::{Run, cluster, secret};
 
 const VALUES: [&str; 4] = [
     "first-Pl41n-value",
@@ -18,13 +19,6 @@ const VALUES: [&str; 4] = [
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
-}
-
-fn secret(name: &str, string_value: &str, data_value: &str) -> String {
-    format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\nstringData: {{password: {string_value}}}\ndata: {{token: {}}}\n",
-        b64(data_value)
-    )
 }
 
 /// Everything a run showed or left behind: its output and every file in `dir`.
@@ -60,7 +54,7 @@ impl Checker {
 #[test]
 fn no_secret_value_in_any_output_or_file() {
     let cluster = cluster();
-    let ns = cluster.namespace("secrets");
+    let app = AppRepo::new(&cluster, "secrets");
     let kubeconfig_text = std::fs::read_to_string(&cluster.kubeconfig).unwrap();
     let token = kubeconfig_text
         .lines()
@@ -77,10 +71,12 @@ fn no_secret_value_in_any_output_or_file() {
         checked: 0,
     };
 
-    let repo = GitRepo::new();
-    repo.write("app/cm.yaml", common::configmap("settings", "1"))
-        .write("app/s.yaml", secret("creds", VALUES[0], VALUES[1]));
-    let first = repo.commit("first");
+    app.write("cm.yaml", common::configmap("settings", "1"))
+        .write(
+            "s.yaml",
+            secret("creds", &[("password", VALUES[0])], &[("token", VALUES[1])]),
+        );
+    let first = app.commit("first");
 
     let out = tempfile::tempdir().unwrap();
     let summary = out.path().join("step-summary.md");
@@ -100,7 +96,7 @@ fn no_secret_value_in_any_output_or_file() {
         }
         let full: Vec<&str> = full.iter().map(String::as_str).collect();
         common::kpush_env(
-            repo.path(),
+            app.repo.path(),
             &full,
             &[
                 ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
@@ -108,7 +104,7 @@ fn no_secret_value_in_any_output_or_file() {
             ],
         )
     };
-    let target = ["app", "--app", "creds", "-n", ns.name.as_str()];
+    let target = ["app", "--app", "creds", "-n", app.ns()];
     let with = |command: &str, extra: &[&str]| -> Vec<String> {
         let mut v = vec![command.to_string()];
         v.extend(target.iter().map(|s| s.to_string()));
@@ -142,8 +138,11 @@ fn no_secret_value_in_any_output_or_file() {
     checker.check("apply", &r, out.path());
 
     // An update of both values.
-    repo.write("app/s.yaml", secret("creds", VALUES[1], VALUES[0]));
-    repo.commit("rotate");
+    app.write(
+        "s.yaml",
+        secret("creds", &[("password", VALUES[1])], &[("token", VALUES[0])]),
+    );
+    app.commit("rotate");
     for format in ["text", "markdown"] {
         let r = go(with("diff", &["--exit-code"])
             .into_iter()
@@ -182,7 +181,7 @@ fn no_secret_value_in_any_output_or_file() {
     // A conflict on a Secret: another manager owns the key kpush changes.
     let other = format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: creds, namespace: {}}}\ndata: {{token: {}}}\n",
-        ns.name,
+        app.ns(),
         b64(VALUES[2])
     );
     let file = out.path().join("other-manager.yaml");
@@ -205,14 +204,14 @@ fn no_secret_value_in_any_output_or_file() {
     checker.check("apply with a conflict on a Secret", &r, out.path());
 
     // A Secret the server refuses: a key that is not a valid data key.
-    repo.write(
-        "app/bad.yaml",
+    app.write(
+        "bad.yaml",
         format!(
             "apiVersion: v1\nkind: Secret\nmetadata: {{name: refused}}\nstringData: {{'not a key!': {}}}\n",
             VALUES[3]
         ),
     );
-    repo.commit("refused");
+    app.commit("refused");
     for format in ["text", "json", "markdown"] {
         let r = go(with("apply", &["--force-conflicts"])
             .into_iter()

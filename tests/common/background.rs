@@ -60,12 +60,3 @@ impl Background {
         (run, start.elapsed())
     }
 }
-
-/// Polls until `ready` holds, for at most `limit`.
-pub fn until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while !ready() {
-        assert!(start.elapsed() < limit, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}

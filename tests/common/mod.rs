@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod app_repo;
 pub mod background;
 pub mod kubelet;
 pub mod schema;
@@ -11,6 +12,7 @@ pub mod schema;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
 
 use git2::{Repository, Signature};
 use tempfile::TempDir;
@@ -115,6 +117,23 @@ pub fn kpush_env(cwd: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
         command.env(k, v);
     }
     Run::from(command.output().expect("run kpush"))
+}
+
+/// Polls until `ready` holds, for at most `limit`.
+#[track_caller]
+pub fn until(what: &str, limit: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < limit, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Writes `content` to `name` in `dir`; returns the path.
+pub fn write_file(dir: &Path, name: &str, content: impl AsRef<[u8]>) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, content).unwrap();
+    path
 }
 
 /// A name no other test (or test run) uses.
@@ -268,6 +287,49 @@ pub fn configmap(name: &str, value: &str) -> String {
     format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  value: \"{value}\"\n"
     )
+}
+
+/// A Service `name` selecting the pods labelled `app: name`, port 80 to 8080.
+pub fn service(name: &str) -> String {
+    format!(
+        "apiVersion: v1
+kind: Service
+metadata:
+  name: {name}
+spec:
+  selector: {{app: {name}}}
+  ports:
+    - port: 80
+      targetPort: 8080
+"
+    )
+}
+
+/// A Secret `name` with `string_data` under `stringData` and `data` (plain text, base64-encoded
+/// here) under `data`; an empty one is left out.
+pub fn secret(name: &str, string_data: &[(&str, &str)], data: &[(&str, &str)]) -> String {
+    use base64::Engine;
+    let b64 = |v: &str| base64::engine::general_purpose::STANDARD.encode(v);
+    let mut text = format!("apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}}}\n");
+    let mut section = |key: &str, entries: Vec<String>| {
+        if !entries.is_empty() {
+            text.push_str(&format!("{key}: {{{}}}\n", entries.join(", ")));
+        }
+    };
+    section(
+        "stringData",
+        string_data
+            .iter()
+            .map(|(k, v)| format!("{k}: {v}"))
+            .collect(),
+    );
+    section(
+        "data",
+        data.iter()
+            .map(|(k, v)| format!("{k}: {}", b64(v)))
+            .collect(),
+    );
+    text
 }
 
 /// A Deployment `name` whose pods carry `app: name` and run `image` in container `main`.
