@@ -160,6 +160,130 @@ fn protected_objects_are_kept() {
     );
 }
 
+/// A ConfigMap annotated `key: value`.
+fn annotated(name: &str, key: &str, value: &str) -> String {
+    configmap(name, "1").replace(
+        "metadata:\n",
+        &format!("metadata:\n  annotations:\n    {key}: \"{value}\"\n"),
+    )
+}
+
+#[test]
+fn the_prune_opt_outs_people_already_write_are_honoured() {
+    let cluster = cluster();
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-optout",
+        &[
+            (
+                "a.yaml",
+                &annotated("kpush-disabled", "kpush.dev/prune", "disabled"),
+            ),
+            (
+                "b.yaml",
+                &annotated("helm-keep", "helm.sh/resource-policy", "keep"),
+            ),
+            (
+                "c.yaml",
+                &annotated(
+                    "flux-disabled",
+                    "kustomize.toolkit.fluxcd.io/prune",
+                    "disabled",
+                ),
+            ),
+            (
+                "d.yaml",
+                &annotated(
+                    "argo-confirm",
+                    "argocd.argoproj.io/sync-options",
+                    "Prune=confirm",
+                ),
+            ),
+            ("e.yaml", &configmap("plain", "1")),
+            ("f.yaml", &configmap("stays", "1")),
+        ],
+    );
+    for file in ["a.yaml", "b.yaml", "c.yaml", "d.yaml", "e.yaml"] {
+        app.remove(file);
+    }
+    app.commit("only one left");
+    let run = app.apply(&["--prune", "--confirm-prune"]);
+    run.expect_code(0);
+    for reason in [
+        "kept: annotated `kpush.dev/prune: \"disabled\"`",
+        "kept: annotated `helm.sh/resource-policy: keep`",
+        "kept: annotated `kustomize.toolkit.fluxcd.io/prune: disabled`",
+    ] {
+        assert!(run.stdout.contains(reason), "{reason}\n{}", run.stdout);
+    }
+    // Confirmed, the Prune=confirm object goes with the plain one; the opt-outs stay.
+    assert_eq!(
+        names(&app, "cm"),
+        ["flux-disabled", "helm-keep", "kpush-disabled", "stays"]
+    );
+}
+
+#[test]
+fn prune_confirm_waits_for_confirmation() {
+    let cluster = cluster();
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-confirm",
+        &[
+            (
+                "a.yaml",
+                &annotated(
+                    "argo-confirm",
+                    "argocd.argoproj.io/sync-options",
+                    "Prune=confirm",
+                ),
+            ),
+            ("b.yaml", &configmap("stays", "1")),
+        ],
+    );
+    app.remove("a.yaml").commit("one left");
+    let run = app.apply(&["--prune"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "kept: annotated `argocd.argoproj.io/sync-options: Prune=confirm`: deleted only with `--confirm-prune`"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(names(&app, "cm"), ["argo-confirm", "stays"]);
+    app.apply(&["--prune", "--confirm-prune"]).expect_code(0);
+    assert_eq!(names(&app, "cm"), ["stays"]);
+}
+
+#[test]
+fn the_apps_prune_false_sync_option_keeps_everything() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-appkeep");
+    let definition = |ns: &str| {
+        format!(
+            "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source: {{path: app}}\n  destination: {{namespace: {ns}}}\n  syncPolicy:\n    automated: {{prune: true}}\n    syncOptions: [Prune=false]\n"
+        )
+    };
+    app.repo.write("kpush.yaml", definition(app.ns()));
+    app.write("a.yaml", configmap("old", "1"))
+        .write("b.yaml", configmap("stays", "1"));
+    app.commit("two");
+    let run = app.kpush(&["apply"]);
+    run.expect_code(0);
+    assert!(!run.stderr.contains("Prune=false"), "{}", run.stderr);
+    app.remove("a.yaml").commit("one");
+    let run = app.kpush(&["apply"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("kept: the app's sync option `Prune=false`"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(names(&app, "cm"), ["old", "stays"]);
+}
+
 #[test]
 fn an_empty_render_prunes_nothing_unless_allowed() {
     let cluster = cluster();

@@ -46,7 +46,8 @@ pub async fn apply_resolved(
 ) -> Result<Vec<AppReport>, Error> {
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     // Every app is planned and validated before any app is written.
-    let planned = plan_all(global, &args.target, resolved, &stream).await?;
+    let options = settings::prepare_options(&args.target, args.confirm_prune);
+    let planned = plan_all(global, options, resolved, &stream).await?;
     if let Some(worst) = planned
         .iter()
         .filter_map(|p| p.prepared.plan.error_class())

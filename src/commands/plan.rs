@@ -1,9 +1,9 @@
 //! What `diff` and `apply` share: every app rendered, then connected and planned, each plan
 //! printed as it is ready.
 
-use crate::cli::{GlobalArgs, TargetArgs};
+use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
-use crate::deploy::{self, AppRun, Prepared};
+use crate::deploy::{self, AppRun, PrepareOptions, Prepared};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::report::{AppId, AppReport, Stream};
@@ -41,12 +41,11 @@ pub(super) fn images(run: &AppRun) -> Vec<String> {
 /// Renders every app (before any cluster call), then plans each and streams its plan.
 pub(super) async fn plan_all<'a>(
     global: &GlobalArgs,
-    target: &TargetArgs,
+    options: PrepareOptions,
     resolved: &'a Resolved,
     stream: &Stream,
 ) -> Result<Vec<Planned<'a>>, Error> {
     let connection = settings::connection(global);
-    let options = settings::prepare_options(target);
     let renders = deploy::render_all(&resolved.snapshot, &resolved.apps)?;
     let mut planned = Vec::new();
     for (run, rendered) in resolved.apps.iter().zip(renders) {

@@ -1,5 +1,7 @@
 //! Argo CD sync options (`Key=Value` strings) as typed settings.
 
+use crate::object::Prune;
+
 /// `PrunePropagationPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PruneProp {
@@ -29,6 +31,9 @@ pub struct SyncOptions {
     pub prune_propagation: Option<PruneProp>,
     pub prune_last: Option<bool>,
     pub replace: Option<bool>,
+    /// `Prune=false` keeps every object that leaves the render; `Prune=confirm` deletes them
+    /// only with `--confirm-prune`.
+    pub prune: Option<Prune>,
 }
 
 impl SyncOptions {
@@ -48,6 +53,22 @@ impl SyncOptions {
                 ("CreateNamespace", Some(b)) => parsed.create_namespace = Some(b),
                 ("PruneLast", Some(b)) => parsed.prune_last = Some(b),
                 ("Replace", Some(b)) => parsed.replace = Some(b),
+                ("Prune", _) => match value.trim() {
+                    "true" => parsed.prune = Some(Prune::Allowed),
+                    "false" => {
+                        parsed.prune = Some(Prune::Never(
+                            "the app's sync option `Prune=false`".into(),
+                        ))
+                    }
+                    "confirm" => {
+                        parsed.prune = Some(Prune::Confirm(
+                            "the app's sync option `Prune=confirm`".into(),
+                        ))
+                    }
+                    other => warnings.push(format!(
+                        "sync option `Prune={other}` is not true, false or confirm; ignored"
+                    )),
+                },
                 ("PrunePropagationPolicy", _) => match PruneProp::parse(value.trim()) {
                     Some(p) => parsed.prune_propagation = Some(p),
                     None => warnings.push(format!(
@@ -71,6 +92,7 @@ impl SyncOptions {
             prune_propagation: other.prune_propagation.or(self.prune_propagation),
             prune_last: other.prune_last.or(self.prune_last),
             replace: other.replace.or(self.replace),
+            prune: other.prune.clone().or(self.prune.clone()),
         }
     }
 }
@@ -99,8 +121,26 @@ mod tests {
                 prune_propagation: Some(PruneProp::Foreground),
                 prune_last: Some(true),
                 replace: None,
+                prune: None,
             }
         );
+    }
+
+    #[test]
+    fn the_app_may_keep_or_confirm_every_prune() {
+        let parse = |o: &str| SyncOptions::parse(&[o.to_string()]);
+        assert!(matches!(
+            parse("Prune=false").0.prune,
+            Some(Prune::Never(_))
+        ));
+        assert!(matches!(
+            parse("Prune=confirm").0.prune,
+            Some(Prune::Confirm(_))
+        ));
+        assert_eq!(parse("Prune=true").0.prune, Some(Prune::Allowed));
+        let (parsed, warnings) = parse("Prune=maybe");
+        assert_eq!(parsed.prune, None);
+        assert_eq!(warnings.len(), 1);
     }
 
     #[test]

@@ -26,6 +26,8 @@ pub struct AppRun {
     pub sensitive_paths: Vec<crate::input::SensitivePath>,
     /// The config file the app came from (repository-relative); `None` with a PATH.
     pub config: Option<PathBuf>,
+    /// The app's `Prune` sync option: whether objects that leave the render may be deleted.
+    pub prune_rule: crate::object::Prune,
     /// `Replace=true`: objects whose immutable fields change are deleted and created again.
     pub replace: bool,
     /// The images this deploy promotes, checked against the policy.

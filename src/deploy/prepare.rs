@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::input::{Problem, RenderError};
 use crate::inventory::PART_OF_LABEL;
 use crate::object::Resource;
-use crate::plan::{self, DroppedCheck, Plan, PlanOptions, Target};
+use crate::plan::{self, DroppedCheck, Plan, PlanOptions, PruneRules, Target};
 use crate::render::Rendered;
 use crate::source::CommitInfo;
 
@@ -30,6 +30,8 @@ pub struct PrepareOptions {
     pub verify_unchanged: bool,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// `--confirm-prune`: objects whose deletion needs confirmation (`Prune=confirm`) may go.
+    pub confirm_prune: bool,
 }
 
 /// Everything known before the first write. Plain data: the cluster handle stays with the
@@ -98,6 +100,7 @@ pub async fn prepare(
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let mut targets = resolve_targets(run, &rendered, &discovery, &destination)?;
     let concurrency = options.concurrency;
+    let confirm_prune = options.confirm_prune;
     let Namespaces { missing, to_create } = definitions::check_namespaces(
         cluster,
         run,
@@ -154,9 +157,14 @@ pub async fn prepare(
         options.plan.dropped = dropped_check(cluster, &targets, &observations).await;
     }
     let mut plan = Plan::build(targets, observations, &options.plan);
+    let rules = PruneRules {
+        enabled: run.prune,
+        confirmed: confirm_prune,
+        app: run.prune_rule.clone(),
+    };
     plan.entries.extend(plan::prune_entries(
         candidates,
-        run.prune,
+        &rules,
         &run.sensitive_paths,
     ));
     Ok(Prepared {

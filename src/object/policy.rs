@@ -10,6 +10,9 @@ pub const WAVE_ANNOTATIONS: [&str; 2] = ["kpush.dev/wave", "argocd.argoproj.io/s
 pub const REPLACE_ANNOTATION: &str = "kpush.dev/replace";
 pub const PRUNE_ANNOTATION: &str = "kpush.dev/prune";
 pub const ARGO_SYNC_OPTIONS: &str = "argocd.argoproj.io/sync-options";
+/// What people moving from Helm and Flux already wrote to keep an object.
+pub const HELM_RESOURCE_POLICY: &str = "helm.sh/resource-policy";
+pub const FLUX_PRUNE: &str = "kustomize.toolkit.fluxcd.io/prune";
 
 /// The order writes go in; later stages may depend on earlier ones existing. Deletion runs
 /// the other way: objects before their CRD and their namespace.
@@ -56,9 +59,31 @@ pub struct Policy {
     /// Delete and re-create the object when an immutable field changes (`kpush.dev/replace`,
     /// Argo CD's `Replace=true`, or the app's sync option).
     pub replace: bool,
-    /// Why the object must never be pruned, if it must not (`kpush.dev/prune: "false"`, Argo
-    /// CD's `Prune=false`).
-    pub prune_protection: Option<String>,
+    /// Whether the object may be deleted once it leaves the render.
+    pub prune: Prune,
+}
+
+/// Whether an object that left the render may be deleted, and what says so.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Prune {
+    #[default]
+    Allowed,
+    /// Never (`kpush.dev/prune: "false"` or `disabled`, Argo CD's `Prune=false`, Helm's
+    /// `helm.sh/resource-policy: keep`, Flux's `kustomize.toolkit.fluxcd.io/prune: disabled`).
+    Never(String),
+    /// Only when the run confirms it (Argo CD's `Prune=confirm`; `--confirm-prune`).
+    Confirm(String),
+}
+
+impl Prune {
+    /// The stricter of two rules: never, then confirm, then allowed.
+    pub fn and(self, other: Prune) -> Prune {
+        match (self, other) {
+            (Prune::Never(r), _) | (_, Prune::Never(r)) => Prune::Never(r),
+            (Prune::Confirm(r), _) | (_, Prune::Confirm(r)) => Prune::Confirm(r),
+            _ => Prune::Allowed,
+        }
+    }
 }
 
 impl Policy {
@@ -70,12 +95,20 @@ impl Policy {
             .split(',')
             .map(str::trim)
             .collect();
-        let prune_protection = if annotations[PRUNE_ANNOTATION].as_str() == Some("false") {
-            Some(format!("annotated `{PRUNE_ANNOTATION}: \"false\"`"))
+        let text = |key: &str| annotations[key].as_str().unwrap_or("");
+        let kpush = text(PRUNE_ANNOTATION);
+        let prune = if matches!(kpush, "false" | "disabled") {
+            Prune::Never(format!("annotated `{PRUNE_ANNOTATION}: \"{kpush}\"`"))
         } else if argo.contains(&"Prune=false") {
-            Some(format!("annotated `{ARGO_SYNC_OPTIONS}: Prune=false`"))
+            Prune::Never(format!("annotated `{ARGO_SYNC_OPTIONS}: Prune=false`"))
+        } else if text(HELM_RESOURCE_POLICY) == "keep" {
+            Prune::Never(format!("annotated `{HELM_RESOURCE_POLICY}: keep`"))
+        } else if text(FLUX_PRUNE) == "disabled" {
+            Prune::Never(format!("annotated `{FLUX_PRUNE}: disabled`"))
+        } else if argo.contains(&"Prune=confirm") {
+            Prune::Confirm(format!("annotated `{ARGO_SYNC_OPTIONS}: Prune=confirm`"))
         } else {
-            None
+            Prune::Allowed
         };
         Policy {
             stage: Stage::of(&resource.group, &resource.kind, resource.namespaced),
@@ -85,7 +118,7 @@ impl Policy {
                 .unwrap_or(0),
             replace: annotations[REPLACE_ANNOTATION].as_str() == Some("true")
                 || argo.contains(&"Replace=true"),
-            prune_protection,
+            prune,
         }
     }
 }
@@ -125,42 +158,81 @@ mod tests {
     fn annotations_are_read_once_into_the_policy() {
         let cm = resource("", "ConfigMap", true);
         let cases = [
-            (json!({}), 0, false, false),
-            (json!({"kpush.dev/wave": " -2 "}), -2, false, false),
-            (
-                json!({"argocd.argoproj.io/sync-wave": "5"}),
-                5,
-                false,
-                false,
-            ),
+            (json!({}), 0, false),
+            (json!({"kpush.dev/wave": " -2 "}), -2, false),
+            (json!({"argocd.argoproj.io/sync-wave": "5"}), 5, false),
             (
                 json!({"kpush.dev/wave": "1", "argocd.argoproj.io/sync-wave": "5"}),
                 1,
                 false,
-                false,
             ),
-            (json!({"kpush.dev/wave": "soon"}), 0, false, false),
-            (json!({"kpush.dev/replace": "true"}), 0, true, false),
-            (json!({"kpush.dev/replace": "false"}), 0, false, false),
+            (json!({"kpush.dev/wave": "soon"}), 0, false),
+            (json!({"kpush.dev/replace": "true"}), 0, true),
+            (json!({"kpush.dev/replace": "false"}), 0, false),
             (
                 json!({"argocd.argoproj.io/sync-options": "Prune=false, Replace=true"}),
                 0,
                 true,
-                true,
             ),
-            (json!({"kpush.dev/prune": "false"}), 0, false, true),
-            (json!({"kpush.dev/prune": "true"}), 0, false, false),
         ];
-        for (annotations, wave, replace, protected) in cases {
+        for (annotations, wave, replace) in cases {
             let object = json!({"metadata": {"annotations": annotations}});
             let policy = Policy::of(&cm, &object);
             assert_eq!(policy.wave, wave, "{annotations}");
             assert_eq!(policy.replace, replace, "{annotations}");
-            assert_eq!(
-                policy.prune_protection.is_some(),
-                protected,
-                "{annotations}"
-            );
         }
+    }
+
+    #[test]
+    fn the_prune_opt_outs_of_kpush_argo_cd_helm_and_flux_are_honoured() {
+        let cm = resource("", "ConfigMap", true);
+        // (annotations, "never" | "confirm" | "allowed")
+        let cases = [
+            (json!({}), "allowed"),
+            (json!({"kpush.dev/prune": "false"}), "never"),
+            (json!({"kpush.dev/prune": "disabled"}), "never"),
+            (json!({"kpush.dev/prune": "true"}), "allowed"),
+            (
+                json!({"argocd.argoproj.io/sync-options": "Prune=false"}),
+                "never",
+            ),
+            (
+                json!({"argocd.argoproj.io/sync-options": "Replace=true, Prune=confirm"}),
+                "confirm",
+            ),
+            (
+                json!({"argocd.argoproj.io/sync-options": "Prune=true"}),
+                "allowed",
+            ),
+            (json!({"helm.sh/resource-policy": "keep"}), "never"),
+            (json!({"helm.sh/resource-policy": "delete"}), "allowed"),
+            (
+                json!({"kustomize.toolkit.fluxcd.io/prune": "disabled"}),
+                "never",
+            ),
+            (
+                json!({"kustomize.toolkit.fluxcd.io/prune": "enabled"}),
+                "allowed",
+            ),
+            // Never outweighs confirm.
+            (
+                json!({"argocd.argoproj.io/sync-options": "Prune=confirm", "helm.sh/resource-policy": "keep"}),
+                "never",
+            ),
+        ];
+        for (annotations, expected) in cases {
+            let object = json!({"metadata": {"annotations": annotations}});
+            let got = match Policy::of(&cm, &object).prune {
+                Prune::Allowed => "allowed",
+                Prune::Never(_) => "never",
+                Prune::Confirm(_) => "confirm",
+            };
+            assert_eq!(got, expected, "{annotations}");
+        }
+        let never = || Prune::Never("a".into());
+        let confirm = || Prune::Confirm("b".into());
+        assert_eq!(confirm().and(never()), never());
+        assert_eq!(Prune::Allowed.and(confirm()), confirm());
+        assert_eq!(Prune::Allowed.and(Prune::Allowed), Prune::Allowed);
     }
 }

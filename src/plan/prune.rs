@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 use super::{Action, Entry, SensitivePath, Subject, diff, normalize};
-use crate::object::{ObjectRef, Policy, Resource};
+use crate::object::{ObjectRef, Policy, Prune, Resource};
 
 /// A member of the inventory that the current render no longer declares.
 #[derive(Debug, Clone)]
@@ -27,19 +27,42 @@ impl PruneCandidate {
     }
 }
 
+/// What the run says about pruning.
+#[derive(Debug, Clone, Default)]
+pub struct PruneRules {
+    /// `--prune` (or the app's `prune: true`): without it every candidate is kept.
+    pub enabled: bool,
+    /// `--confirm-prune`: objects whose deletion needs confirmation may go.
+    pub confirmed: bool,
+    /// The app's own `Prune` sync option, applied to every candidate.
+    pub app: Prune,
+}
+
+impl PruneRules {
+    /// Why `candidate` stays, if it does.
+    fn kept(&self, candidate: &PruneCandidate) -> Option<String> {
+        match candidate.policy.prune.clone().and(self.app.clone()) {
+            Prune::Never(reason) => Some(reason),
+            Prune::Confirm(reason) if !self.confirmed => {
+                Some(format!("{reason}: deleted only with `--confirm-prune`"))
+            }
+            _ if !self.enabled => Some("pruning is off (pass `--prune` to delete it)".into()),
+            _ => None,
+        }
+    }
+}
+
 /// One entry per candidate: `prune` (with the removal as a diff) or `keep` with the reason;
 /// each entry keeps its candidate.
 pub fn prune_entries(
     candidates: Vec<PruneCandidate>,
-    prune: bool,
+    rules: &PruneRules,
     sensitive: &[SensitivePath],
 ) -> Vec<Entry> {
     candidates
         .into_iter()
         .map(|c| {
-            let kept = c.policy.prune_protection.clone().or_else(|| {
-                (!prune).then(|| "pruning is off (pass `--prune` to delete it)".to_string())
-            });
+            let kept = rules.kept(&c);
             let action = if kept.is_some() {
                 Action::Keep
             } else {
@@ -84,26 +107,71 @@ mod tests {
 
     #[test]
     fn protected_objects_and_disabled_pruning_keep() {
+        let confirm = json!({"argocd.argoproj.io/sync-options": "Prune=confirm"});
+        let app_never = Prune::Never("the app's sync option `Prune=false`".into());
+        let app_confirm = Prune::Confirm("the app's sync option `Prune=confirm`".into());
+        // (annotations, --prune, --confirm-prune, the app's rule, expected)
         let cases = [
-            (json!({}), true, Action::Prune),
-            (json!({}), false, Action::Keep),
-            (json!({"kpush.dev/prune": "false"}), true, Action::Keep),
+            (json!({}), true, false, Prune::Allowed, Action::Prune),
+            (json!({}), false, true, Prune::Allowed, Action::Keep),
+            (
+                json!({"kpush.dev/prune": "false"}),
+                true,
+                true,
+                Prune::Allowed,
+                Action::Keep,
+            ),
+            (
+                json!({"kpush.dev/prune": "disabled"}),
+                true,
+                true,
+                Prune::Allowed,
+                Action::Keep,
+            ),
             (
                 json!({"argocd.argoproj.io/sync-options": "Replace=true, Prune=false"}),
                 true,
+                false,
+                Prune::Allowed,
                 Action::Keep,
             ),
-            (json!({"kpush.dev/prune": "true"}), true, Action::Prune),
+            (
+                json!({"kpush.dev/prune": "true"}),
+                true,
+                false,
+                Prune::Allowed,
+                Action::Prune,
+            ),
+            (confirm.clone(), true, false, Prune::Allowed, Action::Keep),
+            (confirm.clone(), true, true, Prune::Allowed, Action::Prune),
+            // A confirmed prune is still a prune: off means off.
+            (confirm, false, true, Prune::Allowed, Action::Keep),
+            (json!({}), true, true, app_never, Action::Keep),
+            (json!({}), true, false, app_confirm.clone(), Action::Keep),
+            (json!({}), true, true, app_confirm, Action::Prune),
         ];
-        for (annotations, prune, expected) in cases {
-            let entries = prune_entries(vec![candidate(annotations.clone())], prune, &[]);
-            assert_eq!(entries[0].action, expected, "{annotations} prune={prune}");
+        for (annotations, enabled, confirmed, app, expected) in cases {
+            let rules = PruneRules {
+                enabled,
+                confirmed,
+                app: app.clone(),
+            };
+            let entries = prune_entries(vec![candidate(annotations.clone())], &rules, &[]);
+            assert_eq!(
+                entries[0].action, expected,
+                "{annotations} prune={enabled} confirmed={confirmed} app={app:?}"
+            );
+            assert_eq!(entries[0].kept.is_some(), expected == Action::Keep);
         }
     }
 
     #[test]
     fn the_removal_diff_masks_secrets() {
-        let entries = prune_entries(vec![candidate(json!({}))], true, &[]);
+        let rules = PruneRules {
+            enabled: true,
+            ..PruneRules::default()
+        };
+        let entries = prune_entries(vec![candidate(json!({}))], &rules, &[]);
         let diff = &entries[0].diff;
         assert!(diff.contains("-  token: <removed, 6 bytes>"), "{diff}");
         assert!(!diff.contains("c2VjcmV0"));

@@ -94,6 +94,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
             .collect(),
         config: None,
         replace: options.replace == Some(true),
+        prune_rule: options.prune.clone().unwrap_or_default(),
         self_heal: app.sync.self_heal == Some(true),
         images: Vec::new(),
     }

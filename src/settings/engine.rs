@@ -12,8 +12,10 @@ pub fn connection(global: &GlobalArgs) -> Connection {
     }
 }
 
-pub fn prepare_options(target: &TargetArgs) -> PrepareOptions {
+/// `confirm_prune` is `apply`'s `--confirm-prune` (`diff` shows what apply without it does).
+pub fn prepare_options(target: &TargetArgs, confirm_prune: bool) -> PrepareOptions {
     PrepareOptions {
+        confirm_prune,
         adopt: target.adopt,
         force_conflicts: target.force_conflicts,
         verify_unchanged: target.verify_unchanged,
