@@ -9,45 +9,28 @@ use common::{cluster, unique};
 /// `cel` is set (as current real-world CRDs such as kube-prometheus's have).
 fn widget_crd(group: &str, cel: bool) -> String {
     let rules = if cel {
-        "
-              x-kubernetes-validations:
-                - rule: \"self.replicas <= self.maxReplicas\"
-                  message: \"replicas must not exceed maxReplicas\""
+        "x-kubernetes-validations:
+  - rule: \"self.replicas <= self.maxReplicas\"
+    message: \"replicas must not exceed maxReplicas\"
+"
     } else {
         ""
     };
-    format!(
-        "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: widgets.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names:
-    plural: widgets
-    singular: widget
-    kind: Widget
-    listKind: WidgetList
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object{rules}
-              properties:
-                replicas:
-                  type: integer
-                maxReplicas:
-                  type: integer
-                  default: 5
-                color:
-                  type: string
+    common::crd(
+        group,
+        "Widget",
+        &format!(
+            "type: object
+{rules}properties:
+  replicas:
+    type: integer
+  maxReplicas:
+    type: integer
+    default: 5
+  color:
+    type: string
 "
+        ),
     )
 }
 

@@ -226,34 +226,19 @@ binaryData: {}
 /// A CRD whose `spec.config` keeps whatever it is given (`x-kubernetes-preserve-unknown-fields`),
 /// as operators' CRDs do for embedded configuration.
 fn crd(group: &str) -> String {
-    format!(
-        "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: gadgets.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names: {{plural: gadgets, singular: gadget, kind: Gadget, listKind: GadgetList}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                enabled: {{type: boolean}}
-                count: {{type: integer}}
-                name: {{type: string}}
-                tags: {{type: array, items: {{type: string}}}}
-                config:
-                  type: object
-                  x-kubernetes-preserve-unknown-fields: true
-"
+    common::crd(
+        group,
+        "Gadget",
+        "type: object
+properties:
+  enabled: {type: boolean}
+  count: {type: integer}
+  name: {type: string}
+  tags: {type: array, items: {type: string}}
+  config:
+    type: object
+    x-kubernetes-preserve-unknown-fields: true
+",
     )
 }
 

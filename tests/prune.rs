@@ -357,28 +357,10 @@ fn a_failed_deploy_prunes_nothing() {
 
     // A new CRD and a custom resource its schema rejects: the resource can only be validated
     // once the CRD is established, mid-deploy.
-    let crd = format!(
-        "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: gizmos.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names: {{plural: gizmos, singular: gizmo, kind: Gizmo, listKind: GizmoList}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      schema:
-        openAPIV3Schema:
-          type: object
-          properties:
-            spec:
-              type: object
-              properties:
-                size: {{type: integer}}
-"
+    let crd = common::crd(
+        &group,
+        "Gizmo",
+        "type: object\nproperties:\n  size: {type: integer}\n",
     );
     app.remove("b.yaml")
         .write("crd.yaml", crd)

@@ -332,6 +332,37 @@ pub fn secret(name: &str, string_data: &[(&str, &str)], data: &[(&str, &str)]) -
     text
 }
 
+/// A namespaced CustomResourceDefinition for `kind` (plural: lowercase `kind` + `s`) in
+/// `group`, served and stored at `v1`, whose `spec` has the schema `spec` (YAML, unindented).
+pub fn crd(group: &str, kind: &str, spec: &str) -> String {
+    let singular = kind.to_lowercase();
+    let plural = format!("{singular}s");
+    let spec: String = spec
+        .lines()
+        .map(|line| format!("              {line}\n"))
+        .collect();
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{plural: {plural}, singular: {singular}, kind: {kind}, listKind: {kind}List}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      schema:
+        openAPIV3Schema:
+          type: object
+          properties:
+            spec:
+{spec}"
+    )
+}
+
 /// A Deployment `name` whose pods carry `app: name` and run `image` in container `main`.
 pub fn deployment(name: &str, replicas: u32, image: &str) -> String {
     format!(
