@@ -277,9 +277,20 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100), value_name = "PERCENT")]
     pub prune_threshold: u8,
 
-    /// Confirm a prune larger than `--prune-threshold`.
+    /// Confirm a prune larger than `--prune-threshold`, and the deletion of objects annotated
+    /// `argocd.argoproj.io/sync-options: Prune=confirm` (or of an app with that sync option).
     #[arg(long)]
     pub confirm_prune: bool,
+
+    /// Delete Namespaces that left the render, with everything in them (other apps' objects
+    /// too: the plan counts them). Without it they are kept.
+    #[arg(long)]
+    pub confirm_prune_namespaces: bool,
+
+    /// Delete CustomResourceDefinitions that left the render, with every custom resource of
+    /// their kind in the cluster (the plan counts them). Without it they are kept.
+    #[arg(long)]
+    pub confirm_prune_crds: bool,
 
     /// How long to wait for every object to become healthy after applying: `90s`, `5m`, `1h`.
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]

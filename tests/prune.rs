@@ -757,3 +757,124 @@ fn pruning_waits_for_deletions_to_finish_unless_no_wait() {
     prune.join().unwrap().expect_code(0);
     assert!(gone());
 }
+
+/// A ConfigMap `name` in namespace `ns`.
+fn configmap_in(name: &str, ns: &str) -> String {
+    configmap(name, "1").replace("metadata:\n", &format!("metadata:\n  namespace: {ns}\n"))
+}
+
+#[test]
+fn a_namespace_that_left_the_render_is_kept_unless_confirmed() {
+    let cluster = cluster();
+    let shared = unique("kp-shared");
+    let _shared = cluster.cleanup("namespace", &shared);
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-nsprune",
+        &[
+            (
+                "namespace.yaml",
+                &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {shared}\n"),
+            ),
+            ("mine.yaml", &configmap_in("mine", &shared)),
+            ("stays.yaml", &configmap("stays", "1")),
+        ],
+    );
+    // Another team keeps its settings in the shared namespace.
+    let theirs = write_file(
+        app.repo.path(),
+        "theirs.yaml",
+        configmap_in("theirs", &shared),
+    );
+    cluster
+        .kubectl(&["apply", "-f", theirs.to_str().unwrap()])
+        .expect_code(0);
+
+    app.remove("namespace.yaml")
+        .commit("the namespace is someone else's now");
+    let run = app.apply(&["--prune"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "kept: a Namespace: deleting it deletes everything in it: deleted only with `--confirm-prune-namespaces`"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(cluster.get("namespace", None, &shared).is_some());
+    assert!(cluster.get("configmap", Some(&shared), "theirs").is_some());
+
+    // Confirmed, the plan says what goes with it before it goes.
+    app.remove("mine.yaml").commit("leave the namespace");
+    let run = app.apply(&["--prune", "--confirm-prune-namespaces", "--no-wait"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("with it: 1 object(s) that are not part of the app: ConfigMap/theirs"),
+        "{}",
+        run.stdout
+    );
+    let gone = cluster
+        .get("namespace", None, &shared)
+        .is_none_or(|ns| ns["metadata"]["deletionTimestamp"].is_string());
+    assert!(gone, "{}", run.stdout);
+}
+
+#[test]
+fn a_crd_that_left_the_render_is_kept_unless_confirmed() {
+    let cluster = cluster();
+    let other = cluster.namespace("kp-crd-user");
+    let group = format!("{}.kpush.dev", unique("k"));
+    let _crd = cluster.cleanup("crd", &format!("gadgets.{group}"));
+    let crd = common::crd(
+        &group,
+        "Gadget",
+        "type: object\nproperties:\n  size: {type: integer}\n",
+    );
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-crdprune",
+        &[("crd.yaml", &crd), ("stays.yaml", &configmap("stays", "1"))],
+    );
+    // Another team's custom resource of that kind.
+    let gadget = write_file(
+        app.repo.path(),
+        "gadget.yaml",
+        format!(
+            "apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: {}\nspec:\n  size: 1\n",
+            other.name
+        ),
+    );
+    cluster
+        .kubectl(&["apply", "-f", gadget.to_str().unwrap()])
+        .expect_code(0);
+
+    app.remove("crd.yaml")
+        .commit("the CRD moves to the platform team");
+    let run = app.apply(&["--prune"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "kept: a CustomResourceDefinition: deleting it deletes every custom resource of its kind: deleted only with `--confirm-prune-crds`"
+        ),
+        "{}",
+        run.stdout
+    );
+    let kind = format!("gadgets.{group}");
+    assert!(cluster.get(&kind, Some(&other.name), "g1").is_some());
+
+    let run = app.apply(&["--prune", "--confirm-prune-crds", "--no-wait"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "with it: 1 Gadget custom resource(s) in the cluster: {}/g1",
+            other.name
+        )),
+        "{}",
+        run.stdout
+    );
+    let gone = cluster
+        .get("crd", None, &format!("gadgets.{group}"))
+        .is_none_or(|crd| crd["metadata"]["deletionTimestamp"].is_string());
+    assert!(gone, "{}", run.stdout);
+}

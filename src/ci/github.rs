@@ -1,5 +1,7 @@
-//! GitHub Actions workflow commands: `::error` annotations on the files that failed.
+//! GitHub Actions workflow commands: `::error` annotations on the files that failed,
+//! `::warning` annotations on what was kept from a prune for its own flag.
 
+use crate::object::Stage;
 use crate::plan::{Action, Entry};
 
 /// GitHub shows at most this many error annotations per step.
@@ -55,6 +57,31 @@ pub fn annotate_invalid<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Str
     out
 }
 
+/// One `::warning` line per Namespace or CustomResourceDefinition the plan keeps although it
+/// left the render: deleting one takes much more along, so it waits for its own flag.
+pub fn annotate_kept_containers<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
+    entries
+        .into_iter()
+        .filter(|e| e.action == Action::Keep)
+        .filter(|e| {
+            e.member()
+                .is_some_and(|m| matches!(m.policy.stage, Stage::Namespaces | Stage::Crds))
+        })
+        .take(MAX_ANNOTATIONS)
+        .map(|e| {
+            format!(
+                "::warning title={}::{}\n",
+                property(&format!("kpush: {} kept", e.id)),
+                data(&format!(
+                    "{} left the render and is kept: {}",
+                    e.id,
+                    e.kept.as_deref().unwrap_or_default()
+                ))
+            )
+        })
+        .collect()
+}
+
 /// An `::error` line for a failure that ended the run before there was a plan.
 pub fn error_annotation(message: &str) -> String {
     format!("::error title=kpush::{}\n", data(message))
@@ -101,6 +128,7 @@ mod tests {
             pending: None,
             kept: None,
             replace: false,
+            with_it: None,
             subject: Default::default(),
         }
     }

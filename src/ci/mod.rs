@@ -4,7 +4,7 @@
 mod github;
 mod sections;
 
-pub use github::{annotate_invalid, error_annotation};
+pub use github::{annotate_invalid, annotate_kept_containers, error_annotation};
 pub use sections::{section_end, section_start};
 
 /// The CI systems kpush adapts its logs and run identity to.

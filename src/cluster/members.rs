@@ -70,6 +70,26 @@ impl Cluster {
             .collect())
     }
 
+    /// The metadata of the objects of one kind carrying `selector`, in `namespace` (or
+    /// cluster-wide): names, namespaces, labels and annotations, without the bodies.
+    pub async fn metadata_labelled(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<Value>, ApiFailure> {
+        let api = self.api(resource, namespace);
+        let params = ListParams::default().labels(selector);
+        let list = with_retry(|| api.list_metadata(&params))
+            .await
+            .map_err(ApiFailure::from_kube)?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|o| serde_json::to_value(o.metadata).ok())
+            .collect())
+    }
+
     /// Deletes an object; one that is already gone counts as deleted.
     pub async fn delete(
         &self,

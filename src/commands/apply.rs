@@ -46,7 +46,7 @@ pub async fn apply_resolved(
 ) -> Result<Vec<AppReport>, Error> {
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     // Every app is planned and validated before any app is written.
-    let options = settings::prepare_options(&args.target, args.confirm_prune);
+    let options = settings::prepare_options(&args.target, settings::confirmations(args));
     let planned = plan_all(global, options, resolved, &stream).await?;
     if let Some(worst) = planned
         .iter()

@@ -40,7 +40,7 @@ async fn against_cluster(
     let resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
-    let options = settings::prepare_options(&args.target, false);
+    let options = settings::prepare_options(&args.target, Default::default());
     let planned = plan_all(global, options, &resolved, &stream).await?;
     let reports: Vec<AppReport> = planned
         .into_iter()

@@ -50,7 +50,7 @@ pub(super) async fn plan_all<'a>(
     let mut planned = Vec::new();
     for (run, rendered) in resolved.apps.iter().zip(renders) {
         let cluster = deploy::connect(&connection, run).await?;
-        let prepared = deploy::prepare(&cluster, run, rendered, options).await?;
+        let prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
         let p = Planned {
             run,
             cluster,

@@ -1,6 +1,6 @@
 //! Argo CD sync options (`Key=Value` strings) as typed settings.
 
-use crate::object::Prune;
+use crate::object::{Confirmation, Prune};
 
 /// `PrunePropagationPolicy`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,9 +61,10 @@ impl SyncOptions {
                         ))
                     }
                     "confirm" => {
-                        parsed.prune = Some(Prune::Confirm(
-                            "the app's sync option `Prune=confirm`".into(),
-                        ))
+                        parsed.prune = Some(Prune::Confirm {
+                            reason: "the app's sync option `Prune=confirm`".into(),
+                            by: Confirmation::Prune,
+                        })
                     }
                     other => warnings.push(format!(
                         "sync option `Prune={other}` is not true, false or confirm; ignored"
@@ -135,7 +136,7 @@ mod tests {
         ));
         assert!(matches!(
             parse("Prune=confirm").0.prune,
-            Some(Prune::Confirm(_))
+            Some(Prune::Confirm { .. })
         ));
         assert_eq!(parse("Prune=true").0.prune, Some(Prune::Allowed));
         let (parsed, warnings) = parse("Prune=maybe");

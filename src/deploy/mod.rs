@@ -32,6 +32,7 @@ pub mod staged;
 pub mod status;
 pub mod wait;
 mod waves;
+mod with_it;
 mod write;
 mod writer;
 

@@ -7,7 +7,7 @@ use crate::cluster::{Cluster, Discovery};
 use crate::error::Error;
 use crate::input::{Problem, RenderError};
 use crate::inventory::PART_OF_LABEL;
-use crate::object::Resource;
+use crate::object::{Confirmation, Resource};
 use crate::plan::{self, DroppedCheck, Plan, PlanOptions, PruneRules, Target};
 use crate::render::Rendered;
 use crate::source::CommitInfo;
@@ -18,9 +18,10 @@ use super::fields::dropped_check;
 use super::heal::heal;
 use super::inventory_read::{self, Inventory};
 use super::observe::observe;
+use super::with_it::with_it;
 
 /// How to plan, beyond the app's own settings.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PrepareOptions {
     /// Take over objects that belong to another ApplySet, a Helm release or Argo CD.
     pub adopt: bool,
@@ -30,8 +31,9 @@ pub struct PrepareOptions {
     pub verify_unchanged: bool,
     /// Requests in flight at once.
     pub concurrency: usize,
-    /// `--confirm-prune`: objects whose deletion needs confirmation (`Prune=confirm`) may go.
-    pub confirm_prune: bool,
+    /// The deletions the run confirms (`--confirm-prune`, `--confirm-prune-namespaces`,
+    /// `--confirm-prune-crds`).
+    pub confirmed: BTreeSet<Confirmation>,
 }
 
 /// Everything known before the first write. Plain data: the cluster handle stays with the
@@ -100,7 +102,7 @@ pub async fn prepare(
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let mut targets = resolve_targets(run, &rendered, &discovery, &destination)?;
     let concurrency = options.concurrency;
-    let confirm_prune = options.confirm_prune;
+    let confirmed = options.confirmed.clone();
     let Namespaces { missing, to_create } = definitions::check_namespaces(
         cluster,
         run,
@@ -159,7 +161,7 @@ pub async fn prepare(
     let mut plan = Plan::build(targets, observations, &options.plan);
     let rules = PruneRules {
         enabled: run.prune,
-        confirmed: confirm_prune,
+        confirmed,
         app: run.prune_rule.clone(),
     };
     plan.entries.extend(plan::prune_entries(
@@ -167,6 +169,7 @@ pub async fn prepare(
         &rules,
         &run.sensitive_paths,
     ));
+    with_it(cluster, &mut plan, &inventory.id).await;
     Ok(Prepared {
         plan,
         namespaces_to_create: to_create,

@@ -9,7 +9,7 @@ pub mod policy;
 #[cfg(test)]
 pub mod testing;
 
-pub use policy::{Policy, Prune, Stage};
+pub use policy::{Confirmation, Policy, Prune, Stage};
 
 /// The identity the cluster knows an object by.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -71,17 +71,61 @@ pub enum Prune {
     /// Never (`kpush.dev/prune: "false"` or `disabled`, Argo CD's `Prune=false`, Helm's
     /// `helm.sh/resource-policy: keep`, Flux's `kustomize.toolkit.fluxcd.io/prune: disabled`).
     Never(String),
-    /// Only when the run confirms it (Argo CD's `Prune=confirm`; `--confirm-prune`).
-    Confirm(String),
+    /// Only when the run confirms it with `by`: Argo CD's `Prune=confirm`, and every
+    /// Namespace and CustomResourceDefinition.
+    Confirm { reason: String, by: Confirmation },
+}
+
+/// What confirms a deletion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Confirmation {
+    /// `--confirm-prune`.
+    Prune,
+    /// `--confirm-prune-namespaces`: a Namespace takes everything in it along.
+    Namespaces,
+    /// `--confirm-prune-crds`: a CRD takes every custom resource of its kind along.
+    Crds,
+}
+
+impl Confirmation {
+    pub fn flag(self) -> &'static str {
+        match self {
+            Confirmation::Prune => "--confirm-prune",
+            Confirmation::Namespaces => "--confirm-prune-namespaces",
+            Confirmation::Crds => "--confirm-prune-crds",
+        }
+    }
 }
 
 impl Prune {
-    /// The stricter of two rules: never, then confirm, then allowed.
+    /// The stricter of two rules: never, then the more specific confirmation, then allowed.
     pub fn and(self, other: Prune) -> Prune {
         match (self, other) {
             (Prune::Never(r), _) | (_, Prune::Never(r)) => Prune::Never(r),
-            (Prune::Confirm(r), _) | (_, Prune::Confirm(r)) => Prune::Confirm(r),
+            (a @ Prune::Confirm { .. }, b @ Prune::Confirm { .. }) => {
+                let by = |p: &Prune| match p {
+                    Prune::Confirm { by, .. } => *by,
+                    _ => Confirmation::Prune,
+                };
+                if by(&a) >= by(&b) { a } else { b }
+            }
+            (c @ Prune::Confirm { .. }, _) | (_, c @ Prune::Confirm { .. }) => c,
             _ => Prune::Allowed,
+        }
+    }
+
+    /// What deleting an object of `stage` always needs, whatever its annotations say.
+    fn of_stage(stage: Stage) -> Prune {
+        match stage {
+            Stage::Namespaces => Prune::Confirm {
+                reason: "a Namespace: deleting it deletes everything in it".into(),
+                by: Confirmation::Namespaces,
+            },
+            Stage::Crds => Prune::Confirm {
+                reason: "a CustomResourceDefinition: deleting it deletes every custom resource of its kind".into(),
+                by: Confirmation::Crds,
+            },
+            Stage::ClusterScoped | Stage::Namespaced => Prune::Allowed,
         }
     }
 }
@@ -106,19 +150,23 @@ impl Policy {
         } else if text(FLUX_PRUNE) == "disabled" {
             Prune::Never(format!("annotated `{FLUX_PRUNE}: disabled`"))
         } else if argo.contains(&"Prune=confirm") {
-            Prune::Confirm(format!("annotated `{ARGO_SYNC_OPTIONS}: Prune=confirm`"))
+            Prune::Confirm {
+                reason: format!("annotated `{ARGO_SYNC_OPTIONS}: Prune=confirm`"),
+                by: Confirmation::Prune,
+            }
         } else {
             Prune::Allowed
         };
+        let stage = Stage::of(&resource.group, &resource.kind, resource.namespaced);
         Policy {
-            stage: Stage::of(&resource.group, &resource.kind, resource.namespaced),
+            stage,
             wave: WAVE_ANNOTATIONS
                 .iter()
                 .find_map(|a| annotations[*a].as_str()?.trim().parse().ok())
                 .unwrap_or(0),
             replace: annotations[REPLACE_ANNOTATION].as_str() == Some("true")
                 || argo.contains(&"Replace=true"),
-            prune,
+            prune: prune.and(Prune::of_stage(stage)),
         }
     }
 }
@@ -225,14 +273,51 @@ mod tests {
             let got = match Policy::of(&cm, &object).prune {
                 Prune::Allowed => "allowed",
                 Prune::Never(_) => "never",
-                Prune::Confirm(_) => "confirm",
+                Prune::Confirm { .. } => "confirm",
             };
             assert_eq!(got, expected, "{annotations}");
         }
         let never = || Prune::Never("a".into());
-        let confirm = || Prune::Confirm("b".into());
-        assert_eq!(confirm().and(never()), never());
-        assert_eq!(Prune::Allowed.and(confirm()), confirm());
+        let confirm = |by| Prune::Confirm {
+            reason: "b".into(),
+            by,
+        };
+        assert_eq!(confirm(Confirmation::Prune).and(never()), never());
+        assert_eq!(
+            Prune::Allowed.and(confirm(Confirmation::Prune)),
+            confirm(Confirmation::Prune)
+        );
+        assert_eq!(
+            confirm(Confirmation::Prune).and(confirm(Confirmation::Crds)),
+            confirm(Confirmation::Crds)
+        );
         assert_eq!(Prune::Allowed.and(Prune::Allowed), Prune::Allowed);
+    }
+
+    #[test]
+    fn namespaces_and_crds_are_deleted_only_when_their_class_is_confirmed() {
+        let by = |r: Resource, annotations: Value| match Policy::of(
+            &r,
+            &json!({"metadata": {"annotations": annotations}}),
+        )
+        .prune
+        {
+            Prune::Confirm { by, .. } => Some(by),
+            _ => None,
+        };
+        let ns = || resource("", "Namespace", false);
+        let crd = || resource("apiextensions.k8s.io", "CustomResourceDefinition", false);
+        assert_eq!(by(ns(), json!({})), Some(Confirmation::Namespaces));
+        assert_eq!(by(crd(), json!({})), Some(Confirmation::Crds));
+        // Prune=confirm on a Namespace is answered by the Namespace flag.
+        let confirm = json!({"argocd.argoproj.io/sync-options": "Prune=confirm"});
+        assert_eq!(by(ns(), confirm), Some(Confirmation::Namespaces));
+        // A keep annotation still keeps it for good.
+        let keep = json!({"kpush.dev/prune": "false"});
+        assert!(matches!(
+            Policy::of(&ns(), &json!({"metadata": {"annotations": keep}})).prune,
+            Prune::Never(_)
+        ));
+        assert_eq!(by(resource("", "ConfigMap", true), json!({})), None);
     }
 }

@@ -87,6 +87,9 @@ pub struct Entry {
     /// The update changes an immutable field: the object is deleted and created again.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub replace: bool,
+    /// What else a `prune` deletes (a Namespace's other objects, a CRD's custom resources).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub with_it: Option<String>,
     /// The object the entry is about, for the steps that act on it.
     #[serde(skip)]
     pub subject: Subject,
@@ -114,6 +117,7 @@ impl Entry {
             pending: None,
             kept: None,
             replace: false,
+            with_it: None,
             subject: Subject::Detached,
         }
     }

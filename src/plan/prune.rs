@@ -1,10 +1,12 @@
 //! Inventory members that are no longer rendered: what pruning would delete, and what it must
 //! leave alone.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
 
 use super::{Action, Entry, SensitivePath, Subject, diff, normalize};
-use crate::object::{ObjectRef, Policy, Prune, Resource};
+use crate::object::{Confirmation, ObjectRef, Policy, Prune, Resource};
 
 /// A member of the inventory that the current render no longer declares.
 #[derive(Debug, Clone)]
@@ -32,8 +34,9 @@ impl PruneCandidate {
 pub struct PruneRules {
     /// `--prune` (or the app's `prune: true`): without it every candidate is kept.
     pub enabled: bool,
-    /// `--confirm-prune`: objects whose deletion needs confirmation may go.
-    pub confirmed: bool,
+    /// What the run confirms: `--confirm-prune`, `--confirm-prune-namespaces`,
+    /// `--confirm-prune-crds`.
+    pub confirmed: BTreeSet<Confirmation>,
     /// The app's own `Prune` sync option, applied to every candidate.
     pub app: Prune,
 }
@@ -43,8 +46,8 @@ impl PruneRules {
     fn kept(&self, candidate: &PruneCandidate) -> Option<String> {
         match candidate.policy.prune.clone().and(self.app.clone()) {
             Prune::Never(reason) => Some(reason),
-            Prune::Confirm(reason) if !self.confirmed => {
-                Some(format!("{reason}: deleted only with `--confirm-prune`"))
+            Prune::Confirm { reason, by } if !self.confirmed.contains(&by) => {
+                Some(format!("{reason}: deleted only with `{}`", by.flag()))
             }
             _ if !self.enabled => Some("pruning is off (pass `--prune` to delete it)".into()),
             _ => None,
@@ -109,7 +112,10 @@ mod tests {
     fn protected_objects_and_disabled_pruning_keep() {
         let confirm = json!({"argocd.argoproj.io/sync-options": "Prune=confirm"});
         let app_never = Prune::Never("the app's sync option `Prune=false`".into());
-        let app_confirm = Prune::Confirm("the app's sync option `Prune=confirm`".into());
+        let app_confirm = Prune::Confirm {
+            reason: "the app's sync option `Prune=confirm`".into(),
+            by: Confirmation::Prune,
+        };
         // (annotations, --prune, --confirm-prune, the app's rule, expected)
         let cases = [
             (json!({}), true, false, Prune::Allowed, Action::Prune),
@@ -153,7 +159,10 @@ mod tests {
         for (annotations, enabled, confirmed, app, expected) in cases {
             let rules = PruneRules {
                 enabled,
-                confirmed,
+                confirmed: confirmed
+                    .then_some(Confirmation::Prune)
+                    .into_iter()
+                    .collect(),
                 app: app.clone(),
             };
             let entries = prune_entries(vec![candidate(annotations.clone())], &rules, &[]);

@@ -44,8 +44,12 @@ pub fn finish(
         printer.out(&render(format, command, reports, status));
     }
     if CiSystem::detect() == Some(CiSystem::GitHubActions) {
-        let entries = reports.iter().flat_map(|r| &r.plan.entries);
-        printer.note(ci::annotate_invalid(entries).trim_end());
+        let entries = || reports.iter().flat_map(|r| &r.plan.entries);
+        printer.note(ci::annotate_invalid(entries()).trim_end());
+        let kept = ci::annotate_kept_containers(entries());
+        if !kept.is_empty() {
+            printer.note(kept.trim_end());
+        }
     }
     if let Err(e) = write_sinks(command, reports, status, sinks) {
         printer.note(&printer.paint(Style::Error, &format!("error: {e}")));

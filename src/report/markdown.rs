@@ -155,6 +155,7 @@ mod tests {
             pending: None,
             kept: None,
             replace: false,
+            with_it: None,
             subject: Default::default(),
         }
     }

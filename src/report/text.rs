@@ -47,6 +47,10 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
             );
             continue;
         }
+        if let Some(with_it) = &entry.with_it {
+            let note = format!("with it: {with_it}");
+            let _ = writeln!(out, "  {}", printer.paint(Style::Removed, &note));
+        }
         if entry.replace {
             let note = "note: an immutable field changes: deleted and created again (Replace=true)";
             let _ = writeln!(out, "  {}", printer.paint(Style::Changed, note));
@@ -223,6 +227,7 @@ mod tests {
             pending: None,
             kept: None,
             replace: false,
+            with_it: None,
             subject: Default::default(),
         }
     }

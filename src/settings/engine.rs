@@ -1,9 +1,11 @@
 //! Flags turned into the engine's plain options, once.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::cli::{ApplyArgs, GlobalArgs, TargetArgs};
 use crate::deploy::{Connection, PrepareOptions, WriteOptions};
+use crate::object::Confirmation;
 
 pub fn connection(global: &GlobalArgs) -> Connection {
     Connection {
@@ -12,15 +14,27 @@ pub fn connection(global: &GlobalArgs) -> Connection {
     }
 }
 
-/// `confirm_prune` is `apply`'s `--confirm-prune` (`diff` shows what apply without it does).
-pub fn prepare_options(target: &TargetArgs, confirm_prune: bool) -> PrepareOptions {
+/// `confirmed` are the deletions `apply` confirms (`diff` shows what apply without them does).
+pub fn prepare_options(target: &TargetArgs, confirmed: BTreeSet<Confirmation>) -> PrepareOptions {
     PrepareOptions {
-        confirm_prune,
+        confirmed,
         adopt: target.adopt,
         force_conflicts: target.force_conflicts,
         verify_unchanged: target.verify_unchanged,
         concurrency: usize::from(target.concurrency),
     }
+}
+
+/// The deletions `apply`'s flags confirm.
+pub fn confirmations(args: &ApplyArgs) -> BTreeSet<Confirmation> {
+    [
+        (args.confirm_prune, Confirmation::Prune),
+        (args.confirm_prune_namespaces, Confirmation::Namespaces),
+        (args.confirm_prune_crds, Confirmation::Crds),
+    ]
+    .into_iter()
+    .filter_map(|(given, confirmation)| given.then_some(confirmation))
+    .collect()
 }
 
 /// `kind` is what the history records: `deploy`, `rollback` or `atomic-rollback`.

@@ -24,7 +24,7 @@ use error::SettingsError;
 use flags::Flags;
 
 pub use crate::deploy::AppRun;
-pub use engine::{connection, prepare_options, write_options};
+pub use engine::{confirmations, connection, prepare_options, write_options};
 pub use rollback::{choose, resolve_entry};
 
 /// Everything a command runs over.

@@ -1,0 +1,179 @@
+//! What a confirmed deletion of a Namespace or a CustomResourceDefinition takes along: the
+//! objects in the namespace that are not the app's, the custom resources of the CRD's kind in
+//! the whole cluster. The plan shows it before anything is deleted.
+
+use std::collections::BTreeSet;
+
+use crate::cluster::Cluster;
+use crate::inventory::PART_OF_LABEL;
+use crate::object::{Resource, Stage};
+use crate::plan::{Action, Plan, PruneCandidate};
+
+/// Names listed before the rest is only counted.
+const SHOWN: usize = 5;
+
+/// Kinds checked in every namespace besides the app's own: what holds data or runs.
+const ALWAYS: [(&str, &str); 4] = [
+    ("Pod", "pods"),
+    ("PersistentVolumeClaim", "persistentvolumeclaims"),
+    ("Secret", "secrets"),
+    ("ConfigMap", "configmaps"),
+];
+
+/// What the cluster puts in every namespace: not anyone's data.
+fn made_by_the_cluster(kind: &str, metadata: &serde_json::Value) -> bool {
+    match kind {
+        "ConfigMap" => metadata["name"] == "kube-root-ca.crt",
+        // The token of the `default` service account (servers before 1.24).
+        "Secret" => metadata["annotations"]["kubernetes.io/service-account.name"] == "default",
+        _ => false,
+    }
+}
+
+/// Fills `with_it` of every Namespace and CRD the plan prunes.
+pub(super) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) {
+    let mut kinds: BTreeSet<Resource> = plan
+        .targets()
+        .map(|(_, t)| t.resource.clone())
+        .filter(|r| r.namespaced)
+        .collect();
+    kinds.extend(ALWAYS.iter().map(|(kind, plural)| core(kind, plural)));
+    for entry in &mut plan.entries {
+        let Some(member) = entry.member().filter(|_| entry.action == Action::Prune) else {
+            continue;
+        };
+        entry.with_it = match member.policy.stage {
+            Stage::Namespaces => Some(in_namespace(cluster, member, &kinds, applyset).await),
+            Stage::Crds => Some(custom_resources(cluster, member).await),
+            Stage::ClusterScoped | Stage::Namespaced => None,
+        };
+    }
+}
+
+async fn in_namespace(
+    cluster: &Cluster,
+    namespace: &PruneCandidate,
+    kinds: &BTreeSet<Resource>,
+    applyset: &str,
+) -> String {
+    let ns = namespace.id.name.as_str();
+    let others = format!("{PART_OF_LABEL}!={applyset}");
+    let mut found = Vec::new();
+    for kind in kinds {
+        match cluster.metadata_labelled(kind, Some(ns), &others).await {
+            Ok(objects) => found.extend(
+                objects
+                    .iter()
+                    .filter(|m| !made_by_the_cluster(&kind.kind, m))
+                    .filter_map(|m| Some(format!("{}/{}", kind.kind, m["name"].as_str()?))),
+            ),
+            Err(failure) => return format!("cannot tell what else is in it: {failure}"),
+        }
+    }
+    if found.is_empty() {
+        return "nothing that is not part of the app".into();
+    }
+    format!(
+        "{} object(s) that are not part of the app: {}",
+        found.len(),
+        shown(&found)
+    )
+}
+
+async fn custom_resources(cluster: &Cluster, crd: &PruneCandidate) -> String {
+    let Some(resource) = kind_of(&crd.live) else {
+        return "cannot tell which kind it defines".into();
+    };
+    let names = cluster
+        .metadata_labelled(&resource, None, "")
+        .await
+        .map(|objects| {
+            objects
+                .iter()
+                .filter_map(|m| {
+                    let name = m["name"].as_str()?;
+                    Some(match m["namespace"].as_str() {
+                        Some(ns) => format!("{ns}/{name}"),
+                        None => name.to_string(),
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+    match names {
+        Ok(names) if names.is_empty() => format!("no {} in the cluster", resource.kind),
+        Ok(names) => format!(
+            "{} {} custom resource(s) in the cluster: {}",
+            names.len(),
+            resource.kind,
+            shown(&names)
+        ),
+        Err(failure) => format!("cannot tell how many {} exist: {failure}", resource.kind),
+    }
+}
+
+/// The kind a live CRD defines, at its storage version.
+fn kind_of(crd: &serde_json::Value) -> Option<Resource> {
+    let spec = &crd["spec"];
+    let versions = spec["versions"].as_array()?;
+    let version = versions
+        .iter()
+        .find(|v| v["storage"] == true)
+        .or_else(|| versions.first())?;
+    Some(Resource {
+        group: spec["group"].as_str()?.to_string(),
+        version: version["name"].as_str()?.to_string(),
+        kind: spec["names"]["kind"].as_str()?.to_string(),
+        plural: spec["names"]["plural"].as_str()?.to_string(),
+        namespaced: spec["scope"].as_str() != Some("Cluster"),
+    })
+}
+
+fn core(kind: &str, plural: &str) -> Resource {
+    Resource {
+        group: String::new(),
+        version: "v1".into(),
+        kind: kind.into(),
+        plural: plural.into(),
+        namespaced: true,
+    }
+}
+
+/// The first names, then how many more.
+fn shown(names: &[String]) -> String {
+    let mut text = names
+        .iter()
+        .take(SHOWN)
+        .cloned()
+        .collect::<Vec<_>>()
+        .join(", ");
+    if names.len() > SHOWN {
+        text.push_str(&format!(" and {} more", names.len() - SHOWN));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_crd_defines_its_kind_at_the_storage_version() {
+        let crd = json!({"spec": {"group": "example.com", "scope": "Namespaced",
+            "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [{"name": "v1beta1", "storage": false}, {"name": "v1", "storage": true}]}});
+        let r = kind_of(&crd).unwrap();
+        assert_eq!(
+            (r.version.as_str(), r.plural.as_str(), r.namespaced),
+            ("v1", "widgets", true)
+        );
+        assert!(kind_of(&json!({"spec": {}})).is_none());
+    }
+
+    #[test]
+    fn long_lists_are_counted() {
+        let names: Vec<String> = (0..7).map(|i| format!("n{i}")).collect();
+        assert_eq!(shown(&names), "n0, n1, n2, n3, n4 and 2 more");
+        assert_eq!(shown(&names[..2]), "n0, n1");
+    }
+}
