@@ -162,3 +162,29 @@ fn waves_apply_in_order_each_waiting_for_the_previous_to_be_healthy() {
     assert!(app.get("cm", "base").is_some());
     assert!(app.get("cm", "app").is_some());
 }
+
+#[test]
+fn a_retried_deploy_of_a_broken_rollout_is_not_green() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-retry");
+    let image = "registry.invalid/kpush/missing:2.0";
+    app.write("web.yaml", deployment("web", 1, image))
+        .commit("web");
+    let deploy = app.spawn_apply(&["--timeout", "5m"]);
+    let pod = pod_of(&cluster, app.ns(), "app=web");
+    report(
+        &cluster,
+        app.ns(),
+        &pod,
+        &waiting(image, "ImagePullBackOff"),
+    );
+    deploy.join().unwrap().expect_code(4);
+
+    // The CI job is retried: nothing to write, and the rollout is still broken.
+    let run = app.apply(&["--timeout", "5m"]);
+    run.expect_code(4);
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert!(run.stdout.contains("ImagePullBackOff"), "{}", run.stdout);
+    // With --no-wait nothing is checked, as on any other deploy.
+    app.apply(&["--no-wait"]).expect_code(0);
+}

@@ -83,6 +83,7 @@ pub async fn apply_resolved(
         let previous = p.prepared.inventory.history.last().cloned();
         let report = write_one(p, args, &options, &stream).await?;
         let status = report.status();
+        let wrote = report.applied.is_some();
         reports.push(report);
         if status == ExitStatus::Success
             && args.write_back
@@ -91,7 +92,8 @@ pub async fn apply_resolved(
         {
             write_back(args, printer, resolved, run)?;
         }
-        if status == ExitStatus::Unhealthy && args.atomic && !args.dry_run {
+        // A rollout that was already broken before this run is not this run's to undo.
+        if status == ExitStatus::Unhealthy && args.atomic && !args.dry_run && wrote {
             let rolled_back = roll_back(global, args, printer, resolved, run, previous).await?;
             reports.extend(rolled_back);
         }
@@ -112,7 +114,19 @@ async fn write_one(
 ) -> Result<AppReport, Error> {
     if p.prepared.nothing_to_write() {
         stream.line("No changes.");
-        return Ok(p.report(ExitStatus::Success));
+        if args.dry_run {
+            return Ok(p.report(ExitStatus::Success));
+        }
+        let health =
+            deploy::check_health(&p.cluster, &p.prepared, options, stream.printer()).await?;
+        let report = p.report(ExitStatus::Success);
+        return Ok(match health {
+            Some(health) => {
+                stream.health(&health);
+                report.with_health(health)
+            }
+            None => report,
+        });
     }
     if args.dry_run {
         let pruned = deploy::dry_run(&p.cluster, &p.prepared, p.run).await;

@@ -42,7 +42,7 @@ pub use inventory_read::{Inventory, recorded};
 pub use inventory_write::ParentRecord;
 pub use prepare::{PrepareOptions, Prepared, RunOptions, prepare};
 pub use render::{render, render_all, render_at};
-pub use write::{WriteOptions, Written, dry_run, to_write, write};
+pub use write::{WriteOptions, Written, check_health, dry_run, health_status, to_write, write};
 
 /// Where the engine reports progress while it runs (stderr lines in the CLI).
 pub trait Progress: Sync {

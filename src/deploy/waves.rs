@@ -55,25 +55,19 @@ pub(super) async fn apply_waves(
             continue;
         }
         let waited = waited_for(plan, wave, final_wave);
-        let wait_options = WaitOptions {
-            timeout: options.timeout,
-            unschedulable_grace: UNSCHEDULABLE_GRACE,
-            wait_for_load_balancers: options.wait_for_load_balancers,
-            rollout_started: applied.started(),
-        };
         let scope = if final_wave {
             String::new()
         } else {
             format!(" (wave {wave})")
         };
-        progress.note(&format!(
-            "waiting up to {}s for {} object(s) to become healthy{scope}",
-            wait_options.timeout.as_secs(),
-            waited.len()
-        ));
-        let report = wait::wait(cluster, &waited, wait_options, |line| {
-            progress.note(&format!("  {line}"))
-        })
+        let report = wait_healthy(
+            cluster,
+            &waited,
+            options,
+            applied.started(),
+            &scope,
+            progress,
+        )
         .await;
         check_cancel(applied, to_write)?;
         let healthy = report.healthy();
@@ -83,6 +77,33 @@ pub(super) async fn apply_waves(
         }
     }
     Ok(health)
+}
+
+/// Waits for `waited` to become healthy, telling `progress` what it waits for. Pods created
+/// before `rollout_started` belong to an earlier rollout.
+pub(super) async fn wait_healthy(
+    cluster: &crate::cluster::Cluster,
+    waited: &[&Target],
+    options: &super::WriteOptions,
+    rollout_started: Option<jiff::Timestamp>,
+    scope: &str,
+    progress: &dyn super::Progress,
+) -> HealthReport {
+    let wait_options = WaitOptions {
+        timeout: options.timeout,
+        unschedulable_grace: UNSCHEDULABLE_GRACE,
+        wait_for_load_balancers: options.wait_for_load_balancers,
+        rollout_started,
+    };
+    progress.note(&format!(
+        "waiting up to {}s for {} object(s) to become healthy{scope}",
+        wait_options.timeout.as_secs(),
+        waited.len()
+    ));
+    wait::wait(cluster, waited, wait_options, |line| {
+        progress.note(&format!("  {line}"))
+    })
+    .await
 }
 
 /// Every wave the app's objects are in, ascending.

@@ -16,7 +16,7 @@ use super::record::history_entry;
 use super::revalidate::revalidate;
 use super::staged::{self, Applied};
 use super::wait::{HealthReport, Outcome};
-use super::waves::apply_waves;
+use super::waves::{apply_waves, wait_healthy};
 use super::writer::{Writer, check_cancel, write_options};
 use super::{AppRun, ParentRecord, Prepared, Progress};
 
@@ -49,24 +49,49 @@ impl Written {
     /// A failed write or deletion (or a server that stopped answering) is a failure of the
     /// run; otherwise a health check that did not pass is an unhealthy rollout.
     pub fn status(&self) -> ExitStatus {
-        let unreachable = self
-            .health
+        let failed_prune = self
+            .pruned
             .as_ref()
-            .is_some_and(|h| matches!(h.outcome, Outcome::Unreachable { .. }));
-        if self.applied.failed().next().is_some()
-            || self
-                .pruned
-                .as_ref()
-                .is_some_and(|p| p.failed().next().is_some())
-            || unreachable
-        {
+            .is_some_and(|p| p.failed().next().is_some());
+        if self.applied.failed().next().is_some() || failed_prune {
             ExitStatus::Failure
-        } else if self.health.as_ref().is_some_and(|h| !h.healthy()) {
-            ExitStatus::Unhealthy
         } else {
-            ExitStatus::Success
+            self.health
+                .as_ref()
+                .map_or(ExitStatus::Success, health_status)
         }
     }
+}
+
+/// A server that stopped answering is a failure of the run, not of the rollout; anything
+/// else not healthy is an unhealthy rollout.
+pub fn health_status(health: &HealthReport) -> ExitStatus {
+    match health.outcome {
+        Outcome::Unreachable { .. } => ExitStatus::Failure,
+        _ if !health.healthy() => ExitStatus::Unhealthy,
+        _ => ExitStatus::Success,
+    }
+}
+
+/// An app with nothing to write is checked all the same: a green run means deployed and
+/// healthy, so a retried CI job of a broken rollout fails again. `None` with `--no-wait`.
+pub async fn check_health(
+    cluster: &Cluster,
+    prepared: &Prepared,
+    options: &WriteOptions,
+    progress: &dyn Progress,
+) -> Result<Option<HealthReport>, Error> {
+    let targets: Vec<&crate::plan::Target> = prepared.plan.targets().map(|(_, t)| t).collect();
+    if options.no_wait || targets.is_empty() {
+        return Ok(None);
+    }
+    let health = wait_healthy(cluster, &targets, options, None, "", progress).await;
+    if crate::cancel::requested() {
+        return Err(Error::Cancelled(
+            "during the health check; nothing needed writing and nothing was written".into(),
+        ));
+    }
+    Ok(Some(health))
 }
 
 /// Writes the app. Returns the prepared app with its plan as finally validated, and what was

@@ -78,6 +78,13 @@ impl AppReport {
         self
     }
 
+    /// The health of an app that had nothing to write; the status follows from it.
+    pub fn with_health(mut self, health: HealthReport) -> AppReport {
+        self.status = crate::deploy::health_status(&health);
+        self.health = Some(health);
+        self
+    }
+
     pub fn status(&self) -> ExitStatus {
         self.status
     }

@@ -99,6 +99,13 @@ impl Stream {
         }
     }
 
+    /// The health of an app that had nothing to write.
+    pub fn health(&self, health: &crate::deploy::wait::HealthReport) {
+        if self.text {
+            self.printer.out(&super::health_text(health, &self.printer));
+        }
+    }
+
     /// `--dry-run`'s prune check.
     pub fn dry_run(&self, pruned: &Pruned) {
         if self.text {
