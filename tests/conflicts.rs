@@ -148,3 +148,104 @@ fn immutable_fields_need_replace() {
         "busybox:1.37"
     );
 }
+
+/// The `migrate` Job with `sync-options` as its Argo CD sync options annotation.
+fn argo_job(image: &str, sync_options: &str) -> String {
+    job(image, false).replace(
+        "  name: migrate\n",
+        &format!(
+            "  name: migrate\n  annotations:\n    argocd.argoproj.io/sync-options: \"{sync_options}\"\n"
+        ),
+    )
+}
+
+#[test]
+fn argo_replace_alone_never_deletes_force_replace_does() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-argo-replace");
+    app.write("job.yaml", argo_job("busybox:1.36", "Replace=true"))
+        .deploy("one", &["--no-wait"]);
+    let uid = app.get("job", "migrate").unwrap()["metadata"]["uid"].clone();
+
+    // Replace=true alone replaces in place in Argo CD: an immutable field stays an error.
+    app.write("job.yaml", argo_job("busybox:1.37", "Replace=true"))
+        .commit("two");
+    let run = app.apply(&["--no-wait"]);
+    run.expect_code(3);
+    assert!(
+        run.stdout.contains("Force=true,Replace=true"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(app.get("job", "migrate").unwrap()["metadata"]["uid"], uid);
+
+    app.write(
+        "job.yaml",
+        argo_job("busybox:1.37", "Force=true,Replace=true"),
+    )
+    .commit("three");
+    app.apply(&["--no-wait"]).expect_code(0);
+    assert_ne!(app.get("job", "migrate").unwrap()["metadata"]["uid"], uid);
+}
+
+#[test]
+fn the_apps_replace_sync_option_needs_force_to_delete() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-app-replace");
+    let definition = |options: &str| {
+        format!(
+            "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: jobs}}\nspec:\n  source: {{path: app}}\n  destination: {{namespace: {}}}\n  syncPolicy:\n    syncOptions: [{options}]\n",
+            app.ns()
+        )
+    };
+    app.repo.write("kpush.yaml", definition("Replace=true"));
+    app.write("job.yaml", job("busybox:1.36", false))
+        .commit("one");
+    app.kpush(&["apply", "--no-wait"]).expect_code(0);
+    let uid = app.get("job", "migrate").unwrap()["metadata"]["uid"].clone();
+
+    app.write("job.yaml", job("busybox:1.37", false))
+        .commit("two");
+    let run = app.kpush(&["apply", "--no-wait"]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("sync option `Replace=true`: kpush applies"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(app.get("job", "migrate").unwrap()["metadata"]["uid"], uid);
+
+    app.repo
+        .write("kpush.yaml", definition("Force=true, Replace=true"));
+    app.commit("three");
+    app.kpush(&["apply", "--no-wait"]).expect_code(0);
+    assert_ne!(app.get("job", "migrate").unwrap()["metadata"]["uid"], uid);
+}
+
+#[test]
+fn a_volume_claim_is_never_deleted_to_change_an_immutable_field() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-pvc");
+    let pvc = |mode: &str| {
+        format!(
+            "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  annotations:\n    kpush.dev/replace: \"true\"\nspec:\n  accessModes: [{mode}]\n  resources:\n    requests: {{storage: 1Gi}}\n"
+        )
+    };
+    app.write("pvc.yaml", pvc("ReadWriteOnce"))
+        .deploy("one", &["--no-wait"]);
+    let uid = app.get("pvc", "data").unwrap()["metadata"]["uid"].clone();
+
+    app.write("pvc.yaml", pvc("ReadWriteMany")).commit("two");
+    let run = app.apply(&["--no-wait"]);
+    run.expect_code(3);
+    assert!(
+        run.stdout
+            .contains("kpush never deletes and re-creates a PersistentVolumeClaim"),
+        "{}",
+        run.stdout
+    );
+    let live = app.get("pvc", "data").unwrap();
+    assert_eq!(live["metadata"]["uid"], uid);
+    assert!(live["metadata"]["deletionTimestamp"].is_null());
+}

@@ -41,6 +41,16 @@ pub struct AppConfig {
     pub allow_other_namespaces: Option<bool>,
 }
 
+impl AppConfig {
+    /// The app's sync options, with the environment's on top.
+    pub fn sync_options(&self, env: Option<&Environment>) -> SyncOptions {
+        match env {
+            Some(e) => self.sync.options.overlay(&e.sync_options),
+            None => self.sync.options.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceSpec {
     /// Repository-relative path of the app's manifests, chart or kustomization.

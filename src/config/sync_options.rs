@@ -31,6 +31,8 @@ pub struct SyncOptions {
     pub prune_propagation: Option<PruneProp>,
     pub prune_last: Option<bool>,
     pub replace: Option<bool>,
+    /// With `Replace=true`: delete and re-create objects whose immutable fields change.
+    pub force: Option<bool>,
     /// `Prune=false` keeps every object that leaves the render; `Prune=confirm` deletes them
     /// only with `--confirm-prune`.
     pub prune: Option<Prune>,
@@ -53,6 +55,7 @@ impl SyncOptions {
                 ("CreateNamespace", Some(b)) => parsed.create_namespace = Some(b),
                 ("PruneLast", Some(b)) => parsed.prune_last = Some(b),
                 ("Replace", Some(b)) => parsed.replace = Some(b),
+                ("Force", Some(b)) => parsed.force = Some(b),
                 ("Prune", _) => match value.trim() {
                     "true" => parsed.prune = Some(Prune::Allowed),
                     "false" => {
@@ -93,6 +96,7 @@ impl SyncOptions {
             prune_propagation: other.prune_propagation.or(self.prune_propagation),
             prune_last: other.prune_last.or(self.prune_last),
             replace: other.replace.or(self.replace),
+            force: other.force.or(self.force),
             prune: other.prune.clone().or(self.prune.clone()),
         }
     }
@@ -122,6 +126,7 @@ mod tests {
                 prune_propagation: Some(PruneProp::Foreground),
                 prune_last: Some(true),
                 replace: None,
+                force: None,
                 prune: None,
             }
         );

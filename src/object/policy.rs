@@ -57,7 +57,8 @@ pub struct Policy {
     /// in ascending order.
     pub wave: i64,
     /// Delete and re-create the object when an immutable field changes (`kpush.dev/replace`,
-    /// Argo CD's `Replace=true`, or the app's sync option).
+    /// Argo CD's `Force=true,Replace=true`, or the app's sync options saying both). Never for
+    /// the kinds [`Policy::may_recreate`] refuses.
     pub replace: bool,
     /// Whether the object may be deleted once it leaves the render.
     pub prune: Prune,
@@ -131,6 +132,15 @@ impl Prune {
 }
 
 impl Policy {
+    /// Whether deleting and re-creating an object of `resource` to change an immutable field
+    /// may ever be done: not for a PersistentVolumeClaim (its volume's data), a Namespace
+    /// (everything in it) or a CustomResourceDefinition (every custom resource of its kind).
+    pub fn may_recreate(resource: &Resource) -> bool {
+        let stage = Stage::of(&resource.group, &resource.kind, resource.namespaced);
+        let pvc = resource.group.is_empty() && resource.kind == "PersistentVolumeClaim";
+        !pvc && matches!(stage, Stage::ClusterScoped | Stage::Namespaced)
+    }
+
     pub fn of(resource: &Resource, object: &Value) -> Policy {
         let annotations = &object["metadata"]["annotations"];
         let argo: Vec<&str> = annotations[ARGO_SYNC_OPTIONS]
@@ -164,8 +174,10 @@ impl Policy {
                 .iter()
                 .find_map(|a| annotations[*a].as_str()?.trim().parse().ok())
                 .unwrap_or(0),
+            // Argo CD's Replace=true alone replaces in place; only with Force=true does it
+            // delete and re-create.
             replace: annotations[REPLACE_ANNOTATION].as_str() == Some("true")
-                || argo.contains(&"Replace=true"),
+                || (argo.contains(&"Replace=true") && argo.contains(&"Force=true")),
             prune: prune.and(Prune::of_stage(stage)),
         }
     }
@@ -217,8 +229,14 @@ mod tests {
             (json!({"kpush.dev/wave": "soon"}), 0, false),
             (json!({"kpush.dev/replace": "true"}), 0, true),
             (json!({"kpush.dev/replace": "false"}), 0, false),
+            // Replace=true alone replaces in place: nothing is deleted.
             (
                 json!({"argocd.argoproj.io/sync-options": "Prune=false, Replace=true"}),
+                0,
+                false,
+            ),
+            (
+                json!({"argocd.argoproj.io/sync-options": "Force=true,Replace=true"}),
                 0,
                 true,
             ),
@@ -229,6 +247,23 @@ mod tests {
             assert_eq!(policy.wave, wave, "{annotations}");
             assert_eq!(policy.replace, replace, "{annotations}");
         }
+    }
+
+    #[test]
+    fn volumes_namespaces_and_crds_are_never_recreated() {
+        assert!(!Policy::may_recreate(&resource(
+            "",
+            "PersistentVolumeClaim",
+            true
+        )));
+        assert!(!Policy::may_recreate(&resource("", "Namespace", false)));
+        assert!(!Policy::may_recreate(&resource(
+            "apiextensions.k8s.io",
+            "CustomResourceDefinition",
+            false
+        )));
+        assert!(Policy::may_recreate(&resource("batch", "Job", true)));
+        assert!(Policy::may_recreate(&resource("", "Service", true)));
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub use settled::{DIGEST_ANNOTATION, settled, stamp};
 pub use target::{Target, targets};
 
 use crate::cluster::{ApiFailure, FailureClass};
-use crate::object::{ObjectRef, Origin};
+use crate::object::{ObjectRef, Origin, Policy};
 
 /// What applying an object would do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -310,16 +310,17 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
             normalize(applied)
         }
         DryRun::Failed(failure)
-            if is_immutable(&failure) && target.policy.replace && live.is_some() =>
+            if is_immutable(&failure)
+                && target.policy.replace
+                && Policy::may_recreate(&target.resource)
+                && live.is_some() =>
         {
             entry.replace = true;
             normalize(target.object.clone())
         }
         DryRun::Failed(mut failure) => {
             if is_immutable(&failure) {
-                failure.message.push_str(
-                    "\nhint: to delete and re-create it, annotate it `kpush.dev/replace: \"true\"` or set the sync option `Replace=true`",
-                );
+                failure.message.push_str(&immutable_hint(target));
             }
             entry.action = Action::Error;
             entry.error = Some(failure);
@@ -343,6 +344,18 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         }
     }
     entry
+}
+
+/// What to do about an immutable field: delete and re-create when asked, never for the kinds
+/// whose deletion loses data.
+fn immutable_hint(target: &Target) -> String {
+    if !Policy::may_recreate(&target.resource) {
+        return format!(
+            "\nhint: kpush never deletes and re-creates a {} to change a field (it would lose what it holds); change it by hand, or keep the field as it is",
+            target.resource.kind
+        );
+    }
+    "\nhint: to delete and re-create it, annotate it `kpush.dev/replace: \"true\"` or set the sync options `Force=true,Replace=true`".into()
 }
 
 /// The server refused to change a field that cannot change (a Job's template, a Service's

@@ -9,10 +9,7 @@ use super::flags::{Flags, propagation_of};
 /// One app as the flags, its definition and its environment (flags first) make it: the
 /// only place an `AppRun` is built. A PATH without a definition is a default definition.
 pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>) -> AppRun {
-    let options = match env {
-        Some(e) => app.sync.options.overlay(&e.sync_options),
-        None => app.sync.options.clone(),
-    };
+    let options = app.sync_options(env);
     let path = &app.source.path;
     let mut layers = Vec::new();
     layers.extend(app.source.values.clone().map(ValueLayer::Inline));
@@ -93,7 +90,9 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
             .filter_map(|p| p.parse().ok())
             .collect(),
         config: None,
-        replace: options.replace == Some(true),
+        // Argo CD deletes and re-creates only with Force=true; Replace=true alone is a
+        // warning (`replace_warning`).
+        replace: options.replace == Some(true) && options.force == Some(true),
         prune_rule: options.prune.clone().unwrap_or_default(),
         self_heal: app.sync.self_heal == Some(true),
         images: Vec::new(),

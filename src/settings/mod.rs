@@ -114,6 +114,7 @@ fn resolve_config(
     for app in selected {
         let env = environment(app, flags.env.as_deref())?;
         warnings.extend(repository_warning(app, &remotes));
+        warnings.extend(replace_warning(app, env));
         let mut run = app_run(flags, app, env);
         run.config = Some(config_path.clone());
         let env_images = env.map(|e| e.images.as_slice()).unwrap_or(&[]);
@@ -186,6 +187,18 @@ fn repository_warning(app: &AppConfig, remotes: &[String]) -> Option<String> {
         app.name,
         remotes.join(", ")
     ))
+}
+
+/// Argo CD's `Replace=true` alone replaces objects in place, which kpush does not do: it
+/// applies them, and an immutable field stays an error.
+fn replace_warning(app: &AppConfig, env: Option<&Environment>) -> Option<String> {
+    let options = app.sync_options(env);
+    (options.replace == Some(true) && options.force != Some(true)).then(|| {
+        format!(
+            "app `{}`: sync option `Replace=true`: kpush applies with server-side apply, and an immutable field that changes stays an error; add `Force=true` to delete and re-create such objects (never PersistentVolumeClaims, Namespaces or CRDs)",
+            app.name
+        )
+    })
 }
 
 /// Whether two repository URLs name the same repository (`git@host:a/b.git` and
