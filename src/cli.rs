@@ -209,6 +209,11 @@ pub struct TargetArgs {
     #[arg(long)]
     pub adopt: bool,
 
+    /// Record this app as the owner of an inventory another app (another path, definition or
+    /// environment of the same name) recorded: for an app that moved on purpose.
+    #[arg(long)]
+    pub take_over_inventory: bool,
+
     /// Take ownership of fields another field manager owns, instead of failing on the conflict.
     #[arg(long)]
     pub force_conflicts: bool,

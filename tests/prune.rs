@@ -878,3 +878,101 @@ fn a_crd_that_left_the_render_is_kept_unless_confirmed() {
         .is_none_or(|crd| crd["metadata"]["deletionTimestamp"].is_string());
     assert!(gone, "{}", run.stdout);
 }
+
+#[test]
+fn two_apps_of_one_name_never_prune_each_other() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-samename");
+    let repo = common::GitRepo::new();
+    repo.write("svc-a/deploy/prod/a.yaml", configmap("a", "1"))
+        .write("svc-b/deploy/prod/b.yaml", configmap("b", "1"))
+        .commit("two services, each with deploy/prod");
+    let apply = |path: &str, extra: &[&str]| {
+        let mut args = vec!["apply", path, "-n", &ns.name, "--prune"];
+        args.extend_from_slice(extra);
+        cluster.kpush(repo.path(), &args)
+    };
+    apply("svc-a/deploy/prod", &[]).expect_code(0);
+    // Both are app `prod`: the second must not take the first one's inventory over.
+    let run = apply("svc-b/deploy/prod", &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("belongs to app `path:svc-a/deploy/prod`")
+            && run.stderr.contains("`--app NAME`"),
+        "{}",
+        run.stderr
+    );
+    assert!(cluster.get("configmap", Some(&ns.name), "a").is_some());
+    assert!(cluster.get("configmap", Some(&ns.name), "b").is_none());
+    // With a name of its own it deploys beside the first.
+    apply("svc-b/deploy/prod", &["--app", "svc-b-prod"]).expect_code(0);
+    assert!(cluster.get("configmap", Some(&ns.name), "a").is_some());
+    assert!(cluster.get("configmap", Some(&ns.name), "b").is_some());
+}
+
+#[test]
+fn a_path_renamed_on_purpose_takes_its_inventory_over_when_told() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-moved");
+    let repo = common::GitRepo::new();
+    repo.write("old/web/a.yaml", configmap("a", "1"))
+        .write("old/web/b.yaml", configmap("b", "1"))
+        .commit("web");
+    let apply = |path: &str, extra: &[&str]| {
+        let mut args = vec!["apply", path, "-n", &ns.name, "--prune"];
+        args.extend_from_slice(extra);
+        cluster.kpush(repo.path(), &args)
+    };
+    apply("old/web", &[]).expect_code(0);
+    repo.remove("old/web/a.yaml")
+        .remove("old/web/b.yaml")
+        .write("new/web/a.yaml", configmap("a", "1"))
+        .commit("moved");
+    apply("new/web", &[]).expect_code(3);
+    apply("new/web", &["--take-over-inventory"]).expect_code(0);
+    // The moved app owns it now: no flag needed, and what it dropped is pruned.
+    let run = apply("new/web", &[]);
+    run.expect_code(0);
+    assert!(cluster.get("configmap", Some(&ns.name), "a").is_some());
+    assert!(cluster.get("configmap", Some(&ns.name), "b").is_none());
+}
+
+#[test]
+fn a_copied_object_that_kept_the_label_is_never_pruned() {
+    let cluster = cluster();
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-copied",
+        &[
+            ("a.yaml", &configmap("a", "1")),
+            ("b.yaml", &configmap("b", "1")),
+        ],
+    );
+    // Someone copies `a` the usual way: get it as YAML, rename it, create it.
+    let mut copy = app.get("configmap", "a").unwrap();
+    let metadata = copy["metadata"].as_object_mut().unwrap();
+    for field in [
+        "uid",
+        "resourceVersion",
+        "creationTimestamp",
+        "managedFields",
+    ] {
+        metadata.remove(field);
+    }
+    metadata.insert("name".into(), "a-copy".into());
+    let file = write_file(app.repo.path(), "copy.json", copy.to_string());
+    cluster
+        .kubectl(&["create", "-f", file.to_str().unwrap()])
+        .expect_code(0);
+
+    app.remove("b.yaml").commit("drop b");
+    let run = app.apply(&["--prune"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("kpush never applied it"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(names(&app, "cm"), ["a", "a-copy"]);
+}

@@ -24,6 +24,9 @@ pub struct AppRun {
     pub validate: bool,
     pub propagation: Propagation,
     pub sensitive_paths: Vec<crate::input::SensitivePath>,
+    /// Who the app is, recorded on its inventory so that another app of the same name never
+    /// writes or prunes it.
+    pub identity: crate::inventory::AppIdentity,
     /// The config file the app came from (repository-relative); `None` with a PATH.
     pub config: Option<PathBuf>,
     /// The app's `Prune` sync option: whether objects that leave the render may be deleted.

@@ -2,7 +2,10 @@
 //! mistake than intent.
 
 use crate::error::Error;
+use crate::inventory::AppIdentity;
 use crate::plan::Plan;
+
+use super::Inventory;
 
 /// Below this many members, any share of them may be pruned without confirmation.
 const TRIVIAL_INVENTORY: usize = 5;
@@ -25,6 +28,20 @@ pub fn check_prune_share(plan: &Plan, threshold: u8, confirmed: bool) -> Result<
         )));
     }
     Ok(())
+}
+
+/// An inventory another app records as its own is not this app's to write or prune: two
+/// apps that got the same name (`svc-a/deploy/prod` and `svc-b/deploy/prod` are both `prod`)
+/// would prune each other. A parent from before kpush recorded its app is taken as this app's.
+pub fn check_owner(inventory: &Inventory, app: &AppIdentity, take_over: bool) -> Result<(), Error> {
+    let recorded = inventory.previous.as_ref().and_then(|p| p.owner.as_ref());
+    match recorded {
+        Some(owner) if !owner.same_app(app) && !take_over => Err(Error::Invalid(format!(
+            "the inventory {} belongs to app {owner}, not to {app}: two apps of one name would prune each other's objects\nhint: give this app a name of its own (`--app NAME`, or `metadata.name` in its definition); if it moved on purpose, pass `--take-over-inventory`",
+            inventory.parent
+        ))),
+        _ => Ok(()),
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::cluster::{ApplyOptions, Cluster};
 use crate::error::Error;
 use crate::inventory::history::{self, HistoryEntry};
-use crate::inventory::{GroupKind, ParentState, parent_manifest};
+use crate::inventory::{AppIdentity, GroupKind, ParentState, parent_manifest};
 use crate::plan::{Action, Plan};
 
 use super::inventory_read::Inventory;
@@ -17,9 +17,10 @@ pub struct ParentRecord {
     before: (BTreeSet<GroupKind>, BTreeSet<String>),
     after: (BTreeSet<GroupKind>, BTreeSet<String>),
     previous: Option<ParentState>,
+    owner: AppIdentity,
 }
 impl ParentRecord {
-    pub fn new(plan: &Plan, inventory: &Inventory) -> ParentRecord {
+    pub fn new(plan: &Plan, inventory: &Inventory, owner: &AppIdentity) -> ParentRecord {
         let destination = inventory.parent.namespace.clone().unwrap_or_default();
         let mut kinds = BTreeSet::new();
         let mut namespaces = BTreeSet::new();
@@ -49,6 +50,7 @@ impl ParentRecord {
             before,
             after: (kinds, namespaces),
             previous: inventory.previous.clone(),
+            owner: owner.clone(),
         }
     }
 
@@ -58,6 +60,7 @@ impl ParentRecord {
             Some(p) => {
                 p.group_kinds != self.after.0
                     || p.additional_namespaces != self.after.1
+                    || p.owner.as_ref() != Some(&self.owner)
                     || p.tooling.as_deref() != Some(crate::inventory::tooling().as_str())
             }
         }
@@ -84,6 +87,7 @@ impl ParentRecord {
             parent.namespace.as_deref().unwrap_or_default(),
             kinds,
             namespaces,
+            &self.owner,
             recorded.as_deref(),
         );
         cluster
@@ -161,13 +165,19 @@ mod tests {
                 ),
             ],
         };
+        let owner = AppIdentity {
+            repo: None,
+            source: "path:app".into(),
+            env: None,
+        };
         let previous = ParentState {
             id: "applyset-x-v1".into(),
             tooling: Some(crate::inventory::tooling()),
             group_kinds: kinds(&[("", "ConfigMap"), ("apps", "Deployment")]),
             additional_namespaces: set(&["old-ns"]),
+            owner: Some(owner.clone()),
         };
-        let record = ParentRecord::new(&plan, &inventory(Some(previous.clone())));
+        let record = ParentRecord::new(&plan, &inventory(Some(previous.clone())), &owner);
         assert_eq!(
             record.before.0,
             kinds(&[("", "ConfigMap"), ("", "Secret"), ("apps", "Deployment")])
@@ -183,12 +193,20 @@ mod tests {
             additional_namespaces: record.after.1.clone(),
             ..previous
         };
-        assert!(!ParentRecord::new(&plan, &inventory(Some(settled.clone()))).needs_write());
+        let record =
+            |state: Option<ParentState>| ParentRecord::new(&plan, &inventory(state), &owner);
+        assert!(!record(Some(settled.clone())).needs_write());
         let older_tool = ParentState {
             tooling: Some("kpush/v0.0.1".into()),
+            ..settled.clone()
+        };
+        assert!(record(Some(older_tool)).needs_write());
+        // A parent recorded before kpush recorded its app gets it.
+        let unowned = ParentState {
+            owner: None,
             ..settled
         };
-        assert!(ParentRecord::new(&plan, &inventory(Some(older_tool))).needs_write());
-        assert!(ParentRecord::new(&plan, &inventory(None)).needs_write());
+        assert!(record(Some(unowned)).needs_write());
+        assert!(record(None).needs_write());
     }
 }

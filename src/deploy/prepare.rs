@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::cluster::{Cluster, Discovery};
 use crate::error::Error;
 use crate::input::{Problem, RenderError};
-use crate::inventory::PART_OF_LABEL;
+use crate::inventory::{AppIdentity, PART_OF_LABEL};
 use crate::object::{Confirmation, Resource};
 use crate::plan::{self, DroppedCheck, Plan, PlanOptions, PruneRules, Target};
 use crate::render::Rendered;
@@ -31,6 +31,9 @@ pub struct PrepareOptions {
     pub verify_unchanged: bool,
     /// Requests in flight at once.
     pub concurrency: usize,
+    /// Record this app as the inventory's owner although another app is recorded (a path
+    /// renamed on purpose).
+    pub take_over_inventory: bool,
     /// The deletions the run confirms (`--confirm-prune`, `--confirm-prune-namespaces`,
     /// `--confirm-prune-crds`).
     pub confirmed: BTreeSet<Confirmation>,
@@ -50,6 +53,8 @@ pub struct Prepared {
     pub options: RunOptions,
     /// The commit rendered; `None` for the working tree.
     pub commit: Option<CommitInfo>,
+    /// The app, as its inventory records it.
+    pub owner: AppIdentity,
 }
 
 /// Settings the later steps of a run need again.
@@ -76,7 +81,7 @@ impl Prepared {
     pub fn nothing_to_write(&self) -> bool {
         !self.plan.has_changes()
             && self.namespaces_to_create.is_empty()
-            && !super::ParentRecord::new(&self.plan, &self.inventory).needs_write()
+            && !super::ParentRecord::new(&self.plan, &self.inventory, &self.owner).needs_write()
     }
 }
 
@@ -124,6 +129,7 @@ pub async fn prepare(
         concurrency,
     )
     .await?;
+    super::guards::check_owner(&inventory, &run.identity, options.take_over_inventory)?;
     if rendered.manifests.is_empty() && run.prune && !run.allow_empty && !candidates.is_empty() {
         return Err(Error::Invalid(format!(
             "the render produced no objects: pruning would delete all {} objects of app `{}`\nhint: check PATH and --rev, or pass `--allow-empty` if removing everything is intended",
@@ -177,6 +183,7 @@ pub async fn prepare(
         inventory,
         options,
         commit,
+        owner: run.identity.clone(),
     })
 }
 

@@ -151,7 +151,7 @@ async fn write_locked(
     mut applied: Applied,
 ) -> Result<Written, Error> {
     let cluster = writer.cluster;
-    let parent = ParentRecord::new(&prepared.plan, &prepared.inventory);
+    let parent = ParentRecord::new(&prepared.plan, &prepared.inventory, &run.identity);
     parent.write(cluster, &prepared.inventory, None).await?;
 
     let crds = staged::apply(

@@ -4,9 +4,11 @@
 
 mod group_kind;
 pub mod history;
+mod owner;
 mod parent;
 
 pub use group_kind::GroupKind;
+pub use owner::{AppIdentity, OWNER_ANNOTATION, repository_key};
 pub use parent::{ParentState, applyset_id, parent_manifest};
 
 /// Label every member carries: the ApplySet id.

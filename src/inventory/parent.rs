@@ -7,7 +7,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::{
-    GROUP_KINDS_ANNOTATION, GroupKind, ID_LABEL, NAMESPACES_ANNOTATION, TOOLING_ANNOTATION, tooling,
+    AppIdentity, GROUP_KINDS_ANNOTATION, GroupKind, ID_LABEL, NAMESPACES_ANNOTATION,
+    OWNER_ANNOTATION, TOOLING_ANNOTATION, tooling,
 };
 
 /// The KEP-3659 id of an ApplySet whose parent is the Secret `name` in `namespace`:
@@ -26,6 +27,8 @@ pub struct ParentState {
     pub tooling: Option<String>,
     pub group_kinds: BTreeSet<GroupKind>,
     pub additional_namespaces: BTreeSet<String>,
+    /// The app the set belongs to; `None` for sets recorded before kpush recorded it.
+    pub owner: Option<AppIdentity>,
 }
 
 impl ParentState {
@@ -51,6 +54,7 @@ impl ParentState {
                 .filter_map(|s| s.parse().ok())
                 .collect(),
             additional_namespaces: list(NAMESPACES_ANNOTATION).into_iter().collect(),
+            owner: AppIdentity::recorded(object),
         }
     }
 
@@ -68,6 +72,7 @@ pub fn parent_manifest(
     namespace: &str,
     group_kinds: &BTreeSet<GroupKind>,
     additional_namespaces: &BTreeSet<String>,
+    owner: &AppIdentity,
     history: Option<&str>,
 ) -> Value {
     let join = |items: Vec<String>| items.join(",");
@@ -83,6 +88,7 @@ pub fn parent_manifest(
                 TOOLING_ANNOTATION: tooling(),
                 GROUP_KINDS_ANNOTATION: join(group_kinds.iter().map(ToString::to_string).collect()),
                 NAMESPACES_ANNOTATION: join(additional_namespaces.iter().cloned().collect()),
+                OWNER_ANNOTATION: owner.to_annotation(),
             }
         }
     });
@@ -114,7 +120,12 @@ mod tests {
             .map(|s| s.parse().unwrap())
             .collect();
         let namespaces: BTreeSet<String> = ["b".to_string(), "a".to_string()].into();
-        let parent = parent_manifest("app", "shop", &gks, &namespaces, None);
+        let owner = AppIdentity {
+            repo: None,
+            source: "path:app".into(),
+            env: None,
+        };
+        let parent = parent_manifest("app", "shop", &gks, &namespaces, &owner, None);
         assert_eq!(
             parent["metadata"]["annotations"][GROUP_KINDS_ANNOTATION],
             "ConfigMap,Deployment.apps"
@@ -127,6 +138,7 @@ mod tests {
         assert_eq!(state.id, applyset_id("app", "shop"));
         assert_eq!(state.group_kinds, gks);
         assert_eq!(state.additional_namespaces, namespaces);
+        assert_eq!(state.owner, Some(owner));
         assert_eq!(state.managed_by_other_tool(), None);
         let kubectl = ParentState {
             tooling: Some("kubectl/v1.32.4".into()),

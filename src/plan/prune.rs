@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use super::{Action, Entry, SensitivePath, Subject, diff, normalize};
+use crate::cluster::FIELD_MANAGER;
 use crate::object::{Confirmation, ObjectRef, Policy, Prune, Resource};
 
 /// A member of the inventory that the current render no longer declares.
@@ -16,17 +17,45 @@ pub struct PruneCandidate {
     pub live: Value,
     /// Read from the live object's kind and annotations.
     pub policy: Policy,
+    /// Why the object carries the app's label but is not the app's to delete.
+    pub not_ours: Option<String>,
 }
 
 impl PruneCandidate {
     pub fn new(id: ObjectRef, resource: Resource, live: Value) -> PruneCandidate {
         PruneCandidate {
             policy: Policy::of(&resource, &live),
+            not_ours: not_ours(&live),
             id,
             resource,
             live,
         }
     }
+}
+
+/// A label is copied with the object (`kubectl get -o yaml`, rename, create): membership also
+/// needs kpush to have applied the object, and no controller to own it.
+fn not_ours(live: &Value) -> Option<String> {
+    let controller = live["metadata"]["ownerReferences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|o| o["controller"] == true);
+    if let Some(owner) = controller {
+        return Some(format!(
+            "owned by its controller {}/{}, which deletes it",
+            owner["kind"].as_str().unwrap_or("?"),
+            owner["name"].as_str().unwrap_or("?")
+        ));
+    }
+    let applied = live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|f| f["manager"] == FIELD_MANAGER);
+    (!applied).then(|| {
+        "it carries the app's label, but kpush never applied it (a copy that kept the label?); delete it by hand if it is not needed".to_string()
+    })
 }
 
 /// What the run says about pruning.
@@ -44,6 +73,9 @@ pub struct PruneRules {
 impl PruneRules {
     /// Why `candidate` stays, if it does.
     fn kept(&self, candidate: &PruneCandidate) -> Option<String> {
+        if let Some(reason) = &candidate.not_ours {
+            return Some(reason.clone());
+        }
         match candidate.policy.prune.clone().and(self.app.clone()) {
             Prune::Never(reason) => Some(reason),
             Prune::Confirm { reason, by } if !self.confirmed.contains(&by) => {
@@ -103,7 +135,8 @@ mod tests {
                 namespaced: true,
             },
             json!({"apiVersion": "v1", "kind": "Secret",
-                   "metadata": {"name": "old", "namespace": "shop", "annotations": annotations},
+                   "metadata": {"name": "old", "namespace": "shop", "annotations": annotations,
+                                "managedFields": [{"manager": "kpush", "operation": "Apply"}]},
                    "data": {"token": "c2VjcmV0"}}),
         )
     }
@@ -172,6 +205,32 @@ mod tests {
             );
             assert_eq!(entries[0].kept.is_some(), expected == Action::Keep);
         }
+    }
+
+    #[test]
+    fn only_what_kpush_applied_and_no_controller_owns_is_pruned() {
+        let rules = PruneRules {
+            enabled: true,
+            ..PruneRules::default()
+        };
+        let action = |metadata: Value| {
+            let mut c = candidate(json!({}));
+            for (key, value) in metadata.as_object().unwrap() {
+                c.live["metadata"][key] = value.clone();
+            }
+            c.not_ours = not_ours(&c.live);
+            prune_entries(vec![c], &rules, &[])[0].action
+        };
+        assert_eq!(action(json!({})), Action::Prune);
+        // A copy made with kubectl kept the label, not kpush's field manager.
+        let copied =
+            json!({"managedFields": [{"manager": "kubectl-create", "operation": "Update"}]});
+        assert_eq!(action(copied), Action::Keep);
+        assert_eq!(action(json!({"managedFields": null})), Action::Keep);
+        let owned = json!({"ownerReferences": [{"kind": "ReplicaSet", "name": "web-1", "controller": true}]});
+        assert_eq!(action(owned), Action::Keep);
+        let referenced = json!({"ownerReferences": [{"kind": "ConfigMap", "name": "x"}]});
+        assert_eq!(action(referenced), Action::Prune);
     }
 
     #[test]

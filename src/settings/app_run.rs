@@ -90,6 +90,8 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
             .filter_map(|p| p.parse().ok())
             .collect(),
         config: None,
+        // Set once the repository is known (`settings::identity`).
+        identity: Default::default(),
         // Argo CD deletes and re-creates only with Force=true; Replace=true alone is a
         // warning (`replace_warning`).
         replace: options.replace == Some(true) && options.force == Some(true),

@@ -18,6 +18,7 @@ pub fn connection(global: &GlobalArgs) -> Connection {
 pub fn prepare_options(target: &TargetArgs, confirmed: BTreeSet<Confirmation>) -> PrepareOptions {
     PrepareOptions {
         confirmed,
+        take_over_inventory: target.take_over_inventory,
         adopt: target.adopt,
         force_conflicts: target.force_conflicts,
         verify_unchanged: target.verify_unchanged,

@@ -17,6 +17,7 @@ use crate::cli::{GlobalArgs, SourceArgs, TargetArgs};
 use crate::config::{self, AppConfig, Config, DEFAULT_CONFIG, Environment, PruneProp};
 use crate::error::Error;
 use crate::images::ImageArg;
+use crate::inventory::{AppIdentity, repository_key};
 use crate::source::{Snapshot, SourceRequest};
 
 use app_run::app_run;
@@ -79,6 +80,7 @@ fn resolve_path(
     };
     definition.source.path = snapshot.relative(path)?;
     let mut app = app_run(flags, &definition, None);
+    app.identity = identity(&snapshot, &app);
     app.images = images::promotions(image_args, &[], &app.name, app.env.as_deref())?;
     app.render.images = app.images.clone();
     Ok(Resolved {
@@ -117,6 +119,7 @@ fn resolve_config(
         warnings.extend(replace_warning(app, env));
         let mut run = app_run(flags, app, env);
         run.config = Some(config_path.clone());
+        run.identity = identity(&snapshot, &run);
         let env_images = env.map(|e| e.images.as_slice()).unwrap_or(&[]);
         let policies = images::effective_policies(&app.images, env_images);
         run.images = images::promotions(image_args, &policies, &run.name, run.env.as_deref())?;
@@ -204,13 +207,21 @@ fn replace_warning(app: &AppConfig, env: Option<&Environment>) -> Option<String>
 /// Whether two repository URLs name the same repository (`git@host:a/b.git` and
 /// `https://host/a/b` do).
 fn same_repo(a: &str, b: &str) -> bool {
-    fn key(url: &str) -> String {
-        let url = url.trim().trim_end_matches('/').trim_end_matches(".git");
-        let url = url.split_once("://").map(|(_, rest)| rest).unwrap_or(url);
-        let url = url.rsplit_once('@').map(|(_, rest)| rest).unwrap_or(url);
-        url.replacen(':', "/", 1).to_lowercase()
+    repository_key(a) == repository_key(b)
+}
+
+/// Who the app is, recorded on its inventory: the repository's `origin`, the path or the
+/// definition, and the environment.
+fn identity(snapshot: &Snapshot, run: &AppRun) -> AppIdentity {
+    let source = match &run.config {
+        Some(config) => format!("config:{}#{}", config.display(), run.name),
+        None => format!("path:{}", run.render.path.display()),
+    };
+    AppIdentity {
+        repo: snapshot.origin_url().map(|url| repository_key(&url)),
+        source,
+        env: run.env.clone(),
     }
-    key(a) == key(b)
 }
 
 /// The app name: `--app`, or the last directory name of PATH, made a valid object name.

@@ -153,6 +153,18 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// The fetch URL of the remote `origin`, if there is one.
+    pub fn origin_url(&self) -> Option<String> {
+        let Backend::Git { repo, .. } = &self.backend else {
+            return None;
+        };
+        repo.find_remote("origin")
+            .ok()?
+            .url()
+            .ok()
+            .map(str::to_string)
+    }
+
     /// The fetch URLs of the repository's remotes.
     pub fn remote_urls(&self) -> Vec<String> {
         let Backend::Git { repo, .. } = &self.backend else {
