@@ -976,3 +976,61 @@ fn a_copied_object_that_kept_the_label_is_never_pruned() {
     );
     assert_eq!(names(&app, "cm"), ["a", "a-copy"]);
 }
+
+#[test]
+fn parallel_jobs_of_one_ci_run_never_share_the_lock() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-matrix");
+    app.write("web.yaml", common::deployment("web", 1, "nginx:1.27"));
+    let first = app.commit("slow");
+    app.write("web.yaml", common::deployment("web", 0, "nginx:1.28"));
+    let second = app.commit("fast");
+    // Two legs of one matrix job: the same run, attempt and job name.
+    let spawn = |rev: String, timeout: &'static str| {
+        let cwd = app.repo.path().to_path_buf();
+        let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+        let ns = app.ns().to_string();
+        std::thread::spawn(move || {
+            let args = [
+                "--kubeconfig",
+                &kubeconfig,
+                "apply",
+                "app",
+                "-n",
+                &ns,
+                "--rev",
+                &rev,
+                "--timeout",
+                timeout,
+            ];
+            let env = [
+                ("GITHUB_ACTIONS", "true"),
+                ("GITHUB_REPOSITORY", "org/shop"),
+                ("GITHUB_RUN_ID", "42"),
+                ("GITHUB_RUN_ATTEMPT", "1"),
+                ("GITHUB_JOB", "deploy"),
+            ];
+            common::kpush_env(&cwd, &args, &env)
+        })
+    };
+    let a = spawn(first, "8s");
+    let started = std::time::Instant::now();
+    while app.get("lease", "kpush-app").is_none() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the first deploy never took the lock"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let b = spawn(second, "60s");
+    let (a, b) = (a.join().unwrap(), b.join().unwrap());
+    a.expect_code(4);
+    b.expect_code(0);
+    assert!(
+        b.stderr.contains("waiting for the deploy lock"),
+        "the second leg must wait: {}",
+        b.stderr
+    );
+    let live = app.get("deployment", "web").unwrap();
+    assert_eq!(live["spec"]["replicas"], 0);
+}

@@ -16,7 +16,7 @@ pub(super) async fn take_lock(
     progress: &dyn Progress,
 ) -> Result<HeldLease, Error> {
     let namespace = inventory.parent.namespace.as_deref().unwrap_or_default();
-    let holder = crate::ci::run_identity();
+    let holder = crate::ci::lock_holder();
     Ok(cluster
         .acquire_lease(
             namespace,
