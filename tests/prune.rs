@@ -1034,3 +1034,41 @@ fn parallel_jobs_of_one_ci_run_never_share_the_lock() {
     let live = app.get("deployment", "web").unwrap();
     assert_eq!(live["spec"]["replicas"], 0);
 }
+
+#[test]
+fn an_object_moving_between_apps_of_one_run_is_never_deleted() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-move");
+    let definitions = format!(
+        "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: a}}\nspec:\n  source: {{path: a}}\n  destination: {{namespace: {ns}}}\n  syncPolicy: {{automated: {{prune: true}}}}\n---\napiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: b}}\nspec:\n  source: {{path: b}}\n  destination: {{namespace: {ns}}}\n  syncPolicy: {{automated: {{prune: true}}}}\n",
+        ns = app.ns()
+    );
+    app.repo
+        .write("kpush.yaml", definitions)
+        .write("a/moving.yaml", configmap("moving", "data"))
+        .write("a/a.yaml", configmap("a", "1"))
+        .write("b/b.yaml", configmap("b", "1"));
+    app.commit("two apps");
+    app.kpush(&["apply", "--no-wait"]).expect_code(0);
+    let uid = app.get("configmap", "moving").unwrap()["metadata"]["uid"].clone();
+
+    // One commit moves the object from `a` to `b`; `a` is written first.
+    app.repo
+        .remove("a/moving.yaml")
+        .write("b/moving.yaml", configmap("moving", "data"));
+    app.commit("move it");
+    let run = app.kpush(&["apply", "--no-wait", "--adopt"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("kept: app `b` declares it in this run: it moves there"),
+        "{}",
+        run.stdout
+    );
+    let live = app.get("configmap", "moving").unwrap();
+    assert_eq!(live["metadata"]["uid"], uid, "deleted and created again");
+    assert_eq!(
+        live["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
+        applyset_id("kpush-b", app.ns()).as_str()
+    );
+}

@@ -91,12 +91,15 @@ impl Cluster {
     }
 
     /// Deletes an object; one that is already gone counts as deleted.
+    /// With `uid`, only that very object is deleted: one created again under the same name
+    /// since it was read fails the precondition (409).
     pub async fn delete(
         &self,
         resource: &Resource,
         id: &ObjectRef,
         propagation: Propagation,
         dry_run: bool,
+        uid: Option<&str>,
     ) -> Result<(), ApiFailure> {
         let api = self.api(resource, id.namespace.as_deref());
         let mut params = match propagation {
@@ -105,6 +108,10 @@ impl Cluster {
             Propagation::Orphan => DeleteParams::orphan(),
         };
         params.dry_run = dry_run;
+        params.preconditions = uid.map(|uid| kube::api::Preconditions {
+            uid: Some(uid.to_string()),
+            resource_version: None,
+        });
         match with_retry(|| api.delete(&id.name, &params)).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),

@@ -4,8 +4,11 @@
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
 use crate::deploy::{self, AppRun, PrepareOptions, Prepared};
+use std::collections::HashMap;
+
 use crate::error::Error;
 use crate::exit::ExitStatus;
+use crate::plan::{ObjectKey, keep_moving, object_key};
 use crate::report::{AppId, AppReport, Stream};
 use crate::settings::{self, Resolved};
 
@@ -51,18 +54,30 @@ pub(super) async fn plan_all<'a>(
     for (run, rendered) in resolved.apps.iter().zip(renders) {
         let cluster = deploy::connect(&connection, run).await?;
         let prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
-        let p = Planned {
+        planned.push(Planned {
             run,
             cluster,
             prepared,
-        };
+        });
+    }
+    // What one app drops and another declares is moving: nobody prunes it.
+    let declared: HashMap<ObjectKey, String> = planned
+        .iter()
+        .flat_map(|p| {
+            p.prepared
+                .plan
+                .targets()
+                .map(|(_, t)| (object_key(&t.id), p.run.name.clone()))
+        })
+        .collect();
+    for p in &mut planned {
+        keep_moving(&mut p.prepared.plan, &p.run.name, &declared);
         stream.plan(
             &p.id(),
             &p.prepared.namespaces_to_create,
             &p.prepared.plan,
-            &images(run),
+            &images(p.run),
         );
-        planned.push(p);
     }
     Ok(planned)
 }

@@ -21,9 +21,18 @@ pub struct Deleted {
     pub error: Option<ApiFailure>,
 }
 
+/// A planned deletion left undone because the object changed since it was listed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub id: ObjectRef,
+    pub reason: String,
+}
+
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Pruned {
     pub deleted: Vec<Deleted>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped: Vec<Skipped>,
 }
 
 impl Pruned {
@@ -89,14 +98,19 @@ pub async fn prune(cluster: &Cluster, plan: &Plan, options: PruneOptions) -> Pru
     let steps = steps(plan);
     let last_step = steps.len().saturating_sub(1);
     for (step, batch) in steps.into_iter().enumerate() {
-        let mut deleted: Vec<(&PruneCandidate, Option<ApiFailure>)> = stream::iter(batch)
+        // Decided on fresh facts: what changed since the plan is not deleted.
+        let batch = match dry_run {
+            true => batch,
+            false => still_members(cluster, batch, concurrency, &mut pruned.skipped).await,
+        };
+        let results: Vec<(&PruneCandidate, Option<ApiFailure>)> = stream::iter(batch)
             .map(|c| async move {
                 // A cancelled run deletes nothing more.
                 if crate::cancel::requested() && !dry_run {
                     return None;
                 }
                 let result = cluster
-                    .delete(&c.resource, &c.id, propagation, dry_run)
+                    .delete(&c.resource, &c.id, propagation, dry_run, uid(c))
                     .await;
                 Some((c, result.err()))
             })
@@ -104,6 +118,18 @@ pub async fn prune(cluster: &Cluster, plan: &Plan, options: PruneOptions) -> Pru
             .filter_map(|d| async move { d })
             .collect()
             .await;
+        let mut deleted = Vec::with_capacity(results.len());
+        for (c, error) in results {
+            match error {
+                Some(f) if f.code == 409 && f.message.to_lowercase().contains("precondition") => {
+                    pruned.skipped.push(Skipped {
+                        id: c.id.clone(),
+                        reason: "it was deleted and created again since it was listed".into(),
+                    });
+                }
+                error => deleted.push((c, error)),
+            }
+        }
         if propagation == Propagation::Foreground && !dry_run && !(no_wait && step == last_step) {
             let accepted = deleted
                 .iter()
@@ -180,6 +206,56 @@ async fn wait_all_gone(
         .flat_map(stream::iter)
         .collect()
         .await
+}
+
+/// Of `batch`, the candidates that still carry the app's label with the uid they were listed
+/// with (one metadata list per kind and namespace); the others moved to another app or were
+/// created again since the plan, and go to `skipped`.
+async fn still_members<'a>(
+    cluster: &Cluster,
+    batch: Vec<&'a PruneCandidate>,
+    concurrency: usize,
+    skipped: &mut Vec<Skipped>,
+) -> Vec<&'a PruneCandidate> {
+    let mut groups: BTreeMap<WaitKey, Vec<&PruneCandidate>> = BTreeMap::new();
+    for c in batch {
+        let part_of = c.live["metadata"]["labels"][PART_OF_LABEL].as_str();
+        groups
+            .entry((&c.resource, c.id.namespace.as_deref(), part_of))
+            .or_default()
+            .push(c);
+    }
+    let checked: Vec<(Vec<&PruneCandidate>, Vec<&PruneCandidate>)> = stream::iter(groups)
+        .map(|((resource, namespace, part_of), members)| async move {
+            let Some(id) = part_of else {
+                return (members, Vec::new());
+            };
+            let selector = format!("{PART_OF_LABEL}={id}");
+            match cluster.uids_labelled(resource, namespace, &selector).await {
+                Ok(uids) => members
+                    .into_iter()
+                    .partition(|c| uid(c).is_none_or(|u| uids.contains(u))),
+                // Not knowing is no reason to skip: the uid precondition still holds.
+                Err(_) => (members, Vec::new()),
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    let mut fresh = Vec::new();
+    for (members, changed) in checked {
+        fresh.extend(members);
+        skipped.extend(changed.into_iter().map(|c| {
+            Skipped {
+                id: c.id.clone(),
+                reason:
+                    "it no longer carries the app's label (another app took it over), or it is gone"
+                        .into(),
+            }
+        }));
+    }
+    fresh.sort_by(|a, b| a.id.cmp(&b.id));
+    fresh
 }
 
 fn uid(c: &PruneCandidate) -> Option<&str> {

@@ -55,7 +55,13 @@ async fn replace_object(
     options: ApplyOptions,
 ) -> Result<serde_json::Value, ApiFailure> {
     cluster
-        .delete(&target.resource, &target.id, Propagation::Foreground, false)
+        .delete(
+            &target.resource,
+            &target.id,
+            Propagation::Foreground,
+            false,
+            None,
+        )
         .await?;
     cluster
         .wait_gone(&target.resource, &target.id, REPLACE_TIMEOUT)

@@ -1,11 +1,11 @@
 //! Inventory members that are no longer rendered: what pruning would delete, and what it must
 //! leave alone.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
-use super::{Action, Entry, SensitivePath, Subject, diff, normalize};
+use super::{Action, Entry, Plan, SensitivePath, Subject, diff, normalize};
 use crate::cluster::FIELD_MANAGER;
 use crate::object::{Confirmation, ObjectRef, Policy, Prune, Resource};
 
@@ -111,6 +111,34 @@ pub fn prune_entries(
             entry
         })
         .collect()
+}
+
+/// An object by what names it across API versions: group, kind, namespace and name.
+pub type ObjectKey = (String, String, Option<String>, String);
+
+pub fn object_key(id: &ObjectRef) -> ObjectKey {
+    (
+        id.group.clone(),
+        id.kind.clone(),
+        id.namespace.clone(),
+        id.name.clone(),
+    )
+}
+
+/// An object moving from one app to another in the same run is declared by the other: this
+/// app keeps it rather than prune it, whichever app the run writes first.
+pub fn keep_moving(plan: &mut Plan, app: &str, declared: &HashMap<ObjectKey, String>) {
+    for entry in &mut plan.entries {
+        if entry.action != Action::Prune {
+            continue;
+        }
+        if let Some(other) = declared.get(&object_key(&entry.id)).filter(|a| *a != app) {
+            entry.action = Action::Keep;
+            entry.kept = Some(format!(
+                "app `{other}` declares it in this run: it moves there"
+            ));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -231,6 +259,26 @@ mod tests {
         assert_eq!(action(owned), Action::Keep);
         let referenced = json!({"ownerReferences": [{"kind": "ConfigMap", "name": "x"}]});
         assert_eq!(action(referenced), Action::Prune);
+    }
+
+    #[test]
+    fn an_object_moving_to_another_app_of_the_run_is_not_pruned() {
+        let rules = PruneRules {
+            enabled: true,
+            ..PruneRules::default()
+        };
+        let mut plan = Plan {
+            entries: prune_entries(vec![candidate(json!({}))], &rules, &[]),
+        };
+        let id = plan.entries[0].id.clone();
+        let mut declared = HashMap::new();
+        declared.insert(object_key(&id), "a".to_string());
+        // Its own app declaring it changes nothing here (it would not be a candidate).
+        keep_moving(&mut plan, "a", &declared);
+        assert_eq!(plan.entries[0].action, Action::Prune);
+        keep_moving(&mut plan, "b", &declared);
+        assert_eq!(plan.entries[0].action, Action::Keep);
+        assert!(plan.entries[0].kept.as_deref().unwrap().contains("app `a`"));
     }
 
     #[test]

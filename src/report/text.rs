@@ -130,13 +130,20 @@ pub fn pruned_text(pruned: &Pruned, printer: &Printer) -> String {
             None => deleted += 1,
         }
     }
+    for s in &pruned.skipped {
+        let line = format!("= {} not pruned: {}", s.id, s.reason);
+        let _ = writeln!(out, "{}", printer.paint(Style::Dim, &line));
+    }
     let failed = pruned.deleted.len() - deleted;
-    if pruned.deleted.is_empty() {
+    if pruned.deleted.is_empty() && pruned.skipped.is_empty() {
         return out;
     }
     let mut summary = format!("Pruned: {deleted} deleted");
     if failed > 0 {
         let _ = write!(summary, ", {failed} failed");
+    }
+    if !pruned.skipped.is_empty() {
+        let _ = write!(summary, ", {} skipped", pruned.skipped.len());
     }
     let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
     out
