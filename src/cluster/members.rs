@@ -4,6 +4,7 @@ use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use kube::api::{DeleteParams, ListParams};
+use kube::core::ObjectMeta;
 use serde_json::Value;
 
 use super::Cluster;
@@ -58,16 +59,8 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<HashSet<String>, ApiFailure> {
-        let api = self.api(resource, namespace);
-        let params = ListParams::default().labels(selector);
-        let list = with_retry(|| api.list_metadata(&params))
-            .await
-            .map_err(ApiFailure::from_kube)?;
-        Ok(list
-            .items
-            .into_iter()
-            .filter_map(|o| o.metadata.uid)
-            .collect())
+        let items = self.list_metadata(resource, namespace, selector).await?;
+        Ok(items.into_iter().filter_map(|m| m.uid).collect())
     }
 
     /// The metadata of the objects of one kind carrying `selector`, in `namespace` (or
@@ -78,19 +71,27 @@ impl Cluster {
         namespace: Option<&str>,
         selector: &str,
     ) -> Result<Vec<Value>, ApiFailure> {
+        let items = self.list_metadata(resource, namespace, selector).await?;
+        Ok(items
+            .into_iter()
+            .filter_map(|m| serde_json::to_value(m).ok())
+            .collect())
+    }
+
+    async fn list_metadata(
+        &self,
+        resource: &Resource,
+        namespace: Option<&str>,
+        selector: &str,
+    ) -> Result<Vec<ObjectMeta>, ApiFailure> {
         let api = self.api(resource, namespace);
         let params = ListParams::default().labels(selector);
         let list = with_retry(|| api.list_metadata(&params))
             .await
             .map_err(ApiFailure::from_kube)?;
-        Ok(list
-            .items
-            .into_iter()
-            .filter_map(|o| serde_json::to_value(o.metadata).ok())
-            .collect())
+        Ok(list.items.into_iter().map(|o| o.metadata).collect())
     }
 
-    /// Deletes an object; one that is already gone counts as deleted.
     /// With `uid`, only that very object is deleted: one created again under the same name
     /// since it was read fails the precondition (409).
     pub async fn delete(

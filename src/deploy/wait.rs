@@ -73,16 +73,6 @@ impl HealthReport {
     }
 }
 
-fn core(kind: &str, plural: &str) -> Resource {
-    Resource {
-        group: String::new(),
-        version: "v1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
-        namespaced: true,
-    }
-}
-
 /// Labels a workload's pods carry, to tell which failing pods belong to the rollout.
 fn pod_selector(target: &Target) -> Option<BTreeMap<String, String>> {
     let kind = target.id.kind.as_str();
@@ -207,7 +197,7 @@ impl<'a> Watch<'a> {
             .enumerate()
             .filter_map(|(i, t)| Some((i, t.id.namespace.clone()?, pod_selector(t)?)))
             .collect();
-        let pods = core("Pod", "pods");
+        let pods = Resource::core("Pod", "pods");
         for (_, ns, _) in &selectors {
             scope_of(&pods, Some(ns.clone()));
         }
@@ -348,7 +338,7 @@ impl<'a> Watch<'a> {
                 continue;
             }
             let events = cluster
-                .recent_events(&core("Event", "events"), &ns, &failure.pod, 5)
+                .recent_events(&Resource::core("Event", "events"), &ns, &failure.pod, 5)
                 .await
                 .unwrap_or_default();
             return Some(Outcome::Failed {
@@ -515,7 +505,7 @@ fn is_load_balancer(object: &Value) -> bool {
 async fn events_of(cluster: &Cluster, id: &ObjectRef) -> Vec<String> {
     match &id.namespace {
         Some(ns) => cluster
-            .recent_events(&core("Event", "events"), ns, &id.name, 5)
+            .recent_events(&Resource::core("Event", "events"), ns, &id.name, 5)
             .await
             .unwrap_or_default(),
         None => Vec::new(),

@@ -37,7 +37,11 @@ pub(super) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) 
         .map(|(_, t)| t.resource.clone())
         .filter(|r| r.namespaced)
         .collect();
-    kinds.extend(ALWAYS.iter().map(|(kind, plural)| core(kind, plural)));
+    kinds.extend(
+        ALWAYS
+            .iter()
+            .map(|(kind, plural)| Resource::core(kind, plural)),
+    );
     for entry in &mut plan.entries {
         let Some(member) = entry.member().filter(|_| entry.action == Action::Prune) else {
             continue;
@@ -126,16 +130,6 @@ fn kind_of(crd: &serde_json::Value) -> Option<Resource> {
         plural: spec["names"]["plural"].as_str()?.to_string(),
         namespaced: spec["scope"].as_str() != Some("Cluster"),
     })
-}
-
-fn core(kind: &str, plural: &str) -> Resource {
-    Resource {
-        group: String::new(),
-        version: "v1".into(),
-        kind: kind.into(),
-        plural: plural.into(),
-        namespaced: true,
-    }
 }
 
 /// The first names, then how many more.

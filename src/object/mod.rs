@@ -75,6 +75,19 @@ pub struct Resource {
     pub namespaced: bool,
 }
 
+impl Resource {
+    /// A namespaced kind of the core group (`v1`), such as Pods or Events.
+    pub fn core(kind: &str, plural: &str) -> Resource {
+        Resource {
+            group: String::new(),
+            version: "v1".into(),
+            kind: kind.into(),
+            plural: plural.into(),
+            namespaced: true,
+        }
+    }
+}
+
 /// Where a workload kind keeps its pod spec, as a JSON pointer; `None` for other kinds.
 pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
     match kind {
