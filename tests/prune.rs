@@ -590,13 +590,80 @@ fn a_held_lock_makes_the_next_deploy_wait() {
     // The lock is released at the end.
     assert!(app.get("lease", "kpush-app").is_none());
 
-    // A crashed run's lease expires by itself.
+    // A crashed run's lease expires by itself: once it has not changed for its whole
+    // duration (30 seconds) as the waiting run saw it.
     std::fs::write(&lease_file, lease("2020-01-01T00:00:00.000000Z")).unwrap();
     cluster
         .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
         .expect_code(0);
     app.write("b.yaml", configmap("b", "1")).commit("two");
-    app.apply(&["--lock-timeout", "2"]).expect_code(0);
+    let run = app.apply(&["--lock-timeout", "60"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains("waiting for the deploy lock"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_live_holder_with_a_slow_clock_keeps_its_lock() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-skew");
+    app.write("a.yaml", configmap("a", "1")).commit("one");
+    // Another run holds the lock and renews it every second, but its clock is years behind:
+    // by its timestamps the lease looks long expired.
+    let lease = format!(
+        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {}\nspec:\n  holderIdentity: pipeline-7\n  leaseDurationSeconds: 30\n  acquireTime: \"2020-01-01T00:00:00.000000Z\"\n  renewTime: \"2020-01-01T00:00:00.000000Z\"\n",
+        app.ns()
+    );
+    let file = write_file(app.repo.path(), "lease.yaml", lease);
+    cluster
+        .kubectl(&["apply", "-f", file.to_str().unwrap()])
+        .expect_code(0);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let renewer = {
+        let stop = stop.clone();
+        let kubeconfig = cluster.kubeconfig.clone();
+        let ns = app.ns().to_string();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                n += 1;
+                let renew = format!("2020-01-01T00:00:{:02}.000000Z", n % 60);
+                let patch = format!("{{\"spec\":{{\"renewTime\":\"{renew}\"}}}}");
+                std::process::Command::new(common::kubectl_bin())
+                    .arg("--kubeconfig")
+                    .arg(&kubeconfig)
+                    .args([
+                        "patch",
+                        "lease",
+                        "kpush-app",
+                        "-n",
+                        &ns,
+                        "--type=merge",
+                        "-p",
+                        &patch,
+                    ])
+                    .output()
+                    .unwrap();
+                std::thread::sleep(Duration::from_secs(1));
+            }
+        })
+    };
+    let run = app.apply(&["--lock-timeout", "8"]);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    renewer.join().unwrap();
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("another deploy holds the lock"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        app.get("cm", "a").is_none(),
+        "written under another run's lock"
+    );
 }
 
 #[test]

@@ -79,20 +79,43 @@ fn lease_body(name: &str, holder: &str, resource_version: Option<&str>) -> Value
     body
 }
 
-/// Whether a lease's holder stopped renewing it by `now`.
-fn expired(lease: &Value, now: jiff::Timestamp) -> bool {
+/// Whether a lease's holder stopped renewing it: the lease has not changed for its whole
+/// duration as this run has watched it (`unchanged_for`, on the local clock). The holder's
+/// own timestamps are not compared with the local clock: two machines' clocks may disagree.
+fn expired(lease: &Value, unchanged_for: Duration) -> bool {
     let spec = &lease["spec"];
     if spec["holderIdentity"].as_str().unwrap_or("").is_empty() {
         return true;
     }
-    let ttl = spec["leaseDurationSeconds"].as_i64().unwrap_or(0);
-    let Some(renewed) = spec["renewTime"]
-        .as_str()
-        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-    else {
-        return true;
-    };
-    renewed + jiff::SignedDuration::from_secs(ttl) < now
+    let ttl = spec["leaseDurationSeconds"].as_u64().unwrap_or(0);
+    unchanged_for >= Duration::from_secs(ttl)
+}
+
+/// A lease as this run last saw it: its resource version (every renewal changes it) and
+/// since when, on the local clock.
+struct Observed {
+    version: String,
+    since: std::time::Instant,
+}
+
+impl Observed {
+    /// How long `lease` has been as it is now, by what this run has seen of it.
+    fn unchanged_for(seen: &mut Option<Observed>, lease: &Value) -> Duration {
+        let version = lease["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or("")
+            .to_string();
+        match seen {
+            Some(s) if s.version == version => s.since.elapsed(),
+            _ => {
+                *seen = Some(Observed {
+                    version,
+                    since: std::time::Instant::now(),
+                });
+                Duration::ZERO
+            }
+        }
+    }
 }
 
 /// What to do about the lease as it is now.
@@ -106,10 +129,12 @@ enum Step<'a> {
     Wait { holder: &'a str, since: &'a str },
 }
 
-fn step<'a>(current: Option<&'a Value>, holder: &str, now: jiff::Timestamp) -> Step<'a> {
+fn step<'a>(current: Option<&'a Value>, holder: &str, unchanged_for: Duration) -> Step<'a> {
     match current {
         None => Step::Create,
-        Some(lease) if expired(lease, now) || lease["spec"]["holderIdentity"] == holder => {
+        Some(lease)
+            if expired(lease, unchanged_for) || lease["spec"]["holderIdentity"] == holder =>
+        {
             Step::Take(lease["metadata"]["resourceVersion"].as_str())
         }
         Some(lease) => Step::Wait {
@@ -139,12 +164,16 @@ impl Cluster {
         };
         let started = std::time::Instant::now();
         let mut told = false;
+        let mut seen = None;
         loop {
             let current = with_retry(|| api.get_opt(name))
                 .await
                 .map_err(|e| fail(ApiFailure::from_kube(e)))?
                 .map(|l| serde_json::to_value(l).unwrap_or(Value::Null));
-            let attempt = match step(current.as_ref(), holder, jiff::Timestamp::now()) {
+            let unchanged_for = current
+                .as_ref()
+                .map_or(Duration::ZERO, |l| Observed::unchanged_for(&mut seen, l));
+            let attempt = match step(current.as_ref(), holder, unchanged_for) {
                 Step::Create => {
                     let body: DynamicObject =
                         serde_json::from_value(lease_body(name, holder, None))
@@ -253,37 +282,54 @@ impl HeldLease {
 mod tests {
     use super::*;
 
-    fn lease(holder: &str, renewed_seconds_ago: i64, ttl: u64) -> Value {
-        let now = jiff::Timestamp::now();
-        let renewed = now - jiff::SignedDuration::from_secs(renewed_seconds_ago);
+    fn lease(holder: &str, ttl: u64) -> Value {
         json!({
             "metadata": {"name": "kpush-shop", "resourceVersion": "7"},
             "spec": {"holderIdentity": holder, "leaseDurationSeconds": ttl,
                      "acquireTime": "2026-01-01T00:00:00Z",
-                     "renewTime": renewed.strftime("%Y-%m-%dT%H:%M:%S.%6fZ").to_string()}
+                     // A holder whose clock is far behind: its times say nothing here.
+                     "renewTime": "2020-01-01T00:00:00.000000Z"}
         })
     }
 
     #[test]
     fn a_lease_is_created_taken_or_waited_for() {
-        let now = jiff::Timestamp::now();
-        let mine = lease("ci/run-1", 5, 30);
-        let theirs = lease("ci/run-2", 5, 30);
-        let stale = lease("ci/run-2", 31, 30);
-        let unheld = lease("", 0, 30);
-        assert_eq!(step(None, "ci/run-1", now), Step::Create);
-        // A retry of the same run takes back its own lease.
-        assert_eq!(step(Some(&mine), "ci/run-1", now), Step::Take(Some("7")));
+        let mine = lease("ci/run-1", 30);
+        let theirs = lease("ci/run-2", 30);
+        let unheld = lease("", 30);
+        let fresh = Duration::from_secs(5);
+        assert_eq!(step(None, "ci/run-1", fresh), Step::Create);
+        // A retry of the same process takes back its own lease.
+        assert_eq!(step(Some(&mine), "ci/run-1", fresh), Step::Take(Some("7")));
         assert_eq!(
-            step(Some(&theirs), "ci/run-1", now),
+            step(Some(&theirs), "ci/run-1", fresh),
             Step::Wait {
                 holder: "ci/run-2",
                 since: "2026-01-01T00:00:00Z"
             }
         );
-        // A crashed run's lease expires by itself.
-        assert_eq!(step(Some(&stale), "ci/run-1", now), Step::Take(Some("7")));
-        assert_eq!(step(Some(&unheld), "ci/run-1", now), Step::Take(Some("7")));
+        // A crashed run's lease expires once it has not changed for its whole duration, as
+        // the waiter saw it.
+        let stale = Duration::from_secs(30);
+        assert_eq!(
+            step(Some(&theirs), "ci/run-1", stale),
+            Step::Take(Some("7"))
+        );
+        assert_eq!(
+            step(Some(&unheld), "ci/run-1", fresh),
+            Step::Take(Some("7"))
+        );
+    }
+
+    #[test]
+    fn a_renewal_restarts_the_local_clock() {
+        let mut seen = None;
+        let mut lease = lease("ci/run-2", 30);
+        assert_eq!(Observed::unchanged_for(&mut seen, &lease), Duration::ZERO);
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(Observed::unchanged_for(&mut seen, &lease) >= Duration::from_millis(20));
+        lease["metadata"]["resourceVersion"] = json!("8");
+        assert_eq!(Observed::unchanged_for(&mut seen, &lease), Duration::ZERO);
     }
 
     #[test]
@@ -292,6 +338,6 @@ mod tests {
         assert_eq!(body["spec"]["holderIdentity"], "ci/run-1");
         assert_eq!(body["spec"]["leaseDurationSeconds"], LEASE_TTL.as_secs());
         assert_eq!(body["metadata"]["resourceVersion"], "7");
-        assert!(!expired(&body, jiff::Timestamp::now()));
+        assert!(!expired(&body, Duration::ZERO));
     }
 }
