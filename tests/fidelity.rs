@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{GitRepo, cluster, server_minor, unique};
+use common::{GitRepo, TestCluster, cluster, server_minor, unique};
 
 /// A Deployment with every boolean, number, string, list and map it may hold set to its zero
 /// value or default, as generated manifests have them (`readOnly: false`,
@@ -278,17 +278,24 @@ fn corpus(repo: &GitRepo, group: &str) {
         .commit("manifests as generators write them");
 }
 
-#[test]
-fn zero_values_and_defaults_deploy_and_diff_clean() {
-    let cluster = cluster();
-    let ns = cluster.namespace("kp-zero");
+/// The corpus in a repository, with its CRD (in a group of its own, removed when the guard
+/// drops) deployed.
+fn corpus_with_its_crd(cluster: &TestCluster) -> (String, GitRepo, common::Cleanup<'_>) {
     let group = format!("{}.kpush.dev", unique("z"));
-    let _crd = cluster.cleanup("crd", &format!("gadgets.{group}"));
+    let crd = cluster.cleanup("crd", &format!("gadgets.{group}"));
     let repo = GitRepo::new();
     corpus(&repo, &group);
     cluster
         .kpush(repo.path(), &["apply", "crd", "--no-wait"])
         .expect_code(0);
+    (group, repo, crd)
+}
+
+#[test]
+fn zero_values_and_defaults_deploy_and_diff_clean() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-zero");
+    let (group, repo, _crd) = corpus_with_its_crd(&cluster);
     let run = cluster.kpush(repo.path(), &["apply", "app", "-n", &ns.name, "--no-wait"]);
     run.expect_code(0);
     assert!(!run.all().contains("dropped"), "{}", run.all());
@@ -324,13 +331,7 @@ fn what_kubectl_server_side_apply_accepts_kpush_accepts() {
     let cluster = cluster();
     let ours = cluster.namespace("kp-fid-kpush");
     let theirs = cluster.namespace("kp-fid-kubectl");
-    let group = format!("{}.kpush.dev", unique("k"));
-    let _crd = cluster.cleanup("crd", &format!("gadgets.{group}"));
-    let repo = GitRepo::new();
-    corpus(&repo, &group);
-    cluster
-        .kpush(repo.path(), &["apply", "crd", "--no-wait"])
-        .expect_code(0);
+    let (_, repo, _crd) = corpus_with_its_crd(&cluster);
     let app = repo.path().join("app");
     let kubectl = cluster.kubectl(&[
         "apply",

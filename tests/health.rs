@@ -30,6 +30,19 @@ fn a_finished_rollout_is_healthy() {
     );
 }
 
+/// `apply` with `extra`, while the pod of Deployment `web` cannot pull `image`.
+fn apply_failing_to_pull(app: &AppRepo, image: &str, extra: &[&str]) -> common::Run {
+    let deploy = app.spawn_apply(extra);
+    let pod = pod_of(app.cluster, app.ns(), "app=web");
+    report(
+        app.cluster,
+        app.ns(),
+        &pod,
+        &waiting(image, "ImagePullBackOff"),
+    );
+    deploy.join().unwrap()
+}
+
 #[test]
 fn an_image_pull_failure_fails_fast_naming_the_image() {
     let cluster = cluster();
@@ -42,15 +55,11 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
     app.remove("old.yaml").commit("drop old");
 
     let started = Instant::now();
-    let deploy = app.spawn_apply(&["--prune", "--confirm-prune", "--timeout", "5m"]);
-    let pod = pod_of(&cluster, app.ns(), "app=web");
-    report(
-        &cluster,
-        app.ns(),
-        &pod,
-        &waiting(image, "ImagePullBackOff"),
+    let run = apply_failing_to_pull(
+        &app,
+        image,
+        &["--prune", "--confirm-prune", "--timeout", "5m"],
     );
-    let run = deploy.join().unwrap();
     let elapsed = started.elapsed();
     run.expect_code(4);
     eprintln!("failed after {elapsed:?} (timeout 5m)");
@@ -170,15 +179,7 @@ fn a_retried_deploy_of_a_broken_rollout_is_not_green() {
     let image = "registry.invalid/kpush/missing:2.0";
     app.write("web.yaml", deployment("web", 1, image))
         .commit("web");
-    let deploy = app.spawn_apply(&["--timeout", "5m"]);
-    let pod = pod_of(&cluster, app.ns(), "app=web");
-    report(
-        &cluster,
-        app.ns(),
-        &pod,
-        &waiting(image, "ImagePullBackOff"),
-    );
-    deploy.join().unwrap().expect_code(4);
+    apply_failing_to_pull(&app, image, &["--timeout", "5m"]).expect_code(4);
 
     // The CI job is retried: nothing to write, and the rollout is still broken.
     let run = app.apply(&["--timeout", "5m"]);

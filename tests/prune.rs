@@ -946,6 +946,19 @@ fn a_crd_that_left_the_render_is_kept_unless_confirmed() {
     assert!(gone, "{}", run.stdout);
 }
 
+/// `kpush apply PATH -n NS --prune EXTRA...` in `repo`.
+fn apply_pruning(
+    cluster: &TestCluster,
+    repo: &common::GitRepo,
+    ns: &str,
+    path: &str,
+    extra: &[&str],
+) -> common::Run {
+    let mut args = vec!["apply", path, "-n", ns, "--prune"];
+    args.extend_from_slice(extra);
+    cluster.kpush(repo.path(), &args)
+}
+
 #[test]
 fn two_apps_of_one_name_never_prune_each_other() {
     let cluster = cluster();
@@ -954,11 +967,7 @@ fn two_apps_of_one_name_never_prune_each_other() {
     repo.write("svc-a/deploy/prod/a.yaml", configmap("a", "1"))
         .write("svc-b/deploy/prod/b.yaml", configmap("b", "1"))
         .commit("two services, each with deploy/prod");
-    let apply = |path: &str, extra: &[&str]| {
-        let mut args = vec!["apply", path, "-n", &ns.name, "--prune"];
-        args.extend_from_slice(extra);
-        cluster.kpush(repo.path(), &args)
-    };
+    let apply = |path: &str, extra: &[&str]| apply_pruning(&cluster, &repo, &ns.name, path, extra);
     apply("svc-a/deploy/prod", &[]).expect_code(0);
     // Both are app `prod`: the second must not take the first one's inventory over.
     let run = apply("svc-b/deploy/prod", &[]);
@@ -986,11 +995,7 @@ fn a_path_renamed_on_purpose_takes_its_inventory_over_when_told() {
     repo.write("old/web/a.yaml", configmap("a", "1"))
         .write("old/web/b.yaml", configmap("b", "1"))
         .commit("web");
-    let apply = |path: &str, extra: &[&str]| {
-        let mut args = vec!["apply", path, "-n", &ns.name, "--prune"];
-        args.extend_from_slice(extra);
-        cluster.kpush(repo.path(), &args)
-    };
+    let apply = |path: &str, extra: &[&str]| apply_pruning(&cluster, &repo, &ns.name, path, extra);
     apply("old/web", &[]).expect_code(0);
     repo.remove("old/web/a.yaml")
         .remove("old/web/b.yaml")
@@ -1138,4 +1143,50 @@ fn an_object_moving_between_apps_of_one_run_is_never_deleted() {
         live["metadata"]["labels"]["applyset.kubernetes.io/part-of"],
         applyset_id("kpush-b", app.ns()).as_str()
     );
+}
+
+#[test]
+fn an_object_another_app_took_over_during_the_deploy_is_not_pruned() {
+    use common::kubelet::{pod_of, report, terminated};
+    let cluster = cluster();
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-fresh",
+        &[
+            ("a.yaml", &configmap("a", "1")),
+            ("b.yaml", &configmap("b", "1")),
+        ],
+    );
+    // The next deploy drops `b` and runs a Job: the prune waits until the Job has finished.
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: migrate\nspec:\n  backoffLimit: 0\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n        - name: main\n          image: busybox:1.36\n";
+    app.remove("b.yaml").write("job.yaml", job).commit("drop b");
+    let deploy = app.spawn_apply(&["--prune", "--timeout", "3m"]);
+    let pod = pod_of(&cluster, app.ns(), "job-name=migrate");
+    // Meanwhile another team's app takes `b` over.
+    cluster
+        .kubectl(&[
+            "label",
+            "configmap",
+            "b",
+            "-n",
+            app.ns(),
+            "applyset.kubernetes.io/part-of=applyset-theirs-v1",
+            "--overwrite",
+        ])
+        .expect_code(0);
+    report(
+        &cluster,
+        app.ns(),
+        &pod,
+        &terminated("busybox:1.36", "Succeeded", 0),
+    );
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    assert!(
+        run.stdout
+            .contains("not pruned: it no longer carries the app's label"),
+        "{}",
+        run.stdout
+    );
+    assert!(app.get("configmap", "b").is_some(), "{}", run.stdout);
 }

@@ -112,7 +112,7 @@ async fn write_one(
     options: &deploy::WriteOptions,
     stream: &Stream,
 ) -> Result<AppReport, Error> {
-    if p.prepared.nothing_to_write() {
+    if p.prepared.nothing_to_write(p.run) {
         stream.line("No changes.");
         if args.dry_run {
             return Ok(p.report(ExitStatus::Success));

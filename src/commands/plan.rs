@@ -4,11 +4,9 @@
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
 use crate::deploy::{self, AppRun, PrepareOptions, Prepared};
-use std::collections::HashMap;
-
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::plan::{ObjectKey, keep_moving, object_key};
+use crate::plan::{Plan, keep_moving};
 use crate::report::{AppId, AppReport, Stream};
 use crate::settings::{self, Resolved};
 
@@ -60,18 +58,12 @@ pub(super) async fn plan_all<'a>(
             prepared,
         });
     }
-    // What one app drops and another declares is moving: nobody prunes it.
-    let declared: HashMap<ObjectKey, String> = planned
-        .iter()
-        .flat_map(|p| {
-            p.prepared
-                .plan
-                .targets()
-                .map(|(_, t)| (object_key(&t.id), p.run.name.clone()))
-        })
+    let mut plans: Vec<(&str, &mut Plan)> = planned
+        .iter_mut()
+        .map(|p| (p.run.name.as_str(), &mut p.prepared.plan))
         .collect();
-    for p in &mut planned {
-        keep_moving(&mut p.prepared.plan, &p.run.name, &declared);
+    keep_moving(&mut plans);
+    for p in &planned {
         stream.plan(
             &p.id(),
             &p.prepared.namespaces_to_create,

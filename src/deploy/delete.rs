@@ -155,8 +155,23 @@ pub async fn prune(cluster: &Cluster, plan: &Plan, options: PruneOptions) -> Pru
     pruned
 }
 
-/// Kind, namespace and ApplySet: what one poll covers.
-type WaitKey<'a> = (&'a Resource, Option<&'a str>, Option<&'a str>);
+/// Kind, namespace and ApplySet: what one metadata list covers.
+type ListKey<'a> = (&'a Resource, Option<&'a str>, Option<&'a str>);
+
+/// The candidates by what one metadata list of their ApplySet's members covers.
+fn by_list<'a>(
+    candidates: Vec<&'a PruneCandidate>,
+) -> BTreeMap<ListKey<'a>, Vec<&'a PruneCandidate>> {
+    let mut groups: BTreeMap<ListKey, Vec<&PruneCandidate>> = BTreeMap::new();
+    for c in candidates {
+        let part_of = c.live["metadata"]["labels"][PART_OF_LABEL].as_str();
+        groups
+            .entry((&c.resource, c.id.namespace.as_deref(), part_of))
+            .or_default()
+            .push(c);
+    }
+    groups
+}
 
 /// Waits until every object in `deleted` is gone (a foreground deletion ends when the garbage
 /// collector has removed the object's dependents). Each kind and namespace is polled on its
@@ -167,14 +182,7 @@ async fn wait_all_gone(
     deleted: Vec<&PruneCandidate>,
     concurrency: usize,
 ) -> HashMap<ObjectRef, ApiFailure> {
-    let mut groups: BTreeMap<WaitKey, Vec<&PruneCandidate>> = BTreeMap::new();
-    for c in deleted {
-        let part_of = c.live["metadata"]["labels"][PART_OF_LABEL].as_str();
-        groups
-            .entry((&c.resource, c.id.namespace.as_deref(), part_of))
-            .or_default()
-            .push(c);
-    }
+    let groups = by_list(deleted);
     let deadline = Instant::now() + GONE_TIMEOUT;
     stream::iter(groups)
         .map(|((resource, namespace, part_of), mut waiting)| async move {
@@ -217,14 +225,7 @@ async fn still_members<'a>(
     concurrency: usize,
     skipped: &mut Vec<Skipped>,
 ) -> Vec<&'a PruneCandidate> {
-    let mut groups: BTreeMap<WaitKey, Vec<&PruneCandidate>> = BTreeMap::new();
-    for c in batch {
-        let part_of = c.live["metadata"]["labels"][PART_OF_LABEL].as_str();
-        groups
-            .entry((&c.resource, c.id.namespace.as_deref(), part_of))
-            .or_default()
-            .push(c);
-    }
+    let groups = by_list(batch);
     let checked: Vec<(Vec<&PruneCandidate>, Vec<&PruneCandidate>)> = stream::iter(groups)
         .map(|((resource, namespace, part_of), members)| async move {
             let Some(id) = part_of else {

@@ -8,19 +8,13 @@ use crate::cluster::Cluster;
 use crate::plan::{ApiSchema, DroppedCheck, DryRun, Observation, Target, dropped_fields};
 
 /// The check for a plan of `targets` with their `observations` (in the same order). The
-/// schema is read only when some omitted field has a value that is not a zero value.
+/// server is asked nothing unless it omitted a field whose value is not a zero value: only
+/// then its version, and on servers before 1.25 its schema.
 pub(super) async fn dropped_check(
     cluster: &Cluster,
     targets: &[Target],
     observations: &[Observation],
 ) -> DroppedCheck {
-    match cluster.validates_fields().await {
-        Ok(true) => return DroppedCheck::Server,
-        Ok(false) => {}
-        Err(failure) => {
-            tracing::warn!("cannot read the server's version ({failure}); checking dropped fields");
-        }
-    }
     let needed = targets
         .iter()
         .zip(observations)
@@ -29,7 +23,14 @@ pub(super) async fn dropped_check(
             _ => false,
         });
     if !needed {
-        return DroppedCheck::Plan(None);
+        return DroppedCheck::Skip;
+    }
+    match cluster.validates_fields().await {
+        Ok(true) => return DroppedCheck::Skip,
+        Ok(false) => {}
+        Err(failure) => {
+            tracing::warn!("cannot read the server's version ({failure}); checking dropped fields");
+        }
     }
     match cluster.openapi_v2().await {
         Ok(doc) => DroppedCheck::Plan(Some(Arc::new(ApiSchema::new(doc)))),

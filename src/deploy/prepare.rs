@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use crate::cluster::{Cluster, Discovery};
 use crate::error::Error;
 use crate::input::{Problem, RenderError};
-use crate::inventory::{AppIdentity, PART_OF_LABEL};
+use crate::inventory::PART_OF_LABEL;
 use crate::object::{Confirmation, Resource};
 use crate::plan::{self, DroppedCheck, Plan, PlanOptions, PruneRules, Target};
 use crate::render::Rendered;
@@ -53,8 +53,6 @@ pub struct Prepared {
     pub options: RunOptions,
     /// The commit rendered; `None` for the working tree.
     pub commit: Option<CommitInfo>,
-    /// The app, as its inventory records it.
-    pub owner: AppIdentity,
 }
 
 /// Settings the later steps of a run need again.
@@ -77,11 +75,12 @@ impl Prepared {
             .unwrap_or_default()
     }
 
-    /// Nothing to write: no change, no namespace, and the inventory parent is as it should be.
-    pub fn nothing_to_write(&self) -> bool {
+    /// Nothing to write: no change, no namespace, and the inventory parent records `run` as
+    /// it should be.
+    pub fn nothing_to_write(&self, run: &AppRun) -> bool {
         !self.plan.has_changes()
             && self.namespaces_to_create.is_empty()
-            && !super::ParentRecord::new(&self.plan, &self.inventory, &self.owner).needs_write()
+            && !super::ParentRecord::new(&self.plan, &self.inventory, &run.identity).needs_write()
     }
 }
 
@@ -183,7 +182,6 @@ pub async fn prepare(
         inventory,
         options,
         commit,
-        owner: run.identity.clone(),
     })
 }
 

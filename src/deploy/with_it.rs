@@ -32,6 +32,14 @@ fn made_by_the_cluster(kind: &str, metadata: &serde_json::Value) -> bool {
 
 /// Fills `with_it` of every Namespace and CRD the plan prunes.
 pub(super) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) {
+    let takes_along = plan.entries.iter().any(|e| {
+        e.action == Action::Prune
+            && e.member()
+                .is_some_and(|m| matches!(m.policy.stage, Stage::Namespaces | Stage::Crds))
+    });
+    if !takes_along {
+        return;
+    }
     let mut kinds: BTreeSet<Resource> = plan
         .targets()
         .map(|(_, t)| t.resource.clone())

@@ -25,7 +25,7 @@ pub use dropped::{Dropped, Step, dropped_fields};
 pub use mask::{SensitivePath, mask_pair_with};
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
-pub use prune::{ObjectKey, PruneCandidate, PruneRules, keep_moving, object_key, prune_entries};
+pub use prune::{PruneCandidate, PruneRules, keep_moving, prune_entries};
 pub use schema::ApiSchema;
 pub use settled::{DIGEST_ANNOTATION, settled, stamp};
 pub use target::{Target, targets};
@@ -173,8 +173,9 @@ pub struct PlanOptions {
 /// Whether the plan tells dropped fields itself, and with which schema.
 #[derive(Debug, Clone)]
 pub enum DroppedCheck {
-    /// The server refuses unknown fields itself (strict field validation, 1.25+).
-    Server,
+    /// Nothing to check: the server refuses unknown fields itself (strict field validation,
+    /// 1.25+), or it omitted no field whose value is not a zero value.
+    Skip,
     /// Servers before 1.25: a field the server omitted is an error unless its value is a
     /// zero value or the schema declares it (with no schema, or for a kind the schema does
     /// not describe, only the zero-value rule applies).
@@ -472,7 +473,7 @@ mod tests {
         assert_eq!(plan.entries[0].action, Action::Create);
         // A server that validates fields itself already refused what it does not know.
         let server = PlanOptions {
-            dropped: DroppedCheck::Server,
+            dropped: DroppedCheck::Skip,
             ..validating()
         };
         let plan = Plan::build(vec![t.clone()], observe(), &server);

@@ -114,9 +114,9 @@ pub fn prune_entries(
 }
 
 /// An object by what names it across API versions: group, kind, namespace and name.
-pub type ObjectKey = (String, String, Option<String>, String);
+type ObjectKey = (String, String, Option<String>, String);
 
-pub fn object_key(id: &ObjectRef) -> ObjectKey {
+fn object_key(id: &ObjectRef) -> ObjectKey {
     (
         id.group.clone(),
         id.kind.clone(),
@@ -125,18 +125,29 @@ pub fn object_key(id: &ObjectRef) -> ObjectKey {
     )
 }
 
-/// An object moving from one app to another in the same run is declared by the other: this
-/// app keeps it rather than prune it, whichever app the run writes first.
-pub fn keep_moving(plan: &mut Plan, app: &str, declared: &HashMap<ObjectKey, String>) {
-    for entry in &mut plan.entries {
-        if entry.action != Action::Prune {
-            continue;
-        }
-        if let Some(other) = declared.get(&object_key(&entry.id)).filter(|a| *a != app) {
-            entry.action = Action::Keep;
-            entry.kept = Some(format!(
-                "app `{other}` declares it in this run: it moves there"
-            ));
+/// An object one app of a run drops and another declares is moving: the app that drops it
+/// keeps it rather than prune it, whichever app the run writes first. `apps` are the run's
+/// apps by name, with their plans.
+pub fn keep_moving(apps: &mut [(&str, &mut Plan)]) {
+    let declared: HashMap<ObjectKey, String> = apps
+        .iter()
+        .flat_map(|(app, plan)| {
+            plan.targets()
+                .map(move |(_, t)| (object_key(&t.id), app.to_string()))
+        })
+        .collect();
+    for (app, plan) in apps.iter_mut() {
+        for entry in plan
+            .entries
+            .iter_mut()
+            .filter(|e| e.action == Action::Prune)
+        {
+            if let Some(other) = declared.get(&object_key(&entry.id)).filter(|a| a != app) {
+                entry.action = Action::Keep;
+                entry.kept = Some(format!(
+                    "app `{other}` declares it in this run: it moves there"
+                ));
+            }
         }
     }
 }
@@ -267,18 +278,27 @@ mod tests {
             enabled: true,
             ..PruneRules::default()
         };
-        let mut plan = Plan {
+        let dropped = || Plan {
             entries: prune_entries(vec![candidate(json!({}))], &rules, &[]),
         };
-        let id = plan.entries[0].id.clone();
-        let mut declared = HashMap::new();
-        declared.insert(object_key(&id), "a".to_string());
-        // Its own app declaring it changes nothing here (it would not be a candidate).
-        keep_moving(&mut plan, "a", &declared);
-        assert_eq!(plan.entries[0].action, Action::Prune);
-        keep_moving(&mut plan, "b", &declared);
-        assert_eq!(plan.entries[0].action, Action::Keep);
-        assert!(plan.entries[0].kept.as_deref().unwrap().contains("app `a`"));
+        let cm = crate::object::testing::resource("", "Secret", true);
+        let mut declares = Plan {
+            entries: vec![super::super::testing::rendered(
+                &cm,
+                "old",
+                json!({}),
+                Action::Create,
+            )],
+        };
+        // Alone in its run, a dropped object is pruned.
+        let mut a = dropped();
+        keep_moving(&mut [("a", &mut a)]);
+        assert_eq!(a.entries[0].action, Action::Prune);
+        // Declared by another app of the run, it moves there.
+        keep_moving(&mut [("a", &mut a), ("b", &mut declares)]);
+        assert_eq!(a.entries[0].action, Action::Keep);
+        assert!(a.entries[0].kept.as_deref().unwrap().contains("app `b`"));
+        assert_eq!(declares.entries[0].action, Action::Create);
     }
 
     #[test]

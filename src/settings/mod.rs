@@ -287,20 +287,4 @@ mod tests {
         assert_eq!(app_name(Some("shop"), Path::new(".")).unwrap(), "shop");
         assert!(app_name(Some("Shop!"), Path::new(".")).is_err());
     }
-
-    #[test]
-    fn repository_urls_compare_by_host_and_path() {
-        assert!(same_repo(
-            "git@github.com:argoproj/argocd-example-apps.git",
-            "https://github.com/argoproj/argocd-example-apps.git"
-        ));
-        assert!(same_repo(
-            "https://github.com/a/b/",
-            "https://github.com/a/b.git"
-        ));
-        assert!(!same_repo(
-            "https://github.com/a/b",
-            "https://github.com/a/c"
-        ));
-    }
 }
