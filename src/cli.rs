@@ -119,7 +119,8 @@ pub struct RollbackArgs {
     #[arg(long, value_name = "SHA", conflicts_with = "steps")]
     pub to: Option<String>,
 
-    /// How many recorded deploys to go back.
+    /// How many successful deploys to go back, before the one live now (failed deploys are
+    /// skipped).
     #[arg(long, default_value_t = 1, value_name = "N")]
     pub steps: usize,
 }
@@ -312,10 +313,16 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub no_wait_lb: bool,
 
-    /// When the health check fails, deploy the previous recorded revision again at once (and
-    /// still exit 4).
+    /// When the health check fails, put back exactly what the last successful deploy applied
+    /// (kept in the cluster; nothing is rendered again) and still exit 4.
     #[arg(long)]
     pub atomic: bool,
+
+    /// Deploy a commit older than the one deployed last (an ancestor of it). Without it such a
+    /// deploy is refused: it is a CI job of an older pipeline that ran late. `kpush rollback`
+    /// goes back on purpose without it.
+    #[arg(long)]
+    pub allow_outdated: bool,
 
     /// After a successful deploy, record the promoted `--image` tags in the app's
     /// `.argocd-source-<app>.yaml` and commit that one file to the current branch (Argo CD

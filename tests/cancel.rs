@@ -9,18 +9,13 @@ use std::time::{Duration, Instant};
 use common::app_repo::AppRepo;
 use common::{TestCluster, cluster, configmap, deployment, until};
 
-fn lease_exists(cluster: &TestCluster, ns: &str, app: &str) -> bool {
-    let run = cluster.kubectl(&[
-        "get",
-        "lease",
-        app,
-        "-n",
-        ns,
-        "--ignore-not-found",
-        "-o",
-        "name",
-    ]);
-    !run.stdout.trim().is_empty()
+/// Whether a run holds the lease (a released lease stays, with no holder).
+fn lease_held(cluster: &TestCluster, ns: &str, app: &str) -> bool {
+    cluster.get("lease", Some(ns), app).is_some_and(|l| {
+        l["spec"]["holderIdentity"]
+            .as_str()
+            .is_some_and(|h| !h.is_empty())
+    })
 }
 
 #[test]
@@ -42,7 +37,7 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
     );
     std::thread::sleep(Duration::from_millis(1500));
     assert!(
-        lease_exists(&cluster, app.ns(), "kpush-app"),
+        lease_held(&cluster, app.ns(), "kpush-app"),
         "the run holds the lock"
     );
     let signalled = Instant::now();
@@ -62,7 +57,7 @@ fn sigterm_during_the_health_wait_stops_without_pruning() {
         "pruned after a cancel"
     );
     assert!(
-        !lease_exists(&cluster, app.ns(), "kpush-app"),
+        !lease_held(&cluster, app.ns(), "kpush-app"),
         "the lock was not released"
     );
 
@@ -121,7 +116,7 @@ fn sigint_during_the_writes_starts_no_new_write() {
         app.get("configmap", "zz-doomed").is_some(),
         "pruned after a cancel"
     );
-    assert!(!lease_exists(&cluster, app.ns(), "kpush-app"));
+    assert!(!lease_held(&cluster, app.ns(), "kpush-app"));
 
     let run = app.apply(&["--prune", "--no-wait"]);
     run.expect_code(0);

@@ -74,42 +74,114 @@ fn history_status_and_rollback_need_only_the_cluster_and_the_repo() {
     let run = app.run("rollback", &["--to", "deadbeef"]);
     run.expect_code(3);
     assert!(
-        run.stderr.contains("no recorded deploy matches `deadbeef`"),
+        run.stderr
+            .contains("no successful recorded deploy matches `deadbeef`"),
         "{}",
         run.stderr
     );
 }
 
-#[test]
-fn atomic_puts_the_previous_revision_back_after_a_failed_rollout() {
-    let cluster = cluster();
-    let app = AppRepo::new(&cluster, "kp-atomic");
-    app.write("web.yaml", deployment(0, "nginx:1.27"))
-        .write("old.yaml", configmap("old", "1"))
-        .deploy("good", &[]);
+/// The broken image a failed rollout tries; the test plays the kubelet that cannot pull it.
+const BROKEN: &str = "registry.invalid/kpush/web:broken";
 
-    let bad = "registry.invalid/kpush/web:broken";
-    app.write("web.yaml", deployment(1, bad))
-        .remove("old.yaml")
-        .commit("bad");
-    let deploy = app.spawn_apply(&["--atomic", "--prune", "--confirm-prune"]);
-    // Play the kubelet: the new pod cannot pull its image.
-    let pod = pod_of(&cluster, app.ns(), "app=web");
-    report(&cluster, app.ns(), &pod, &waiting(bad, "ErrImagePull"));
+/// Applies with `extra`, reports the new pod of `web` unable to pull its image, and returns
+/// the run, which must exit 4.
+#[track_caller]
+fn broken_rollout(cluster: &common::TestCluster, app: &AppRepo, extra: &[&str]) -> common::Run {
+    let deploy = app.spawn_apply(extra);
+    let pod = pod_of(cluster, app.ns(), "app=web");
+    report(cluster, app.ns(), &pod, &waiting(BROKEN, "ErrImagePull"));
     let run = deploy.join().unwrap();
     run.expect_code(4);
+    run
+}
+
+/// `--atomic` puts back exactly what the last successful deploy applied, with the image that
+/// deploy promoted: not the failed run's `--image` on a render of the old commit.
+#[test]
+fn atomic_puts_back_what_the_last_success_applied() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-atomic");
+    app.write("web.yaml", deployment(0, "nginx:1.25"))
+        .write("old.yaml", configmap("old", "1"))
+        .deploy("good", &["--image", "nginx:1.27"]);
+    assert_eq!(image(&app), "nginx:1.27");
+
+    app.write("web.yaml", deployment(1, "nginx:1.25"))
+        .remove("old.yaml")
+        .commit("bad");
+    let run = broken_rollout(
+        &cluster,
+        &app,
+        &["--atomic", "--prune", "--confirm-prune", "--image", BROKEN],
+    );
     assert!(
         run.stderr
             .contains("--atomic: rolling app back to revision 1"),
         "{}",
         run.stderr
     );
-    assert_eq!(image(&app), "nginx:1.27");
+    assert_eq!(image(&app), "nginx:1.27", "{}", run.all());
+    let live = app.get("deployment", "web").unwrap();
+    assert_eq!(live["spec"]["replicas"], 0);
     assert!(app.get("cm", "old").is_some(), "nothing pruned");
     let entries = history(&app);
-    let kinds: Vec<&str> = entries
+    let kinds: Vec<(&str, &str)> = entries
         .iter()
-        .map(|e| e["kind"].as_str().unwrap())
+        .map(|e| (e["kind"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
         .collect();
-    assert_eq!(kinds, ["deploy", "atomic-rollback"], "{}", run.all());
+    assert_eq!(
+        kinds,
+        [
+            ("deploy", "succeeded"),
+            ("deploy", "unhealthy"),
+            ("atomic-rollback", "succeeded")
+        ],
+        "{}",
+        run.all()
+    );
+    assert!(
+        entries[1]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("ErrImagePull"),
+        "{}",
+        entries[1]
+    );
+}
+
+/// Failed deploys are recorded with their reason, and `rollback` skips them: it goes back to
+/// the last successful deploy before the one that is live.
+#[test]
+fn failed_deploys_are_recorded_and_rollback_skips_them() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-failed");
+    app.write("web.yaml", deployment(0, "nginx:1.26"))
+        .deploy("one", &[]);
+    let good = app
+        .write("web.yaml", deployment(0, "nginx:1.27"))
+        .write("added.yaml", configmap("added", "1"))
+        .deploy("two", &[]);
+    app.write("web.yaml", deployment(1, BROKEN)).commit("three");
+    broken_rollout(&cluster, &app, &["--timeout", "60s"]);
+
+    let entries = history(&app);
+    let outcomes: Vec<&str> = entries
+        .iter()
+        .map(|e| e["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["succeeded", "succeeded", "unhealthy"]);
+    let text = app.run("history", &[]);
+    assert!(text.stdout.contains("unhealthy"), "{}", text.stdout);
+    assert!(text.stdout.contains("ErrImagePull"), "{}", text.stdout);
+
+    // The failed revision 3 is live: back to revision 2, keeping what it added.
+    let run = app.run("rollback", &["--prune"]);
+    run.expect_code(0);
+    assert!(run.stderr.contains("back to revision 2"), "{}", run.stderr);
+    assert_eq!(image(&app), "nginx:1.27");
+    assert!(app.get("cm", "added").is_some(), "{}", run.all());
+    let last = history(&app).pop().unwrap();
+    assert_eq!(last["kind"], "rollback");
+    assert_eq!(last["sha"], good.as_str());
 }

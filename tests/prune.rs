@@ -587,8 +587,9 @@ fn a_held_lock_makes_the_next_deploy_wait() {
         run.stderr
     );
     assert!(app.get("cm", "a").is_some());
-    // The lock is released at the end.
-    assert!(app.get("lease", "kpush-app").is_none());
+    // The lock is released at the end: the lease stays, with no holder.
+    let released = app.get("lease", "kpush-app").unwrap();
+    assert_eq!(released["spec"]["holderIdentity"], "", "{released}");
 
     // A crashed run's lease expires by itself: once it has not changed for its whole
     // duration (30 seconds) as the waiting run saw it.
@@ -680,6 +681,9 @@ fn apply_dry_run_writes_nothing() {
     app.remove("b.yaml")
         .write("c.yaml", configmap("c", "1"))
         .commit("two");
+    let lease_version =
+        || app.get("lease", "kpush-app").unwrap()["metadata"]["resourceVersion"].clone();
+    let lease_before = lease_version();
     let run = app.apply(&["--prune", "--dry-run"]);
     run.expect_code(0);
     assert!(
@@ -694,7 +698,7 @@ fn apply_dry_run_writes_nothing() {
         run.stdout
     );
     assert_eq!(names(&app, "cm"), ["a", "b"]);
-    assert!(app.get("lease", "kpush-app").is_none());
+    assert_eq!(lease_version(), lease_before, "the dry run took the lock");
     let ghost = unique("kp-ghost");
     let run = app.kpush(&[
         "apply",

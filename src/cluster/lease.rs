@@ -1,5 +1,7 @@
 //! A deploy lock: a `coordination.k8s.io/v1` Lease next to the inventory parent, so two
 //! pipelines deploying the same app never interleave. A crashed run's lease expires by itself.
+//! Released leases stay, with no holder: every run that held the lock changed the lease, so a
+//! run can tell whether anyone deployed between its plan and its write.
 
 use std::time::Duration;
 
@@ -20,6 +22,9 @@ pub struct HeldLease {
     name: String,
     holder: String,
     renewer: tokio::task::JoinHandle<()>,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The lease's resource version before this run took it; `None` when it created it.
+    pub taken_from: Option<String>,
 }
 
 /// Why the lock could not be taken.
@@ -165,6 +170,7 @@ impl Cluster {
         let started = std::time::Instant::now();
         let mut told = false;
         let mut seen = None;
+        let mut taken_from: Option<String>;
         loop {
             let current = with_retry(|| api.get_opt(name))
                 .await
@@ -173,7 +179,12 @@ impl Cluster {
             let unchanged_for = current
                 .as_ref()
                 .map_or(Duration::ZERO, |l| Observed::unchanged_for(&mut seen, l));
-            let attempt = match step(current.as_ref(), holder, unchanged_for) {
+            let step = step(current.as_ref(), holder, unchanged_for);
+            taken_from = match &step {
+                Step::Take(rv) => rv.map(str::to_string),
+                _ => None,
+            };
+            let attempt = match step {
                 Step::Create => {
                     let body: DynamicObject =
                         serde_json::from_value(lease_body(name, holder, None))
@@ -215,43 +226,112 @@ impl Cluster {
                 Err(e) => return Err(fail(ApiFailure::from_kube(e))),
             }
         }
-        let renewer = tokio::spawn(renew(api.clone(), name.to_string()));
+        let lost = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let renewer = tokio::spawn(renew(
+            api.clone(),
+            name.to_string(),
+            holder.to_string(),
+            lost.clone(),
+        ));
         Ok(HeldLease {
             api,
             name: name.to_string(),
             holder: holder.to_string(),
             renewer,
+            lost,
+            taken_from,
         })
+    }
+
+    /// The lease's resource version, or `None` when there is none (or no namespace yet).
+    pub async fn lease_version(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<String>, ApiFailure> {
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &lease_resource());
+        let found = with_retry(|| api.get_opt(name))
+            .await
+            .map_err(ApiFailure::from_kube)?;
+        Ok(found.and_then(|l| l.metadata.resource_version))
     }
 }
 
-async fn renew(api: Api<DynamicObject>, name: String) {
+/// The lock counts as lost once it has gone unrenewed this long: well before another run,
+/// which waits a whole [`LEASE_TTL`] of no change, may take it.
+const RENEW_DEADLINE: Duration = Duration::from_secs(LEASE_TTL.as_secs() / 2);
+
+/// Renews the lease while this run holds it. Another holder, a deleted lease, or no successful
+/// renewal for [`RENEW_DEADLINE`] marks the lock lost, and the run stops writing.
+async fn renew(
+    api: Api<DynamicObject>,
+    name: String,
+    holder: String,
+    lost: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    let mut renewed = std::time::Instant::now();
     loop {
         tokio::time::sleep(LEASE_TTL / 3).await;
-        let body = json!({"spec": {"renewTime": now()}});
-        let result = api
-            .patch(
-                &name,
-                &kube::api::PatchParams::default(),
-                &kube::api::Patch::Merge(body),
-            )
-            .await;
-        if let Err(e) = result {
-            tracing::warn!("cannot renew the deploy lock `{name}`: {e}");
+        match update_if_held(&api, &name, &holder, |spec| {
+            spec["renewTime"] = json!(now());
+        })
+        .await
+        {
+            Ok(true) => renewed = std::time::Instant::now(),
+            Ok(false) => {
+                tracing::warn!("the deploy lock `{name}` is no longer this run's");
+                lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                return;
+            }
+            Err(e) => {
+                tracing::warn!("cannot renew the deploy lock `{name}`: {e}");
+                if renewed.elapsed() >= RENEW_DEADLINE {
+                    lost.store(true, std::sync::atomic::Ordering::SeqCst);
+                    return;
+                }
+            }
         }
     }
+}
+
+/// Changes the lease's spec only while `holder` holds it, at the resource version read (a
+/// change in between is a conflict, not an overwrite). `Ok(false)`: not held by `holder`.
+async fn update_if_held(
+    api: &Api<DynamicObject>,
+    name: &str,
+    holder: &str,
+    change: impl FnOnce(&mut Value),
+) -> Result<bool, kube::Error> {
+    let Some(lease) = api.get_opt(name).await? else {
+        return Ok(false);
+    };
+    let mut lease = serde_json::to_value(lease).unwrap_or(Value::Null);
+    if lease["spec"]["holderIdentity"] != holder {
+        return Ok(false);
+    }
+    change(&mut lease["spec"]);
+    let body: DynamicObject = serde_json::from_value(lease).expect("a lease is a valid object");
+    api.replace(name, &PostParams::default(), &body).await?;
+    Ok(true)
 }
 
 /// How long releasing the lock may take before the run ends without it.
 const RELEASE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl HeldLease {
-    /// Stops renewing and deletes the lease, if this run still holds it.
+    /// Whether the lease stopped being this run's (another holder took it, or it could not be
+    /// renewed in time): nothing more may be written.
+    pub fn lost(&self) -> bool {
+        self.lost.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Stops renewing and gives the lease up, if this run still holds it.
     pub async fn release(self) {
         self.renewer.abort();
         let name = self.name.clone();
         // A server that stopped answering must not hold the run: the lease expires anyway.
-        if tokio::time::timeout(RELEASE_TIMEOUT, self.delete_if_held())
+        if tokio::time::timeout(RELEASE_TIMEOUT, self.clear_if_held())
             .await
             .is_err()
         {
@@ -261,20 +341,12 @@ impl HeldLease {
         }
     }
 
-    async fn delete_if_held(&self) {
-        if let Ok(Some(lease)) = self.api.get_opt(&self.name).await {
-            let holder = lease
-                .data
-                .get("spec")
-                .and_then(|s| s.get("holderIdentity"))
-                .and_then(Value::as_str);
-            if holder == Some(self.holder.as_str()) {
-                let _ = self
-                    .api
-                    .delete(&self.name, &kube::api::DeleteParams::default())
-                    .await;
-            }
-        }
+    /// Clears the holder (the lease stays, as a record that the lock was taken).
+    async fn clear_if_held(&self) {
+        let _ = update_if_held(&self.api, &self.name, &self.holder, |spec| {
+            spec["holderIdentity"] = json!("");
+        })
+        .await;
     }
 }
 

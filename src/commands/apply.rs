@@ -2,15 +2,16 @@
 //! failed rollout back), and report.
 
 use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::deploy::{self, AppRun};
+use crate::deploy::{self, AppRun, PrepareOptions};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::inventory::history::HistoryEntry;
+use crate::plan::Declared;
 use crate::printer::{Printer, Style};
 use crate::report::{self, AppReport, Stream};
 use crate::settings;
 
-use super::plan::{Planned, plan_all};
+use super::plan::{Planned, plan_all, plan_one};
 use super::write_back::write_back;
 
 pub async fn apply(
@@ -36,6 +37,18 @@ pub async fn apply(
     ))
 }
 
+/// What writing each app of a run shares.
+struct Writing<'a> {
+    args: &'a ApplyArgs,
+    resolved: &'a settings::Resolved,
+    kind: &'a str,
+    prepare: PrepareOptions,
+    write: deploy::WriteOptions,
+    /// Which app of the run declares each object, for a plan made again.
+    declared: Declared,
+    stream: Stream,
+}
+
 /// Plans, validates and writes every resolved app; `kind` is what history records.
 pub async fn apply_resolved(
     global: &GlobalArgs,
@@ -46,8 +59,8 @@ pub async fn apply_resolved(
 ) -> Result<Vec<AppReport>, Error> {
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     // Every app is planned and validated before any app is written.
-    let options = settings::prepare_options(&args.target, settings::confirmations(args));
-    let planned = plan_all(global, options, resolved, &stream).await?;
+    let prepare = settings::prepare_options(&args.target, settings::confirmations(args));
+    let planned = plan_all(global, prepare.clone(), resolved, &stream).await?;
     if let Some(worst) = planned
         .iter()
         .filter_map(|p| p.prepared.plan.error_class())
@@ -67,21 +80,29 @@ pub async fn apply_resolved(
             })
             .collect());
     }
+    let ctx = Writing {
+        args,
+        resolved,
+        kind,
+        prepare,
+        write: settings::write_options(args, kind),
+        declared: Declared::by(
+            planned
+                .iter()
+                .map(|p| (p.run.name.as_str(), &p.prepared.plan)),
+        ),
+        stream,
+    };
     for p in &planned {
-        deploy::guards::check_prune_share(
-            &p.prepared.plan,
-            args.prune_threshold,
-            args.confirm_prune,
-        )?;
+        ctx.guard(p)?;
     }
 
-    let options = settings::write_options(args, kind);
     let mut reports = Vec::new();
     for p in planned {
-        stream.write_heading(&p.id());
+        ctx.stream.write_heading(&p.id());
         let run = p.run;
-        let previous = p.prepared.inventory.history.last().cloned();
-        let report = write_one(p, args, &options, &stream).await?;
+        let back_to = atomic_target(&p);
+        let report = ctx.write_one(p).await?;
         let status = report.status();
         let wrote = report.applied.is_some();
         reports.push(report);
@@ -94,7 +115,7 @@ pub async fn apply_resolved(
         }
         // A rollout that was already broken before this run is not this run's to undo.
         if status == ExitStatus::Unhealthy && args.atomic && !args.dry_run && wrote {
-            let rolled_back = roll_back(global, args, printer, resolved, run, previous).await?;
+            let rolled_back = roll_back(global, args, printer, resolved, run, back_to).await?;
             reports.extend(rolled_back);
         }
         // A failed app stops the run: later apps may depend on it.
@@ -105,105 +126,230 @@ pub async fn apply_resolved(
     Ok(reports)
 }
 
-/// Writes one planned app (or checks its prune, with `--dry-run`) and reports it.
-async fn write_one(
-    p: Planned<'_>,
-    args: &ApplyArgs,
-    options: &deploy::WriteOptions,
-    stream: &Stream,
-) -> Result<AppReport, Error> {
-    if p.prepared.nothing_to_write(p.run) {
-        stream.line("No changes.");
+impl Writing<'_> {
+    /// The checks on a valid plan before anything is written: the share of the inventory a
+    /// prune takes, and (for a deploy, not a rollback) a commit older than the one deployed
+    /// last.
+    fn guard(&self, p: &Planned<'_>) -> Result<(), Error> {
+        let args = self.args;
+        deploy::guards::check_prune_share(
+            &p.prepared.plan,
+            args.prune_threshold,
+            args.confirm_prune,
+        )?;
+        if self.kind == "deploy" {
+            let warning = deploy::guards::check_not_outdated(
+                &p.prepared.inventory.history,
+                p.prepared.commit.as_ref(),
+                |candidate, deployed| self.resolved.snapshot.lineage(candidate, deployed),
+                args.allow_outdated,
+            )?;
+            super::warn(self.stream.printer(), &Vec::from_iter(warning));
+        }
+        Ok(())
+    }
+
+    /// Writes one planned app (or checks its prune, with `--dry-run`) and reports it.
+    async fn write_one(&self, p: Planned<'_>) -> Result<AppReport, Error> {
+        let (args, stream) = (self.args, &self.stream);
+        if p.prepared.nothing_to_write(p.run) {
+            return self.unchanged(p).await;
+        }
         if args.dry_run {
+            let pruned = deploy::dry_run(&p.cluster, &p.prepared, p.run).await;
+            stream.dry_run(&pruned);
+            let status = if pruned.failed().next().is_some() {
+                ExitStatus::Failure
+            } else {
+                ExitStatus::Success
+            };
+            let mut report = p.report(status);
+            report.pruned = Some(pruned);
+            return Ok(report);
+        }
+        let Planned {
+            run,
+            cluster,
+            mut prepared,
+        } = p;
+        let progress = stream.printer();
+        let locked = deploy::lock(&cluster, &mut prepared, &self.write, progress).await?;
+        if !locked.current(&prepared) {
+            // Another deploy ran since the plan: plan again, now that nobody else can.
+            stream.line(&format!(
+                "Another deploy of {} ran while this one waited for its lock; planning again:",
+                run.name
+            ));
+            let again = plan_one(
+                &self.prepare,
+                self.resolved,
+                run,
+                cluster,
+                &self.declared,
+                stream,
+            )
+            .await;
+            let again = match again {
+                Ok(again) => again,
+                Err(e) => {
+                    locked.release().await;
+                    return Err(e);
+                }
+            };
+            let checked = match again.prepared.plan.error_class() {
+                Some(class) => {
+                    stream.error(&format!(
+                        "{} object(s) {}; nothing more was written to the cluster",
+                        again.prepared.plan.counts().error,
+                        class.why_not_written()
+                    ));
+                    Err(class.exit_status())
+                }
+                None => self.guard(&again).map_err(|e| {
+                    stream.error(&e.to_string());
+                    e.exit_status()
+                }),
+            };
+            if let Err(status) = checked {
+                locked.release().await;
+                return Ok(again.report(status));
+            }
+            if again.prepared.nothing_to_write(run) {
+                locked.release().await;
+                return self.unchanged(again).await;
+            }
+            return self.write_locked(again, locked).await;
+        }
+        let p = Planned {
+            run,
+            cluster,
+            prepared,
+        };
+        self.write_locked(p, locked).await
+    }
+
+    /// Writes an app whose plan is current under `locked`, then releases the lock.
+    async fn write_locked(
+        &self,
+        p: Planned<'_>,
+        locked: deploy::Locked,
+    ) -> Result<AppReport, Error> {
+        let stream = &self.stream;
+        let to_write = deploy::to_write(&p.prepared);
+        let planned_prunes = p.prepared.plan.counts().prune;
+        let Planned {
+            run,
+            cluster,
+            prepared,
+        } = p;
+        let written = deploy::write(
+            &cluster,
+            prepared,
+            run,
+            &locked,
+            &self.write,
+            stream.printer(),
+        )
+        .await;
+        locked.release().await;
+        let (prepared, written) = match written {
+            Ok(done) => done,
+            Err(Error::Revalidation(errors)) => {
+                stream.errors(&errors);
+                return Err(Error::Revalidation(errors));
+            }
+            Err(e) => return Err(e),
+        };
+        stream.written(&written, to_write, planned_prunes);
+        let p = Planned {
+            run,
+            cluster,
+            prepared,
+        };
+        Ok(p.report(ExitStatus::Success).with_written(written))
+    }
+
+    /// An app with nothing to write: its health is checked all the same.
+    async fn unchanged(&self, p: Planned<'_>) -> Result<AppReport, Error> {
+        let stream = &self.stream;
+        stream.line("No changes.");
+        if self.args.dry_run {
             return Ok(p.report(ExitStatus::Success));
         }
         let health =
-            deploy::check_health(&p.cluster, &p.prepared, options, stream.printer()).await?;
+            deploy::check_health(&p.cluster, &p.prepared, &self.write, stream.printer()).await?;
         let report = p.report(ExitStatus::Success);
-        return Ok(match health {
+        Ok(match health {
             Some(health) => {
                 stream.health(&health);
                 report.with_health(health)
             }
             None => report,
-        });
+        })
     }
-    if args.dry_run {
-        let pruned = deploy::dry_run(&p.cluster, &p.prepared, p.run).await;
-        stream.dry_run(&pruned);
-        let status = if pruned.failed().next().is_some() {
-            ExitStatus::Failure
-        } else {
-            ExitStatus::Success
-        };
-        let mut report = p.report(status);
-        report.pruned = Some(pruned);
-        return Ok(report);
-    }
-    let to_write = deploy::to_write(&p.prepared);
-    let planned_prunes = p.prepared.plan.counts().prune;
-    let Planned {
-        run,
-        cluster,
-        prepared,
-    } = p;
-    let written = deploy::write(&cluster, prepared, run, options, stream.printer()).await;
-    let (prepared, written) = match written {
-        Ok(done) => done,
-        Err(Error::Revalidation(errors)) => {
-            stream.errors(&errors);
-            return Err(Error::Revalidation(errors));
-        }
-        Err(e) => return Err(e),
-    };
-    stream.written(&written, to_write, planned_prunes);
-    let p = Planned {
-        run,
-        cluster,
-        prepared,
-    };
-    Ok(p.report(ExitStatus::Success).with_written(written))
 }
 
-/// `--atomic`: the previous recorded revision goes back at once, without pruning what the
-/// failed deploy added. The run still exits 4.
+/// What `--atomic` goes back to: the last successful deploy before this one, and where its
+/// snapshot is kept.
+fn atomic_target(p: &Planned<'_>) -> Option<AtomicTarget> {
+    let inventory = &p.prepared.inventory;
+    let entry = inventory.history.iter().rev().find(|e| e.succeeded())?;
+    Some(AtomicTarget {
+        entry: entry.clone(),
+        secret_resource: inventory.secret_resource.clone(),
+        parent: inventory.parent.clone(),
+    })
+}
+
+struct AtomicTarget {
+    entry: HistoryEntry,
+    secret_resource: crate::object::Resource,
+    parent: crate::object::ObjectRef,
+}
+
+/// `--atomic`: what the last successful deploy applied goes back at once, from its snapshot,
+/// without pruning what the failed deploy added. The run still exits 4.
 async fn roll_back(
     global: &GlobalArgs,
     args: &ApplyArgs,
     printer: &Printer,
     resolved: &settings::Resolved,
     run: &AppRun,
-    previous: Option<HistoryEntry>,
+    back_to: Option<AtomicTarget>,
 ) -> Result<Vec<AppReport>, Error> {
-    let Some(entry) = previous.filter(|e| !e.sha.is_empty()) else {
-        printer.note(&printer.paint(
-            Style::Error,
-            &format!(
-                "--atomic: {} has no earlier recorded revision to roll back to",
-                run.name
-            ),
+    let refuse = |why: String| {
+        printer.note(&printer.paint(Style::Error, &format!("--atomic: {why}")));
+        Ok(Vec::new())
+    };
+    let Some(target) = back_to else {
+        return refuse(format!(
+            "{} has no earlier successful deploy to roll back to",
+            run.name
         ));
-        return Ok(Vec::new());
+    };
+    let entry = &target.entry;
+    let cluster = deploy::connect(&settings::connection(global), run).await?;
+    let kept =
+        deploy::snapshot::read(&cluster, &target.secret_resource, &target.parent, entry).await?;
+    let Some(rendered) = kept else {
+        return refuse(format!(
+            "revision {} kept no snapshot of what it applied (it was deployed by an older kpush); nothing was rolled back\nhint: `kpush rollback --to {}` renders that commit again",
+            entry.revision,
+            entry.sha.get(..7).unwrap_or(&entry.sha)
+        ));
     };
     printer.note(&format!(
-        "--atomic: rolling {} back to revision {} ({})",
+        "--atomic: rolling {} back to revision {} ({}), as it was applied",
         run.name,
         entry.revision,
         entry.sha.get(..7).unwrap_or(&entry.sha)
     ));
-    let mut target = args.target.clone();
-    target.prune = false;
-    let mut back = settings::resolve_entry(
-        global,
-        &args.target.source,
-        resolved,
-        &run.name,
-        &entry,
-        target.clone(),
-    )?;
+    let mut back = settings::restoring(resolved, run, entry, rendered)?;
     for app in &mut back.apps {
         app.prune = false;
     }
+    let mut target = args.target.clone();
+    target.prune = false;
     let args = ApplyArgs {
         target,
         atomic: false,

@@ -17,7 +17,11 @@ pub async fn history(
     let mut all = Vec::new();
     for run in &resolved.apps {
         let cluster = deploy::connect(&settings::connection(global), run).await?;
-        let (namespace, entries) = deploy::recorded(&cluster, run).await?;
+        let deploy::Recorded {
+            namespace,
+            history: entries,
+            ..
+        } = deploy::recorded(&cluster, run).await?;
         let history = AppHistory {
             app: run.name.clone(),
             namespace,

@@ -6,7 +6,7 @@ use crate::cluster::Cluster;
 use crate::deploy::{self, AppRun, PrepareOptions, Prepared};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::plan::{Plan, keep_moving};
+use crate::plan::{Declared, Plan, keep_moving};
 use crate::report::{AppId, AppReport, Stream};
 use crate::settings::{self, Resolved};
 
@@ -37,6 +37,33 @@ impl Planned<'_> {
 /// The images an app promotes, as reports show them.
 pub(super) fn images(run: &AppRun) -> Vec<String> {
     run.images.iter().map(ToString::to_string).collect()
+}
+
+/// Plans one app again (another deploy of it ran since its plan), keeping the moves the
+/// run's first plans decided, and streams the plan.
+pub(super) async fn plan_one<'a>(
+    options: &PrepareOptions,
+    resolved: &'a Resolved,
+    run: &'a AppRun,
+    cluster: Cluster,
+    declared: &Declared,
+    stream: &Stream,
+) -> Result<Planned<'a>, Error> {
+    let rendered = deploy::render_at(&resolved.snapshot, run)?;
+    let mut prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
+    declared.keep(&run.name, &mut prepared.plan);
+    let planned = Planned {
+        run,
+        cluster,
+        prepared,
+    };
+    stream.plan(
+        &planned.id(),
+        &planned.prepared.namespaces_to_create,
+        &planned.prepared.plan,
+        &images(run),
+    );
+    Ok(planned)
 }
 
 /// Renders every app (before any cluster call), then plans each and streams its plan.

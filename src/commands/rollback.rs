@@ -1,5 +1,6 @@
-//! `kpush rollback`: deploy a recorded revision again, rendered from the local repository, with
-//! every check `apply` makes; recorded in the history as a rollback.
+//! `kpush rollback`: deploy a recorded revision again, exactly as it was applied (from the
+//! snapshot the deploy kept in the cluster; deploys recorded without one are rendered again
+//! from the local repository), with every check `apply` makes; recorded as a rollback.
 
 use crate::cli::{GlobalArgs, RollbackArgs};
 use crate::deploy;
@@ -16,7 +17,12 @@ pub async fn rollback(
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
     let source = &args.apply.target.source;
-    let current = settings::resolve(global, source, None, None)?;
+    let current = settings::resolve(
+        global,
+        source,
+        Some(&args.apply.target),
+        args.apply.prune_propagation,
+    )?;
     if current.apps.len() != 1 {
         return Err(Error::Invalid(
             "rollback works on one app at a time: pass PATH or `--app NAME`".into(),
@@ -24,8 +30,8 @@ pub async fn rollback(
     }
     let run = &current.apps[0];
     let cluster = deploy::connect(&settings::connection(global), run).await?;
-    let (_, history) = deploy::recorded(&cluster, run).await?;
-    let entry = settings::choose(&history, args.to.as_deref(), args.steps)?;
+    let recorded = deploy::recorded(&cluster, run).await?;
+    let entry = settings::choose(&recorded.history, args.to.as_deref(), args.steps)?;
     printer.note(&format!(
         "rolling {} back to revision {} ({} {}, deployed {})",
         run.name,
@@ -34,14 +40,26 @@ pub async fn rollback(
         entry.reference,
         entry.time
     ));
-    let resolved = settings::resolve_entry(
-        global,
-        source,
-        &current,
-        &run.name,
-        entry,
-        args.apply.target.clone(),
-    )?;
+    let kept = deploy::snapshot::read(&cluster, &recorded.secret_resource, &recorded.parent, entry)
+        .await?;
+    let resolved = match kept {
+        Some(rendered) => settings::restoring(&current, run, entry, rendered)?,
+        None => {
+            printer.note(&format!(
+                "revision {} kept no snapshot of what it applied: rendering commit {} again",
+                entry.revision,
+                entry.sha.get(..7).unwrap_or(&entry.sha)
+            ));
+            settings::resolve_entry(
+                global,
+                source,
+                &current,
+                &run.name,
+                entry,
+                args.apply.target.clone(),
+            )?
+        }
+    };
     let reports = apply_resolved(global, &args.apply, printer, &resolved, "rollback").await?;
     let sinks = &args.apply.target.report_to;
     Ok(crate::report::finish(

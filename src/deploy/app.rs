@@ -42,6 +42,15 @@ pub struct AppRun {
     pub allow_cluster_scoped: bool,
     /// `allowOtherNamespaces: false` refuses objects outside the destination namespace.
     pub allow_other_namespaces: bool,
+    /// A recorded deploy to put back exactly as it was applied, instead of rendering.
+    pub restore: Option<std::sync::Arc<Restore>>,
+}
+
+/// A recorded deploy's objects, read back from its snapshot.
+#[derive(Debug)]
+pub struct Restore {
+    pub entry: crate::inventory::history::HistoryEntry,
+    pub rendered: crate::render::Rendered,
 }
 
 impl AppRun {

@@ -3,7 +3,9 @@
 
 use crate::error::Error;
 use crate::inventory::AppIdentity;
+use crate::inventory::history::HistoryEntry;
 use crate::plan::Plan;
+use crate::source::{CommitInfo, Lineage};
 
 use super::Inventory;
 
@@ -41,6 +43,39 @@ pub fn check_owner(inventory: &Inventory, app: &AppIdentity, take_over: bool) ->
             inventory.parent
         ))),
         _ => Ok(()),
+    }
+}
+
+/// A commit older than the one deployed last (an ancestor of it) would undo newer changes: a
+/// CI job of an older pipeline that ran late, or a retry after a newer deploy. Refused unless
+/// `allowed`; `kpush rollback` is how to go back on purpose. Returns a warning when the
+/// repository cannot tell (the deployed commit is not in it).
+pub fn check_not_outdated(
+    history: &[HistoryEntry],
+    commit: Option<&CommitInfo>,
+    lineage: impl Fn(&str, &str) -> Lineage,
+    allowed: bool,
+) -> Result<Option<String>, Error> {
+    let (Some(commit), Some(last)) = (commit, history.iter().rev().find(|e| !e.sha.is_empty()))
+    else {
+        return Ok(None);
+    };
+    let short = |sha: &str| sha.get(..7).unwrap_or(sha).to_string();
+    match lineage(&commit.sha, &last.sha) {
+        Lineage::Older if !allowed => Err(Error::Invalid(format!(
+            "commit {} is older than commit {}, which revision {} deployed ({}, {}): deploying it would undo newer changes\nhint: a CI job of an older pipeline ran late; to go back on purpose use `kpush rollback`, or pass `--allow-outdated`",
+            short(&commit.sha),
+            short(&last.sha),
+            last.revision,
+            last.time,
+            last.run
+        ))),
+        Lineage::Unknown => Ok(Some(format!(
+            "cannot tell whether commit {} is older than commit {} deployed last: that commit is not in this repository (a shallow clone?); fetch it to have kpush check",
+            short(&commit.sha),
+            short(&last.sha)
+        ))),
+        _ => Ok(None),
     }
 }
 
@@ -82,5 +117,44 @@ mod tests {
                 "{unchanged} unchanged, {prune} pruned, threshold {threshold}, confirmed {confirmed}"
             );
         }
+    }
+
+    #[test]
+    fn an_older_commit_than_the_last_deployed_is_refused() {
+        let history: Vec<HistoryEntry> = serde_json::from_value(json!([
+            {"revision": 1, "sha": "old", "ref": "main", "time": "t1", "run": "ci/1", "kind": "deploy",
+             "path": "app", "images": [], "created": 1, "updated": 0, "pruned": 0},
+            {"revision": 2, "sha": "new", "ref": "main", "time": "t2", "run": "ci/2", "kind": "deploy",
+             "path": "app", "images": [], "created": 0, "updated": 1, "pruned": 0, "outcome": "unhealthy"},
+            {"revision": 3, "sha": "", "ref": "WORKTREE", "time": "t3", "run": "me", "kind": "deploy",
+             "path": "app", "images": [], "created": 0, "updated": 1, "pruned": 0},
+        ]))
+        .unwrap();
+        let commit = |sha: &str| CommitInfo {
+            sha: sha.into(),
+            ..CommitInfo::default()
+        };
+        // Compared with the newest entry that names a commit, whatever its outcome.
+        let is = |lineage: Lineage| {
+            move |candidate: &str, deployed: &str| {
+                assert_eq!((candidate, deployed), ("mine", "new"));
+                lineage
+            }
+        };
+        let mine = Some(commit("mine"));
+        let err = check_not_outdated(&history, mine.as_ref(), is(Lineage::Older), false);
+        assert!(err.unwrap_err().to_string().contains("--allow-outdated"));
+        assert!(check_not_outdated(&history, mine.as_ref(), is(Lineage::Older), true).is_ok());
+        for fine in [Lineage::Same, Lineage::Newer, Lineage::Unrelated] {
+            assert_eq!(
+                check_not_outdated(&history, mine.as_ref(), is(fine), false).unwrap(),
+                None
+            );
+        }
+        let unknown = check_not_outdated(&history, mine.as_ref(), is(Lineage::Unknown), false);
+        assert!(unknown.unwrap().unwrap().contains("shallow"));
+        // The working tree, or a first deploy: nothing to compare.
+        assert!(check_not_outdated(&history, None, is(Lineage::Older), false).is_ok());
+        assert!(check_not_outdated(&[], mine.as_ref(), is(Lineage::Older), false).is_ok());
     }
 }

@@ -25,6 +25,11 @@ pub struct Inventory {
     pub previous: Option<ParentState>,
     /// Earlier deploys, oldest first.
     pub history: Vec<HistoryEntry>,
+    /// Whether the destination namespace (where the parent and the lock live) exists.
+    pub namespace_exists: bool,
+    /// The deploy lock's resource version when this run began reading, `None` if there was
+    /// none: a lock taken from any other state means another deploy ran in between.
+    pub lock_seen: Option<String>,
 }
 
 /// The app's parent Secret, `kpush-APP` in the destination namespace, and where to read it.
@@ -51,25 +56,33 @@ pub fn parent_of(
     Ok((secret, parent))
 }
 
-/// The app's recorded deploys, oldest first; empty when it was never deployed.
-pub async fn recorded(
-    cluster: &Cluster,
-    run: &AppRun,
-) -> Result<(String, Vec<HistoryEntry>), Error> {
+/// An app's history as its parent records it.
+pub struct Recorded {
+    pub namespace: String,
+    pub secret_resource: Resource,
+    pub parent: ObjectRef,
+    /// Oldest first; empty when the app was never deployed.
+    pub history: Vec<HistoryEntry>,
+}
+
+/// The app's recorded deploys.
+pub async fn recorded(cluster: &Cluster, run: &AppRun) -> Result<Recorded, Error> {
     let namespace = run
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
     let discovery = cluster.discover(BTreeSet::from(["v1".to_string()])).await?;
-    let (secret, parent) = parent_of(&discovery, &run.name, &namespace)?;
+    let (secret_resource, parent) = parent_of(&discovery, &run.name, &namespace)?;
     let live = cluster
-        .get(&secret, &parent)
+        .get(&secret_resource, &parent)
         .await
         .map_err(|f| Error::Runtime(format!("cannot read the inventory {parent}: {f}")))?;
-    Ok((
+    Ok(Recorded {
         namespace,
-        live.as_ref().map(history::read).unwrap_or_default(),
-    ))
+        secret_resource,
+        parent,
+        history: live.as_ref().map(history::read).unwrap_or_default(),
+    })
 }
 
 /// Reads the parent and lists the members the render dropped (with no targets, every
@@ -86,6 +99,15 @@ pub async fn read(
 ) -> Result<(Inventory, Vec<PruneCandidate>), Error> {
     let (secret_resource, parent) = parent_of(discovery, app, namespace)?;
     let id = applyset_id(&parent.name, namespace);
+    // Read before anything else, so that any deploy after this point shows on the lock.
+    let lock_seen = if namespace_exists {
+        cluster
+            .lease_version(namespace, &parent.name)
+            .await
+            .map_err(|f| Error::Invalid(format!("cannot read the deploy lock of {parent}: {f}")))?
+    } else {
+        None
+    };
     let live = if namespace_exists {
         cluster
             .get(&secret_resource, &parent)
@@ -134,6 +156,8 @@ pub async fn read(
         id,
         previous,
         history,
+        namespace_exists,
+        lock_seen,
     };
     Ok((inventory, candidates))
 }

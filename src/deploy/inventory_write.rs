@@ -66,18 +66,16 @@ impl ParentRecord {
         }
     }
 
-    /// Before the members (`history` `None`, the kinds old and new) or after a successful
-    /// deploy (only what remains, and the history with this deploy added).
+    /// Before the members (the kinds old and new), or once the deploy ended with `history`:
+    /// only what remains when the prune went through (`pruned`), else the kinds old and new.
     pub async fn write(
         &self,
         cluster: &Cluster,
         inventory: &Inventory,
         history: Option<&[HistoryEntry]>,
+        pruned: bool,
     ) -> Result<(), Error> {
-        let (kinds, namespaces) = match history {
-            Some(_) => &self.after,
-            None => &self.before,
-        };
+        let (kinds, namespaces) = if pruned { &self.after } else { &self.before };
         let parent = &inventory.parent;
         let recorded = history.map(history::to_annotation).or_else(|| {
             (!inventory.history.is_empty()).then(|| history::to_annotation(&inventory.history))
@@ -123,6 +121,8 @@ mod tests {
             id: "applyset-x-v1".into(),
             previous,
             history: Vec::new(),
+            namespace_exists: true,
+            lock_seen: None,
         }
     }
 

@@ -1,16 +1,118 @@
-//! The history entry a successful deploy adds to the inventory parent.
+//! What every deploy that took the lock leaves in the history, whatever its outcome: the entry
+//! on the inventory parent and, for a success, the snapshot of what it applied.
 
-use crate::inventory::history::{self, HistoryEntry};
+use crate::error::Error;
+use crate::inventory::history::{self, HistoryEntry, Outcome, SnapshotRef};
 
 use super::delete::Pruned;
-use super::{AppRun, Prepared};
+use super::snapshot;
+use super::wait;
+use super::write::Written;
+use super::writer::Writer;
+use super::{AppRun, ParentRecord, Prepared};
+
+/// How a deploy ended, for its history entry; `None` when the run lost its lock and may write
+/// nothing more.
+pub(super) fn ending(result: &Result<Written, Error>) -> Option<(Outcome, Option<String>)> {
+    match result {
+        Ok(written) => Some(match written.status() {
+            crate::exit::ExitStatus::Success => (Outcome::Succeeded, None),
+            crate::exit::ExitStatus::Unhealthy => (Outcome::Unhealthy, why_not_healthy(written)),
+            _ => (Outcome::Failed, why_failed(written)),
+        }),
+        Err(Error::LockLost(_)) => None,
+        Err(Error::Cancelled(why)) => Some((Outcome::Cancelled, Some(why.clone()))),
+        Err(e) => Some((Outcome::Failed, Some(first_line(&e.to_string())))),
+    }
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+fn why_failed(written: &Written) -> Option<String> {
+    let write = written
+        .applied
+        .failed()
+        .next()
+        .map(|o| (o.id.to_string(), o.error.as_ref().map(ToString::to_string)));
+    let prune = || {
+        written
+            .pruned
+            .as_ref()
+            .and_then(|p| p.failed().next())
+            .map(|d| (d.id.to_string(), d.error.as_ref().map(ToString::to_string)))
+    };
+    if let Some((id, error)) = write.or_else(prune) {
+        return Some(first_line(&format!("{id}: {}", error.unwrap_or_default())));
+    }
+    why_not_healthy(written)
+}
+
+fn why_not_healthy(written: &Written) -> Option<String> {
+    let health = written.health.as_ref()?;
+    Some(match &health.outcome {
+        wait::Outcome::Healthy => return None,
+        wait::Outcome::Failed { id, reason, .. } => first_line(&format!("{id}: {reason}")),
+        wait::Outcome::TimedOut { waiting } => format!(
+            "timed out waiting for {} object(s){}",
+            waiting.len(),
+            waiting
+                .first()
+                .map(|id| format!(", first {id}"))
+                .unwrap_or_default()
+        ),
+        wait::Outcome::Cancelled => "cancelled during the health wait".into(),
+        wait::Outcome::Unreachable { message } => first_line(message),
+    })
+}
+
+/// Adds the deploy's entry to the history (with its snapshot for a success), drops the oldest
+/// entries and their snapshots. The parent records only what remains when the deploy
+/// succeeded (its prune went through); otherwise the kinds old and new.
+pub(super) async fn record(
+    writer: &Writer<'_>,
+    parent: &ParentRecord,
+    prepared: &Prepared,
+    run: &AppRun,
+    (outcome, reason): (Outcome, Option<String>),
+    pruned: Option<&Pruned>,
+) -> Result<(), Error> {
+    let cluster = writer.cluster;
+    let inventory = &prepared.inventory;
+    let mut entry = history_entry(prepared, run, &writer.options.kind, pruned);
+    entry.outcome = outcome;
+    entry.reason = reason;
+    if outcome == Outcome::Succeeded {
+        let revision = history::next_revision(&inventory.history);
+        match snapshot::write(cluster, inventory, revision, &prepared.plan).await {
+            Ok(parts) => entry.snapshot = Some(SnapshotRef { parts }),
+            Err(e) => writer.progress.note(&format!(
+                "warning: {e}; a rollback to revision {revision} renders its commit again"
+            )),
+        }
+    }
+    let (kept, dropped) = history::append(inventory.history.clone(), entry);
+    parent
+        .write(
+            cluster,
+            inventory,
+            Some(&kept),
+            outcome == Outcome::Succeeded,
+        )
+        .await?;
+    for gone in &dropped {
+        snapshot::delete(cluster, inventory, gone).await;
+    }
+    Ok(())
+}
 
 /// What the history records about this deploy.
-pub(super) fn history_entry(
+fn history_entry(
     prepared: &Prepared,
     run: &AppRun,
     kind: &str,
-    pruned: &Pruned,
+    pruned: Option<&Pruned>,
 ) -> HistoryEntry {
     let c = prepared.plan.counts();
     let objects: Vec<&serde_json::Value> =
@@ -37,6 +139,11 @@ pub(super) fn history_entry(
         images: history::images(&objects),
         created: c.create,
         updated: c.update,
-        pruned: pruned.deleted.iter().filter(|d| d.error.is_none()).count(),
+        pruned: pruned.map_or(0, |p| {
+            p.deleted.iter().filter(|d| d.error.is_none()).count()
+        }),
+        outcome: Outcome::Succeeded,
+        reason: None,
+        snapshot: None,
     }
 }

@@ -12,6 +12,15 @@ pub fn render_at(
     snapshot: &Snapshot,
     app: &AppRun,
 ) -> Result<(Rendered, Option<CommitInfo>), Error> {
+    if let Some(restore) = &app.restore {
+        let sha = &restore.entry.sha;
+        let commit = (!sha.is_empty()).then(|| CommitInfo {
+            sha: sha.clone(),
+            short_sha: sha.get(..7).unwrap_or(sha).to_string(),
+            ..CommitInfo::default()
+        });
+        return Ok((restore.rendered.clone(), commit));
+    }
     let opened;
     let at = if snapshot.revision_name() == app.revision {
         snapshot

@@ -32,7 +32,9 @@ impl AppStatus {
 }
 
 pub async fn status(cluster: &Cluster, run: &AppRun) -> Result<AppStatus, Error> {
-    let (namespace, history) = recorded(cluster, run).await?;
+    let super::inventory_read::Recorded {
+        namespace, history, ..
+    } = recorded(cluster, run).await?;
     let mut discovery = cluster.discover(BTreeSet::from(["v1".to_string()])).await?;
     // With no objects declared, every member of the inventory is listed.
     let (_, members) = read(

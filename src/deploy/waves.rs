@@ -10,7 +10,7 @@ use crate::plan::{Plan, Target};
 
 use super::staged::{self, Applied};
 use super::wait::{self, HealthReport, WaitOptions};
-use super::writer::{Writer, check_cancel, write_options};
+use super::writer::{Writer, write_options};
 
 /// How long a pod may wait for a node before the rollout counts as failed.
 const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
@@ -27,7 +27,7 @@ pub(super) async fn apply_waves(
         run_options,
         options,
         progress,
-        to_write,
+        ..
     } = *writer;
     let waves = waves(plan);
     let last = waves.last().copied();
@@ -45,7 +45,7 @@ pub(super) async fn apply_waves(
         .await;
         applied.outcomes.extend(rest.outcomes);
         applied.not_attempted += rest.not_attempted;
-        check_cancel(applied, to_write)?;
+        writer.check(applied)?;
         if applied.failed().next().is_some() {
             return Ok(None);
         }
@@ -69,7 +69,7 @@ pub(super) async fn apply_waves(
             progress,
         )
         .await;
-        check_cancel(applied, to_write)?;
+        writer.check(applied)?;
         let healthy = report.healthy();
         health = Some(report);
         if !healthy {

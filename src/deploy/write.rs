@@ -6,19 +6,21 @@ use std::time::Duration;
 use crate::cluster::{Cluster, Propagation};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::inventory::history;
 use crate::object::Stage;
 
 use super::definitions::{create_namespace, wait_for_crds};
 use super::delete::{self, PruneOptions, Pruned};
-use super::lock::take_lock;
-use super::record::history_entry;
+use super::lock::Locked;
+use super::record::{ending, record};
 use super::revalidate::revalidate;
 use super::staged::{self, Applied};
 use super::wait::{HealthReport, Outcome};
 use super::waves::{apply_waves, wait_healthy};
-use super::writer::{Writer, check_cancel, write_options};
+use super::writer::{Writer, write_options};
 use super::{AppRun, ParentRecord, Prepared, Progress};
+
+/// How long recording a failed deploy may take before the run ends without it.
+const RECORD_FAILURE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How to write, beyond the app's own settings.
 #[derive(Debug, Clone)]
@@ -94,27 +96,63 @@ pub async fn check_health(
     Ok(Some(health))
 }
 
-/// Writes the app. Returns the prepared app with its plan as finally validated, and what was
-/// written; an `Err` means the deploy stopped (cancelled, lock, inventory, re-validation).
+/// Writes the app under its lock (see [`super::lock`]). Returns the prepared app with its
+/// plan as finally validated, and what was written; an `Err` means the deploy stopped
+/// (cancelled, lost lock, inventory, re-validation). Every outcome is recorded in the history
+/// while the lock is held.
 pub async fn write(
     cluster: &Cluster,
     mut prepared: Prepared,
     run: &AppRun,
+    locked: &Locked,
     options: &WriteOptions,
     progress: &dyn Progress,
 ) -> Result<(Prepared, Written), Error> {
+    let to_write = to_write(&prepared) + locked.created.len();
+    let applied = Applied {
+        outcomes: locked.created.clone(),
+        not_attempted: 0,
+    };
     let run_options = prepared.options.clone();
     let writer = Writer {
         cluster,
         run_options: &run_options,
         options,
         progress,
-        to_write: to_write(&prepared),
+        to_write,
+        lease: &locked.lease,
     };
-    check_cancel(&Applied::default(), writer.to_write)?;
+    writer.check(&applied)?;
+    let parent = ParentRecord::new(&prepared.plan, &prepared.inventory, &run.identity);
+    let result = write_locked(&writer, &parent, &mut prepared, applied, run.propagation).await;
+    if let Some(ending) = ending(&result) {
+        let succeeded = ending.0 == crate::inventory::history::Outcome::Succeeded;
+        let pruned = result.as_ref().ok().and_then(|w| w.pruned.as_ref());
+        let recording = record(&writer, &parent, &prepared, run, ending, pruned);
+        if succeeded {
+            recording.await?;
+        } else {
+            // The deploy failed already, perhaps because the server stopped answering: that is
+            // the error to report, and recording it must not hold the run.
+            match tokio::time::timeout(RECORD_FAILURE_TIMEOUT, recording).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => progress.note(&format!("warning: the history records nothing: {e}")),
+                Err(_) => progress.note("warning: the history records nothing: no answer"),
+            }
+        }
+    }
+    Ok((prepared, result?))
+}
 
-    // Namespaces first: everything else, the lock included, lives in them.
-    let mut applied = Applied::default();
+/// Everything under the lock: namespaces, inventory, CRDs, the other objects, prune.
+async fn write_locked(
+    writer: &Writer<'_>,
+    parent: &ParentRecord,
+    prepared: &mut Prepared,
+    mut applied: Applied,
+    propagation: Propagation,
+) -> Result<Written, Error> {
+    let cluster = writer.cluster;
     for ns in &prepared.namespaces_to_create {
         applied
             .outcomes
@@ -126,33 +164,19 @@ pub async fn write(
             &prepared.plan,
             &[Stage::Namespaces],
             None,
-            run_options.concurrency,
-            write_options(&run_options),
+            writer.run_options.concurrency,
+            write_options(writer.run_options),
         )
         .await;
         applied.outcomes.extend(stage.outcomes);
     }
     if applied.failed().next().is_some() {
-        return Ok((prepared, stopped(applied)));
+        return Ok(stopped(applied));
     }
-
-    check_cancel(&applied, writer.to_write)?;
-    let lease = take_lock(cluster, &prepared.inventory, options.lock_timeout, progress).await?;
-    let result = write_locked(&writer, &mut prepared, run, applied).await;
-    lease.release().await;
-    Ok((prepared, result?))
-}
-
-/// Everything after the lock is taken: inventory, CRDs, the other objects, prune.
-async fn write_locked(
-    writer: &Writer<'_>,
-    prepared: &mut Prepared,
-    run: &AppRun,
-    mut applied: Applied,
-) -> Result<Written, Error> {
-    let cluster = writer.cluster;
-    let parent = ParentRecord::new(&prepared.plan, &prepared.inventory, &run.identity);
-    parent.write(cluster, &prepared.inventory, None).await?;
+    writer.check(&applied)?;
+    parent
+        .write(cluster, &prepared.inventory, None, false)
+        .await?;
 
     let crds = staged::apply(
         cluster,
@@ -164,7 +188,7 @@ async fn write_locked(
     )
     .await;
     applied.outcomes.extend(crds.outcomes);
-    check_cancel(&applied, writer.to_write)?;
+    writer.check(&applied)?;
     if applied.failed().next().is_none() {
         applied
             .outcomes
@@ -190,20 +214,13 @@ async fn write_locked(
     }
 
     // PruneLast: only once every write succeeded and everything is healthy.
-    check_cancel(&applied, writer.to_write)?;
-    let pruned = prune(writer, prepared, run.propagation).await;
+    writer.check(&applied)?;
+    let pruned = prune(writer, prepared, propagation).await;
     if crate::cancel::requested() {
         let done = pruned.deleted.iter().filter(|d| d.error.is_none()).count();
         return Err(Error::Cancelled(format!(
             "during the prune, after {done} deletion(s); every object was applied; rerun to finish the prune"
         )));
-    }
-    if pruned.failed().next().is_none() {
-        let entry = history_entry(prepared, run, &writer.options.kind, &pruned);
-        let history = history::append(prepared.inventory.history.clone(), entry);
-        parent
-            .write(cluster, &prepared.inventory, Some(&history))
-            .await?;
     }
     Ok(Written {
         applied,

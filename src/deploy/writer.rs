@@ -1,7 +1,7 @@
 //! What every step of one app's write shares: the cluster, the options, where progress goes,
 //! and how a cancelled run stops.
 
-use crate::cluster::{ApplyOptions, Cluster};
+use crate::cluster::{ApplyOptions, Cluster, HeldLease};
 use crate::error::Error;
 
 use super::staged::Applied;
@@ -16,6 +16,31 @@ pub(super) struct Writer<'a> {
     pub progress: &'a dyn Progress,
     /// Objects and namespaces the write is to create or update, for cancellation messages.
     pub to_write: usize,
+    /// The app's deploy lock, held while writing.
+    pub lease: &'a HeldLease,
+}
+
+impl Writer<'_> {
+    /// Stops the run when it was cancelled or its lock is no longer its own.
+    pub fn check(&self, applied: &Applied) -> Result<(), Error> {
+        check_cancel(applied, self.to_write)?;
+        if self.lease.lost() {
+            return Err(Error::LockLost(format!(
+                "{} of {} object(s) written; nothing was pruned; another deploy may have taken over\nhint: check `kpush history` and rerun",
+                written(applied),
+                self.to_write
+            )));
+        }
+        Ok(())
+    }
+}
+
+fn written(applied: &Applied) -> usize {
+    applied
+        .outcomes
+        .iter()
+        .filter(|o| o.error.is_none())
+        .count()
 }
 
 /// Server-side apply as the run asks: strict validation, forced conflicts.
@@ -32,12 +57,8 @@ pub(super) fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Err
     if !crate::cancel::requested() {
         return Ok(());
     }
-    let written = applied
-        .outcomes
-        .iter()
-        .filter(|o| o.error.is_none())
-        .count();
     Err(Error::Cancelled(format!(
-        "{written} of {to_write} object(s) written; nothing was pruned and the deploy lock is released; rerun the same command to finish"
+        "{} of {to_write} object(s) written; nothing was pruned and the deploy lock is released; rerun the same command to finish",
+        written(applied)
     )))
 }

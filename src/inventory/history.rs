@@ -9,7 +9,7 @@ pub const HISTORY_ANNOTATION: &str = "kpush.dev/history";
 /// How many deploys are kept.
 pub const KEEP: usize = 10;
 
-/// One successful deploy.
+/// One deploy that took the app's lock, whatever its outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEntry {
     /// Increases by one with every deploy of the app.
@@ -37,6 +37,54 @@ pub struct HistoryEntry {
     pub created: usize,
     pub updated: usize,
     pub pruned: usize,
+    /// How the deploy ended; entries written before outcomes were recorded were successes.
+    #[serde(default)]
+    pub outcome: Outcome,
+    /// Why it did not succeed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The Secrets that hold what this deploy applied, for `--atomic` and `rollback`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<SnapshotRef>,
+}
+
+/// How a recorded deploy ended.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Everything written, healthy and pruned.
+    #[default]
+    Succeeded,
+    /// A write or deletion failed, or validation failed once CRDs existed.
+    Failed,
+    /// Written, but not healthy in time.
+    Unhealthy,
+    /// Stopped by SIGTERM or SIGINT.
+    Cancelled,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Succeeded => "succeeded",
+            Outcome::Failed => "failed",
+            Outcome::Unhealthy => "unhealthy",
+            Outcome::Cancelled => "cancelled",
+        }
+    }
+}
+
+/// Where a deploy's applied manifests are kept: `parts` Secrets named
+/// `<parent>.rev<revision>.<i>`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotRef {
+    pub parts: u32,
+}
+
+impl HistoryEntry {
+    pub fn succeeded(&self) -> bool {
+        self.outcome == Outcome::Succeeded
+    }
 }
 
 /// Reads the history from a parent object; a missing or unreadable annotation is no history.
@@ -47,13 +95,35 @@ pub fn read(parent: &Value) -> Vec<HistoryEntry> {
         .unwrap_or_default()
 }
 
-/// Appends `entry` (numbered after the last one), keeping the newest [`KEEP`].
-pub fn append(mut history: Vec<HistoryEntry>, mut entry: HistoryEntry) -> Vec<HistoryEntry> {
-    entry.revision = history.last().map_or(1, |e| e.revision + 1);
+/// The revision the next entry gets.
+pub fn next_revision(history: &[HistoryEntry]) -> u64 {
+    history.last().map_or(1, |e| e.revision + 1)
+}
+
+/// Appends `entry` (numbered after the last one), keeping the newest [`KEEP`] and, beyond
+/// them, the newest success, so that a run of failures never leaves nothing to roll back to.
+/// Returns the history and the entries dropped.
+pub fn append(
+    mut history: Vec<HistoryEntry>,
+    mut entry: HistoryEntry,
+) -> (Vec<HistoryEntry>, Vec<HistoryEntry>) {
+    entry.revision = next_revision(&history);
     history.push(entry);
     let excess = history.len().saturating_sub(KEEP);
-    history.drain(..excess);
-    history
+    let keep_success = history[..excess]
+        .iter()
+        .rposition(HistoryEntry::succeeded)
+        .filter(|_| !history[excess..].iter().any(HistoryEntry::succeeded));
+    let mut dropped = Vec::new();
+    let mut kept = Vec::new();
+    for (i, e) in history.into_iter().enumerate() {
+        if i >= excess || Some(i) == keep_success {
+            kept.push(e);
+        } else {
+            dropped.push(e);
+        }
+    }
+    (kept, dropped)
 }
 
 pub fn to_annotation(history: &[HistoryEntry]) -> String {
@@ -102,16 +172,26 @@ mod tests {
             created: 1,
             updated: 0,
             pruned: 0,
+            outcome: Outcome::Succeeded,
+            reason: None,
+            snapshot: None,
         }
     }
 
     #[test]
     fn appends_numbers_and_keeps_the_newest() {
         let mut history = Vec::new();
+        let mut dropped = Vec::new();
         for i in 0..12 {
-            history = append(history, entry(&format!("sha{i}")));
+            let (kept, gone) = append(history, entry(&format!("sha{i}")));
+            history = kept;
+            dropped.extend(gone);
         }
         assert_eq!(history.len(), KEEP);
+        assert_eq!(
+            dropped.iter().map(|e| e.revision).collect::<Vec<_>>(),
+            [1, 2]
+        );
         assert_eq!(history[0].revision, 3);
         assert_eq!(history.last().unwrap().revision, 12);
         assert_eq!(history.last().unwrap().sha, "sha11");
@@ -119,6 +199,33 @@ mod tests {
             json!({"metadata": {"annotations": {HISTORY_ANNOTATION: to_annotation(&history)}}});
         assert_eq!(read(&parent), history);
         assert!(read(&json!({"metadata": {}})).is_empty());
+    }
+
+    #[test]
+    fn the_newest_success_outlives_a_run_of_failures() {
+        let mut history = Vec::new();
+        for i in 0..3 {
+            history = append(history, entry(&format!("good{i}"))).0;
+        }
+        for i in 0..KEEP + 2 {
+            let mut failed = entry(&format!("bad{i}"));
+            failed.outcome = Outcome::Failed;
+            history = append(history, failed).0;
+        }
+        assert_eq!(history.len(), KEEP + 1);
+        assert_eq!(history[0].sha, "good2");
+        assert!(history[1..].iter().all(|e| !e.succeeded()));
+        // Once a newer success is kept, the older one goes.
+        history = append(history, entry("good3")).0;
+        assert_eq!(history.len(), KEEP);
+        assert!(history.iter().all(|e| e.sha != "good2"));
+    }
+
+    #[test]
+    fn entries_without_an_outcome_were_successes() {
+        let old = r#"[{"revision":1,"sha":"a","ref":"main","time":"t","run":"ci","kind":"deploy","path":"app","images":[],"created":1,"updated":0,"pruned":0}]"#;
+        let parent = json!({"metadata": {"annotations": {HISTORY_ANNOTATION: old}}});
+        assert_eq!(read(&parent)[0].outcome, Outcome::Succeeded);
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod group_kind;
 pub mod history;
 mod owner;
 mod parent;
+pub mod snapshot;
 
 pub use group_kind::GroupKind;
 pub use owner::{AppIdentity, OWNER_ANNOTATION, repository_key};

@@ -25,7 +25,7 @@ pub use dropped::{Dropped, Step, dropped_fields};
 pub use mask::{SensitivePath, mask_pair_with};
 pub use normalize::normalize;
 pub use ownership::foreign_owner;
-pub use prune::{PruneCandidate, PruneRules, keep_moving, prune_entries};
+pub use prune::{Declared, PruneCandidate, PruneRules, keep_moving, prune_entries};
 pub use schema::ApiSchema;
 pub use settled::{DIGEST_ANNOTATION, settled, stamp};
 pub use target::{Target, targets};

@@ -129,20 +129,35 @@ fn object_key(id: &ObjectRef) -> ObjectKey {
 /// keeps it rather than prune it, whichever app the run writes first. `apps` are the run's
 /// apps by name, with their plans.
 pub fn keep_moving(apps: &mut [(&str, &mut Plan)]) {
-    let declared: HashMap<ObjectKey, String> = apps
-        .iter()
-        .flat_map(|(app, plan)| {
-            plan.targets()
-                .map(move |(_, t)| (object_key(&t.id), app.to_string()))
-        })
-        .collect();
+    let declared = Declared::by(apps.iter().map(|(app, plan)| (*app, &**plan)));
     for (app, plan) in apps.iter_mut() {
+        declared.keep(app, plan);
+    }
+}
+
+/// Which app of the run declares each object, for [`keep_moving`] and for a plan made again.
+#[derive(Debug, Default)]
+pub struct Declared(HashMap<ObjectKey, String>);
+
+impl Declared {
+    pub fn by<'a>(apps: impl Iterator<Item = (&'a str, &'a Plan)>) -> Declared {
+        Declared(
+            apps.flat_map(|(app, plan)| {
+                plan.targets()
+                    .map(move |(_, t)| (object_key(&t.id), app.to_string()))
+            })
+            .collect(),
+        )
+    }
+
+    /// Turns `app`'s prunes of objects another app declares into keeps.
+    pub fn keep(&self, app: &str, plan: &mut Plan) {
         for entry in plan
             .entries
             .iter_mut()
             .filter(|e| e.action == Action::Prune)
         {
-            if let Some(other) = declared.get(&object_key(&entry.id)).filter(|a| a != app) {
+            if let Some(other) = self.0.get(&object_key(&entry.id)).filter(|a| *a != app) {
                 entry.action = Action::Keep;
                 entry.kept = Some(format!(
                     "app `{other}` declares it in this run: it moves there"

@@ -28,12 +28,17 @@ pub fn status_app(format: Format, printer: &Printer, status: &AppStatus) {
     }
     let revision = match &status.current {
         Some(e) => format!(
-            "revision {} ({} {}, {} by {})",
+            "revision {} ({} {}, {} by {}){}",
             e.revision,
             e.sha.get(..7).unwrap_or(&e.sha),
             e.reference,
             e.time,
-            e.run
+            e.run,
+            if e.succeeded() {
+                String::new()
+            } else {
+                format!(", {}", e.outcome.as_str())
+            }
         ),
         None => "never deployed by kpush".to_string(),
     };
@@ -113,22 +118,26 @@ fn history_table(entries: &[HistoryEntry]) -> String {
         return "no recorded deploys\n".into();
     }
     let mut out = String::from(
-        "REV  TIME                  COMMIT   REF          KIND             CHANGES     RUN\n",
+        "REV  TIME                  COMMIT   REF          KIND             OUTCOME    CHANGES     RUN\n",
     );
     for e in entries {
         let _ = writeln!(
             out,
-            "{:<4} {:<21} {:<8} {:<12} {:<16} +{} ~{} -{}  {}",
+            "{:<4} {:<21} {:<8} {:<12} {:<16} {:<10} +{} ~{} -{}  {}",
             e.revision,
             e.time,
             e.sha.get(..7).unwrap_or(&e.sha),
             e.reference,
             e.kind,
+            e.outcome.as_str(),
             e.created,
             e.updated,
             e.pruned,
             e.run
         );
+        if let Some(reason) = &e.reason {
+            let _ = writeln!(out, "     {reason}");
+        }
     }
     out
 }

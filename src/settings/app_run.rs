@@ -73,6 +73,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         },
         allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
         allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
+        restore: None,
         context,
         server: app.destination.server.clone(),
         namespace,

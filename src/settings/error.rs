@@ -65,7 +65,7 @@ pub enum SettingsError {
     NoAppName(PathBuf),
     #[error("this app has no recorded deploys to roll back to")]
     NoHistory,
-    #[error("no recorded deploy matches {wanted}; recorded: {}", recorded.join(", "))]
+    #[error("no successful recorded deploy matches {wanted}; recorded: {}", recorded.join(", "))]
     NoRecordedDeploy {
         wanted: String,
         recorded: Vec<String>,

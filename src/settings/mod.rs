@@ -26,7 +26,7 @@ use flags::Flags;
 
 pub use crate::deploy::AppRun;
 pub use engine::{confirmations, connection, prepare_options, write_options};
-pub use rollback::{choose, resolve_entry};
+pub use rollback::{choose, resolve_entry, restoring};
 
 /// Everything a command runs over.
 pub struct Resolved {

@@ -7,33 +7,74 @@ use crate::inventory::history::HistoryEntry;
 use super::Resolved;
 use super::error::SettingsError;
 
-/// The entry `--to SHA` names, or the one `steps` deploys before the latest.
+/// The deploy to go back to: the newest successful one whose commit starts with `--to SHA`,
+/// or the `steps`-th successful deploy before the newest entry (what is live now, whatever
+/// its outcome: a failed deploy's objects are in the cluster too).
 pub fn choose<'a>(
     history: &'a [HistoryEntry],
     to: Option<&str>,
     steps: usize,
 ) -> Result<&'a HistoryEntry, SettingsError> {
-    if history.is_empty() {
+    let Some((_live, earlier)) = history.split_last() else {
         return Err(SettingsError::NoHistory);
-    }
+    };
+    // Something to render again, or a snapshot of what was applied.
+    let usable = |e: &&HistoryEntry| e.succeeded() && (!e.sha.is_empty() || e.snapshot.is_some());
     let found = match to {
         Some(sha) => history
             .iter()
             .rev()
-            .find(|e| !sha.is_empty() && e.sha.starts_with(sha)),
-        None => history.len().checked_sub(1 + steps).map(|i| &history[i]),
+            .filter(|e| !sha.is_empty() && e.sha.starts_with(sha))
+            .find(usable),
+        None => earlier
+            .iter()
+            .rev()
+            .filter(usable)
+            .nth(steps.saturating_sub(1)),
     };
-    found.filter(|e| !e.sha.is_empty()).ok_or_else(|| {
+    found.ok_or_else(|| {
         let known: Vec<String> = history
             .iter()
-            .map(|e| format!("{} ({})", e.revision, e.sha.get(..7).unwrap_or("worktree")))
+            .map(|e| {
+                format!(
+                    "{} ({}, {})",
+                    e.revision,
+                    match e.sha.as_str() {
+                        "" => "worktree",
+                        sha => sha.get(..7).unwrap_or(sha),
+                    },
+                    e.outcome.as_str()
+                )
+            })
             .collect();
         SettingsError::NoRecordedDeploy {
             wanted: to
                 .map(|t| format!("`{t}`"))
-                .unwrap_or_else(|| format!("{steps} step(s) back")),
+                .unwrap_or_else(|| format!("{steps} successful deploy(s) back")),
             recorded: known,
         }
+    })
+}
+
+/// The app `run` of `current` putting back what `entry` applied (`rendered`, from its
+/// snapshot) instead of rendering.
+pub fn restoring(
+    current: &Resolved,
+    run: &crate::deploy::AppRun,
+    entry: &HistoryEntry,
+    rendered: crate::render::Rendered,
+) -> Result<Resolved, Error> {
+    let snapshot = current.snapshot.at(&current.snapshot.revision_name())?;
+    let mut run = run.clone();
+    run.revision = entry.sha.clone();
+    run.restore = Some(std::sync::Arc::new(crate::deploy::Restore {
+        entry: entry.clone(),
+        rendered,
+    }));
+    Ok(Resolved {
+        snapshot,
+        apps: vec![run],
+        warnings: Vec::new(),
     })
 }
 
@@ -67,6 +108,7 @@ pub fn resolve_entry(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::inventory::history::Outcome;
 
     fn entry(revision: u64, sha: &str) -> HistoryEntry {
         HistoryEntry {
@@ -83,7 +125,32 @@ mod tests {
             created: 0,
             updated: 0,
             pruned: 0,
+            outcome: Outcome::Succeeded,
+            reason: None,
+            snapshot: None,
         }
+    }
+
+    fn failed(revision: u64, sha: &str) -> HistoryEntry {
+        HistoryEntry {
+            outcome: Outcome::Unhealthy,
+            ..entry(revision, sha)
+        }
+    }
+
+    #[test]
+    fn goes_back_to_the_last_success_before_what_is_live() {
+        // A failed deploy is live: the success before it is the one to go back to.
+        let history = [entry(1, "aaa111"), entry(2, "bbb222"), failed(3, "ccc333")];
+        assert_eq!(choose(&history, None, 1).unwrap().revision, 2);
+        assert_eq!(choose(&history, None, 2).unwrap().revision, 1);
+        // A success after a failure: the failure is skipped.
+        let history = [entry(1, "aaa111"), failed(2, "bbb222"), entry(3, "ccc333")];
+        assert_eq!(choose(&history, None, 1).unwrap().revision, 1);
+        assert!(choose(&history, None, 2).is_err());
+        // A failed deploy is never a target, even by name.
+        let err = choose(&history, Some("bbb"), 1).unwrap_err().to_string();
+        assert!(err.contains("2 (bbb222, unhealthy)"), "{err}");
     }
 
     #[test]

@@ -19,6 +19,20 @@ use crate::exit::ExitStatus;
 /// The revision name that reads the working tree instead of a commit.
 pub const WORKTREE: &str = "WORKTREE";
 
+/// How a commit to deploy relates to the one deployed last, as far as the repository knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lineage {
+    Same,
+    /// An ancestor of the deployed commit: deploying it would undo newer changes.
+    Older,
+    /// The deployed commit is among its ancestors.
+    Newer,
+    /// Neither contains the other (another branch).
+    Unrelated,
+    /// One of the commits is not in this repository (a shallow clone).
+    Unknown,
+}
+
 /// Where files were read from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Revision {

@@ -153,6 +153,41 @@ impl Snapshot {
 }
 
 impl Snapshot {
+    /// How commit `candidate` relates to commit `deployed` (both full SHAs).
+    pub fn lineage(&self, candidate: &str, deployed: &str) -> super::Lineage {
+        use super::Lineage;
+        let opened;
+        let repo = match &self.backend {
+            Backend::Git { repo, .. } => repo,
+            Backend::Disk => match git2::Repository::open(&self.root) {
+                Ok(repo) => {
+                    opened = repo;
+                    &opened
+                }
+                Err(_) => return Lineage::Unknown,
+            },
+        };
+        let (Ok(c), Ok(d)) = (
+            git2::Oid::from_str(candidate),
+            git2::Oid::from_str(deployed),
+        ) else {
+            return Lineage::Unknown;
+        };
+        if c == d {
+            return Lineage::Same;
+        }
+        if repo.find_commit(c).is_err() || repo.find_commit(d).is_err() {
+            return Lineage::Unknown;
+        }
+        if repo.graph_descendant_of(d, c).unwrap_or(false) {
+            Lineage::Older
+        } else if repo.graph_descendant_of(c, d).unwrap_or(false) {
+            Lineage::Newer
+        } else {
+            Lineage::Unrelated
+        }
+    }
+
     /// The fetch URL of the remote `origin`, if there is one.
     pub fn origin_url(&self) -> Option<String> {
         let Backend::Git { repo, .. } = &self.backend else {
