@@ -122,7 +122,9 @@ fn sigint_during_the_writes_starts_no_new_write() {
     run.expect_code(0);
     assert_eq!(count(), n);
     // `--no-wait` returns once the deletion is accepted; the garbage collector removes it.
-    until("the pruned object to be gone", Duration::from_secs(30), || {
-        app.get("configmap", "zz-doomed").is_none()
-    });
+    until(
+        "the pruned object to be gone",
+        Duration::from_secs(30),
+        || app.get("configmap", "zz-doomed").is_none(),
+    );
 }

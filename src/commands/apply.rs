@@ -173,7 +173,7 @@ impl Writing<'_> {
             mut prepared,
         } = p;
         let progress = stream.printer();
-        let locked = deploy::lock(&cluster, &mut prepared, &self.write, progress).await?;
+        let locked = deploy::lock(&cluster, run, &mut prepared, &self.write, progress).await?;
         if !locked.current(&prepared) {
             // Another deploy ran since the plan: plan again, now that nobody else can.
             stream.line(&format!(

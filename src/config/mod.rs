@@ -72,12 +72,21 @@ pub struct SourceSpec {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HelmSpec {
     pub release_name: Option<String>,
-    /// Relative to the chart directory.
+    /// Relative to the chart directory; globs allowed.
     pub value_files: Vec<String>,
-    /// A YAML document as a string (Argo CD's `values`).
+    /// A YAML document as a string (Argo CD's `values`); ignored when `values_object` is set.
     pub values: Option<String>,
     pub values_object: Option<Value>,
     pub parameters: Vec<HelmParameter>,
+    /// `--set-file NAME=PATH`, the path relative to the chart directory.
+    pub file_parameters: Vec<(String, String)>,
+    /// Missing `value_files` are skipped instead of refused.
+    pub ignore_missing_value_files: bool,
+    pub skip_crds: bool,
+    pub skip_tests: bool,
+    pub skip_schema_validation: bool,
+    /// The release namespace (`.Release.Namespace`), instead of the destination namespace.
+    pub namespace: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -95,6 +104,14 @@ pub struct KustomizeSpec {
     pub name_suffix: Option<String>,
     pub common_labels: BTreeMap<String, String>,
     pub common_annotations: BTreeMap<String, String>,
+    /// `kustomize edit set namespace`.
+    pub namespace: Option<String>,
+    /// `kustomize edit set replicas NAME=COUNT`.
+    pub replicas: Vec<(String, i64)>,
+    /// Added to the kustomization's `patches`, as written.
+    pub patches: Vec<Value>,
+    /// `kustomize edit add component`.
+    pub components: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -130,6 +147,9 @@ pub struct SyncSpec {
     pub self_heal: Option<bool>,
     pub allow_empty: Option<bool>,
     pub options: SyncOptions,
+    /// `managedNamespaceMetadata`: labels and annotations of the namespace kpush creates.
+    pub namespace_labels: BTreeMap<String, String>,
+    pub namespace_annotations: BTreeMap<String, String>,
 }
 
 /// Per-environment overrides (kpush's format).

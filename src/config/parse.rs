@@ -238,7 +238,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
 
     let spec = root.object("spec", &mut f);
     spec.get("project");
-    let source = parse_source(&spec.object("source", &mut f), &mut f);
+    let source = parse_source(&spec.object("source", &mut f), &mut f, argo);
     let dest = spec.object("destination", &mut f);
     let destination = Destination {
         namespace: dest.string("namespace", &mut f),
@@ -391,6 +391,13 @@ fn check_paths(
                 .iter()
                 .map(|v| ("spec.source.helm.valueFiles".to_string(), v)),
         );
+        files.extend(
+            source
+                .helm
+                .file_parameters
+                .iter()
+                .map(|(_, p)| ("spec.source.helm.fileParameters".to_string(), p)),
+        );
         for (field, file) in files {
             if !inside_repository(app, file) {
                 errors.push(format!(
@@ -401,7 +408,16 @@ fn check_paths(
     }
 }
 
-fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
+fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
+    // A Config Management Plugin renders the path its own way: reading the path as plain
+    // manifests instead would deploy something else.
+    if let Some(plugin) = s.get("plugin") {
+        let name = plugin["name"].as_str().unwrap_or("discovered by its files");
+        f.errors.push(format!(
+            "`{}.plugin` ({name}): kpush does not run Argo CD Config Management Plugins, and will not read the path as something else\nhint: run the plugin's generate command in the pipeline and point `path` at its output, or use a directory, Helm or kustomize source",
+            s.path
+        ));
+    }
     let path = s.string("path", f).unwrap_or_default();
     let path = PathBuf::from(path.trim_start_matches("./").trim_end_matches('/'));
     let helm = s.object("helm", f);
@@ -422,12 +438,31 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
             .collect(),
         _ => Vec::new(),
     };
+    let file_parameters = match helm.get("fileParameters") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| {
+                let p = Fields::new(Some(item), &format!("{}.fileParameters[{i}]", helm.path), f);
+                let parameter = (p.string("name", f)?, p.string("path", f)?);
+                p.finish(f);
+                Some(parameter)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
     let helm_spec = HelmSpec {
         release_name: helm.string("releaseName", f),
         value_files: helm.strings("valueFiles", f),
         values: helm.string("values", f),
         values_object: mapping(&helm, "valuesObject", f),
         parameters,
+        file_parameters,
+        ignore_missing_value_files: helm.boolean("ignoreMissingValueFiles", f).unwrap_or(false),
+        skip_crds: helm.boolean("skipCrds", f).unwrap_or(false),
+        skip_tests: helm.boolean("skipTests", f).unwrap_or(false),
+        skip_schema_validation: helm.boolean("skipSchemaValidation", f).unwrap_or(false),
+        namespace: helm.string("namespace", f),
     };
     helm.finish(f);
     let kustomize = s.object("kustomize", f);
@@ -437,11 +472,26 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
         name_suffix: kustomize.string("nameSuffix", f),
         common_labels: kustomize.string_map("commonLabels", f),
         common_annotations: kustomize.string_map("commonAnnotations", f),
+        namespace: kustomize.string("namespace", f),
+        replicas: kustomize_replicas(&kustomize, f),
+        patches: match kustomize.get("patches") {
+            Some(Value::Array(items)) if items.iter().all(Value::is_object) => items.clone(),
+            Some(_) => {
+                f.errors.push(format!(
+                    "`{}` must be a list of patches (mappings with `patch` or `path`)",
+                    kustomize.child("patches")
+                ));
+                Vec::new()
+            }
+            None => Vec::new(),
+        },
+        components: kustomize.strings("components", f),
     };
     kustomize.finish(f);
     let directory = s.object("directory", f);
     let directory_spec = DirectorySpec {
-        recurse: directory.boolean("recurse", f).unwrap_or(true),
+        // Argo CD reads only the top directory unless told to recurse; kpush's format recurses.
+        recurse: directory.boolean("recurse", f).unwrap_or(!argo),
         include: directory.string("include", f),
         exclude: directory.string("exclude", f),
     };
@@ -459,6 +509,29 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings) -> SourceSpec {
     };
     s.finish(f);
     spec
+}
+
+/// Argo CD's `kustomize.replicas`: `{name, count}`, the count a number or a numeric string.
+fn kustomize_replicas(kustomize: &Fields<'_>, f: &mut Findings) -> Vec<(String, i64)> {
+    let Some(Value::Array(items)) = kustomize.get("replicas") else {
+        return Vec::new();
+    };
+    let mut replicas = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("{}[{i}]", kustomize.child("replicas"));
+        let count = match &item["count"] {
+            Value::Number(n) => n.as_i64(),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        };
+        match (item["name"].as_str(), count) {
+            (Some(name), Some(count)) if count >= 0 => replicas.push((name.to_string(), count)),
+            _ => f.errors.push(format!(
+                "`{field}` needs a `name` and a `count` that is a whole number"
+            )),
+        }
+    }
+    replicas
 }
 
 /// A sync option warning as an error: nothing is ignored or defaulted then.
@@ -553,12 +626,16 @@ fn parse_images(
 fn parse_sync(s: &Fields<'_>, f: &mut Findings) -> (SyncSpec, Vec<String>) {
     let automated = s.object("automated", f);
     let (options, warnings) = SyncOptions::parse(&s.strings("syncOptions", f));
+    let managed = s.object("managedNamespaceMetadata", f);
     let spec = SyncSpec {
         prune: automated.boolean("prune", f),
         self_heal: automated.boolean("selfHeal", f),
         allow_empty: automated.boolean("allowEmpty", f),
         options,
+        namespace_labels: managed.string_map("labels", f),
+        namespace_annotations: managed.string_map("annotations", f),
     };
+    managed.finish(f);
     automated.finish(f);
     s.finish(f);
     (spec, warnings)

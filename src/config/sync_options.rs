@@ -36,6 +36,9 @@ pub struct SyncOptions {
     /// `Prune=false` keeps every object that leaves the render; `Prune=confirm` deletes them
     /// only with `--confirm-prune`.
     pub prune: Option<Prune>,
+    /// `ServerSideApply=true`: Argo CD then applies with `--force-conflicts`, taking fields
+    /// other managers own.
+    pub server_side_apply: Option<bool>,
 }
 
 impl SyncOptions {
@@ -80,8 +83,13 @@ impl SyncOptions {
                         value.trim()
                     )),
                 },
-                // kpush always applies server-side and skips unchanged objects.
-                ("ServerSideApply", Some(true)) | ("ApplyOutOfSyncOnly", Some(true)) => {}
+                ("ServerSideApply", Some(false)) => {
+                    parsed.server_side_apply = Some(false);
+                    warnings.push("sync option `ServerSideApply=false`: kpush always applies server-side; conflicts with other field managers are reported, not forced".into());
+                }
+                ("ServerSideApply", Some(b)) => parsed.server_side_apply = Some(b),
+                // kpush only writes objects that differ from the live state anyway.
+                ("ApplyOutOfSyncOnly", Some(_)) => {}
                 _ => warnings.push(format!("sync option `{option}` is not supported by kpush; ignored")),
             }
         }
@@ -98,6 +106,7 @@ impl SyncOptions {
             replace: other.replace.or(self.replace),
             force: other.force.or(self.force),
             prune: other.prune.clone().or(self.prune.clone()),
+            server_side_apply: other.server_side_apply.or(self.server_side_apply),
         }
     }
 }
@@ -128,8 +137,26 @@ mod tests {
                 replace: None,
                 force: None,
                 prune: None,
+                server_side_apply: None,
             }
         );
+    }
+
+    #[test]
+    fn server_side_apply_forces_and_apply_out_of_sync_only_is_what_kpush_does() {
+        let parse = |o: &str| SyncOptions::parse(&[o.to_string()]);
+        assert_eq!(
+            parse("ServerSideApply=true").0.server_side_apply,
+            Some(true)
+        );
+        assert!(parse("ServerSideApply=true").1.is_empty());
+        let (parsed, warnings) = parse("ServerSideApply=false");
+        assert_eq!(parsed.server_side_apply, Some(false));
+        assert!(
+            warnings[0].contains("always applies server-side"),
+            "{warnings:?}"
+        );
+        assert!(parse("ApplyOutOfSyncOnly=true").1.is_empty());
     }
 
     #[test]

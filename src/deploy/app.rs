@@ -38,12 +38,24 @@ pub struct AppRun {
     /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
     /// back; conflicts with controllers are still reported.
     pub self_heal: bool,
+    /// Argo CD's `managedNamespaceMetadata`: on the destination namespace kpush creates.
+    pub namespace_metadata: NamespaceMetadata,
+    /// Argo CD's `ServerSideApply=true` sync option: fields other managers own are taken over,
+    /// as `--force-conflicts` does.
+    pub force_conflicts: bool,
     /// `allowClusterScoped: false` refuses cluster-scoped objects at validation.
     pub allow_cluster_scoped: bool,
     /// `allowOtherNamespaces: false` refuses objects outside the destination namespace.
     pub allow_other_namespaces: bool,
     /// A recorded deploy to put back exactly as it was applied, instead of rendering.
     pub restore: Option<std::sync::Arc<Restore>>,
+}
+
+/// Labels and annotations for a namespace kpush creates.
+#[derive(Debug, Clone, Default)]
+pub struct NamespaceMetadata {
+    pub labels: std::collections::BTreeMap<String, String>,
+    pub annotations: std::collections::BTreeMap<String, String>,
 }
 
 /// A recorded deploy's objects, read back from its snapshot.

@@ -139,13 +139,22 @@ pub(super) async fn create_namespace(
     cluster: &Cluster,
     resource: &crate::object::Resource,
     name: &str,
+    metadata: Option<&super::NamespaceMetadata>,
 ) -> Outcome {
     let id = ObjectRef::namespace(name);
-    let object = json!({
+    let mut object = json!({
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {"name": name, "labels": {CREATED_BY_LABEL: "kpush"}}
     });
+    if let Some(extra) = metadata {
+        for (key, value) in &extra.labels {
+            object["metadata"]["labels"][key] = json!(value);
+        }
+        if !extra.annotations.is_empty() {
+            object["metadata"]["annotations"] = json!(extra.annotations);
+        }
+    }
     let result = cluster
         .apply(resource, &id, &object, ApplyOptions::default())
         .await;

@@ -8,7 +8,7 @@ use crate::error::Error;
 
 use super::definitions::create_namespace;
 use super::staged::Outcome;
-use super::{Prepared, Progress, WriteOptions};
+use super::{AppRun, Prepared, Progress, WriteOptions};
 
 /// The app's lock, held.
 pub struct Locked {
@@ -33,6 +33,7 @@ impl Locked {
 /// to `options.lock_timeout` for another deploy to release it.
 pub async fn lock(
     cluster: &Cluster,
+    run: &AppRun,
     prepared: &mut Prepared,
     options: &WriteOptions,
     progress: &dyn Progress,
@@ -40,7 +41,16 @@ pub async fn lock(
     let destination = prepared.namespace().to_string();
     let mut created = Vec::new();
     if !prepared.inventory.namespace_exists {
-        let outcome = create_namespace(cluster, &prepared.namespace_resource, &destination).await;
+        // `managedNamespaceMetadata` is for the namespace kpush creates, not a declared one.
+        let created_for_app = prepared.namespaces_to_create.contains(&destination);
+        let metadata = created_for_app.then_some(&run.namespace_metadata);
+        let outcome = create_namespace(
+            cluster,
+            &prepared.namespace_resource,
+            &destination,
+            metadata,
+        )
+        .await;
         if let Some(failure) = &outcome.error {
             return Err(Error::Runtime(format!(
                 "cannot create namespace `{destination}`, where the deploy lock lives: {failure}"

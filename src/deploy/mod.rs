@@ -37,7 +37,7 @@ mod with_it;
 mod write;
 mod writer;
 
-pub use app::{AppRun, Restore};
+pub use app::{AppRun, NamespaceMetadata, Restore};
 pub use connect::{Connection, connect};
 pub use inventory_read::{Inventory, Recorded, recorded};
 pub use inventory_write::ParentRecord;

@@ -118,10 +118,7 @@ pub async fn observe(
                         )),
                     };
                 }
-                let dry_run = ApplyOptions {
-                    force: dry_run.force || target.force,
-                    ..dry_run
-                };
+                let dry_run = target.apply_options(dry_run);
                 let key = (
                     target.resource.plural.clone(),
                     target.resource.group.clone(),

@@ -136,6 +136,7 @@ pub async fn prepare(
             run.name
         )));
     }
+    super::fields::strip_unvalidated(cluster, &mut targets).await;
     for target in &mut targets {
         join_applyset(&mut target.object, &inventory.id);
         plan::stamp(&mut target.object);
@@ -152,7 +153,7 @@ pub async fn prepare(
             // Decided once the server has answered the dry runs.
             dropped: DroppedCheck::default(),
         },
-        force_conflicts: options.force_conflicts,
+        force_conflicts: options.force_conflicts || run.force_conflicts,
         verify_unchanged: options.verify_unchanged,
     };
     let missing: BTreeSet<String> = missing.into_iter().collect();

@@ -108,10 +108,7 @@ pub async fn apply(
                 if crate::cancel::requested() || failed.load(std::sync::atomic::Ordering::SeqCst) {
                     return None;
                 }
-                let options = ApplyOptions {
-                    force: options.force || target.force,
-                    ..options
-                };
+                let options = target.apply_options(options);
                 let result = match replace {
                     true => replace_object(cluster, target, options).await,
                     false => {

@@ -156,7 +156,7 @@ async fn write_locked(
     for ns in &prepared.namespaces_to_create {
         applied
             .outcomes
-            .push(create_namespace(cluster, &prepared.namespace_resource, ns).await);
+            .push(create_namespace(cluster, &prepared.namespace_resource, ns, None).await);
     }
     if applied.failed().next().is_none() {
         let stage = staged::apply(

@@ -62,6 +62,12 @@ pub struct Policy {
     pub replace: bool,
     /// Whether the object may be deleted once it leaves the render.
     pub prune: Prune,
+    /// Argo CD's `Validate=false` on the object: the server does not refuse its unknown
+    /// fields, and kpush does not report fields the server dropped.
+    pub skip_validation: bool,
+    /// Argo CD's `ServerSideApply=true` on the object: fields other managers own are taken
+    /// over, as Argo CD's server-side apply does.
+    pub force_conflicts: bool,
 }
 
 /// Whether an object that left the render may be deleted, and what says so.
@@ -179,6 +185,8 @@ impl Policy {
             replace: annotations[REPLACE_ANNOTATION].as_str() == Some("true")
                 || (argo.contains(&"Replace=true") && argo.contains(&"Force=true")),
             prune: prune.and(Prune::of_stage(stage)),
+            skip_validation: argo.contains(&"Validate=false"),
+            force_conflicts: argo.contains(&"ServerSideApply=true"),
         }
     }
 }
@@ -247,6 +255,16 @@ mod tests {
             assert_eq!(policy.wave, wave, "{annotations}");
             assert_eq!(policy.replace, replace, "{annotations}");
         }
+        let options = |text: &str| {
+            Policy::of(
+                &cm,
+                &json!({"metadata": {"annotations": {ARGO_SYNC_OPTIONS: text}}}),
+            )
+        };
+        let policy = options("Validate=false, ServerSideApply=true");
+        assert!(policy.skip_validation && policy.force_conflicts);
+        let policy = options("Validate=true,ServerSideApply=false");
+        assert!(!policy.skip_validation && !policy.force_conflicts);
     }
 
     #[test]

@@ -298,7 +298,7 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
     let live = observation.live.map(normalize);
     let desired = match observation.dry_run {
         DryRun::Done(applied) => {
-            let dropped = if options.validate {
+            let dropped = if options.validate && !target.policy.skip_validation {
                 options.dropped.dropped(target, &applied)
             } else {
                 Vec::new()

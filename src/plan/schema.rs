@@ -61,6 +61,57 @@ impl ApiSchema {
         Some(true)
     }
 
+    /// Removes the fields of `object` (of kind `id`) the schema does not declare, as a server
+    /// without field validation drops them; returns their paths. Nothing is removed from a
+    /// kind the document does not describe.
+    pub fn strip_undeclared(&self, id: &ObjectRef, object: &mut Value) -> Vec<String> {
+        let mut removed = Vec::new();
+        self.strip(id, &mut Vec::new(), object, &mut removed);
+        removed
+    }
+
+    fn strip(
+        &self,
+        id: &ObjectRef,
+        path: &mut Vec<Step>,
+        value: &mut Value,
+        removed: &mut Vec<String>,
+    ) {
+        match value {
+            Value::Object(map) => {
+                let keys: Vec<String> = map.keys().cloned().collect();
+                for key in keys {
+                    path.push(Step::Field(key.clone()));
+                    match self.declares(id, path) {
+                        Some(false) => {
+                            map.remove(&key);
+                            let dropped = super::dropped::Dropped {
+                                path: path.clone(),
+                                zero: false,
+                            };
+                            removed.push(dropped.to_string());
+                        }
+                        Some(true) => {
+                            if let Some(child) = map.get_mut(&key) {
+                                self.strip(id, path, child, removed);
+                            }
+                        }
+                        None => {}
+                    }
+                    path.pop();
+                }
+            }
+            Value::Array(items) => {
+                for (index, item) in items.iter_mut().enumerate() {
+                    path.push(Step::Item { index, name: None });
+                    self.strip(id, path, item, removed);
+                    path.pop();
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Follows `$ref` (and a lone `allOf`) to the schema it names.
     fn resolve<'a>(&'a self, mut schema: &'a Value) -> &'a Value {
         for _ in 0..32 {
@@ -178,5 +229,34 @@ mod tests {
             schema.declares(&id("example.com", "Widget"), &path("spec")),
             None
         );
+    }
+
+    #[test]
+    fn undeclared_fields_are_stripped_and_named() {
+        let schema = schema();
+        let mut deployment = json!({"metadata": {"labels": {"app": "web"}}, "spec": {
+            "replicaz": 2, "minReadySeconds": 0,
+            "template": {"spec": {"containers": [{"name": "web", "imagePullPolcy": "Always"}]}}}});
+        let removed = schema.strip_undeclared(&id("apps", "Deployment"), &mut deployment);
+        assert_eq!(
+            removed,
+            [
+                "spec.replicaz",
+                "spec.template.spec.containers[0].imagePullPolcy"
+            ]
+        );
+        assert_eq!(
+            deployment,
+            json!({"metadata": {"labels": {"app": "web"}}, "spec": {"minReadySeconds": 0,
+                "template": {"spec": {"containers": [{"name": "web"}]}}}})
+        );
+        // A kind the document does not describe is left as written.
+        let mut widget = json!({"spec": {"colour": "red"}});
+        assert!(
+            schema
+                .strip_undeclared(&id("example.com", "Widget"), &mut widget)
+                .is_empty()
+        );
+        assert_eq!(widget["spec"]["colour"], "red");
     }
 }

@@ -27,6 +27,17 @@ pub struct Target {
     pub force: bool,
 }
 
+impl Target {
+    /// The run's apply options with what this object asks for itself.
+    pub fn apply_options(&self, run: crate::cluster::ApplyOptions) -> crate::cluster::ApplyOptions {
+        crate::cluster::ApplyOptions {
+            force: run.force || self.force || self.policy.force_conflicts,
+            strict: run.strict && !self.policy.skip_validation,
+            dry_run: run.dry_run,
+        }
+    }
+}
+
 /// The kinds that CustomResourceDefinitions in the render will add, by (apiVersion, kind),
 /// with the CRD's name.
 fn declared_kinds(rendered: &Rendered) -> HashMap<(String, String), (Resource, String)> {

@@ -87,7 +87,7 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
         .collect();
 
     let mut files = Vec::new();
-    let mut problems = Vec::new();
+    let mut problems = jsonnet_refused(&selected);
     // `web.yaml.j2` renders to a manifest; other `.j2` files (`_labels.j2`) are only there to
     // be included or imported.
     let templates: Vec<&&SourceFile> = selected
@@ -134,11 +134,85 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
     let parsed = directory::parse_files(&files);
     problems.extend(parsed.1);
     problems.extend(directory::duplicates(&parsed.0.manifests));
+    if problems.is_empty() && parsed.0.manifests.is_empty() && files.is_empty() {
+        problems.extend(nothing_read(spec, &all, &value_files));
+    }
     if problems.is_empty() {
         Ok(parsed.0)
     } else {
         Err(RenderError { problems })
     }
+}
+
+/// Argo CD renders `*.jsonnet` files of a directory source; kpush does not, and never skips
+/// them silently.
+fn jsonnet_refused(selected: &[&SourceFile]) -> Vec<crate::input::Problem> {
+    selected
+        .iter()
+        .filter(|f| f.path.extension().is_some_and(|e| e == "jsonnet"))
+        .map(|f| crate::input::Problem {
+            origin: crate::object::Origin {
+                file: f.path.clone(),
+                line: 0,
+            },
+            column: None,
+            message: "kpush does not render Jsonnet (Argo CD would render this file)\nhint: render it to YAML in the pipeline (`jsonnet -y`) and commit or deploy that, or leave it out with `directory.exclude`".into(),
+        })
+        .collect()
+}
+
+/// A directory whose files were all skipped renders nothing: that is a mistake (a path one
+/// level too high, `recurse` off, an include that matches nothing), never a silent success.
+fn nothing_read(
+    spec: &RenderSpec,
+    all: &[SourceFile],
+    value_files: &BTreeSet<&PathBuf>,
+) -> Option<crate::input::Problem> {
+    if all.is_empty() {
+        return None;
+    }
+    let why = |f: &SourceFile| {
+        let relative = f.path.strip_prefix(&spec.path).unwrap_or(&f.path);
+        if value_files.contains(&f.path) {
+            "a values file"
+        } else if !spec.directory.recurse && relative.components().count() > 1 {
+            "in a subdirectory, and `directory.recurse` is false"
+        } else if !selected_by(&spec.directory, &spec.path, &f.path) {
+            "left out by `directory.include`/`exclude`"
+        } else {
+            "not a manifest (.yaml, .yml, .json, or a .j2 template of one)"
+        }
+    };
+    let mut listed: Vec<String> = all
+        .iter()
+        .take(5)
+        .map(|f| format!("{} ({})", f.path.display(), why(f)))
+        .collect();
+    if all.len() > listed.len() {
+        listed.push(format!("and {} more", all.len() - listed.len()));
+    }
+    let nested = !spec.directory.recurse
+        && all.iter().any(|f| {
+            let relative = f.path.strip_prefix(&spec.path).unwrap_or(&f.path);
+            relative.components().count() > 1 && crate::source::is_manifest_file(&f.path)
+        });
+    let hint = if nested {
+        "set `directory.recurse: true` to read subdirectories (an Argo CD Application reads only the app's own directory by default)"
+    } else {
+        "check the app's path and its `directory` options"
+    };
+    Some(crate::input::Problem {
+        origin: crate::object::Origin {
+            file: spec.path.clone(),
+            line: 0,
+        },
+        column: None,
+        message: format!(
+            "the app renders no objects: none of its {} file(s) was read as a manifest: {}\nhint: {hint}",
+            all.len(),
+            listed.join(", ")
+        ),
+    })
 }
 
 /// Argo CD's directory options: `recurse`, `include` and `exclude`, relative to the app path.

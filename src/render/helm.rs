@@ -1,7 +1,7 @@
 //! Helm charts: `helm template` on a copy of the commit's tree, with the app's release name,
 //! namespace, values files, values and parameters, in Argo CD's order of precedence.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
@@ -33,42 +33,44 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         .release_name
         .clone()
         .unwrap_or_else(|| spec.app.clone());
+    let helm = &spec.helm;
     let mut command = Command::new(spec.tools.helm());
-    command
-        .arg("template")
-        .arg(&release)
-        .arg(tree.join(chart))
-        .arg("--include-crds");
-    if let Some(ns) = &spec.namespace {
+    command.arg("template").arg(&release).arg(tree.join(chart));
+    if !helm.skip_crds {
+        command.arg("--include-crds");
+    }
+    if helm.skip_tests {
+        command.arg("--skip-tests");
+    }
+    if helm.skip_schema_validation {
+        command.arg("--skip-schema-validation");
+    }
+    if let Some(ns) = helm.namespace.as_ref().or(spec.namespace.as_ref()) {
         command.arg("--namespace").arg(ns);
     }
-    // Argo CD's precedence: valueFiles < values < valuesObject < parameters; kpush's layered
-    // values (app, environment, --values, --set) come after the chart's own files.
-    for file in &spec.helm.value_files {
-        let path = chart.join(file);
-        if !matches!(snapshot.kind(&path), Ok(Some(_))) {
-            return Err(fail(format!(
-                "values file `{}` does not exist at revision `{}`",
-                path.display(),
-                snapshot.revision_name()
-            )));
-        }
-        command.arg("--values").arg(tree.join(path));
+    // Argo CD's precedence: valueFiles < values (or valuesObject, which replaces it) <
+    // parameters; kpush's layered values (app, environment, --values, --set) come after the
+    // chart's own files.
+    for file in value_files(snapshot, chart, helm)? {
+        command.arg("--values").arg(tree.join(file));
     }
     let layered =
         merged_values(snapshot, &spec.values).map_err(|p| RenderError { problems: vec![p] })?;
     let mut layers: Vec<Value> = vec![layered];
-    if let Some(text) = &spec.helm.values {
-        let docs =
-            crate::input::parse_documents(Path::new("values"), text.as_bytes()).map_err(|p| {
-                fail(format!(
-                    "`spec.source.helm.values` is not valid YAML: {}",
-                    p.message
-                ))
-            })?;
-        layers.extend(docs.into_iter().map(|d| d.value));
+    match (&helm.values_object, &helm.values) {
+        (Some(object), _) => layers.push(object.clone()),
+        (None, Some(text)) => {
+            let docs = crate::input::parse_documents(Path::new("values"), text.as_bytes())
+                .map_err(|p| {
+                    fail(format!(
+                        "`spec.source.helm.values` is not valid YAML: {}",
+                        p.message
+                    ))
+                })?;
+            layers.extend(docs.into_iter().map(|d| d.value));
+        }
+        (None, None) => {}
     }
-    layers.extend(spec.helm.values_object.clone());
     for (i, layer) in layers.iter().enumerate() {
         if layer.as_object().is_none_or(|m| m.is_empty()) {
             continue;
@@ -78,19 +80,110 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
             .map_err(|e| fail(format!("cannot write values: {e}")))?;
         command.arg("--values").arg(file);
     }
-    for parameter in &spec.helm.parameters {
+    for parameter in &helm.parameters {
         let flag = if parameter.force_string {
             "--set-string"
         } else {
             "--set"
         };
+        command.arg(flag).arg(format!(
+            "{}={}",
+            parameter.name,
+            escape_commas(&parameter.value)
+        ));
+    }
+    for (name, file) in &helm.file_parameters {
+        let path = lexical(&chart.join(file));
+        if !matches!(snapshot.kind(&path), Ok(Some(_))) {
+            return Err(fail(format!(
+                "`fileParameters` file `{}` does not exist at revision `{}`",
+                path.display(),
+                snapshot.revision_name()
+            )));
+        }
+        let value = tree.join(&path).to_string_lossy().into_owned();
         command
-            .arg(flag)
-            .arg(format!("{}={}", parameter.name, parameter.value));
+            .arg("--set-file")
+            .arg(format!("{name}={}", escape_commas(&value)));
     }
     let output = tools::run(command, &origin, "--helm-bin")
         .map_err(|p| RenderError { problems: vec![p] })?;
     parse_output(chart, &output)
+}
+
+/// The chart's values files in order: globs expanded (matches sorted), missing files refused
+/// unless `ignoreMissingValueFiles`.
+fn value_files(
+    snapshot: &Snapshot,
+    chart: &Path,
+    helm: &crate::config::HelmSpec,
+) -> Result<Vec<PathBuf>, RenderError> {
+    let origin = chart.join("Chart.yaml");
+    let mut found = Vec::new();
+    for file in &helm.value_files {
+        let path = lexical(&chart.join(file));
+        let text = path.to_string_lossy().replace('\\', "/");
+        let matched: Vec<PathBuf> = if text.contains(['*', '?', '{', '[']) {
+            let mut all: Vec<PathBuf> = snapshot
+                .files(Path::new(""))
+                .map_err(|e| RenderError::single(&origin, e.to_string()))?
+                .into_iter()
+                .map(|f| f.path)
+                .filter(|p| super::glob::matches(&text, &p.to_string_lossy().replace('\\', "/")))
+                .collect();
+            all.sort();
+            all
+        } else if matches!(snapshot.kind(&path), Ok(Some(_))) {
+            vec![path.clone()]
+        } else {
+            Vec::new()
+        };
+        if matched.is_empty() && !helm.ignore_missing_value_files {
+            return Err(RenderError::single(
+                &origin,
+                format!(
+                    "values file `{file}` ({}) does not exist at revision `{}`\nhint: set `helm.ignoreMissingValueFiles: true` to skip missing values files",
+                    path.display(),
+                    snapshot.revision_name()
+                ),
+            ));
+        }
+        found.extend(matched);
+    }
+    Ok(found)
+}
+
+/// Helm splits `--set` values at commas; Argo CD escapes them, except in `{a,b}` lists.
+fn escape_commas(value: &str) -> String {
+    if value.starts_with('{') && value.ends_with('}') {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len());
+    let mut previous = None;
+    for c in value.chars() {
+        if c == ',' && previous != Some('\\') {
+            out.push_str("\\,");
+        } else {
+            out.push(c);
+        }
+        previous = Some(c);
+    }
+    out
+}
+
+/// `a/b/../c` as `a/c`, without touching the disk.
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for part in path.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
 }
 
 /// Remote dependencies would need the network at deploy time; they must be vendored.
@@ -185,4 +278,29 @@ fn split_documents(text: &str) -> Vec<String> {
         }
     }
     docs.into_iter().filter(|d| !d.trim().is_empty()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commas_are_escaped_as_argo_cd_does() {
+        assert_eq!(escape_commas("a,b"), "a\\,b");
+        assert_eq!(escape_commas("a\\,b"), "a\\,b");
+        assert_eq!(escape_commas("{a,b}"), "{a,b}");
+        assert_eq!(escape_commas("plain"), "plain");
+    }
+
+    #[test]
+    fn paths_resolve_without_the_disk() {
+        assert_eq!(
+            lexical(Path::new("charts/web/../values/prod.yaml")),
+            PathBuf::from("charts/values/prod.yaml")
+        );
+        assert_eq!(
+            lexical(Path::new("web/./values.yaml")),
+            PathBuf::from("web/values.yaml")
+        );
+    }
 }

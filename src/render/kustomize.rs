@@ -74,6 +74,20 @@ fn has_overrides(k: &KustomizeSpec) -> bool {
         || k.name_suffix.is_some()
         || !k.common_labels.is_empty()
         || !k.common_annotations.is_empty()
+        || k.namespace.is_some()
+        || !k.replicas.is_empty()
+        || !k.patches.is_empty()
+        || !k.components.is_empty()
+}
+
+/// The list at `field` of the kustomization, created when missing.
+fn list<'a>(doc: &'a mut Value, field: &str) -> Result<&'a mut Vec<Value>, String> {
+    doc.as_object_mut()
+        .expect("a mapping")
+        .entry(field)
+        .or_insert_with(|| json!([]))
+        .as_array_mut()
+        .ok_or_else(|| format!("`{field}` in the kustomization is not a list"))
 }
 
 /// Writes the overrides into a kustomization document.
@@ -93,6 +107,23 @@ pub fn apply_overrides(doc: &mut Value, k: &KustomizeSpec) -> Result<(), String>
         };
         list.retain(|i| i["name"] != entry["name"]);
         list.push(entry);
+    }
+    if let Some(namespace) = &k.namespace {
+        doc["namespace"] = json!(namespace);
+    }
+    for (name, count) in &k.replicas {
+        let replicas = list(doc, "replicas")?;
+        replicas.retain(|r| r["name"] != name.as_str());
+        replicas.push(json!({"name": name, "count": count}));
+    }
+    if !k.patches.is_empty() {
+        list(doc, "patches")?.extend(k.patches.iter().cloned());
+    }
+    for component in &k.components {
+        let components = list(doc, "components")?;
+        if !components.iter().any(|c| c == component.as_str()) {
+            components.push(json!(component));
+        }
     }
     if let Some(prefix) = &k.name_prefix {
         doc["namePrefix"] = json!(prefix);
@@ -189,8 +220,31 @@ mod tests {
             ..KustomizeSpec::default()
         };
         apply_overrides(&mut doc, &spec).unwrap();
+        assert!(doc.get("patches").is_none() && doc.get("replicas").is_none());
         assert_eq!(doc["images"], json!([{"name": "nginx", "newTag": "2"}]));
         assert_eq!(doc["namePrefix"], "prod-");
         assert_eq!(doc["commonLabels"], json!({"a": "1", "team": "web"}));
+    }
+
+    #[test]
+    fn namespace_replicas_patches_and_components_are_written_as_argo_cd_writes_them() {
+        let mut doc = json!({"resources": ["a.yaml"], "replicas": [{"name": "web", "count": 1}, {"name": "db", "count": 1}],
+            "patches": [{"path": "mine.yaml"}], "components": ["../c"]});
+        let patch = json!({"target": {"kind": "ConfigMap"}, "patch": "- op: add\n  path: /data/x\n  value: y"});
+        let spec = KustomizeSpec {
+            namespace: Some("shop".into()),
+            replicas: vec![("web".into(), 3)],
+            patches: vec![patch.clone()],
+            components: vec!["../c".into(), "../d".into()],
+            ..KustomizeSpec::default()
+        };
+        apply_overrides(&mut doc, &spec).unwrap();
+        assert_eq!(doc["namespace"], "shop");
+        assert_eq!(
+            doc["replicas"],
+            json!([{"name": "db", "count": 1}, {"name": "web", "count": 3}])
+        );
+        assert_eq!(doc["patches"], json!([{"path": "mine.yaml"}, patch]));
+        assert_eq!(doc["components"], json!(["../c", "../d"]));
     }
 }

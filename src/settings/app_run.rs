@@ -98,6 +98,11 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         replace: options.replace == Some(true) && options.force == Some(true),
         prune_rule: options.prune.clone().unwrap_or_default(),
         self_heal: app.sync.self_heal == Some(true),
+        force_conflicts: options.server_side_apply == Some(true),
+        namespace_metadata: crate::deploy::NamespaceMetadata {
+            labels: app.sync.namespace_labels.clone(),
+            annotations: app.sync.namespace_annotations.clone(),
+        },
         images: Vec::new(),
     }
 }
