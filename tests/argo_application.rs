@@ -78,7 +78,7 @@ fn a_source_whose_every_file_was_skipped_is_refused() {
     let run = kpush(repo.path(), &["render"]);
     run.expect_code(3);
     assert!(
-        run.stderr.contains("the app renders no objects"),
+        run.stderr.contains("the render produced no objects"),
         "{}",
         run.stderr
     );
@@ -445,4 +445,218 @@ fn kustomize_fields_render_as_argo_cd_renders_them() {
     assert_eq!(find("web")["spec"]["replicas"], 3);
     assert_eq!(find("web")["metadata"]["namespace"], "shop");
     assert_eq!(find("settings")["data"]["patched"], "yes");
+}
+
+/// Objects Argo CD tracked (by annotation, or by the instance label its controller wrote) are
+/// taken over only with `--adopt`, which removes the tracking so later runs do not ask again;
+/// an instance label someone else wrote is nobody's tracking.
+#[test]
+fn adopting_from_argo_cd_removes_its_tracking() {
+    let cluster = common::cluster();
+    let app = common::app_repo::AppRepo::new(&cluster, "argo-adopt");
+    let ns = app.ns().to_string();
+    let live = |name: &str, metadata: &str, manager: &str| {
+        let file = common::write_file(
+            app.repo.path(),
+            &format!("{name}.live.yaml"),
+            format!(
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n{metadata}data:\n  value: \"1\"\n"
+            ),
+        );
+        cluster
+            .kubectl(&[
+                "apply",
+                "--server-side",
+                "--field-manager",
+                manager,
+                "-f",
+                file.to_str().unwrap(),
+            ])
+            .expect_code(0);
+    };
+    live(
+        "annotated",
+        "  annotations:\n    argocd.argoproj.io/tracking-id: 'web:/ConfigMap:ns/annotated'\n",
+        "argocd-controller",
+    );
+    live(
+        "labelled",
+        "  labels:\n    app.kubernetes.io/instance: web\n",
+        "argocd-controller",
+    );
+    live(
+        "charted",
+        "  labels:\n    app.kubernetes.io/instance: web\n",
+        "helm",
+    );
+    for name in ["annotated", "labelled", "charted"] {
+        app.write(&format!("{name}.yaml"), configmap(name, "1"));
+    }
+    app.commit("take over");
+
+    let run = app.apply(&[]);
+    run.expect_code(3);
+    assert!(
+        run.stdout.contains("tracked by Argo CD (`web:"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        run.stdout
+            .contains("tracked by Argo CD (label `app.kubernetes.io/instance: web`)"),
+        "{}",
+        run.all()
+    );
+    // The chart's label is nobody's tracking: only two objects are refused.
+    assert!(run.stdout.contains(", 2 invalid"), "{}", run.all());
+
+    app.apply(&["--adopt"]).expect_code(0);
+    let annotated = app.get("cm", "annotated").unwrap();
+    assert!(
+        annotated["metadata"]["annotations"]
+            .get("argocd.argoproj.io/tracking-id")
+            .is_none(),
+        "{annotated}"
+    );
+    let labelled = app.get("cm", "labelled").unwrap();
+    assert!(
+        labelled["metadata"]["labels"]
+            .get("app.kubernetes.io/instance")
+            .is_none(),
+        "{labelled}"
+    );
+    // Not Argo CD's: left alone.
+    assert_eq!(
+        app.get("cm", "charted").unwrap()["metadata"]["labels"]["app.kubernetes.io/instance"],
+        "web"
+    );
+    // Adopted for good: the next run needs no `--adopt`.
+    let run = app.apply(&[]);
+    run.expect_code(0);
+}
+
+/// A chart renders for the cluster it deploys to, as Argo CD renders it: `.Capabilities` is
+/// the server's version and API versions (a CRD's kind included), unless the Application
+/// overrides them; `kpush render`, with no cluster, uses Helm's defaults.
+#[test]
+fn charts_see_the_capabilities_of_their_cluster() {
+    let cluster = common::cluster();
+    let app = common::app_repo::AppRepo::at(&cluster, "argo-caps", "chart");
+    let _cleanup = cluster.cleanup("crd", "gizmos.caps.kpush.test");
+    let crd = common::write_file(
+        app.repo.path(),
+        "crd.live.yaml",
+        common::crd("caps.kpush.test", "Gizmo", "type: object"),
+    );
+    cluster
+        .kubectl(&["apply", "-f", crd.to_str().unwrap()])
+        .expect_code(0);
+    cluster
+        .kubectl(&[
+            "wait",
+            "--for",
+            "condition=established",
+            "crd/gizmos.caps.kpush.test",
+            "--timeout",
+            "60s",
+        ])
+        .expect_code(0);
+    let version: Value =
+        serde_json::from_str(&cluster.kubectl(&["version", "-o", "json"]).stdout).unwrap();
+    let server = version["serverVersion"]["gitVersion"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    app.write("Chart.yaml", "apiVersion: v2\nname: caps\nversion: 0.1.0\n")
+        .write(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: caps\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  gizmos: {{ .Capabilities.APIVersions.Has \"caps.kpush.test/v1/Gizmo\" | quote }}\n",
+        );
+    let definition = |helm: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: caps}}\nspec:\n  source:\n    path: chart\n{helm}  destination: {{namespace: {}}}\n",
+            app.ns()
+        )
+    };
+    app.repo.write("kpush.yaml", definition(""));
+    app.commit("chart");
+    app.kpush(&["apply", "--helm-bin", &helm()]).expect_code(0);
+    let data = &app.get("cm", "caps").unwrap()["data"];
+    assert_eq!(data["kube"], server.as_str());
+    assert_eq!(data["gizmos"], "true");
+
+    let run = app.kpush(&["render", "-o", "json", "--helm-bin", &helm()]);
+    run.expect_code(0);
+    let offline: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(offline["items"][0]["data"]["gizmos"], "false");
+
+    app.repo.write(
+        "kpush.yaml",
+        definition("    helm:\n      kubeVersion: '1.30.0'\n      apiVersions: [caps.kpush.test/v1/Gizmo]\n"),
+    );
+    app.commit("override");
+    let run = app.kpush(&["render", "-o", "json", "--helm-bin", &helm()]);
+    run.expect_code(0);
+    let overridden: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(overridden["items"][0]["data"]["kube"], "v1.30.0");
+    assert_eq!(overridden["items"][0]["data"]["gizmos"], "true");
+}
+
+/// `ignoreDifferences` leaves fields out of the diff and of drift (an HPA or a person scaled
+/// the Deployment), and a deploy keeps their live values, as Argo CD does with
+/// `RespectIgnoreDifferences=true`.
+#[test]
+fn ignored_differences_are_no_drift_and_respected_ones_stay_live() {
+    let cluster = common::cluster();
+    let app = common::app_repo::AppRepo::at(&cluster, "argo-ignore", "web");
+    let definition = |ignore: &str, options: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source: {{path: web}}\n  destination: {{namespace: {}}}\n  syncPolicy: {{syncOptions: [{options}]}}\n{ignore}",
+            app.ns()
+        )
+    };
+    let ignore = "  ignoreDifferences:\n    - {group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}\n";
+    app.repo
+        .write("kpush.yaml", definition(ignore, "Validate=true"));
+    app.write("deploy.yaml", common::deployment("web", 0, "nginx:1.27"))
+        .commit("one");
+    app.kpush(&["apply", "--no-wait"]).expect_code(0);
+    cluster
+        .kubectl(&[
+            "scale",
+            "deployment",
+            "web",
+            "-n",
+            app.ns(),
+            "--replicas",
+            "2",
+        ])
+        .expect_code(0);
+
+    let run = app.kpush(&["diff", "--exit-code"]);
+    run.expect_code(0);
+    assert!(run.stdout.contains("0 to update"), "{}", run.all());
+
+    // Without the rule, the scale is drift (or, where the server tracks who scaled it, a
+    // conflict with that manager).
+    app.repo
+        .write("kpush.yaml", definition("", "Validate=true"));
+    app.commit("no ignore");
+    let run = app.kpush(&["diff", "--exit-code"]);
+    assert_ne!(run.code, 0, "{}", run.all());
+    assert!(run.stdout.contains("replicas"), "{}", run.all());
+
+    // A deploy that changes something else leaves the replicas as they are live.
+    app.repo
+        .write("kpush.yaml", definition(ignore, "Validate=true"));
+    app.write("deploy.yaml", common::deployment("web", 0, "nginx:1.28"))
+        .commit("new image");
+    app.kpush(&["apply", "--no-wait"]).expect_code(0);
+    let live = app.get("deployment", "web").unwrap();
+    assert_eq!(live["spec"]["replicas"], 2, "{live}");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["image"],
+        "nginx:1.28"
+    );
 }

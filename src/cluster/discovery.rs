@@ -66,6 +66,36 @@ impl Cluster {
         Ok(Discovery { versions })
     }
 
+    /// What a Helm chart sees of the server (`.Capabilities`), as Argo CD passes it to
+    /// `helm template`: the server's version, and every API version it serves, alone and with
+    /// each of its kinds (`apps/v1`, `apps/v1/Deployment`).
+    pub async fn capabilities(&self) -> Result<(String, Vec<String>), ClusterError> {
+        let info = with_retry(|| self.client.apiserver_version())
+            .await
+            .map_err(|e| self.discovery_error("/version".into(), ApiFailure::from_kube(e)))?;
+        let groups = with_retry(|| self.client.list_api_groups())
+            .await
+            .map_err(|e| self.discovery_error("/apis".into(), ApiFailure::from_kube(e)))?;
+        let mut all: BTreeSet<String> = groups
+            .groups
+            .iter()
+            .flat_map(|g| g.versions.iter().map(|v| v.group_version.clone()))
+            .collect();
+        all.insert("v1".into());
+        let discovery = self.discover(all).await?;
+        let mut api_versions = Vec::new();
+        for (api_version, resources) in &discovery.versions {
+            let Some(resources) = resources else { continue };
+            api_versions.push(api_version.clone());
+            api_versions.extend(
+                resources
+                    .iter()
+                    .map(|r| format!("{api_version}/{}", r.kind)),
+            );
+        }
+        Ok((info.git_version, api_versions))
+    }
+
     /// The preferred version of every API group the server serves (`""` → `v1`).
     pub async fn preferred_versions(&self) -> Result<BTreeMap<String, String>, ClusterError> {
         let groups = with_retry(|| self.client.list_api_groups())

@@ -55,6 +55,27 @@ impl Cluster {
             .transpose()
     }
 
+    /// Removes labels or annotations, `(section, key)`, with a JSON merge patch (a field
+    /// another manager owns cannot be removed by applying without it).
+    pub async fn remove_metadata(
+        &self,
+        resource: &Resource,
+        id: &ObjectRef,
+        keys: &[(&str, &str)],
+    ) -> Result<(), ApiFailure> {
+        let mut patch = serde_json::json!({"metadata": {}});
+        for (section, key) in keys {
+            patch["metadata"][*section][*key] = Value::Null;
+        }
+        let api = self.api(resource, id.namespace.as_deref());
+        let params = PatchParams::default();
+        let patch = Patch::Merge(&patch);
+        with_retry(|| api.patch(&id.name, &params, &patch))
+            .await
+            .map(|_| ())
+            .map_err(ApiFailure::from_kube)
+    }
+
     /// Server-side apply as field manager `kpush`; returns the object as the server has it
     /// (or would have it, with `dry_run`).
     pub async fn apply(

@@ -50,6 +50,7 @@ pub(super) async fn plan_one<'a>(
     stream: &Stream,
 ) -> Result<Planned<'a>, Error> {
     let rendered = deploy::render_at(&resolved.snapshot, run)?;
+    let rendered = deploy::for_cluster(&cluster, &resolved.snapshot, run, rendered).await?;
     let mut prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
     declared.keep(&run.name, &mut prepared.plan);
     let planned = Planned {
@@ -78,6 +79,7 @@ pub(super) async fn plan_all<'a>(
     let mut planned = Vec::new();
     for (run, rendered) in resolved.apps.iter().zip(renders) {
         let cluster = deploy::connect(&connection, run).await?;
+        let rendered = deploy::for_cluster(&cluster, &resolved.snapshot, run, rendered).await?;
         let prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
         planned.push(Planned {
             run,

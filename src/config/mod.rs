@@ -39,6 +39,8 @@ pub struct AppConfig {
     pub allow_cluster_scoped: Option<bool>,
     /// kpush: whether objects may name a namespace other than the destination (default: yes).
     pub allow_other_namespaces: Option<bool>,
+    /// Argo CD's `ignoreDifferences`.
+    pub ignore_differences: Vec<crate::plan::ignore::IgnoreRule>,
 }
 
 impl AppConfig {
@@ -87,6 +89,9 @@ pub struct HelmSpec {
     pub skip_schema_validation: bool,
     /// The release namespace (`.Release.Namespace`), instead of the destination namespace.
     pub namespace: Option<String>,
+    /// `.Capabilities` to render with instead of the destination cluster's.
+    pub kube_version: Option<String>,
+    pub api_versions: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -280,6 +280,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     } else {
         parse_environments(&spec, &mut f)
     };
+    let ignore_differences = parse_ignore_differences(&spec, &mut f);
     spec.finish(&mut f);
     root.get("status");
     root.finish(&mut f);
@@ -303,6 +304,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             images,
             allow_cluster_scoped,
             allow_other_namespaces,
+            ignore_differences,
         },
         warnings,
     ))
@@ -463,6 +465,8 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
         skip_tests: helm.boolean("skipTests", f).unwrap_or(false),
         skip_schema_validation: helm.boolean("skipSchemaValidation", f).unwrap_or(false),
         namespace: helm.string("namespace", f),
+        kube_version: helm.string("kubeVersion", f),
+        api_versions: helm.strings("apiVersions", f),
     };
     helm.finish(f);
     let kustomize = s.object("kustomize", f);
@@ -509,6 +513,57 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
     };
     s.finish(f);
     spec
+}
+
+/// Argo CD's `ignoreDifferences`: which objects (group and kind, `*` for any; name and
+/// namespace when set) and which of their fields.
+fn parse_ignore_differences(
+    spec: &Fields<'_>,
+    f: &mut Findings,
+) -> Vec<crate::plan::ignore::IgnoreRule> {
+    let Some(Value::Array(items)) = spec.get("ignoreDifferences") else {
+        return Vec::new();
+    };
+    let mut rules = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let e = Fields::new(
+            Some(item),
+            &format!("{}[{i}]", spec.child("ignoreDifferences")),
+            f,
+        );
+        let Some(kind) = e.string("kind", f) else {
+            f.errors
+                .push(format!("`{}` needs a `kind` (`*` for any)", e.path));
+            continue;
+        };
+        let mut pointers = Vec::new();
+        for pointer in e.strings("jsonPointers", f) {
+            match crate::plan::ignore::parse_pointer(&pointer) {
+                Ok(tokens) => pointers.push(tokens),
+                Err(error) => f.errors.push(format!("`{}.jsonPointers`: {error}", e.path)),
+            }
+        }
+        let mut jq = Vec::new();
+        for expression in e.strings("jqPathExpressions", f) {
+            match expression.parse() {
+                Ok(path) => jq.push(path),
+                Err(error) => f
+                    .errors
+                    .push(format!("`{}.jqPathExpressions`: {error}", e.path)),
+            }
+        }
+        rules.push(crate::plan::ignore::IgnoreRule {
+            group: e.string("group", f).unwrap_or_default(),
+            kind,
+            name: e.string("name", f),
+            namespace: e.string("namespace", f),
+            pointers,
+            jq,
+            managers: e.strings("managedFieldsManagers", f),
+        });
+        e.finish(f);
+    }
+    rules
 }
 
 /// Argo CD's `kustomize.replicas`: `{name, count}`, the count a number or a numeric string.
@@ -853,5 +908,140 @@ spec:
         assert!(app.source.helm.parameters[0].force_string);
         assert_eq!(app.source.kustomize.images, ["nginx=nginx:1.27"]);
         assert_eq!(app.source.kustomize.common_labels["team"], "web");
+    }
+
+    /// Every field of Argo CD's Application spec, as its reference lists them, each set once.
+    /// Sources (`sources`, `source.chart`, `source.ref`) and plugins have tests of their own.
+    const EVERY_FIELD: &str = r#"apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook
+  namespace: argocd
+  finalizers: [resources-finalizer.argocd.argoproj.io]
+  labels: {team: shop}
+  annotations: {note: x}
+spec:
+  project: default
+  source:
+    repoURL: https://github.com/example/apps.git
+    targetRevision: HEAD
+    path: guestbook
+    name: main
+    helm:
+      parameters: [{name: a, value: b, forceString: true}]
+      fileParameters: [{name: config, path: files/config.json}]
+      releaseName: guestbook
+      valueFiles: [values-prod.yaml]
+      ignoreMissingValueFiles: true
+      values: "a: b"
+      valuesObject: {a: b}
+      skipCrds: true
+      skipSchemaValidation: true
+      skipTests: true
+      version: v3
+      passCredentials: true
+      namespace: other
+      kubeVersion: "1.30.0"
+      apiVersions: [v1]
+    kustomize:
+      version: v5.4.3
+      namePrefix: prod-
+      nameSuffix: -eu
+      commonLabels: {a: b}
+      commonAnnotations: {a: b}
+      commonAnnotationsEnvsubst: true
+      forceCommonLabels: true
+      forceCommonAnnotations: true
+      labelWithoutSelector: true
+      labelIncludeTemplates: true
+      images: [nginx:1.27]
+      namespace: shop
+      replicas: [{name: web, count: 2}]
+      patches: [{patch: "- op: add\n  path: /x\n  value: y"}]
+      components: [../components/x]
+      ignoreMissingComponents: true
+      kubeVersion: "1.30.0"
+      apiVersions: [v1]
+    directory:
+      recurse: true
+      include: "*.yaml"
+      exclude: "skip.yaml"
+      jsonnet: {extVars: [{name: a, value: b}], tlas: [{name: a, value: b, code: false}], libs: [vendor]}
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: guestbook
+    name: in-cluster
+  syncPolicy:
+    automated: {prune: true, selfHeal: true, allowEmpty: false, enabled: true}
+    syncOptions: [Validate=true, CreateNamespace=true]
+    managedNamespaceMetadata: {labels: {a: b}, annotations: {a: b}}
+    retry: {limit: 5, refresh: true, backoff: {duration: 5s, factor: 2, maxDuration: 3m}}
+  ignoreDifferences: [{group: apps, kind: Deployment, jsonPointers: [/spec/replicas]}]
+  info: [{name: url, value: https://example.com}]
+  revisionHistoryLimit: 10
+  sourceHydrator: {drySource: {repoURL: https://github.com/example/apps.git, targetRevision: HEAD, path: guestbook}}
+status: {sync: {status: Synced}}
+"#;
+
+    #[test]
+    fn every_application_field_is_used_or_warned_about_once() {
+        // What kpush does not do: exactly one warning each, naming the field.
+        let warned = [
+            "spec.source.name",
+            "spec.source.helm.version",
+            "spec.source.helm.passCredentials",
+            "spec.source.kustomize.version",
+            "spec.source.kustomize.commonAnnotationsEnvsubst",
+            "spec.source.kustomize.forceCommonLabels",
+            "spec.source.kustomize.forceCommonAnnotations",
+            "spec.source.kustomize.labelWithoutSelector",
+            "spec.source.kustomize.labelIncludeTemplates",
+            "spec.source.kustomize.ignoreMissingComponents",
+            "spec.source.kustomize.kubeVersion",
+            "spec.source.kustomize.apiVersions",
+            "spec.source.directory.jsonnet",
+            "spec.syncPolicy.automated.enabled",
+            "spec.syncPolicy.retry",
+            "spec.info",
+            "spec.revisionHistoryLimit",
+            "spec.sourceHydrator",
+        ];
+        let config = parse_config(Path::new("app.yaml"), EVERY_FIELD.as_bytes()).unwrap();
+        for field in warned {
+            let naming: Vec<&String> = config
+                .warnings
+                .iter()
+                .filter(|w| w.contains(&format!("`{field}`")))
+                .collect();
+            assert_eq!(naming.len(), 1, "{field}: {:?}", config.warnings);
+        }
+        // Nothing else is warned about: every other field is used.
+        assert_eq!(
+            config.warnings.len(),
+            warned.len(),
+            "{:#?}",
+            config.warnings
+        );
+        let app = &config.apps[0];
+        let helm = &app.source.helm;
+        assert_eq!(helm.namespace.as_deref(), Some("other"));
+        assert_eq!(helm.kube_version.as_deref(), Some("1.30.0"));
+        assert!(helm.skip_crds && helm.skip_tests && helm.skip_schema_validation);
+        assert!(helm.ignore_missing_value_files);
+        assert_eq!(
+            helm.file_parameters,
+            [("config".to_string(), "files/config.json".to_string())]
+        );
+        let kustomize = &app.source.kustomize;
+        assert_eq!(kustomize.namespace.as_deref(), Some("shop"));
+        assert_eq!(kustomize.replicas, [("web".to_string(), 2)]);
+        assert_eq!(kustomize.patches.len(), 1);
+        assert_eq!(kustomize.components, ["../components/x"]);
+        assert_eq!(app.sync.namespace_labels["a"], "b");
+        assert_eq!(app.ignore_differences[0].kind, "Deployment");
+        assert_eq!(
+            app.ignore_differences[0].pointers,
+            [vec!["spec", "replicas"]]
+        );
     }
 }

@@ -88,6 +88,9 @@ impl SyncOptions {
                     warnings.push("sync option `ServerSideApply=false`: kpush always applies server-side; conflicts with other field managers are reported, not forced".into());
                 }
                 ("ServerSideApply", Some(b)) => parsed.server_side_apply = Some(b),
+                // kpush always applies ignored fields as they are live.
+                ("RespectIgnoreDifferences", Some(true)) => {}
+                ("RespectIgnoreDifferences", Some(false)) => warnings.push("sync option `RespectIgnoreDifferences=false`: kpush always applies the fields `ignoreDifferences` names as they are live (server-side apply would otherwise take them from their owner, or fail on the conflict)".into()),
                 // kpush only writes objects that differ from the live state anyway.
                 ("ApplyOutOfSyncOnly", Some(_)) => {}
                 _ => warnings.push(format!("sync option `{option}` is not supported by kpush; ignored")),
@@ -178,9 +181,9 @@ mod tests {
 
     #[test]
     fn unsupported_options_are_warnings() {
-        let (_, warnings) = SyncOptions::parse(&["RespectIgnoreDifferences=true".to_string()]);
+        let (_, warnings) = SyncOptions::parse(&["FailOnSharedResource=true".to_string()]);
         assert_eq!(warnings.len(), 1);
-        assert!(warnings[0].contains("RespectIgnoreDifferences"));
+        assert!(warnings[0].contains("FailOnSharedResource"));
     }
 
     #[test]

@@ -38,6 +38,9 @@ pub struct AppRun {
     /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
     /// back; conflicts with controllers are still reported.
     pub self_heal: bool,
+    /// Argo CD's `ignoreDifferences`: fields left out of the comparison, and applied as they
+    /// are live.
+    pub ignore_differences: Vec<crate::plan::ignore::IgnoreRule>,
     /// Argo CD's `managedNamespaceMetadata`: on the destination namespace kpush creates.
     pub namespace_metadata: NamespaceMetadata,
     /// Argo CD's `ServerSideApply=true` sync option: fields other managers own are taken over,

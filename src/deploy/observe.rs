@@ -17,7 +17,12 @@ type Listed = HashMap<ListKey, HashMap<String, serde_json::Value>>;
 
 /// The live objects of every kind and namespace with at least [`cluster::LIST_FROM`] targets, by name.
 /// A list that fails (no `list` permission) leaves those targets to be read one by one.
-async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> Listed {
+async fn prefetch(
+    cluster: &Cluster,
+    targets: &[Target],
+    concurrency: usize,
+    keep: &dyn Fn(&str) -> bool,
+) -> Listed {
     let mut groups: HashMap<ListKey, (&Target, BTreeSet<&str>)> = HashMap::new();
     for t in targets.iter().filter(|t| t.awaits_crd.is_none()) {
         let key = (
@@ -49,7 +54,7 @@ async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> 
                         .as_str()
                         .is_some_and(|n| names.contains(n))
                 })
-                .map(without_managed_fields)
+                .map(|o| keeping_managers(o, keep))
                 .filter_map(|mut o| {
                     let map = o.as_object_mut()?;
                     map.entry("apiVersion")
@@ -70,14 +75,47 @@ async fn prefetch(cluster: &Cluster, targets: &[Target], concurrency: usize) -> 
 
 /// The plan ignores managed fields (conflicts come from the server's answers); dropping them
 /// early keeps a large plan's memory down.
-pub(super) fn without_managed_fields(mut object: serde_json::Value) -> serde_json::Value {
+pub(super) fn without_managed_fields(object: serde_json::Value) -> serde_json::Value {
+    keeping_managers(object, &|_| false)
+}
+
+/// Only the managed fields of the managers the plan asks about: Argo CD's (whose tracking
+/// label it recognises) and those `ignoreDifferences` names.
+fn keeping_managers(
+    mut object: serde_json::Value,
+    keep: &dyn Fn(&str) -> bool,
+) -> serde_json::Value {
     if let Some(metadata) = object
         .get_mut("metadata")
         .and_then(serde_json::Value::as_object_mut)
     {
-        metadata.remove("managedFields");
+        let kept: Vec<serde_json::Value> = metadata
+            .remove("managedFields")
+            .and_then(|m| match m {
+                serde_json::Value::Array(entries) => Some(entries),
+                _ => None,
+            })
+            .into_iter()
+            .flatten()
+            .filter(|e| e["manager"].as_str().is_some_and(keep))
+            .collect();
+        if !kept.is_empty() {
+            metadata.insert("managedFields".into(), kept.into());
+        }
     }
     object
+}
+
+/// The managers whose managed fields the plan reads.
+fn asked_about(options: &RunOptions) -> impl Fn(&str) -> bool + '_ {
+    move |manager: &str| {
+        manager.starts_with("argocd")
+            || options
+                .plan
+                .ignore
+                .iter()
+                .any(|r| r.managers.iter().any(|m| m == manager))
+    }
 }
 
 /// For each target, in target order: the live object, and the dry-run result unless the live
@@ -93,7 +131,9 @@ pub async fn observe(
         strict: options.plan.validate,
         force: options.force_conflicts,
     };
-    let listed = &prefetch(cluster, targets, options.concurrency).await;
+    let keep = asked_about(options);
+    let listed = &prefetch(cluster, targets, options.concurrency, &keep).await;
+    let keep = &keep;
     let mut observed: Vec<(usize, Observation)> = stream::iter(targets.iter().enumerate())
         .map(|(i, target)| async move {
             let observation = async {
@@ -130,7 +170,7 @@ pub async fn observe(
                 let live = match known {
                     Some(found) => found,
                     None => match cluster.get(&target.resource, &target.id).await {
-                        Ok(live) => live.map(without_managed_fields),
+                        Ok(live) => live.map(|o| keeping_managers(o, keep)),
                         Err(failure) => {
                             return Observation {
                                 live: None,

@@ -137,6 +137,9 @@ pub async fn prepare(
         )));
     }
     super::fields::strip_unvalidated(cluster, &mut targets).await;
+    if !run.ignore_differences.is_empty() {
+        respect_ignored(cluster, run, &mut targets, concurrency).await?;
+    }
     for target in &mut targets {
         join_applyset(&mut target.object, &inventory.id);
         plan::stamp(&mut target.object);
@@ -150,6 +153,7 @@ pub async fn prepare(
             applyset_id: Some(inventory.id.clone()),
             adopt: options.adopt,
             sensitive: run.sensitive_paths.clone(),
+            ignore: run.ignore_differences.clone(),
             // Decided once the server has answered the dry runs.
             dropped: DroppedCheck::default(),
         },
@@ -232,6 +236,47 @@ fn scope_guards(run: &AppRun, targets: &[Target], destination: &str) -> Vec<Prob
         });
     }
     problems
+}
+
+/// The fields `ignoreDifferences` names are applied as they are live (Argo CD's
+/// `RespectIgnoreDifferences=true`, always on: with server-side apply, writing them back would
+/// take them from their owner or fail on the conflict), so a deploy never changes them (an
+/// HPA's `spec.replicas`).
+async fn respect_ignored(
+    cluster: &Cluster,
+    run: &AppRun,
+    targets: &mut [Target],
+    concurrency: usize,
+) -> Result<(), Error> {
+    use futures::{StreamExt, stream};
+    let rules = &run.ignore_differences;
+    let matching: Vec<&mut Target> = targets
+        .iter_mut()
+        .filter(|t| rules.iter().any(|r| r.matches(&t.id)))
+        .collect();
+    let read: Vec<(
+        &mut Target,
+        Result<Option<serde_json::Value>, crate::cluster::ApiFailure>,
+    )> = stream::iter(matching)
+        .map(|target| async move {
+            let live = cluster.get(&target.resource, &target.id).await;
+            (target, live)
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for (target, live) in read {
+        let live = live.map_err(|f| {
+            Error::Runtime(format!(
+                "cannot read {} to keep its ignored fields: {f}",
+                target.id
+            ))
+        })?;
+        if let Some(live) = live {
+            crate::plan::ignore::respect(rules, &target.id, &mut target.object, &live);
+        }
+    }
+    Ok(())
 }
 
 /// Labels an object as a member of the ApplySet.

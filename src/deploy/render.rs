@@ -33,6 +33,38 @@ pub fn render_at(
     Ok((rendered, at.commit.clone()))
 }
 
+/// A chart renders for the cluster it deploys to (`.Capabilities`: its version and API
+/// versions), as Argo CD renders it: `first`, the render without a cluster, is made again with
+/// them. Anything else is returned as it is.
+pub async fn for_cluster(
+    cluster: &crate::cluster::Cluster,
+    snapshot: &Snapshot,
+    app: &AppRun,
+    first: (Rendered, Option<CommitInfo>),
+) -> Result<(Rendered, Option<CommitInfo>), Error> {
+    if app.restore.is_some() || !is_chart(snapshot, app)? {
+        return Ok(first);
+    }
+    let (kube_version, api_versions) = cluster.capabilities().await?;
+    let mut app = app.clone();
+    app.render.capabilities = Some(render::Capabilities {
+        kube_version,
+        api_versions,
+    });
+    render_at(snapshot, &app)
+}
+
+fn is_chart(snapshot: &Snapshot, app: &AppRun) -> Result<bool, Error> {
+    let opened;
+    let at = if snapshot.revision_name() == app.revision {
+        snapshot
+    } else {
+        opened = snapshot.at(&app.revision)?;
+        &opened
+    };
+    Ok(render::detect(at, &app.render.path)? == render::SourceKind::Helm)
+}
+
 /// Renders one app at its revision; no cluster involved.
 pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
     render_at(snapshot, app).map(|(rendered, _)| rendered)

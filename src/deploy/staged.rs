@@ -93,10 +93,10 @@ pub async fn apply(
 ) -> Applied {
     let mut applied = Applied::default();
     for (i, stage) in stages.iter().enumerate() {
-        let work: Vec<(&Target, Action, bool)> = plan
+        let work: Vec<(&Target, &Entry)> = plan
             .targets()
             .filter(|(e, t)| selected(e, t, std::slice::from_ref(stage), wave))
-            .map(|(e, t)| (t, e.action, e.replace))
+            .map(|(e, t)| (t, e))
             .collect();
         let total = work.len();
         // After the first failure no new write starts: the server may be gone, and the rest
@@ -104,12 +104,13 @@ pub async fn apply(
         let failed = std::sync::atomic::AtomicBool::new(false);
         let failed = &failed;
         let mut outcomes: Vec<(usize, Outcome)> = stream::iter(work.into_iter().enumerate())
-            .map(|(i, (target, action, replace))| async move {
+            .map(|(i, (target, entry))| async move {
                 if crate::cancel::requested() || failed.load(std::sync::atomic::Ordering::SeqCst) {
                     return None;
                 }
+                let action = entry.action;
                 let options = target.apply_options(options);
-                let result = match replace {
+                let mut result = match entry.replace {
                     true => replace_object(cluster, target, options).await,
                     false => {
                         cluster
@@ -117,6 +118,16 @@ pub async fn apply(
                             .await
                     }
                 };
+                // Taken over from Argo CD: its tracking goes, or the next run would find a
+                // foreign owner again.
+                if result.is_ok() && !entry.untrack.is_empty() && !options.dry_run {
+                    let removed = cluster
+                        .remove_metadata(&target.resource, &target.id, &entry.untrack)
+                        .await;
+                    if let Err(failure) = removed {
+                        result = Err(failure);
+                    }
+                }
                 let written_at = result.as_ref().ok().and_then(write_time);
                 if result.is_err() {
                     failed.store(true, std::sync::atomic::Ordering::SeqCst);

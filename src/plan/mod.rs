@@ -6,6 +6,7 @@ mod compare;
 mod compat;
 mod diff;
 mod dropped;
+pub mod ignore;
 mod mask;
 mod normalize;
 mod ownership;
@@ -24,7 +25,7 @@ pub use diff::to_yaml;
 pub use dropped::{Dropped, Step, dropped_fields};
 pub use mask::{SensitivePath, mask_pair_with};
 pub use normalize::normalize;
-pub use ownership::foreign_owner;
+pub use ownership::{Tracking, argo_tracking, foreign_owner};
 pub use prune::{Declared, PruneCandidate, PruneRules, keep_moving, prune_entries};
 pub use schema::ApiSchema;
 pub use settled::{DIGEST_ANNOTATION, settled, stamp};
@@ -90,6 +91,10 @@ pub struct Entry {
     /// What else a `prune` deletes (a Namespace's other objects, a CRD's custom resources).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub with_it: Option<String>,
+    /// Argo CD's tracking on an object taken over with `--adopt`, removed once it is applied
+    /// so that later runs do not see a foreign owner.
+    #[serde(skip)]
+    pub untrack: Vec<Tracking>,
     /// The object the entry is about, for the steps that act on it.
     #[serde(skip)]
     pub subject: Subject,
@@ -118,6 +123,7 @@ impl Entry {
             kept: None,
             replace: false,
             with_it: None,
+            untrack: Vec::new(),
             subject: Subject::Detached,
         }
     }
@@ -168,6 +174,8 @@ pub struct PlanOptions {
     pub adopt: bool,
     /// Values masked like Secret data in every diff.
     pub sensitive: Vec<SensitivePath>,
+    /// Argo CD's `ignoreDifferences`: fields left out of the comparison.
+    pub ignore: Vec<ignore::IgnoreRule>,
 }
 
 /// Whether the plan tells dropped fields itself, and with which schema.
@@ -295,8 +303,24 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         });
         return entry;
     }
-    let live = observation.live.map(normalize);
-    let desired = match observation.dry_run {
+    if options.adopt
+        && let Some(live) = &observation.live
+    {
+        // Argo CD's tracking goes unless the manifest itself sets that key.
+        entry.untrack = argo_tracking(live)
+            .into_iter()
+            .filter(|(section, key)| target.object["metadata"][section].get(key).is_none())
+            .collect();
+    }
+    // Ignored fields may be named by who owns them live: read before normalising drops that.
+    let ignoring = options.ignore.iter().any(|r| r.matches(&target.id));
+    let owners = if ignoring {
+        observation.live.clone()
+    } else {
+        None
+    };
+    let mut live = observation.live.map(normalize);
+    let mut desired = match observation.dry_run {
         DryRun::Done(applied) => {
             let dropped = if options.validate && !target.policy.skip_validation {
                 options.dropped.dropped(target, &applied)
@@ -333,6 +357,17 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         }
         DryRun::Settled => return entry,
     };
+    for (section, key) in &entry.untrack {
+        if let Some(map) = desired["metadata"][section].as_object_mut() {
+            map.remove(*key);
+        }
+    }
+    if ignoring {
+        ignore::strip(&options.ignore, &target.id, &mut desired, owners.as_ref());
+        if let Some(live) = live.as_mut() {
+            ignore::strip(&options.ignore, &target.id, live, owners.as_ref());
+        }
+    }
     match live {
         None => {
             entry.action = Action::Create;

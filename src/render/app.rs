@@ -134,7 +134,8 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
     let parsed = directory::parse_files(&files);
     problems.extend(parsed.1);
     problems.extend(directory::duplicates(&parsed.0.manifests));
-    if problems.is_empty() && parsed.0.manifests.is_empty() && files.is_empty() {
+    if problems.is_empty() && parsed.0.manifests.is_empty() && files.is_empty() && !spec.allow_empty
+    {
         problems.extend(nothing_read(spec, &all, &value_files));
     }
     if problems.is_empty() {
@@ -199,7 +200,7 @@ fn nothing_read(
     let hint = if nested {
         "set `directory.recurse: true` to read subdirectories (an Argo CD Application reads only the app's own directory by default)"
     } else {
-        "check the app's path and its `directory` options"
+        "check the app's path and its `directory` options; pass `--allow-empty` if an app with no objects is intended"
     };
     Some(crate::input::Problem {
         origin: crate::object::Origin {
@@ -208,7 +209,7 @@ fn nothing_read(
         },
         column: None,
         message: format!(
-            "the app renders no objects: none of its {} file(s) was read as a manifest: {}\nhint: {hint}",
+            "the render produced no objects: none of the app's {} file(s) was read as a manifest: {}\nhint: {hint}",
             all.len(),
             listed.join(", ")
         ),

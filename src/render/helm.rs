@@ -48,6 +48,25 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     if let Some(ns) = helm.namespace.as_ref().or(spec.namespace.as_ref()) {
         command.arg("--namespace").arg(ns);
     }
+    // `.Capabilities`: the app's own override, else the cluster it deploys to.
+    let cluster = spec.capabilities.as_ref();
+    if let Some(version) = helm
+        .kube_version
+        .as_ref()
+        .or(cluster.map(|c| &c.kube_version))
+    {
+        command.arg("--kube-version").arg(version);
+    }
+    let api_versions = if helm.api_versions.is_empty() {
+        cluster
+            .map(|c| c.api_versions.as_slice())
+            .unwrap_or_default()
+    } else {
+        helm.api_versions.as_slice()
+    };
+    for api_version in api_versions {
+        command.arg("--api-versions").arg(api_version);
+    }
     // Argo CD's precedence: valueFiles < values (or valuesObject, which replaces it) <
     // parameters; kpush's layered values (app, environment, --values, --set) come after the
     // chart's own files.

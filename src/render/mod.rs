@@ -18,7 +18,7 @@ pub use app::{SourceKind, detect, render_app};
 pub use directory::render_directory;
 pub use manifest::Manifest;
 pub use overrides::{override_file, record_promotions};
-pub use spec::{RenderSpec, ValueLayer};
+pub use spec::{Capabilities, RenderSpec, ValueLayer};
 pub use template::{TemplateContext, Templates};
 pub use tools::Tools;
 pub use values::{deep_merge, merged_values, parse_set};

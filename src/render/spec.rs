@@ -38,6 +38,18 @@ pub struct RenderSpec {
     pub images: Vec<Promotion>,
     /// The process environment variables the app's config lets templates read.
     pub env_vars: BTreeMap<String, String>,
+    /// `--allow-empty`: a directory whose every file was skipped may render nothing.
+    pub allow_empty: bool,
+    /// The cluster a chart deploys to, for `.Capabilities`; `None` without a cluster (`kpush
+    /// render`, a diff between commits): then Helm's defaults.
+    pub capabilities: Option<Capabilities>,
+}
+
+/// A server's version and API versions, as Helm's `--kube-version` and `--api-versions`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Capabilities {
+    pub kube_version: String,
+    pub api_versions: Vec<String>,
 }
 
 impl RenderSpec {

@@ -156,6 +156,7 @@ mod tests {
             kept: None,
             replace: false,
             with_it: None,
+            untrack: Vec::new(),
             subject: Default::default(),
         }
     }

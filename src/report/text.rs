@@ -235,6 +235,7 @@ mod tests {
             kept: None,
             replace: false,
             with_it: None,
+            untrack: Vec::new(),
             subject: Default::default(),
         }
     }

@@ -51,6 +51,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
             path: path.clone(),
             namespace: namespace.clone(),
             directory: app.source.directory.clone(),
+            allow_empty: flags.allow_empty || app.sync.allow_empty == Some(true),
             helm: app.source.helm.clone(),
             kustomize: app.source.kustomize.clone(),
             values: layers,
@@ -70,6 +71,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
                 .iter()
                 .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
                 .collect(),
+            capabilities: None,
         },
         allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
         allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
@@ -99,6 +101,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         prune_rule: options.prune.clone().unwrap_or_default(),
         self_heal: app.sync.self_heal == Some(true),
         force_conflicts: options.server_side_apply == Some(true),
+        ignore_differences: app.ignore_differences.clone(),
         namespace_metadata: crate::deploy::NamespaceMetadata {
             labels: app.sync.namespace_labels.clone(),
             annotations: app.sync.namespace_annotations.clone(),
