@@ -660,3 +660,59 @@ fn ignored_differences_are_no_drift_and_respected_ones_stay_live() {
         "nginx:1.28"
     );
 }
+
+/// `SkipDryRunOnMissingResource=true`: a custom resource whose CRD another controller installs
+/// during the deploy is applied in its wave once the kind is served, instead of refused.
+#[test]
+fn a_kind_installed_during_the_deploy_is_waited_for() {
+    let cluster = common::cluster();
+    let app = common::app_repo::AppRepo::new(&cluster, "argo-skipdry");
+    let _cleanup = cluster.cleanup("crd", "sprockets.skipdry.kpush.test");
+    let crd = common::write_file(
+        app.repo.path(),
+        "crd.live.yaml",
+        common::crd(
+            "skipdry.kpush.test",
+            "Sprocket",
+            "type: object\nproperties:\n  size: {type: integer}",
+        ),
+    );
+    let sprocket = |options: &str| {
+        format!(
+            "apiVersion: skipdry.kpush.test/v1\nkind: Sprocket\nmetadata:\n  name: s\n  annotations:\n    argocd.argoproj.io/sync-wave: \"1\"\n{options}spec:\n  size: 1\n"
+        )
+    };
+    app.write("operator.yaml", configmap("operator", "1"))
+        .write("sprocket.yaml", sprocket(""))
+        .commit("no skip");
+    let run = app.apply(&[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("unknown kind `Sprocket`"),
+        "{}",
+        run.all()
+    );
+    assert!(app.get("cm", "operator").is_none());
+
+    app.write(
+        "sprocket.yaml",
+        sprocket("    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n"),
+    )
+    .commit("skip");
+    let child = app.start_apply(&["--timeout", "120s"]);
+    common::until(
+        "the wait for the kind",
+        std::time::Duration::from_secs(60),
+        || child.stderr().contains("waiting up to"),
+    );
+    assert!(
+        app.get("cm", "operator").is_some(),
+        "the earlier wave is written"
+    );
+    cluster
+        .kubectl(&["apply", "-f", crd.to_str().unwrap()])
+        .expect_code(0);
+    let (run, _) = child.finish();
+    assert_eq!(run.code, 0, "{}", run.all());
+    assert_eq!(app.get("sprocket", "s").unwrap()["spec"]["size"], 1);
+}

@@ -39,6 +39,8 @@ pub struct SyncOptions {
     /// `ServerSideApply=true`: Argo CD then applies with `--force-conflicts`, taking fields
     /// other managers own.
     pub server_side_apply: Option<bool>,
+    /// `SkipDryRunOnMissingResource=true`: kinds the server does not serve yet wait for it.
+    pub skip_dry_run_on_missing: Option<bool>,
 }
 
 impl SyncOptions {
@@ -88,6 +90,9 @@ impl SyncOptions {
                     warnings.push("sync option `ServerSideApply=false`: kpush always applies server-side; conflicts with other field managers are reported, not forced".into());
                 }
                 ("ServerSideApply", Some(b)) => parsed.server_side_apply = Some(b),
+                ("SkipDryRunOnMissingResource", Some(b)) => {
+                    parsed.skip_dry_run_on_missing = Some(b)
+                }
                 // kpush always applies ignored fields as they are live.
                 ("RespectIgnoreDifferences", Some(true)) => {}
                 ("RespectIgnoreDifferences", Some(false)) => warnings.push("sync option `RespectIgnoreDifferences=false`: kpush always applies the fields `ignoreDifferences` names as they are live (server-side apply would otherwise take them from their owner, or fail on the conflict)".into()),
@@ -110,6 +115,9 @@ impl SyncOptions {
             force: other.force.or(self.force),
             prune: other.prune.clone().or(self.prune.clone()),
             server_side_apply: other.server_side_apply.or(self.server_side_apply),
+            skip_dry_run_on_missing: other
+                .skip_dry_run_on_missing
+                .or(self.skip_dry_run_on_missing),
         }
     }
 }
@@ -141,6 +149,7 @@ mod tests {
                 force: None,
                 prune: None,
                 server_side_apply: None,
+                skip_dry_run_on_missing: None,
             }
         );
     }

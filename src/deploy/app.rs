@@ -41,6 +41,9 @@ pub struct AppRun {
     /// Argo CD's `ignoreDifferences`: fields left out of the comparison, and applied as they
     /// are live.
     pub ignore_differences: Vec<crate::plan::ignore::IgnoreRule>,
+    /// The app's `SkipDryRunOnMissingResource=true`: kinds the server does not serve yet are
+    /// applied once it serves them.
+    pub skip_dry_run_on_missing: bool,
     /// Argo CD's `managedNamespaceMetadata`: on the destination namespace kpush creates.
     pub namespace_metadata: NamespaceMetadata,
     /// Argo CD's `ServerSideApply=true` sync option: fields other managers own are taken over,

@@ -24,7 +24,10 @@ async fn prefetch(
     keep: &dyn Fn(&str) -> bool,
 ) -> Listed {
     let mut groups: HashMap<ListKey, (&Target, BTreeSet<&str>)> = HashMap::new();
-    for t in targets.iter().filter(|t| t.awaits_crd.is_none()) {
+    for t in targets
+        .iter()
+        .filter(|t| t.awaits_crd.is_none() && !t.awaits_kind)
+    {
         let key = (
             t.resource.plural.clone(),
             t.resource.group.clone(),
@@ -137,6 +140,16 @@ pub async fn observe(
     let mut observed: Vec<(usize, Observation)> = stream::iter(targets.iter().enumerate())
         .map(|(i, target)| async move {
             let observation = async {
+                if target.awaits_kind {
+                    return Observation {
+                        live: None,
+                        dry_run: DryRun::Pending(format!(
+                            "applied once the server serves `{}` kind `{}` (SkipDryRunOnMissingResource)",
+                            target.id.api_version(),
+                            target.id.kind
+                        )),
+                    };
+                }
                 if let Some(crd) = &target.awaits_crd {
                     return Observation {
                         live: None,

@@ -197,8 +197,13 @@ fn resolve_targets(
     discovery: &Discovery,
     destination: &str,
 ) -> Result<Vec<Target>, Error> {
-    let targets = plan::targets(rendered, discovery, destination)
-        .map_err(|problems| RenderError { problems })?;
+    let targets = plan::targets(
+        rendered,
+        discovery,
+        destination,
+        run.skip_dry_run_on_missing,
+    )
+    .map_err(|problems| RenderError { problems })?;
     let refused = scope_guards(run, &targets, destination);
     if !refused.is_empty() {
         return Err(RenderError { problems: refused }.into());

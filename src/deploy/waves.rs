@@ -8,6 +8,7 @@ use crate::error::Error;
 use crate::object::Stage;
 use crate::plan::{Plan, Target};
 
+use super::revalidate::resolve_awaited;
 use super::staged::{self, Applied};
 use super::wait::{self, HealthReport, WaitOptions};
 use super::writer::{Writer, write_options};
@@ -16,10 +17,11 @@ use super::writer::{Writer, write_options};
 const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
 
 /// Applies every wave into `applied`. Stops at the first failed write (no health report) or
-/// the first wave that is not healthy (its report).
+/// the first wave that is not healthy (its report). Objects of a wave that wait for their
+/// kind are resolved and validated first.
 pub(super) async fn apply_waves(
     writer: &Writer<'_>,
-    plan: &Plan,
+    plan: &mut Plan,
     applied: &mut Applied,
 ) -> Result<Option<HealthReport>, Error> {
     let Writer {
@@ -34,6 +36,16 @@ pub(super) async fn apply_waves(
     let mut health = None;
     for wave in waves {
         let final_wave = Some(wave) == last;
+        *plan = resolve_awaited(
+            cluster,
+            std::mem::take(plan),
+            run_options,
+            wave,
+            options.timeout,
+            progress,
+        )
+        .await?;
+        let plan = &*plan;
         let rest = staged::apply(
             cluster,
             plan,

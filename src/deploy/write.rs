@@ -201,7 +201,7 @@ async fn write_locked(
     let plan = std::mem::take(&mut prepared.plan);
     prepared.plan = revalidate(cluster, plan, writer.run_options).await?;
 
-    let health = apply_waves(writer, &prepared.plan, &mut applied).await?;
+    let health = apply_waves(writer, &mut prepared.plan, &mut applied).await?;
     if applied.failed().next().is_some() {
         return Ok(stopped(applied));
     }

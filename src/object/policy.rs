@@ -68,6 +68,9 @@ pub struct Policy {
     /// Argo CD's `ServerSideApply=true` on the object: fields other managers own are taken
     /// over, as Argo CD's server-side apply does.
     pub force_conflicts: bool,
+    /// Argo CD's `SkipDryRunOnMissingResource=true`: a kind the server does not serve yet
+    /// (another controller installs its CRD during the deploy) is applied once it is served.
+    pub skip_dry_run_on_missing: bool,
 }
 
 /// Whether an object that left the render may be deleted, and what says so.
@@ -187,6 +190,7 @@ impl Policy {
             prune: prune.and(Prune::of_stage(stage)),
             skip_validation: argo.contains(&"Validate=false"),
             force_conflicts: argo.contains(&"ServerSideApply=true"),
+            skip_dry_run_on_missing: argo.contains(&"SkipDryRunOnMissingResource=true"),
         }
     }
 }

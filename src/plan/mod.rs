@@ -430,6 +430,7 @@ mod tests {
             resource,
             object,
             awaits_crd: None,
+            awaits_kind: false,
             force: false,
         }
     }

@@ -25,6 +25,9 @@ pub struct Target {
     /// Take fields over from other managers (`--force-conflicts`, or selfHeal against people's
     /// edits).
     pub force: bool,
+    /// The server does not serve the kind yet, and the object asks to wait for it
+    /// (`SkipDryRunOnMissingResource`): `resource` is a guess until the kind is served.
+    pub awaits_kind: bool,
 }
 
 impl Target {
@@ -75,6 +78,18 @@ fn declared_kinds(rendered: &Rendered) -> HashMap<(String, String), (Resource, S
     kinds
 }
 
+/// A stand-in for a kind the server does not serve yet: namespaced (as most custom resources
+/// are) until discovery says otherwise.
+fn unserved(manifest: &Manifest) -> Resource {
+    Resource {
+        group: manifest.id.group.clone(),
+        version: manifest.id.version.clone(),
+        kind: manifest.id.kind.clone(),
+        plural: format!("{}s", manifest.id.kind.to_lowercase()),
+        namespaced: true,
+    }
+}
+
 fn unknown_kind(manifest: &Manifest, api_version: &str, resolution: Resolution<'_>) -> Problem {
     let why = match resolution {
         Resolution::UnknownApiVersion => format!("the server does not serve `{api_version}`"),
@@ -92,10 +107,14 @@ fn unknown_kind(manifest: &Manifest, api_version: &str, resolution: Resolution<'
 
 /// Resolves every manifest's kind. Namespaced objects without a namespace get `namespace`;
 /// cluster-scoped objects lose any namespace they were given, as kubectl does.
+///
+/// A kind nothing serves is a problem, unless the object (or, with `skip_missing`, the app)
+/// says `SkipDryRunOnMissingResource=true`: it then waits for the kind during the deploy.
 pub fn targets(
     rendered: &Rendered,
     discovery: &Discovery,
     namespace: &str,
+    skip_missing: bool,
 ) -> Result<Vec<Target>, Vec<Problem>> {
     let mut targets = Vec::with_capacity(rendered.manifests.len());
     let mut problems = Vec::new();
@@ -103,6 +122,7 @@ pub fn targets(
     for manifest in &rendered.manifests {
         let api_version = manifest.id.api_version();
         let mut awaits_crd = None;
+        let mut awaits_kind = false;
         let resource = match discovery.resolve(&api_version, &manifest.id.kind) {
             Resolution::Found(resource) => resource.clone(),
             unknown => {
@@ -111,6 +131,11 @@ pub fn targets(
                 {
                     awaits_crd = Some(crd.clone());
                     resource.clone()
+                } else if skip_missing
+                    || Policy::of(&unserved(manifest), &manifest.object).skip_dry_run_on_missing
+                {
+                    awaits_kind = true;
+                    unserved(manifest)
                 } else {
                     problems.push(unknown_kind(manifest, &api_version, unknown));
                     continue;
@@ -136,6 +161,7 @@ pub fn targets(
             object,
             awaits_crd,
             force: false,
+            awaits_kind,
             resource,
         });
     }

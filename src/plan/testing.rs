@@ -36,6 +36,7 @@ pub fn rendered(resource: &Resource, name: &str, annotations: Value, action: Act
         resource: resource.clone(),
         object,
         awaits_crd: None,
+        awaits_kind: false,
         force: false,
     }));
     entry

@@ -101,6 +101,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         prune_rule: options.prune.clone().unwrap_or_default(),
         self_heal: app.sync.self_heal == Some(true),
         force_conflicts: options.server_side_apply == Some(true),
+        skip_dry_run_on_missing: options.skip_dry_run_on_missing == Some(true),
         ignore_differences: app.ignore_differences.clone(),
         namespace_metadata: crate::deploy::NamespaceMetadata {
             labels: app.sync.namespace_labels.clone(),
