@@ -6,7 +6,6 @@ mod common;
 use common::app_repo::AppRepo;
 use common::kubelet::{pod_of, report, waiting};
 use common::{cluster, configmap};
-use serde_json::Value;
 
 fn deployment(replicas: u32, image: &str) -> String {
     common::deployment("web", replicas, image)
@@ -18,13 +17,6 @@ fn image(app: &AppRepo) -> String {
         .as_str()
         .unwrap()
         .to_string()
-}
-
-fn history(app: &AppRepo) -> Vec<Value> {
-    let run = app.run("history", &["-o", "json"]);
-    run.expect_code(0);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    doc["apps"][0]["history"].as_array().unwrap().clone()
 }
 
 #[test]
@@ -39,7 +31,7 @@ fn history_status_and_rollback_need_only_the_cluster_and_the_repo() {
         .write("web.yaml", deployment(0, "nginx:1.28"))
         .deploy("v2", &[]);
 
-    let entries = history(&app);
+    let entries = app.history();
     assert_eq!(entries.len(), 2);
     assert_eq!(entries[0]["sha"], first.as_str());
     assert_eq!(entries[1]["sha"], second.as_str());
@@ -66,7 +58,7 @@ fn history_status_and_rollback_need_only_the_cluster_and_the_repo() {
     let run = app.run("rollback", &["--to", &first[..10]]);
     run.expect_code(0);
     assert_eq!(image(&app), "nginx:1.27");
-    let entries = history(&app);
+    let entries = app.history();
     assert_eq!(entries.len(), 3);
     assert_eq!(entries[2]["kind"], "rollback");
     assert_eq!(entries[2]["sha"], first.as_str());
@@ -125,7 +117,7 @@ fn atomic_puts_back_what_the_last_success_applied() {
     let live = app.get("deployment", "web").unwrap();
     assert_eq!(live["spec"]["replicas"], 0);
     assert!(app.get("cm", "old").is_some(), "nothing pruned");
-    let entries = history(&app);
+    let entries = app.history();
     let kinds: Vec<(&str, &str)> = entries
         .iter()
         .map(|e| (e["kind"].as_str().unwrap(), e["outcome"].as_str().unwrap()))
@@ -165,7 +157,7 @@ fn failed_deploys_are_recorded_and_rollback_skips_them() {
     app.write("web.yaml", deployment(1, BROKEN)).commit("three");
     broken_rollout(&cluster, &app, &["--timeout", "60s"]);
 
-    let entries = history(&app);
+    let entries = app.history();
     let outcomes: Vec<&str> = entries
         .iter()
         .map(|e| e["outcome"].as_str().unwrap())
@@ -181,7 +173,7 @@ fn failed_deploys_are_recorded_and_rollback_skips_them() {
     assert!(run.stderr.contains("back to revision 2"), "{}", run.stderr);
     assert_eq!(image(&app), "nginx:1.27");
     assert!(app.get("cm", "added").is_some(), "{}", run.all());
-    let last = history(&app).pop().unwrap();
+    let last = app.history().pop().unwrap();
     assert_eq!(last["kind"], "rollback");
     assert_eq!(last["sha"], good.as_str());
 }

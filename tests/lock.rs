@@ -9,7 +9,6 @@ use std::time::Duration;
 use common::app_repo::AppRepo;
 use common::kubelet::{pod_of, report, terminated};
 use common::{TestCluster, cluster, configmap, unique, until, write_file};
-use serde_json::Value;
 
 /// The lease's holder; empty when it is free or absent.
 fn holder(cluster: &TestCluster, ns: &str) -> String {
@@ -56,13 +55,6 @@ fn set_holder(cluster: &TestCluster, ns: &str, who: &str) {
             &patch,
         ])
         .expect_code(0);
-}
-
-fn history(app: &AppRepo) -> Vec<Value> {
-    let run = app.run("history", &["-o", "json"]);
-    run.expect_code(0);
-    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
-    doc["apps"][0]["history"].as_array().unwrap().clone()
 }
 
 /// Two pipelines plan while a third deploy holds the lock, then run one after the other. Each
@@ -119,7 +111,7 @@ fn runs_that_waited_for_the_lock_plan_again() {
     assert!(app.get("deployment", "web").is_none(), "{}", current.all());
     assert!(app.get("cm", "b").is_none(), "{}", current.all());
     assert!(app.get("cm", "a").is_some() && app.get("cm", "c").is_some());
-    let entries = history(&app);
+    let entries = app.history();
     let recorded: Vec<String> = entries
         .iter()
         .map(|e| e["sha"].as_str().unwrap().to_string())
@@ -208,7 +200,7 @@ fn a_run_that_lost_its_lock_stops_writing() {
         "thief-7",
         "the other holder's lock"
     );
-    assert_eq!(history(&app).len(), 1, "history written without the lock");
+    assert_eq!(app.history().len(), 1, "history written without the lock");
 }
 
 /// A commit older than the one deployed last is refused: a CI job of an older pipeline that

@@ -21,13 +21,8 @@ pub fn render_at(
         });
         return Ok((restore.rendered.clone(), commit));
     }
-    let opened;
-    let at = if snapshot.revision_name() == app.revision {
-        snapshot
-    } else {
-        opened = snapshot.at(&app.revision)?;
-        &opened
-    };
+    let opened = opened_at(snapshot, &app.revision)?;
+    let at = opened.as_ref().unwrap_or(snapshot);
     let rendered = render::render_app(at, &app.render)?;
     tracing::info!(app = %app.name, objects = rendered.manifests.len(), "rendered");
     Ok((rendered, at.commit.clone()))
@@ -55,14 +50,18 @@ pub async fn for_cluster(
 }
 
 fn is_chart(snapshot: &Snapshot, app: &AppRun) -> Result<bool, Error> {
-    let opened;
-    let at = if snapshot.revision_name() == app.revision {
-        snapshot
-    } else {
-        opened = snapshot.at(&app.revision)?;
-        &opened
-    };
+    let opened = opened_at(snapshot, &app.revision)?;
+    let at = opened.as_ref().unwrap_or(snapshot);
     Ok(render::detect(at, &app.render.path)? == render::SourceKind::Helm)
+}
+
+/// `revision` of the repository, when it is not the one `snapshot` already is.
+fn opened_at(snapshot: &Snapshot, revision: &str) -> Result<Option<Snapshot>, Error> {
+    if snapshot.revision_name() == revision {
+        Ok(None)
+    } else {
+        Ok(Some(snapshot.at(revision)?))
+    }
 }
 
 /// Renders one app at its revision; no cluster involved.

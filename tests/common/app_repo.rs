@@ -115,6 +115,15 @@ impl<'c> AppRepo<'c> {
         self.cluster.kpush(self.repo.path(), args)
     }
 
+    /// `kpush history -o json`: the app's recorded deploys, oldest first.
+    #[track_caller]
+    pub fn history(&self) -> Vec<serde_json::Value> {
+        let run = self.run("history", &["-o", "json"]);
+        run.expect_code(0);
+        let doc: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+        doc["apps"][0]["history"].as_array().unwrap().clone()
+    }
+
     /// The object in the app's namespace as JSON, or `None` when it does not exist.
     pub fn get(&self, kind: &str, name: &str) -> Option<serde_json::Value> {
         self.cluster.get(kind, Some(self.ns()), name)
