@@ -8,7 +8,19 @@ use kpush::cli::Cli;
 use kpush::exit::ExitStatus;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            // clap would exit 2, which kpush keeps for "changes present": a bad flag is
+            // invalid input (3), with nothing done; `--help` and `--version` succeed.
+            return if error.use_stderr() {
+                ExitStatus::Invalid.into()
+            } else {
+                ExitStatus::Success.into()
+            };
+        }
+    };
     init_logging(cli.global.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
