@@ -254,7 +254,9 @@ pub struct DiffArgs {
     pub exit_code: bool,
 
     /// Compare two revisions instead of the cluster: render both and show what changes,
-    /// without cluster access or credentials (pull requests from forks).
+    /// without cluster access or credentials (pull requests from forks). `EMPTY` compares with
+    /// nothing (the first deploy of a new app); a revision the repository lacks (a shallow
+    /// clone) is an error.
     #[arg(long, value_name = "REV", requires = "to")]
     pub from: Option<String>,
 

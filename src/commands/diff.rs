@@ -78,8 +78,20 @@ fn offline(
     };
     let new = settings::resolve(&at(to), &args.target.source, None, None)?;
     super::warn(printer, &new.warnings);
-    // The old revision may predate an app, or the config itself.
-    let old = settings::resolve(&at(from), &args.target.source, None, None).ok();
+    // The old revision may predate an app, or the config itself. It must exist, though: a
+    // revision the repository lacks (a shallow clone) is an error, never an empty base; an
+    // empty base on purpose is spelt `EMPTY`.
+    let old = if from == crate::source::EMPTY {
+        None
+    } else {
+        match settings::resolve(&at(from), &args.target.source, None, None) {
+            Ok(old) => Some(old),
+            Err(e @ Error::Source(crate::source::SourceError::RevisionNotFound { .. })) => {
+                return Err(e);
+            }
+            Err(_) => None,
+        }
+    };
     let mut names: Vec<&str> = new.apps.iter().map(|a| a.name.as_str()).collect();
     if let Some(old) = &old {
         for app in &old.apps {

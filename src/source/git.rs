@@ -56,6 +56,7 @@ pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Opened, SourceError>
             revision: request.revision.to_string(),
             repo: root.clone(),
             message: e.message().to_string(),
+            shallow: repo.is_shallow(),
         })?;
     let info = commit_info(&repo, &commit, request.revision);
     let tree = commit.tree_id();

@@ -18,6 +18,8 @@ use crate::exit::ExitStatus;
 
 /// The revision name that reads the working tree instead of a commit.
 pub const WORKTREE: &str = "WORKTREE";
+/// `diff --from EMPTY`: compare with no objects at all (the first deploy of a new app).
+pub const EMPTY: &str = "EMPTY";
 
 /// How a commit to deploy relates to the one deployed last, as far as the repository knows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,6 +72,9 @@ pub struct CommitInfo {
     pub author: String,
 }
 
+/// How to get a commit a shallow CI checkout lacks, per CI system.
+pub const FETCH_HINT: &str = "fetch the commit first: on GitHub Actions, `actions/checkout` with `fetch-depth: 0`, or `git fetch --depth=1 origin <sha>`; on GitLab CI, raise `GIT_DEPTH` (0 fetches everything); on Bitbucket Pipelines, `clone: depth: full`";
+
 /// Which repository and revision to read.
 #[derive(Debug, Clone)]
 pub struct SourceRequest<'a> {
@@ -95,11 +100,18 @@ pub enum SourceError {
         path.display(), path.display()
     )]
     UnsafeOwner { path: PathBuf },
-    #[error("revision `{revision}` does not name a commit in `{}`: {message}", repo.display())]
+    #[error(
+        "revision `{revision}` does not name a commit in `{}`{}: {message}\nhint: {}",
+        repo.display(),
+        if *shallow { " (a shallow clone: it holds only the latest commits)" } else { "" },
+        if *shallow { FETCH_HINT } else { "check the revision; if it exists upstream, fetch it (`git fetch origin <rev>`)" }
+    )]
     RevisionNotFound {
         revision: String,
         repo: PathBuf,
         message: String,
+        /// The repository is a shallow clone (`.git/shallow`): the commit may exist upstream.
+        shallow: bool,
     },
     #[error("`{}` does not exist at revision `{revision}`", path.display())]
     PathNotFound { path: PathBuf, revision: String },
