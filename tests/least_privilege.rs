@@ -11,7 +11,14 @@ const EXAMPLE: &str = include_str!("../examples/rbac/kpush-deployer.yaml");
 /// The example for namespace `ns`, bound to the test control plane's unprivileged user as well
 /// as to the example's service account.
 fn grant(cluster: &common::TestCluster, ns: &str) {
-    let manifest = EXAMPLE.replace("namespace: shop", &format!("namespace: {ns}"));
+    grant_role(cluster, ns, EXAMPLE);
+}
+
+/// The lease rule of the example: what only writing needs.
+const LEASES: &str = "  - apiGroups: [coordination.k8s.io]\n    resources: [leases]\n    verbs: [get, create, update]\n";
+
+fn grant_role(cluster: &common::TestCluster, ns: &str, role: &str) {
+    let manifest = role.replace("namespace: shop", &format!("namespace: {ns}"));
     let user_binding = format!(
         "---\napiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: kpush-user\n  namespace: {ns}\n\
 roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: kpush-deployer}}\n\
@@ -97,4 +104,42 @@ fn the_example_role_deploys_prunes_and_waits() {
     );
     let settings = app.get("configmap", "settings").unwrap();
     assert_eq!(settings["data"]["value"], "blue", "nothing may be written");
+}
+
+/// A role for diffs only (no access to the deploy lock) still diffs: the lock is what writes
+/// need, and a later write plans again under it.
+#[test]
+fn a_role_without_the_lock_still_diffs() {
+    let cluster = cluster();
+    let user = cluster
+        .user_kubeconfig
+        .clone()
+        .expect("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
+    let app = AppRepo::deployed(
+        &cluster,
+        "least-diff",
+        &[("settings.yaml", &configmap("settings", "blue"))],
+    );
+    assert!(EXAMPLE.contains(LEASES), "the example's lease rule changed");
+    grant_role(&cluster, app.ns(), &EXAMPLE.replace(LEASES, ""));
+    app.write("settings.yaml", configmap("settings", "green"))
+        .commit("green");
+    let run = common::kpush(
+        app.repo.path(),
+        &[
+            "--kubeconfig",
+            user.to_str().unwrap(),
+            "diff",
+            "app",
+            "-n",
+            app.ns(),
+            "--exit-code",
+        ],
+    );
+    run.expect_code(2);
+    assert!(
+        run.stdout.contains("~ v1 ConfigMap settings"),
+        "{}",
+        run.all()
+    );
 }

@@ -27,9 +27,32 @@ pub struct Inventory {
     pub history: Vec<HistoryEntry>,
     /// Whether the destination namespace (where the parent and the lock live) exists.
     pub namespace_exists: bool,
-    /// The deploy lock's resource version when this run began reading, `None` if there was
-    /// none: a lock taken from any other state means another deploy ran in between.
-    pub lock_seen: Option<String>,
+    /// The deploy lock as this run saw it before reading anything else: a lock taken from any
+    /// other state means another deploy ran in between.
+    pub lock_seen: LockSeen,
+}
+
+/// The deploy lock as the plan saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LockSeen {
+    /// No lease (or no namespace yet).
+    Absent,
+    /// The lease at this resource version.
+    Version(String),
+    /// It could not be read (a diff-only role without access to leases): whoever writes
+    /// plans again under the lock.
+    Unknown,
+}
+
+impl LockSeen {
+    /// Whether a lock taken over from `taken_from` (`None`: created) is the one seen.
+    pub fn unchanged(&self, taken_from: Option<&str>) -> bool {
+        match (self, taken_from) {
+            (LockSeen::Absent, None) => true,
+            (LockSeen::Version(seen), Some(taken)) => seen == taken,
+            _ => false,
+        }
+    }
 }
 
 /// The app's parent Secret, `kpush-APP` in the destination namespace, and where to read it.
@@ -101,12 +124,18 @@ pub async fn read(
     let id = applyset_id(&parent.name, namespace);
     // Read before anything else, so that any deploy after this point shows on the lock.
     let lock_seen = if namespace_exists {
-        cluster
-            .lease_version(namespace, &parent.name)
-            .await
-            .map_err(|f| Error::Invalid(format!("cannot read the deploy lock of {parent}: {f}")))?
+        match cluster.lease_version(namespace, &parent.name).await {
+            Ok(Some(version)) => LockSeen::Version(version),
+            Ok(None) => LockSeen::Absent,
+            Err(failure) => {
+                tracing::info!(
+                    "cannot read the deploy lock of {parent} ({failure}); a write plans again under it"
+                );
+                LockSeen::Unknown
+            }
+        }
     } else {
-        None
+        LockSeen::Absent
     };
     let live = if namespace_exists {
         cluster
@@ -291,4 +320,21 @@ fn member_lists(
         }
     }
     lists
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LockSeen;
+
+    #[test]
+    fn a_plan_is_current_only_if_the_lock_is_taken_as_it_was_seen() {
+        assert!(LockSeen::Absent.unchanged(None));
+        assert!(!LockSeen::Absent.unchanged(Some("7")));
+        assert!(LockSeen::Version("7".into()).unchanged(Some("7")));
+        assert!(!LockSeen::Version("7".into()).unchanged(Some("9")));
+        assert!(!LockSeen::Version("7".into()).unchanged(None));
+        // Unread: never assumed current.
+        assert!(!LockSeen::Unknown.unchanged(None));
+        assert!(!LockSeen::Unknown.unchanged(Some("7")));
+    }
 }

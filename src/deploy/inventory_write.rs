@@ -122,7 +122,7 @@ mod tests {
             previous,
             history: Vec::new(),
             namespace_exists: true,
-            lock_seen: None,
+            lock_seen: crate::deploy::inventory_read::LockSeen::Absent,
         }
     }
 

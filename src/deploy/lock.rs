@@ -21,7 +21,10 @@ impl Locked {
     /// Whether `prepared`, planned before the lock was taken, is still current: no other
     /// deploy took the lock in between. (A plan made while holding the lock is current.)
     pub fn current(&self, prepared: &Prepared) -> bool {
-        self.lease.taken_from == prepared.inventory.lock_seen
+        prepared
+            .inventory
+            .lock_seen
+            .unchanged(self.lease.taken_from.as_deref())
     }
 
     pub async fn release(self) {
