@@ -35,10 +35,6 @@ pub enum Error {
     /// The deploy lock stopped being this run's while it wrote; says what was written.
     #[error("lost the deploy lock: {0}")]
     LockLost(String),
-    /// Another deploy of the app ran between this run's plan and its lock: the plan is out of
-    /// date and nothing was written under it.
-    #[error("{0}")]
-    Stale(String),
 }
 
 impl Error {
@@ -47,11 +43,9 @@ impl Error {
             Error::Source(e) => e.exit_status(),
             Error::Render(_) | Error::Settings(_) => ExitStatus::Invalid,
             Error::Cluster(e) => e.exit_status(),
-            Error::Lock(_)
-            | Error::Runtime(_)
-            | Error::Cancelled(_)
-            | Error::LockLost(_)
-            | Error::Stale(_) => ExitStatus::Failure,
+            Error::Lock(_) | Error::Runtime(_) | Error::Cancelled(_) | Error::LockLost(_) => {
+                ExitStatus::Failure
+            }
             Error::Invalid(_) | Error::Revalidation(_) => ExitStatus::Invalid,
         }
     }
