@@ -189,3 +189,33 @@ fn a_retried_deploy_of_a_broken_rollout_is_not_green() {
     // With --no-wait nothing is checked, as on any other deploy.
     app.apply(&["--no-wait"]).expect_code(0);
 }
+
+/// A Job that removes itself once it finished (`ttlSecondsAfterFinished: 0`, as charts set
+/// for their setup Jobs) has its result: the run passes at once instead of waiting for a Job
+/// that is gone until `--timeout`.
+#[test]
+fn a_job_removed_by_its_ttl_after_completing_passes() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-job-ttl");
+    let ttl = job("setup").replace(
+        "spec:\n  backoffLimit: 0\n",
+        "spec:\n  backoffLimit: 0\n  ttlSecondsAfterFinished: 0\n",
+    );
+    app.write("job.yaml", ttl).commit("job");
+    let deploy = app.spawn_apply(&["--timeout", "90s"]);
+    let pod = pod_of(&cluster, app.ns(), "job-name=setup");
+    report(
+        &cluster,
+        app.ns(),
+        &pod,
+        &terminated("busybox:1.36", "Succeeded", 0),
+    );
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    assert!(run.stderr.contains("complete"), "{}", run.all());
+    common::until(
+        "the TTL controller to remove the Job",
+        Duration::from_secs(30),
+        || app.get("job", "setup").is_none(),
+    );
+}

@@ -270,9 +270,22 @@ impl<'a> Watch<'a> {
                     self.states[i] = Some(h);
                 }
             }
-            Seen::Deleted(scope, object) => {
-                if let Some(&i) = self.watched.get(&identity(&self.scopes[scope].0, &object)) {
-                    self.states[i] = Some(Health::new(State::InProgress, "deleted"));
+            Seen::Deleted(scope, mut object) => {
+                let resource = &self.scopes[scope].0;
+                if let Some(&i) = self.watched.get(&identity(resource, &object)) {
+                    typed(resource, &mut object);
+                    // A Job removed once it finished (`ttlSecondsAfterFinished`) has its result.
+                    let h = crate::health::finished_job(&object)
+                        .unwrap_or_else(|| Health::new(State::InProgress, "deleted"));
+                    if self.states[i].as_ref() != Some(&h) {
+                        progress(&format!(
+                            "{}: {}, {}",
+                            subject(&self.targets[i].id),
+                            h.state,
+                            h.message
+                        ));
+                    }
+                    self.states[i] = Some(h);
                 }
             }
             Seen::Error(e) if !e.is_empty() => tracing::debug!("watch: {e}"),

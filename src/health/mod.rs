@@ -89,6 +89,9 @@ pub fn health(object: &Value) -> Health {
     if !object.is_object() {
         return Health::new(State::Unknown, "not a Kubernetes object");
     }
+    if let Some(verdict) = finished_job(object) {
+        return verdict;
+    }
     if let Some(verdict) = generic::before_kind_rules(object) {
         return verdict;
     }
@@ -110,6 +113,25 @@ pub fn health(object: &Value) -> Health {
         ("policy", "PodDisruptionBudget") => rules::pod_disruption_budget(object),
         _ => generic::after_kind_rules(object),
     }
+}
+
+/// A Job that finished says how, also while it is deleted (charts set
+/// `ttlSecondsAfterFinished: 0`, and the TTL controller removes the Job as soon as it is done):
+/// its final conditions, not its removal, are its result.
+pub fn finished_job(object: &Value) -> Option<Health> {
+    let (group, _) =
+        ObjectRef::split_api_version(fields::text(object, "/apiVersion").unwrap_or(""));
+    if (group, fields::text(object, "/kind").unwrap_or("")) != ("batch", "Job") {
+        return None;
+    }
+    let finished = ["Complete", "Failed"].iter().any(|kind| {
+        object["status"]["conditions"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|c| c["type"] == *kind && c["status"] == "True")
+    });
+    finished.then(|| rules::job(object))
 }
 
 /// `summary: detail`, or just the summary when there is no detail.

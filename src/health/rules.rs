@@ -692,6 +692,39 @@ mod tests {
     }
 
     #[test]
+    fn a_finished_job_keeps_its_result_while_it_is_removed() {
+        let deleting = |status: Value| {
+            let mut job = batch_job(json!({"ttlSecondsAfterFinished": 0}), status);
+            job["metadata"]["deletionTimestamp"] = json!("2026-01-01T00:00:00Z");
+            job["metadata"]["finalizers"] = json!(["foregroundDeletion"]);
+            job
+        };
+        check(vec![
+            (
+                "complete, removed by its TTL",
+                deleting(
+                    json!({"succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}]}),
+                ),
+                State::Current,
+                "complete: 1/1 succeeded",
+            ),
+            (
+                "failed, removed by its TTL",
+                deleting(json!({"failed": 1, "conditions": [
+                    {"type": "Failed", "status": "True", "reason": "BackoffLimitExceeded"}]})),
+                State::Failed,
+                "failed: BackoffLimitExceeded (1 pod failed)",
+            ),
+            (
+                "deleted before it finished",
+                deleting(json!({"active": 1})),
+                State::Terminating,
+                "being deleted, waiting for finalizers: foregroundDeletion",
+            ),
+        ]);
+    }
+
+    #[test]
     fn job() {
         check(vec![
             (
