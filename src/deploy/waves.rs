@@ -33,7 +33,10 @@ pub(super) async fn apply_waves(
     } = *writer;
     let waves = waves(plan);
     let last = waves.last().copied();
-    let mut health = None;
+    let mut health: Option<HealthReport> = None;
+    // Jobs that completed in an earlier wave: done for good (and perhaps already removed by
+    // their `ttlSecondsAfterFinished`), so the last wait reports them without waiting again.
+    let mut finished = Vec::new();
     for wave in waves {
         let final_wave = Some(wave) == last;
         *plan = resolve_awaited(
@@ -83,12 +86,24 @@ pub(super) async fn apply_waves(
         .await;
         writer.check(applied)?;
         let healthy = report.healthy();
+        if healthy && !final_wave {
+            finished.extend(report.objects.iter().filter(|(id, _)| is_job(id)).cloned());
+        }
         health = Some(report);
         if !healthy {
             break;
         }
     }
+    if let Some(report) = health.as_mut() {
+        let waited_again: Vec<_> = std::mem::take(&mut report.objects);
+        report.objects = finished;
+        report.objects.extend(waited_again);
+    }
     Ok(health)
+}
+
+fn is_job(id: &crate::object::ObjectRef) -> bool {
+    id.group == "batch" && id.kind == "Job"
 }
 
 /// Waits for `waited` to become healthy, telling `progress` what it waits for. Pods created
@@ -123,12 +138,12 @@ fn waves(plan: &Plan) -> BTreeSet<i64> {
     plan.targets().map(|(_, t)| t.policy.wave).collect()
 }
 
-/// What the health wait after `wave` covers: that wave's objects, or every object after the
-/// last wave.
+/// What the health wait after `wave` covers: that wave's objects; after the last wave, every
+/// object but the Jobs of earlier waves, which completed in their own wave's wait.
 fn waited_for(plan: &Plan, wave: i64, final_wave: bool) -> Vec<&Target> {
     plan.targets()
         .map(|(_, t)| t)
-        .filter(|t| final_wave || t.policy.wave == wave)
+        .filter(|t| t.policy.wave == wave || (final_wave && !is_job(&t.id)))
         .collect()
 }
 
@@ -164,5 +179,24 @@ mod tests {
             names(&waited_for(&plan, 10, true)),
             ["db", "web", "smoke", "web-2"]
         );
+    }
+
+    #[test]
+    fn jobs_of_earlier_waves_are_not_waited_for_again() {
+        let job = resource("batch", "Job", true);
+        let cm = resource("", "ConfigMap", true);
+        let wave = |w: &str| json!({"argocd.argoproj.io/sync-wave": w});
+        let plan = Plan {
+            entries: vec![
+                rendered(&job, "migrate", wave("-1"), Action::Create),
+                rendered(&cm, "settings", wave("-1"), Action::Create),
+                rendered(&job, "smoke", json!({}), Action::Create),
+            ],
+        };
+        assert_eq!(
+            names(&waited_for(&plan, -1, false)),
+            ["migrate", "settings"]
+        );
+        assert_eq!(names(&waited_for(&plan, 0, true)), ["settings", "smoke"]);
     }
 }
