@@ -295,6 +295,7 @@ spec:
 
 #[test]
 fn a_kustomize_overlay_renders_as_kubectl_kustomize_does() {
+    let kubectl = common::kubectl_recent();
     let repo = GitRepo::new();
     repo.write("base/kustomization.yaml", "resources: [cm.yaml]\n")
         .write("base/cm.yaml", configmap("settings", "base"))
@@ -305,10 +306,10 @@ fn a_kustomize_overlay_renders_as_kubectl_kustomize_does() {
         .commit("kustomize");
     let run = kpush(
         repo.path(),
-        &["render", "overlays/prod", "--kustomize-bin", "kubectl"],
+        &["render", "overlays/prod", "--kustomize-bin", &kubectl],
     );
     run.expect_code(0);
-    let by_hand = Command::new("kubectl")
+    let by_hand = Command::new(&kubectl)
         .args(["kustomize", "overlays/prod"])
         .current_dir(repo.path())
         .output()
@@ -326,7 +327,7 @@ fn a_kustomize_overlay_renders_as_kubectl_kustomize_does() {
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {name: prod}\nspec:\n  source:\n    path: overlays/prod\n    kustomize:\n      namePrefix: eu-\n      commonLabels: {team: shop}\n  destination: {namespace: prod}\n",
     )
     .commit("config");
-    let run = kpush(repo.path(), &["render", "--kustomize-bin", "kubectl"]);
+    let run = kpush(repo.path(), &["render", "--kustomize-bin", &kubectl]);
     run.expect_code(0);
     assert!(run.stdout.contains("name: eu-settings"), "{}", run.stdout);
     assert!(run.stdout.contains("team: shop"), "{}", run.stdout);

@@ -427,7 +427,13 @@ fn kustomize_fields_render_as_argo_cd_renders_them() {
     .commit("kustomize fields");
     let run = kpush(
         repo.path(),
-        &["render", "-o", "json", "--kustomize-bin", "kubectl"],
+        &[
+            "render",
+            "-o",
+            "json",
+            "--kustomize-bin",
+            &common::kubectl_recent(),
+        ],
     );
     run.expect_code(0);
     let list: Value = serde_json::from_str(&run.stdout).unwrap();

@@ -195,7 +195,7 @@ spec:
             "--helm-bin",
             &helm,
             "--kustomize-bin",
-            "kubectl",
+            &common::kubectl_recent(),
             "--image",
             "web=2.4.1",
             "--image",

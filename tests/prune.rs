@@ -436,9 +436,9 @@ fn objects_of_another_applyset_are_not_adopted_silently() {
     );
 }
 
-/// kubectl's ApplySet support (1.27+), from PATH.
+/// kubectl's ApplySet support (1.27+).
 fn kubectl_applyset(cluster: &TestCluster, args: &[&str]) -> common::Run {
-    let output = std::process::Command::new("kubectl")
+    let output = std::process::Command::new(common::kubectl_recent())
         .env("KUBECTL_APPLYSET", "true")
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)

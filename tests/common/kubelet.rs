@@ -24,7 +24,7 @@ pub fn pod_of(cluster: &TestCluster, ns: &str, selector: &str) -> String {
 /// Writes `status` (a JSON merge patch of `.status`) on the pod. `--subresource` needs kubectl
 /// 1.24 or newer, whatever the server's version: `KPUSH_TEST_KUBECTL_RECENT`, or `kubectl`.
 pub fn report(cluster: &TestCluster, ns: &str, pod: &str, status: &str) {
-    let kubectl = std::env::var("KPUSH_TEST_KUBECTL_RECENT").unwrap_or_else(|_| "kubectl".into());
+    let kubectl = super::kubectl_recent();
     let output = std::process::Command::new(kubectl)
         .arg("--kubeconfig")
         .arg(&cluster.kubeconfig)

@@ -244,6 +244,13 @@ impl TestCluster {
     }
 }
 
+/// A kubectl of 1.24 or newer whatever the server's version (kustomize `components`,
+/// `patches`, ApplySets, pod status writes): the one the test command installs
+/// (`KPUSH_TEST_KUBECTL_RECENT`), or `kubectl` from PATH.
+pub fn kubectl_recent() -> String {
+    std::env::var("KPUSH_TEST_KUBECTL_RECENT").unwrap_or_else(|_| "kubectl".into())
+}
+
 pub fn kubectl_bin() -> String {
     std::env::var("KPUSH_TEST_KUBECTL").unwrap_or_else(|_| "kubectl".into())
 }
