@@ -597,12 +597,7 @@ spec:
       matchLabels: {{kubernetes.io/metadata.name: {namespace}}}
 "
     );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("policy.yaml");
-    std::fs::write(&file, manifests).unwrap();
-    cluster
-        .kubectl(&["apply", "-f", file.to_str().unwrap()])
-        .expect_code(0);
+    cluster.apply_yaml(manifests, &[]);
     // Policies take effect a moment after they are created.
     common::until(
         "the policy to refuse",

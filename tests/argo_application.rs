@@ -462,23 +462,12 @@ fn adopting_from_argo_cd_removes_its_tracking() {
     let app = common::app_repo::AppRepo::new(&cluster, "argo-adopt");
     let ns = app.ns().to_string();
     let live = |name: &str, metadata: &str, manager: &str| {
-        let file = common::write_file(
-            app.repo.path(),
-            &format!("{name}.live.yaml"),
+        cluster.apply_yaml(
             format!(
                 "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\n{metadata}data:\n  value: \"1\"\n"
             ),
+            &["--server-side", "--field-manager", manager],
         );
-        cluster
-            .kubectl(&[
-                "apply",
-                "--server-side",
-                "--field-manager",
-                manager,
-                "-f",
-                file.to_str().unwrap(),
-            ])
-            .expect_code(0);
     };
     live(
         "annotated",
@@ -549,14 +538,7 @@ fn charts_see_the_capabilities_of_their_cluster() {
     let cluster = common::cluster();
     let app = common::app_repo::AppRepo::at(&cluster, "argo-caps", "chart");
     let _cleanup = cluster.cleanup("crd", "gizmos.caps.kpush.test");
-    let crd = common::write_file(
-        app.repo.path(),
-        "crd.live.yaml",
-        common::crd("caps.kpush.test", "Gizmo", "type: object"),
-    );
-    cluster
-        .kubectl(&["apply", "-f", crd.to_str().unwrap()])
-        .expect_code(0);
+    cluster.apply_yaml(common::crd("caps.kpush.test", "Gizmo", "type: object"), &[]);
     cluster
         .kubectl(&[
             "wait",
@@ -674,14 +656,10 @@ fn a_kind_installed_during_the_deploy_is_waited_for() {
     let cluster = common::cluster();
     let app = common::app_repo::AppRepo::new(&cluster, "argo-skipdry");
     let _cleanup = cluster.cleanup("crd", "sprockets.skipdry.kpush.test");
-    let crd = common::write_file(
-        app.repo.path(),
-        "crd.live.yaml",
-        common::crd(
-            "skipdry.kpush.test",
-            "Sprocket",
-            "type: object\nproperties:\n  size: {type: integer}",
-        ),
+    let crd = common::crd(
+        "skipdry.kpush.test",
+        "Sprocket",
+        "type: object\nproperties:\n  size: {type: integer}",
     );
     let sprocket = |options: &str| {
         format!(
@@ -715,9 +693,7 @@ fn a_kind_installed_during_the_deploy_is_waited_for() {
         app.get("cm", "operator").is_some(),
         "the earlier wave is written"
     );
-    cluster
-        .kubectl(&["apply", "-f", crd.to_str().unwrap()])
-        .expect_code(0);
+    cluster.apply_yaml(&crd, &[]);
     let (run, _) = child.finish();
     assert_eq!(run.code, 0, "{}", run.all());
     assert_eq!(app.get("sprocket", "s").unwrap()["spec"]["size"], 1);

@@ -24,12 +24,7 @@ fn grant_role(cluster: &common::TestCluster, ns: &str, role: &str) {
 roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: Role, name: kpush-deployer}}\n\
 subjects: [{{kind: User, name: kpush-user, apiGroup: rbac.authorization.k8s.io}}]\n"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("rbac.yaml");
-    std::fs::write(&file, format!("{manifest}{user_binding}")).unwrap();
-    cluster
-        .kubectl(&["apply", "-f", file.to_str().unwrap()])
-        .expect_code(0);
+    cluster.apply_yaml(format!("{manifest}{user_binding}"), &[]);
 }
 
 #[test]

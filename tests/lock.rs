@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use common::app_repo::AppRepo;
 use common::kubelet::{pod_of, report, terminated};
-use common::{TestCluster, cluster, configmap, unique, until, write_file};
+use common::{TestCluster, cluster, configmap, unique, until};
 
 /// The lease's holder; empty when it is free or absent.
 fn holder(cluster: &TestCluster, ns: &str) -> String {
@@ -16,29 +16,6 @@ fn holder(cluster: &TestCluster, ns: &str) -> String {
         .get("lease", Some(ns), "kpush-app")
         .and_then(|l| l["spec"]["holderIdentity"].as_str().map(str::to_string))
         .unwrap_or_default()
-}
-
-/// Another pipeline's lease on app `app` in `ns`, freshly renewed.
-fn hold_lock(cluster: &TestCluster, ns: &str, who: &str) {
-    let now = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%S.000000Z"])
-        .output()
-        .unwrap();
-    let now = String::from_utf8(now.stdout).unwrap().trim().to_string();
-    let lease = format!(
-        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {ns}\nspec:\n  holderIdentity: {who}\n  leaseDurationSeconds: 30\n  acquireTime: \"{now}\"\n  renewTime: \"{now}\"\n"
-    );
-    let dir = tempfile::tempdir().unwrap();
-    let file = write_file(dir.path(), "lease.yaml", lease);
-    cluster
-        .kubectl(&[
-            "apply",
-            "--server-side",
-            "--force-conflicts",
-            "-f",
-            file.to_str().unwrap(),
-        ])
-        .expect_code(0);
 }
 
 fn set_holder(cluster: &TestCluster, ns: &str, who: &str) {
@@ -76,7 +53,7 @@ fn runs_that_waited_for_the_lock_plan_again() {
         .write("c.yaml", configmap("c", "1"))
         .commit("three");
 
-    hold_lock(&cluster, app.ns(), "pipeline-42");
+    cluster.hold_lock(app.ns(), "pipeline-42", None);
     let late = app.start_apply(&["--rev", &older, "--prune", "--lock-timeout", "120"]);
     let current = app.start_apply(&["--rev", &newer, "--prune", "--lock-timeout", "120"]);
     until(
@@ -142,7 +119,7 @@ fn namespaces_are_created_under_the_lock() {
             .replace("metadata:\n", &format!("metadata:\n  namespace: {other}\n")),
     )
     .commit("one");
-    hold_lock(&cluster, app.ns(), "pipeline-42");
+    cluster.hold_lock(app.ns(), "pipeline-42", None);
     let run = app.apply(&["--create-namespace", "--lock-timeout", "2"]);
     run.expect_code(1);
     assert!(

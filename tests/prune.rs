@@ -537,24 +537,7 @@ fn a_held_lock_makes_the_next_deploy_wait() {
     let app = AppRepo::new(&cluster, "kp-lock");
     app.write("a.yaml", configmap("a", "1")).commit("one");
     // Another run holds the lock, renewing it.
-    let lease = |renew: &str| {
-        format!(
-            "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {}\nspec:\n  holderIdentity: pipeline-42\n  leaseDurationSeconds: 30\n  acquireTime: \"{renew}\"\n  renewTime: \"{renew}\"\n",
-            app.ns()
-        )
-    };
-    let now = cluster.kubectl(&["version", "-o", "json"]); // reachable
-    now.expect_code(0);
-    let fresh = std::process::Command::new("date")
-        .args(["-u", "+%Y-%m-%dT%H:%M:%S.000000Z"])
-        .output()
-        .unwrap();
-    let fresh = String::from_utf8(fresh.stdout).unwrap().trim().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let lease_file = write_file(dir.path(), "lease.yaml", lease(&fresh));
-    cluster
-        .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
-        .expect_code(0);
+    cluster.hold_lock(app.ns(), "pipeline-42", None);
 
     let run = app.apply(&["--lock-timeout", "2"]);
     run.expect_code(1);
@@ -593,10 +576,7 @@ fn a_held_lock_makes_the_next_deploy_wait() {
 
     // A crashed run's lease expires by itself: once it has not changed for its whole
     // duration (30 seconds) as the waiting run saw it.
-    std::fs::write(&lease_file, lease("2020-01-01T00:00:00.000000Z")).unwrap();
-    cluster
-        .kubectl(&["apply", "-f", lease_file.to_str().unwrap()])
-        .expect_code(0);
+    cluster.hold_lock(app.ns(), "pipeline-42", Some("2020-01-01T00:00:00.000000Z"));
     app.write("b.yaml", configmap("b", "1")).commit("two");
     let run = app.apply(&["--lock-timeout", "60"]);
     run.expect_code(0);
@@ -614,14 +594,7 @@ fn a_live_holder_with_a_slow_clock_keeps_its_lock() {
     app.write("a.yaml", configmap("a", "1")).commit("one");
     // Another run holds the lock and renews it every second, but its clock is years behind:
     // by its timestamps the lease looks long expired.
-    let lease = format!(
-        "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {}\nspec:\n  holderIdentity: pipeline-7\n  leaseDurationSeconds: 30\n  acquireTime: \"2020-01-01T00:00:00.000000Z\"\n  renewTime: \"2020-01-01T00:00:00.000000Z\"\n",
-        app.ns()
-    );
-    let file = write_file(app.repo.path(), "lease.yaml", lease);
-    cluster
-        .kubectl(&["apply", "-f", file.to_str().unwrap()])
-        .expect_code(0);
+    cluster.hold_lock(app.ns(), "pipeline-7", Some("2020-01-01T00:00:00.000000Z"));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let renewer = {
         let stop = stop.clone();
@@ -852,14 +825,7 @@ fn a_namespace_that_left_the_render_is_kept_unless_confirmed() {
         ],
     );
     // Another team keeps its settings in the shared namespace.
-    let theirs = write_file(
-        app.repo.path(),
-        "theirs.yaml",
-        configmap_in("theirs", &shared),
-    );
-    cluster
-        .kubectl(&["apply", "-f", theirs.to_str().unwrap()])
-        .expect_code(0);
+    cluster.apply_yaml(configmap_in("theirs", &shared), &[]);
 
     app.remove("namespace.yaml")
         .commit("the namespace is someone else's now");
@@ -908,17 +874,13 @@ fn a_crd_that_left_the_render_is_kept_unless_confirmed() {
         &[("crd.yaml", &crd), ("stays.yaml", &configmap("stays", "1"))],
     );
     // Another team's custom resource of that kind.
-    let gadget = write_file(
-        app.repo.path(),
-        "gadget.yaml",
+    cluster.apply_yaml(
         format!(
             "apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: g1\n  namespace: {}\nspec:\n  size: 1\n",
             other.name
         ),
+        &[],
     );
-    cluster
-        .kubectl(&["apply", "-f", gadget.to_str().unwrap()])
-        .expect_code(0);
 
     app.remove("crd.yaml")
         .commit("the CRD moves to the platform team");

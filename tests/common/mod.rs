@@ -204,6 +204,34 @@ impl TestCluster {
         Run::from(output)
     }
 
+    /// `kubectl apply` of `yaml`, with `extra` flags; it must succeed.
+    #[track_caller]
+    pub fn apply_yaml(&self, yaml: impl AsRef<str>, extra: &[&str]) {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("manifest.yaml");
+        std::fs::write(&file, yaml.as_ref()).unwrap();
+        let mut args = vec!["apply"];
+        args.extend_from_slice(extra);
+        args.extend(["-f", file.to_str().unwrap()]);
+        self.kubectl(&args).expect_code(0);
+    }
+
+    /// Another deploy's lock on app `app` (the lease `kpush-app`) in `ns`, held by `holder`,
+    /// acquired and renewed at `renewed` (RFC 3339; `None` for now).
+    #[track_caller]
+    pub fn hold_lock(&self, ns: &str, holder: &str, renewed: Option<&str>) {
+        let now = jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%S.000000Z")
+            .to_string();
+        let at = renewed.unwrap_or(&now);
+        self.apply_yaml(
+            format!(
+                "apiVersion: coordination.k8s.io/v1\nkind: Lease\nmetadata:\n  name: kpush-app\n  namespace: {ns}\nspec:\n  holderIdentity: {holder}\n  leaseDurationSeconds: 30\n  acquireTime: \"{at}\"\n  renewTime: \"{at}\"\n"
+            ),
+            &["--server-side", "--force-conflicts"],
+        );
+    }
+
     /// The object as JSON, or `None` when it does not exist.
     pub fn get(
         &self,
