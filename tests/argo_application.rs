@@ -484,9 +484,22 @@ fn adopting_from_argo_cd_removes_its_tracking() {
         "  labels:\n    app.kubernetes.io/instance: web\n",
         "helm",
     );
+    // Argo CD wrote the label, and the manifest declares it too: it stays after adoption.
+    live(
+        "declared",
+        "  labels:\n    app.kubernetes.io/instance: web\n",
+        "argocd-controller",
+    );
     for name in ["annotated", "labelled", "charted"] {
         app.write(&format!("{name}.yaml"), configmap(name, "1"));
     }
+    app.write(
+        "declared.yaml",
+        configmap("declared", "1").replace(
+            "metadata:\n",
+            "metadata:\n  labels:\n    app.kubernetes.io/instance: web\n",
+        ),
+    );
     app.commit("take over");
 
     let run = app.apply(&[]);
@@ -502,8 +515,8 @@ fn adopting_from_argo_cd_removes_its_tracking() {
         "{}",
         run.all()
     );
-    // The chart's label is nobody's tracking: only two objects are refused.
-    assert!(run.stdout.contains(", 2 invalid"), "{}", run.all());
+    // The chart's label is nobody's tracking: only the three Argo CD tracks are refused.
+    assert!(run.stdout.contains(", 3 invalid"), "{}", run.all());
 
     app.apply(&["--adopt"]).expect_code(0);
     let annotated = app.get("cm", "annotated").unwrap();
@@ -524,6 +537,11 @@ fn adopting_from_argo_cd_removes_its_tracking() {
     assert_eq!(
         app.get("cm", "charted").unwrap()["metadata"]["labels"]["app.kubernetes.io/instance"],
         "web"
+    );
+    assert_eq!(
+        app.get("cm", "declared").unwrap()["metadata"]["labels"]["app.kubernetes.io/instance"],
+        "web",
+        "a label the manifest declares is never removed"
     );
     // Adopted for good: the next run needs no `--adopt`.
     let run = app.apply(&[]);

@@ -58,7 +58,10 @@ pub fn foreign_owner(live: &Value, our_id: &str) -> Option<String> {
     if let Some(app) = annotations[ARGO_TRACKING].as_str() {
         return Some(format!("is tracked by Argo CD (`{app}`)"));
     }
-    if argo_tracking(live).contains(&("labels", ARGO_INSTANCE_LABEL)) {
+    // Once the object is a member (adopted), a label its manifest declares as well stays,
+    // and Argo CD's old write of it is no longer tracking.
+    let ours = metadata["labels"][PART_OF_LABEL].as_str() == Some(our_id);
+    if !ours && argo_tracking(live).contains(&("labels", ARGO_INSTANCE_LABEL)) {
         let app = metadata["labels"][ARGO_INSTANCE_LABEL]
             .as_str()
             .unwrap_or("");
@@ -104,6 +107,13 @@ mod tests {
                     {"manager": "argocd-controller", "fieldsV1": {"f:metadata": {"f:labels": {"f:app.kubernetes.io/instance": {}}}}}
                 ]}}),
                 Some("label `app.kubernetes.io/instance: web`"),
+            ),
+            // Adopted, with the manifest declaring the label too: a member, nobody else's.
+            (
+                json!({"metadata": {"labels": {ARGO_INSTANCE_LABEL: "web", PART_OF_LABEL: "ours"}, "managedFields": [
+                    {"manager": "argocd-controller", "fieldsV1": {"f:metadata": {"f:labels": {"f:app.kubernetes.io/instance": {}}}}}
+                ]}}),
+                None,
             ),
         ];
         for (live, expected) in cases {
