@@ -315,6 +315,11 @@ pub struct ApplyArgs {
     #[arg(long)]
     pub no_wait_lb: bool,
 
+    /// Run the chart's `helm.sh/hook: test` hooks after the PostSync hooks, as `helm test`
+    /// would; a failed test fails the run (exit 4). Without it they are not deployed.
+    #[arg(long)]
+    pub run_tests: bool,
+
     /// When the health check fails, put back exactly what the last successful deploy applied
     /// (kept in the cluster; nothing is rendered again) and still exit 4.
     #[arg(long)]

@@ -130,6 +130,7 @@ mod tests {
             replace: false,
             with_it: None,
             untrack: Vec::new(),
+            hook: None,
             subject: Default::default(),
         }
     }

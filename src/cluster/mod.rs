@@ -2,6 +2,7 @@
 //! returns is plain data (JSON values, [`Resource`]s, [`ApiFailure`]s).
 
 mod connect;
+mod create;
 mod discovery;
 mod established;
 mod failure;

@@ -152,7 +152,7 @@ impl Writing<'_> {
     /// Writes one planned app (or checks its prune, with `--dry-run`) and reports it.
     async fn write_one(&self, p: Planned<'_>) -> Result<AppReport, Error> {
         let (args, stream) = (self.args, &self.stream);
-        if p.prepared.nothing_to_write(p.run) {
+        if p.prepared.nothing_to_write(p.run, self.args.run_tests) {
             return self.unchanged(p).await;
         }
         if args.dry_run {
@@ -214,7 +214,7 @@ impl Writing<'_> {
                 locked.release().await;
                 return Ok(again.report(status));
             }
-            if again.prepared.nothing_to_write(run) {
+            if again.prepared.nothing_to_write(run, self.args.run_tests) {
                 locked.release().await;
                 return self.unchanged(again).await;
             }

@@ -20,6 +20,7 @@ pub mod delete;
 mod fields;
 pub mod guards;
 mod heal;
+pub mod hooks;
 pub mod inventory_read;
 mod inventory_write;
 pub mod lock;

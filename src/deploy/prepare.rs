@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use crate::cluster::{Cluster, Discovery};
 use crate::error::Error;
 use crate::input::{Problem, RenderError};
-use crate::inventory::PART_OF_LABEL;
-use crate::object::{Confirmation, Resource};
+use crate::inventory::{HOOK_OF_LABEL, PART_OF_LABEL};
+use crate::object::{Confirmation, Phase, Resource};
 use crate::plan::{self, DroppedCheck, Plan, PlanOptions, PruneRules, Target};
 use crate::render::Rendered;
 use crate::source::CommitInfo;
@@ -75,10 +75,15 @@ impl Prepared {
             .unwrap_or_default()
     }
 
-    /// Nothing to write: no change, no namespace, and the inventory parent records `run` as
-    /// it should be.
-    pub fn nothing_to_write(&self, run: &AppRun) -> bool {
+    /// Nothing to write: no change, no namespace, no hook to run, and the inventory parent
+    /// records `run` as it should be. Hooks run on every deploy, as a sync runs them.
+    pub fn nothing_to_write(&self, run: &AppRun, run_tests: bool) -> bool {
+        let mut phases = vec![Phase::PreSync, Phase::Sync, Phase::PostSync];
+        if run_tests {
+            phases.push(Phase::Test);
+        }
         !self.plan.has_changes()
+            && phases.iter().all(|p| self.plan.hooks(*p).next().is_none())
             && self.namespaces_to_create.is_empty()
             && !super::ParentRecord::new(&self.plan, &self.inventory, &run.identity).needs_write()
     }
@@ -104,7 +109,7 @@ pub async fn prepare(
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
-    let mut targets = resolve_targets(run, &rendered, &discovery, &destination)?;
+    let targets = resolve_targets(run, &rendered, &discovery, &destination)?;
     let concurrency = options.concurrency;
     let confirmed = options.confirmed.clone();
     let Namespaces { missing, to_create } = definitions::check_namespaces(
@@ -136,6 +141,9 @@ pub async fn prepare(
             run.name
         )));
     }
+    // Hooks are created when they run, never applied with the app nor members of it.
+    let (hooks, mut targets): (Vec<Target>, Vec<Target>) =
+        targets.into_iter().partition(|t| t.policy.hook.is_some());
     super::fields::strip_unvalidated(cluster, &mut targets).await;
     if !run.ignore_differences.is_empty() {
         respect_ignored(cluster, run, &mut targets, concurrency).await?;
@@ -169,6 +177,27 @@ pub async fn prepare(
         options.plan.dropped = dropped_check(cluster, &targets, &observations).await;
     }
     let mut plan = Plan::build(targets, observations, &options.plan);
+    let hooks: Vec<Target> = hooks
+        .into_iter()
+        .map(|mut hook| {
+            label(&mut hook.object, HOOK_OF_LABEL, &inventory.id);
+            hook
+        })
+        .collect();
+    let checks = super::hooks::validate(
+        cluster,
+        &hooks,
+        &missing,
+        options.plan.validate,
+        concurrency,
+    )
+    .await;
+    plan.entries.extend(
+        hooks
+            .into_iter()
+            .zip(checks)
+            .map(|(hook, check)| plan::hook_entry(hook, check)),
+    );
     let rules = PruneRules {
         enabled: run.prune,
         confirmed,
@@ -286,9 +315,13 @@ async fn respect_ignored(
 
 /// Labels an object as a member of the ApplySet.
 fn join_applyset(object: &mut serde_json::Value, id: &str) {
+    label(object, PART_OF_LABEL, id);
+}
+
+fn label(object: &mut serde_json::Value, key: &str, value: &str) {
     let metadata = &mut object["metadata"];
     if !metadata["labels"].is_object() {
         metadata["labels"] = serde_json::json!({});
     }
-    metadata["labels"][PART_OF_LABEL] = serde_json::Value::String(id.to_string());
+    metadata["labels"][key] = serde_json::Value::String(value.to_string());
 }

@@ -50,6 +50,14 @@ fn why_failed(written: &Written) -> Option<String> {
 }
 
 fn why_not_healthy(written: &Written) -> Option<String> {
+    if let Some(hook) = written.failed_hook() {
+        return Some(first_line(&format!(
+            "{} hook {}: {}",
+            hook.phase,
+            hook.id,
+            hook.reason.as_deref().unwrap_or("failed")
+        )));
+    }
     let health = written.health.as_ref()?;
     Some(match &health.outcome {
         wait::Outcome::Healthy => return None,
@@ -76,11 +84,25 @@ pub(super) async fn record(
     prepared: &Prepared,
     run: &AppRun,
     (outcome, reason): (Outcome, Option<String>),
-    pruned: Option<&Pruned>,
+    written: Option<&Written>,
 ) -> Result<(), Error> {
     let cluster = writer.cluster;
     let inventory = &prepared.inventory;
+    let pruned = written.and_then(|w| w.pruned.as_ref());
     let mut entry = history_entry(prepared, run, &writer.options.kind, pruned);
+    entry.hooks = written
+        .map(|w| {
+            w.hooks
+                .iter()
+                .map(|h| history::HookRecord {
+                    object: h.id.to_string(),
+                    phase: h.phase.to_string(),
+                    succeeded: h.succeeded,
+                    seconds: h.seconds.round() as u64,
+                })
+                .collect()
+        })
+        .unwrap_or_default();
     entry.outcome = outcome;
     entry.reason = reason;
     if outcome == Outcome::Succeeded {
@@ -145,5 +167,6 @@ fn history_entry(
         outcome: Outcome::Succeeded,
         reason: None,
         snapshot: None,
+        hooks: Vec::new(),
     }
 }

@@ -25,9 +25,12 @@ pub(super) async fn write(
     revision: u64,
     plan: &Plan,
 ) -> Result<u32, String> {
+    // Hooks too: a rollback runs the hooks of the deploy it goes back to.
     let kept: Vec<Kept> = plan
-        .targets()
-        .map(|(_, t)| Kept {
+        .entries
+        .iter()
+        .filter_map(|e| e.target())
+        .map(|t| Kept {
             file: t.origin.file.clone(),
             line: t.origin.line,
             object: t.object.clone(),

@@ -25,6 +25,8 @@ pub struct WaitOptions {
     /// Pods created before this (server time) are left from an earlier rollout and do not
     /// fail this one.
     pub rollout_started: Option<jiff::Timestamp>,
+    /// Sync hooks: a bare Pod is done when it has run to completion, not when it is ready.
+    pub until_done: bool,
 }
 
 /// How often the wait checks that the API server still answers, how long a check may take,
@@ -247,6 +249,14 @@ impl<'a> Watch<'a> {
                     None => true,
                 };
                 let mut h = health(&object);
+                if self.options.until_done
+                    && resource.group.is_empty()
+                    && resource.kind == "Pod"
+                    && h.state == State::Current
+                    && object["status"]["phase"] != "Succeeded"
+                {
+                    h = Health::new(State::InProgress, "running");
+                }
                 if !self.options.wait_for_load_balancers
                     && is_load_balancer(&object)
                     && h.state == State::InProgress

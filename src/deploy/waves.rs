@@ -5,12 +5,14 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::error::Error;
-use crate::object::Stage;
+use crate::object::{Phase, Stage};
 use crate::plan::{Plan, Target};
 
+use super::hooks::{HookRun, run_phase};
 use super::revalidate::resolve_awaited;
 use super::staged::{self, Applied};
 use super::wait::{self, HealthReport, WaitOptions};
+use super::write::hook_context;
 use super::writer::{Writer, write_options};
 
 /// How long a pod may wait for a node before the rollout counts as failed.
@@ -23,6 +25,7 @@ pub(super) async fn apply_waves(
     writer: &Writer<'_>,
     plan: &mut Plan,
     applied: &mut Applied,
+    hooks: &mut Vec<HookRun>,
 ) -> Result<Option<HealthReport>, Error> {
     let Writer {
         cluster,
@@ -66,10 +69,13 @@ pub(super) async fn apply_waves(
         }
         // Health before the next wave and before pruning: a broken rollout keeps what it
         // would replace.
-        if options.no_wait {
+        let waited = waited_for(plan, wave, final_wave);
+        if options.no_wait || waited.is_empty() {
+            if !sync_hooks(writer, plan, wave, hooks).await? {
+                break;
+            }
             continue;
         }
-        let waited = waited_for(plan, wave, final_wave);
         let scope = if final_wave {
             String::new()
         } else {
@@ -90,7 +96,7 @@ pub(super) async fn apply_waves(
             finished.extend(report.objects.iter().filter(|(id, _)| is_job(id)).cloned());
         }
         health = Some(report);
-        if !healthy {
+        if !healthy || !sync_hooks(writer, plan, wave, hooks).await? {
             break;
         }
     }
@@ -121,6 +127,7 @@ pub(super) async fn wait_healthy(
         unschedulable_grace: UNSCHEDULABLE_GRACE,
         wait_for_load_balancers: options.wait_for_load_balancers,
         rollout_started,
+        until_done: false,
     };
     progress.note(&format!(
         "waiting up to {}s for {} object(s) to become healthy{scope}",
@@ -133,9 +140,32 @@ pub(super) async fn wait_healthy(
     .await
 }
 
-/// Every wave the app's objects are in, ascending.
+/// The `Sync` hooks of `wave`, once its objects are applied (and healthy); `false` when one
+/// failed.
+async fn sync_hooks(
+    writer: &Writer<'_>,
+    plan: &Plan,
+    wave: i64,
+    runs: &mut Vec<HookRun>,
+) -> Result<bool, Error> {
+    let hooks: Vec<&Target> = plan
+        .hooks(Phase::Sync)
+        .map(|(_, t)| t)
+        .filter(|t| t.policy.wave == wave)
+        .collect();
+    let ran = run_phase(&hook_context(writer), Phase::Sync, &hooks).await?;
+    let ok = ran.iter().all(|r| r.succeeded);
+    runs.extend(ran);
+    Ok(ok)
+}
+
+/// Every wave the app's objects and `Sync` hooks are in, ascending.
 fn waves(plan: &Plan) -> BTreeSet<i64> {
-    plan.targets().map(|(_, t)| t.policy.wave).collect()
+    plan.targets()
+        .map(|(_, t)| t)
+        .chain(plan.hooks(Phase::Sync).map(|(_, t)| t))
+        .map(|t| t.policy.wave)
+        .collect()
 }
 
 /// What the health wait after `wave` covers: that wave's objects; after the last wave, every

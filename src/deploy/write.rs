@@ -6,10 +6,11 @@ use std::time::Duration;
 use crate::cluster::{Cluster, Propagation};
 use crate::error::Error;
 use crate::exit::ExitStatus;
-use crate::object::Stage;
+use crate::object::{Phase, Stage};
 
 use super::definitions::{create_namespace, wait_for_crds};
 use super::delete::{self, PruneOptions, Pruned};
+use super::hooks::{HookContext, HookRun, run_phase};
 use super::lock::Locked;
 use super::record::{ending, record};
 use super::revalidate::revalidate;
@@ -36,6 +37,15 @@ pub struct WriteOptions {
     pub wait_for_load_balancers: bool,
     /// How long to wait for another deploy of the same app to release its lock.
     pub lock_timeout: Duration,
+    /// Run the chart's `test` hooks after `PostSync` (`--run-tests`).
+    pub run_tests: bool,
+}
+
+impl WriteOptions {
+    /// A rollback runs Helm's `pre-rollback` and `post-rollback` hooks too.
+    fn rollback(&self) -> bool {
+        self.kind.contains("rollback")
+    }
 }
 
 /// What the write phase did.
@@ -45,6 +55,8 @@ pub struct Written {
     pub health: Option<HealthReport>,
     /// `None` when the deploy stopped before the prune.
     pub pruned: Option<Pruned>,
+    /// The sync hooks that ran, in order.
+    pub hooks: Vec<HookRun>,
 }
 
 impl Written {
@@ -57,11 +69,23 @@ impl Written {
             .is_some_and(|p| p.failed().next().is_some());
         if self.applied.failed().next().is_some() || failed_prune {
             ExitStatus::Failure
+        } else if self.failed_hook().is_some() {
+            ExitStatus::Unhealthy
         } else {
             self.health
                 .as_ref()
                 .map_or(ExitStatus::Success, health_status)
         }
+    }
+}
+
+impl Written {
+    /// The first hook that failed (not counting `SyncFail` hooks, which run because the
+    /// deploy failed already).
+    pub fn failed_hook(&self) -> Option<&HookRun> {
+        self.hooks
+            .iter()
+            .find(|h| !h.succeeded && h.phase != Phase::SyncFail)
     }
 }
 
@@ -124,11 +148,31 @@ pub async fn write(
     };
     writer.check(&applied)?;
     let parent = ParentRecord::new(&prepared.plan, &prepared.inventory, &run.identity);
-    let result = write_locked(&writer, &parent, &mut prepared, applied, run.propagation).await;
+    let mut result = write_locked(&writer, &parent, &mut prepared, applied, run.propagation).await;
+    if let Ok(written) = &mut result
+        && written.status() != ExitStatus::Success
+    {
+        let ctx = hook_context(&writer);
+        let hooks: Vec<&crate::plan::Target> = prepared
+            .plan
+            .hooks(Phase::SyncFail)
+            .map(|(_, t)| t)
+            .collect();
+        match run_phase(&ctx, Phase::SyncFail, &hooks).await {
+            Ok(runs) => written.hooks.extend(runs),
+            Err(e) => progress.note(&format!("warning: SyncFail hooks stopped: {e}")),
+        }
+    }
     if let Some(ending) = ending(&result) {
         let succeeded = ending.0 == crate::inventory::history::Outcome::Succeeded;
-        let pruned = result.as_ref().ok().and_then(|w| w.pruned.as_ref());
-        let recording = record(&writer, &parent, &prepared, run, ending, pruned);
+        let recording = record(
+            &writer,
+            &parent,
+            &prepared,
+            run,
+            ending,
+            result.as_ref().ok(),
+        );
         if succeeded {
             recording.await?;
         } else {
@@ -171,12 +215,29 @@ async fn write_locked(
         applied.outcomes.extend(stage.outcomes);
     }
     if applied.failed().next().is_some() {
-        return Ok(stopped(applied));
+        return Ok(stopped(applied, Vec::new()));
     }
     writer.check(&applied)?;
     parent
         .write(cluster, &prepared.inventory, None, false)
         .await?;
+
+    let ctx = hook_context(writer);
+    let mut hooks = Vec::new();
+    let mut before = vec![Phase::PreSync];
+    if writer.options.rollback() {
+        before.push(Phase::PreRollback);
+    }
+    for phase in before {
+        if !run_hooks(&ctx, &prepared.plan, phase, &mut hooks).await? {
+            return Ok(Written {
+                applied,
+                hooks,
+                ..Written::default()
+            });
+        }
+    }
+    writer.check(&applied)?;
 
     let crds = staged::apply(
         cluster,
@@ -195,22 +256,48 @@ async fn write_locked(
             .extend(wait_for_crds(cluster, &prepared.plan).await);
     }
     if applied.failed().next().is_some() {
-        return Ok(stopped(applied));
+        return Ok(stopped(applied, hooks));
     }
 
     let plan = std::mem::take(&mut prepared.plan);
     prepared.plan = revalidate(cluster, plan, writer.run_options).await?;
 
-    let health = apply_waves(writer, &mut prepared.plan, &mut applied).await?;
+    let health = apply_waves(writer, &mut prepared.plan, &mut applied, &mut hooks).await?;
     if applied.failed().next().is_some() {
-        return Ok(stopped(applied));
+        return Ok(stopped(applied, hooks));
     }
-    if health.as_ref().is_some_and(|h| !h.healthy()) {
-        return Ok(Written {
+    let unfinished =
+        |health: Option<HealthReport>, applied: Applied, hooks: Vec<HookRun>| Written {
             applied,
             health,
             pruned: None,
-        });
+            hooks,
+        };
+    if health.as_ref().is_some_and(|h| !h.healthy()) || hooks.iter().any(|h| !h.succeeded) {
+        return Ok(unfinished(health, applied, hooks));
+    }
+
+    // PostSync once everything is healthy: with --no-wait, nothing says it is.
+    let mut after = Vec::new();
+    if writer.options.no_wait {
+        if prepared.plan.hooks(Phase::PostSync).next().is_some() {
+            writer.progress.note(
+                "warning: PostSync hooks not run: --no-wait does not wait for the app to be healthy",
+            );
+        }
+    } else {
+        after.push(Phase::PostSync);
+        if writer.options.run_tests {
+            after.push(Phase::Test);
+        }
+    }
+    if writer.options.rollback() {
+        after.push(Phase::PostRollback);
+    }
+    for phase in after {
+        if !run_hooks(&ctx, &prepared.plan, phase, &mut hooks).await? {
+            return Ok(unfinished(health, applied, hooks));
+        }
     }
 
     // PruneLast: only once every write succeeded and everything is healthy.
@@ -226,7 +313,31 @@ async fn write_locked(
         applied,
         health,
         pruned: Some(pruned),
+        hooks,
     })
+}
+
+pub(super) fn hook_context<'a>(writer: &Writer<'a>) -> HookContext<'a> {
+    HookContext {
+        cluster: writer.cluster,
+        progress: writer.progress,
+        timeout: writer.options.timeout,
+        strict: writer.run_options.plan.validate,
+    }
+}
+
+/// Runs the plan's hooks of `phase` into `runs`; `false` when one failed.
+async fn run_hooks(
+    ctx: &HookContext<'_>,
+    plan: &crate::plan::Plan,
+    phase: Phase,
+    runs: &mut Vec<HookRun>,
+) -> Result<bool, Error> {
+    let hooks: Vec<&crate::plan::Target> = plan.hooks(phase).map(|(_, t)| t).collect();
+    let ran = run_phase(ctx, phase, &hooks).await?;
+    let ok = ran.iter().all(|r| r.succeeded);
+    runs.extend(ran);
+    Ok(ok)
 }
 
 async fn prune(writer: &Writer<'_>, prepared: &Prepared, propagation: Propagation) -> Pruned {
@@ -250,11 +361,11 @@ pub async fn dry_run(cluster: &Cluster, prepared: &Prepared, run: &AppRun) -> Pr
     delete::prune(cluster, &prepared.plan, options).await
 }
 
-fn stopped(applied: Applied) -> Written {
+fn stopped(applied: Applied, hooks: Vec<HookRun>) -> Written {
     Written {
         applied,
-        health: None,
-        pruned: None,
+        hooks,
+        ..Written::default()
     }
 }
 

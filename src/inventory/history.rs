@@ -46,6 +46,20 @@ pub struct HistoryEntry {
     /// The Secrets that hold what this deploy applied, for `--atomic` and `rollback`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<SnapshotRef>,
+    /// The sync hooks that ran.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRecord>,
+}
+
+/// One hook that ran during a recorded deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HookRecord {
+    /// `Job/ns/name`, with the name the server generated.
+    pub object: String,
+    pub phase: String,
+    pub succeeded: bool,
+    /// Whole seconds it took.
+    pub seconds: u64,
 }
 
 /// How a recorded deploy ended.
@@ -175,6 +189,7 @@ mod tests {
             outcome: Outcome::Succeeded,
             reason: None,
             snapshot: None,
+            hooks: Vec::new(),
         }
     }
 

@@ -14,6 +14,9 @@ pub use parent::{ParentState, applyset_id, parent_manifest};
 
 /// Label every member carries: the ApplySet id.
 pub const PART_OF_LABEL: &str = "applyset.kubernetes.io/part-of";
+/// On a hook's objects: the ApplySet of the app that ran it (hooks are not its members), so
+/// `kpush delete` finds them.
+pub const HOOK_OF_LABEL: &str = "kpush.dev/hook-of";
 /// Label on the parent: the ApplySet id.
 pub const ID_LABEL: &str = "applyset.kubernetes.io/id";
 /// Annotation on the parent: which tool manages the set, as `name/version`.

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+pub mod hook;
 pub mod policy;
 #[cfg(test)]
 pub mod testing;
 
+pub use hook::{DeletePolicy, Hook, Phase};
 pub use policy::{Confirmation, Policy, Prune, Stage};
 
 /// The identity the cluster knows an object by.

@@ -71,6 +71,8 @@ pub struct Policy {
     /// Argo CD's `SkipDryRunOnMissingResource=true`: a kind the server does not serve yet
     /// (another controller installs its CRD during the deploy) is applied once it is served.
     pub skip_dry_run_on_missing: bool,
+    /// A sync hook: run at its phases, never applied with the app nor recorded as a member.
+    pub hook: Option<super::hook::Hook>,
 }
 
 /// Whether an object that left the render may be deleted, and what says so.
@@ -179,8 +181,10 @@ impl Policy {
         let stage = Stage::of(&resource.group, &resource.kind, resource.namespaced);
         Policy {
             stage,
+            // Helm's hook weight orders what declares no wave, as Argo CD reads it.
             wave: WAVE_ANNOTATIONS
                 .iter()
+                .chain([&super::hook::HELM_HOOK_WEIGHT])
                 .find_map(|a| annotations[*a].as_str()?.trim().parse().ok())
                 .unwrap_or(0),
             // Argo CD's Replace=true alone replaces in place; only with Force=true does it
@@ -191,6 +195,7 @@ impl Policy {
             skip_validation: argo.contains(&"Validate=false"),
             force_conflicts: argo.contains(&"ServerSideApply=true"),
             skip_dry_run_on_missing: argo.contains(&"SkipDryRunOnMissingResource=true"),
+            hook: super::hook::Hook::of(object),
         }
     }
 }

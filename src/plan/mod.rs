@@ -45,6 +45,8 @@ pub enum Action {
     Prune,
     /// In the inventory, no longer rendered, but protected or pruning is off: left alone.
     Keep,
+    /// A sync hook: not applied with the app, run at its phases (see [`HookLine`]).
+    Hook,
     Error,
 }
 
@@ -95,9 +97,58 @@ pub struct Entry {
     /// so that later runs do not see a foreign owner.
     #[serde(skip)]
     pub untrack: Vec<Tracking>,
+    /// For a sync hook: when it runs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hook: Option<HookLine>,
     /// The object the entry is about, for the steps that act on it.
     #[serde(skip)]
     pub subject: Subject,
+}
+
+/// When a hook runs, for the plan and its reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HookLine {
+    pub phases: Vec<crate::object::Phase>,
+    pub wave: i64,
+    pub delete_policies: Vec<crate::object::DeletePolicy>,
+    /// `metadata.generateName`: a new object each time it runs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub generated_name: bool,
+}
+
+impl HookLine {
+    pub fn of(target: &Target) -> Option<HookLine> {
+        let hook = target.policy.hook.as_ref()?;
+        Some(HookLine {
+            phases: hook.phases.iter().copied().collect(),
+            wave: target.policy.wave,
+            delete_policies: hook.delete.iter().copied().collect(),
+            generated_name: crate::object::hook::fixed_name(&target.object).is_none(),
+        })
+    }
+
+    /// `PreSync (before the app is applied), wave -1, deleted: HookSucceeded`.
+    pub fn describe(&self) -> String {
+        let phases: Vec<String> = self
+            .phases
+            .iter()
+            .map(|p| format!("{p} ({})", p.when()))
+            .collect();
+        let mut text = phases.join(", ");
+        if self.wave != 0 {
+            text.push_str(&format!(", wave {}", self.wave));
+        }
+        let delete: Vec<String> = self
+            .delete_policies
+            .iter()
+            .map(|d| format!("{d:?}"))
+            .collect();
+        text.push_str(&format!("; delete policy {}", delete.join(",")));
+        if self.generated_name {
+            text.push_str("; a new object each run (generateName)");
+        }
+        text
+    }
 }
 
 /// What a plan entry acts on: its rendered target, or the inventory member it would prune.
@@ -124,6 +175,7 @@ impl Entry {
             replace: false,
             with_it: None,
             untrack: Vec::new(),
+            hook: None,
             subject: Subject::Detached,
         }
     }
@@ -224,6 +276,7 @@ pub struct Counts {
     pub unchanged: usize,
     pub prune: usize,
     pub keep: usize,
+    pub hook: usize,
     pub error: usize,
 }
 
@@ -248,9 +301,20 @@ impl Plan {
         Plan { entries }
     }
 
-    /// The rendered objects, with their entries, in render order.
+    /// The rendered objects applied with the app, with their entries, in render order.
     pub fn targets(&self) -> impl Iterator<Item = (&Entry, &Target)> {
-        self.entries.iter().filter_map(|e| Some((e, e.target()?)))
+        self.entries
+            .iter()
+            .filter_map(|e| Some((e, e.target()?)))
+            .filter(|(_, t)| t.policy.hook.is_none())
+    }
+
+    /// The sync hooks that run in `phase`, with their entries, in render order.
+    pub fn hooks(&self, phase: crate::object::Phase) -> impl Iterator<Item = (&Entry, &Target)> {
+        self.entries
+            .iter()
+            .filter_map(|e| Some((e, e.target()?)))
+            .filter(move |(_, t)| t.policy.hook.as_ref().is_some_and(|h| h.runs_in(phase)))
     }
 
     pub fn counts(&self) -> Counts {
@@ -262,6 +326,7 @@ impl Plan {
                 Action::Unchanged => counts.unchanged += 1,
                 Action::Prune => counts.prune += 1,
                 Action::Keep => counts.keep += 1,
+                Action::Hook => counts.hook += 1,
                 Action::Error => counts.error += 1,
             }
         }
@@ -284,6 +349,23 @@ impl Plan {
             .filter_map(|e| e.error.as_ref().map(ApiFailure::class))
             .max()
     }
+}
+
+/// A sync hook's line: never compared with a live object (each run creates it anew); the
+/// server's verdict on creating it (a dry run) decides whether the plan is valid.
+pub fn hook_entry(target: Target, check: DryRun) -> Entry {
+    let mut entry = Entry::new(target.id.clone(), Some(target.origin.clone()), Action::Hook);
+    entry.hook = HookLine::of(&target);
+    match check {
+        DryRun::Failed(failure) => {
+            entry.action = Action::Error;
+            entry.error = Some(failure);
+        }
+        DryRun::Pending(why) => entry.pending = Some(why),
+        DryRun::Done(_) | DryRun::Settled => {}
+    }
+    entry.subject = Subject::Target(Box::new(target));
+    entry
 }
 
 fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> Entry {

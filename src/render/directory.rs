@@ -96,7 +96,11 @@ fn expand_list(value: Value) -> Vec<Value> {
 pub(super) fn duplicates(manifests: &[Manifest]) -> Vec<Problem> {
     let mut seen: HashMap<(&str, &str, Option<&str>, &str), &Origin> = HashMap::new();
     let mut problems = Vec::new();
-    for m in manifests {
+    // Objects the server names (hooks with `generateName`) are new objects every time.
+    for m in manifests
+        .iter()
+        .filter(|m| crate::object::hook::fixed_name(&m.object).is_some())
+    {
         let key = (
             m.id.group.as_str(),
             m.id.kind.as_str(),

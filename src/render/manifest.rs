@@ -36,7 +36,19 @@ impl Manifest {
             }
             None => return Err(format!("{kind} has no `metadata`")),
         };
-        let name = required_str(metadata.get("name"), "metadata.name")?;
+        let name = match (metadata.get("name"), metadata.get("generateName")) {
+            // The server names a hook's object each time it runs; an object applied with the
+            // app needs a name of its own to be found again.
+            (None | Some(Value::Null), Some(Value::String(prefix))) if !prefix.is_empty() => {
+                if crate::object::Hook::of(&object).is_none() {
+                    return Err(format!(
+                        "{kind} has `metadata.generateName: {prefix}` and no `metadata.name`: only a sync hook may have a generated name, because kpush applies every other object by name (server-side apply) to find it again on the next deploy\nhint: set `metadata.name`, or make it a hook (`argocd.argoproj.io/hook: PreSync`, `Sync`, `PostSync`…)"
+                    ));
+                }
+                prefix.as_str()
+            }
+            (name, _) => required_str(name, "metadata.name")?,
+        };
         let namespace = match metadata.get("namespace") {
             None | Some(Value::Null) => None,
             Some(Value::String(ns)) if !ns.is_empty() => Some(ns.clone()),
@@ -51,7 +63,9 @@ impl Manifest {
         if version.is_empty() {
             return Err(format!("`apiVersion: {api_version}` has no version"));
         }
-        check_name(group, kind, name)?;
+        if crate::object::hook::fixed_name(&object).is_some() {
+            check_name(group, kind, name)?;
+        }
         for field in ["labels", "annotations"] {
             string_map(metadata.get(field), field)?;
         }

@@ -4,6 +4,7 @@ use serde::{Serialize, Serializer};
 
 use crate::deploy::Written;
 use crate::deploy::delete::Pruned;
+use crate::deploy::hooks::HookRun;
 use crate::deploy::staged::Applied;
 use crate::deploy::wait::HealthReport;
 use crate::exit::ExitStatus;
@@ -30,6 +31,9 @@ pub struct AppReport {
     pub health: Option<HealthReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub pruned: Option<Pruned>,
+    /// The sync hooks that ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<HookRun>,
     #[serde(rename = "exit_code", serialize_with = "exit_code")]
     pub status: ExitStatus,
 }
@@ -60,6 +64,7 @@ impl AppReport {
             applied: None,
             health: None,
             pruned: None,
+            hooks: Vec::new(),
             status,
         }
     }
@@ -75,6 +80,7 @@ impl AppReport {
         self.applied = Some(written.applied);
         self.health = written.health;
         self.pruned = written.pruned;
+        self.hooks = written.hooks;
         self
     }
 

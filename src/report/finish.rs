@@ -159,6 +159,7 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
             text.push('\n');
             text.push_str(&super::applied_text(applied, &plain));
         }
+        text.push_str(&super::hooks_markdown(&r.hooks, limit / 4));
         if let Some(health) = &r.health {
             text.push_str(&super::health_text(health, &plain));
         }

@@ -102,12 +102,60 @@ pub fn markdown(title: &str, plan: &Plan, limit: usize) -> String {
     out
 }
 
+/// The hooks that ran, as a table; each failed one's pods in a collapsed block.
+pub fn hooks_markdown(hooks: &[crate::deploy::hooks::HookRun], limit: usize) -> String {
+    if hooks.is_empty() {
+        return String::new();
+    }
+    let mut out =
+        String::from("\n| hook | phase | wave | result | time |\n|---|---|---|---|---|\n");
+    for run in hooks {
+        let result = if run.succeeded {
+            "✅ succeeded".to_string()
+        } else {
+            format!(
+                "❌ {}",
+                run.reason
+                    .as_deref()
+                    .unwrap_or("failed")
+                    .replace('|', "\\|")
+                    .replace('\n', " ")
+            )
+        };
+        let _ = writeln!(
+            out,
+            "| {} `{}` | {} | {} | {} | {:.1}s |",
+            run.id.kind, run.id.name, run.phase, run.wave, result, run.seconds
+        );
+    }
+    for run in hooks.iter().filter(|r| !r.succeeded && !r.logs.is_empty()) {
+        let mut logs = run.logs.join("\n");
+        if logs.len() > limit {
+            let cut = (0..=limit)
+                .rev()
+                .find(|i| logs.is_char_boundary(*i))
+                .unwrap_or(0);
+            logs.truncate(cut);
+            logs.push_str("\n…");
+        }
+        let _ = write!(
+            out,
+            "\n<details><summary>{} hook <code>{}</code>: pods and logs</summary>\n\n{}\n</details>\n",
+            run.phase,
+            run.id.name,
+            fenced("text", &logs)
+        );
+    }
+    out
+}
+
 fn sign(action: Action) -> &'static str {
     match action {
         Action::Create => "➕ create",
         Action::Update => "✏️ update",
         Action::Prune => "🗑️ prune",
         Action::Keep => "🔒 keep",
+        Action::Hook => "🪝 hook",
         Action::Error => "❌ invalid",
         Action::Unchanged => "unchanged",
     }
@@ -157,6 +205,7 @@ mod tests {
             replace: false,
             with_it: None,
             untrack: Vec::new(),
+            hook: None,
             subject: Default::default(),
         }
     }

@@ -135,6 +135,7 @@ impl Stream {
             return;
         }
         p.out(&super::applied_text(&written.applied, p));
+        p.out(&super::hooks_text(&written.hooks, p));
         if let Some(health) = &written.health {
             p.out(&super::health_text(health, p));
         }

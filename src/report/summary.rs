@@ -56,6 +56,7 @@ mod tests {
                 unchanged: 5,
                 prune: 2,
                 keep: 0,
+                hook: 0,
                 error: 0,
             },
             changes: true,

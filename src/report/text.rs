@@ -3,6 +3,7 @@
 use std::fmt::Write;
 
 use crate::deploy::delete::Pruned;
+use crate::deploy::hooks::HookRun;
 use crate::deploy::staged::Applied;
 use crate::deploy::wait::{HealthReport, Outcome};
 use crate::object::ObjectRef;
@@ -26,6 +27,7 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
             Action::Update => ("~", Style::Changed),
             Action::Prune => ("-", Style::Removed),
             Action::Keep => ("=", Style::Dim),
+            Action::Hook => ("h", Style::Dim),
             Action::Error => ("!", Style::Error),
             Action::Unchanged => continue,
         };
@@ -38,6 +40,10 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
         );
         if let Some(failure) = &entry.error {
             let _ = writeln!(out, "  {failure}");
+        }
+        if let Some(hook) = &entry.hook {
+            let note = format!("hook: {}", hook.describe());
+            let _ = writeln!(out, "  {}", printer.paint(Style::Dim, &note));
         }
         if let Some(kept) = &entry.kept {
             let _ = writeln!(
@@ -84,10 +90,45 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
     if c.keep > 0 {
         let _ = write!(summary, ", {} kept", c.keep);
     }
+    if c.hook > 0 {
+        let _ = write!(summary, ", {} hook(s)", c.hook);
+    }
     if c.error > 0 {
         let _ = write!(summary, ", {} invalid", c.error);
     }
     let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
+    out
+}
+
+/// The hooks that ran: one line each, a failed one with what its pods said.
+pub fn hooks_text(hooks: &[HookRun], printer: &Printer) -> String {
+    let mut out = String::new();
+    for run in hooks {
+        let wave = if run.wave == 0 {
+            String::new()
+        } else {
+            format!(" wave {}", run.wave)
+        };
+        if run.succeeded {
+            let line = format!(
+                "hook {}{wave} {}: succeeded in {:.1}s",
+                run.phase, run.id, run.seconds
+            );
+            let _ = writeln!(out, "{line}");
+        } else {
+            let line = format!(
+                "! hook {}{wave} {} failed after {:.1}s: {}",
+                run.phase,
+                run.id,
+                run.seconds,
+                run.reason.as_deref().unwrap_or("")
+            );
+            let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
+            for log in &run.logs {
+                let _ = writeln!(out, "    {log}");
+            }
+        }
+    }
     out
 }
 
@@ -236,6 +277,7 @@ mod tests {
             replace: false,
             with_it: None,
             untrack: Vec::new(),
+            hook: None,
             subject: Default::default(),
         }
     }

@@ -46,5 +46,6 @@ pub fn write_options(args: &ApplyArgs, kind: &str) -> WriteOptions {
         timeout: args.timeout,
         wait_for_load_balancers: !args.no_wait_lb,
         lock_timeout: Duration::from_secs(args.lock_timeout),
+        run_tests: args.run_tests,
     }
 }

@@ -128,6 +128,7 @@ mod tests {
             outcome: Outcome::Succeeded,
             reason: None,
             snapshot: None,
+            hooks: Vec::new(),
         }
     }
 

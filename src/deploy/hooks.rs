@@ -1,0 +1,480 @@
+//! Sync hooks: each phase's hooks run wave by wave; every hook of a wave is created (its
+//! previous object deleted first, unless its delete policy says otherwise), then waited for
+//! until it completes (a Job or bare Pod) or is healthy (anything else), before the next wave.
+//! A failed hook stops the phase; its pods' last log lines and events go to the CI log and
+//! the reports.
+
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, stream};
+use serde::Serialize;
+
+use crate::ci::{self, CiSystem};
+use crate::cluster::{Cluster, Propagation};
+use crate::error::Error;
+use crate::health::State;
+use crate::object::hook::fixed_name;
+use crate::object::{DeletePolicy, ObjectRef, Phase, Resource};
+use crate::plan::{DryRun, Target};
+
+use super::Progress;
+use super::wait::{self, Outcome, WaitOptions};
+
+/// Lines of each container's log kept for a failed hook.
+const LOG_LINES: i64 = 100;
+/// Events kept for a failed hook and for each of its pods.
+const EVENTS: usize = 10;
+/// How long a pod may wait for a node before the hook counts as failed.
+const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
+
+/// How one hook ran.
+#[derive(Debug, Clone, Serialize)]
+pub struct HookRun {
+    /// The object as created (a generated name is the server's).
+    pub id: ObjectRef,
+    pub phase: Phase,
+    pub wave: i64,
+    pub succeeded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub seconds: f64,
+    /// For a failed hook: its pods' containers, their last log lines, and recent events.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub logs: Vec<String>,
+}
+
+/// What running hooks needs from the write.
+pub(super) struct HookContext<'a> {
+    pub cluster: &'a Cluster,
+    pub progress: &'a dyn Progress,
+    /// How long each wave of hooks may take.
+    pub timeout: Duration,
+    /// Refuse unknown fields when creating.
+    pub strict: bool,
+}
+
+/// Runs `hooks` (all of `phase`) wave by wave, ascending. Stops after the first wave with a
+/// failed hook; the runs so far are returned either way. `Err` only when the run is cancelled.
+pub(super) async fn run_phase(
+    ctx: &HookContext<'_>,
+    phase: Phase,
+    hooks: &[&Target],
+) -> Result<Vec<HookRun>, Error> {
+    let mut runs = Vec::new();
+    if hooks.is_empty() {
+        return Ok(runs);
+    }
+    let waves: BTreeSet<i64> = hooks.iter().map(|t| t.policy.wave).collect();
+    for wave in waves {
+        let batch: Vec<&Target> = hooks
+            .iter()
+            .copied()
+            .filter(|t| t.policy.wave == wave)
+            .collect();
+        let ran = run_wave(ctx, phase, wave, &batch).await?;
+        let failed = ran.iter().any(|r| !r.succeeded);
+        runs.extend(ran);
+        if failed {
+            break;
+        }
+    }
+    Ok(runs)
+}
+
+async fn run_wave(
+    ctx: &HookContext<'_>,
+    phase: Phase,
+    wave: i64,
+    batch: &[&Target],
+) -> Result<Vec<HookRun>, Error> {
+    let scope = if wave == 0 {
+        String::new()
+    } else {
+        format!(" (wave {wave})")
+    };
+    ctx.progress.note(&format!(
+        "running {} {phase} hook(s){scope}: {}",
+        batch.len(),
+        batch
+            .iter()
+            .map(|t| t.id.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    let started = Instant::now();
+    let mut runs = Vec::new();
+    let mut created: Vec<Target> = Vec::new();
+    for target in batch {
+        match start(ctx, target).await {
+            Ok(object) => {
+                let mut running = (*target).clone();
+                if let Some(name) = object["metadata"]["name"].as_str() {
+                    running.id.name = name.to_string();
+                }
+                running.object = object;
+                created.push(running);
+            }
+            Err(reason) => runs.push(HookRun {
+                id: target.id.clone(),
+                phase,
+                wave,
+                succeeded: false,
+                reason: Some(reason),
+                seconds: started.elapsed().as_secs_f64(),
+                logs: Vec::new(),
+            }),
+        }
+    }
+    if crate::cancel::requested() {
+        return Err(cancelled(phase));
+    }
+    if created.is_empty() {
+        return Ok(runs);
+    }
+    let waited: Vec<&Target> = created.iter().collect();
+    let options = WaitOptions {
+        timeout: ctx.timeout,
+        unschedulable_grace: UNSCHEDULABLE_GRACE,
+        wait_for_load_balancers: false,
+        rollout_started: None,
+        until_done: true,
+    };
+    let progress = ctx.progress;
+    let report = wait::wait(ctx.cluster, &waited, options, |line| {
+        progress.note(&format!("  {line}"))
+    })
+    .await;
+    if matches!(report.outcome, Outcome::Cancelled) {
+        return Err(cancelled(phase));
+    }
+    let stopped_early = !runs.is_empty();
+    for (target, (_, health)) in created.iter().zip(&report.objects) {
+        let done = health.state == State::Current;
+        let reason = (!done).then(|| why_not_done(&report.outcome, &target.id, health));
+        let mut run = HookRun {
+            id: target.id.clone(),
+            phase,
+            wave,
+            succeeded: done && !stopped_early,
+            reason,
+            seconds: report.seconds,
+            logs: Vec::new(),
+        };
+        if !done {
+            run.logs = logs_of(ctx.cluster, target).await;
+            print_failure(ctx.progress, &run);
+        }
+        let hook = target.policy.hook.as_ref();
+        let delete = if done {
+            hook.is_some_and(|h| h.deletes(DeletePolicy::HookSucceeded))
+        } else {
+            hook.is_some_and(|h| h.deletes(DeletePolicy::HookFailed))
+        };
+        if delete
+            && let Err(e) = ctx
+                .cluster
+                .delete(
+                    &target.resource,
+                    &target.id,
+                    Propagation::Background,
+                    false,
+                    None,
+                )
+                .await
+        {
+            ctx.progress
+                .note(&format!("warning: cannot delete hook {}: {e}", target.id));
+        }
+        runs.push(run);
+    }
+    for run in runs.iter().filter(|r| r.succeeded) {
+        ctx.progress
+            .note(&format!("  {} hook {} succeeded", run.phase, run.id));
+    }
+    Ok(runs)
+}
+
+fn cancelled(phase: Phase) -> Error {
+    Error::Cancelled(format!(
+        "while {phase} hooks ran; what they started may still be running; rerun the same command to finish"
+    ))
+}
+
+/// Creates the hook's object, deleting its previous one first when the delete policy is
+/// `BeforeHookCreation`. Returns the object as created, or why it could not be.
+async fn start(ctx: &HookContext<'_>, target: &Target) -> Result<serde_json::Value, String> {
+    let cluster = ctx.cluster;
+    if let Some(name) = fixed_name(&target.object) {
+        let before = target
+            .policy
+            .hook
+            .as_ref()
+            .is_some_and(|h| h.deletes(DeletePolicy::BeforeHookCreation));
+        let live = cluster
+            .get(&target.resource, &target.id)
+            .await
+            .map_err(|e| e.to_string())?;
+        if let Some(live) = live {
+            if !before {
+                return Err(format!(
+                    "{} exists from an earlier run, and its delete policy does not replace it\nhint: add `BeforeHookCreation` to its `argocd.argoproj.io/hook-delete-policy` (or `before-hook-creation` to Helm's), or delete it: `kubectl delete {} {name}{}`",
+                    target.id,
+                    target.id.kind.to_lowercase(),
+                    target
+                        .id
+                        .namespace
+                        .as_deref()
+                        .map(|ns| format!(" -n {ns}"))
+                        .unwrap_or_default()
+                ));
+            }
+            let uid = live["metadata"]["uid"].as_str();
+            cluster
+                .delete(
+                    &target.resource,
+                    &target.id,
+                    Propagation::Foreground,
+                    false,
+                    uid,
+                )
+                .await
+                .map_err(|e| format!("cannot delete its previous object: {e}"))?;
+            cluster
+                .wait_gone(&target.resource, &target.id, ctx.timeout)
+                .await
+                .map_err(|e| format!("its previous object is not gone: {e}"))?;
+        }
+    }
+    let strict = ctx.strict && !target.policy.skip_validation;
+    cluster
+        .create(
+            &target.resource,
+            target.id.namespace.as_deref(),
+            &target.object,
+            false,
+            strict,
+        )
+        .await
+        .map_err(|e| e.to_string())
+}
+
+fn why_not_done(outcome: &Outcome, id: &ObjectRef, health: &crate::health::Health) -> String {
+    match outcome {
+        Outcome::Failed {
+            id: failed, reason, ..
+        } if failed == id => reason.clone(),
+        Outcome::TimedOut { .. } => format!(
+            "did not complete within the timeout ({}{})",
+            health.state,
+            if health.message.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", health.message)
+            }
+        ),
+        Outcome::Unreachable { message } => format!("the API server stopped answering: {message}"),
+        Outcome::Failed { id: failed, .. } => {
+            format!(
+                "not waited for to the end: {failed} failed ({})",
+                health.state
+            )
+        }
+        Outcome::Healthy | Outcome::Cancelled => health.message.clone(),
+    }
+}
+
+/// A failed hook in the CI log, in a collapsed section where the CI system has them.
+fn print_failure(progress: &dyn Progress, run: &HookRun) {
+    let ci = CiSystem::detect();
+    let title = format!(
+        "{} hook {} failed: {}",
+        run.phase,
+        run.id,
+        run.reason.as_deref().unwrap_or("")
+    );
+    let start = ci::section_start(ci, &format!("hook-{}", run.id.name), &title);
+    if start.is_empty() {
+        progress.note(&format!("error: {title}"));
+    } else {
+        progress.note(start.trim_end());
+    }
+    for line in &run.logs {
+        progress.note(&format!("  {line}"));
+    }
+    let end = ci::section_end(ci, &format!("hook-{}", run.id.name));
+    if !end.is_empty() {
+        progress.note(end.trim_end());
+    }
+}
+
+/// What a failed hook's pods say: each container's state, its last log lines, and the
+/// events of the hook and its pods.
+async fn logs_of(cluster: &Cluster, target: &Target) -> Vec<String> {
+    let Some(ns) = target.id.namespace.as_deref() else {
+        return Vec::new();
+    };
+    let pods_resource = Resource::core("Pod", "pods");
+    let pods: Vec<serde_json::Value> = match (target.id.group.as_str(), target.id.kind.as_str()) {
+        ("", "Pod") => target_pod(cluster, &pods_resource, &target.id).await,
+        ("batch", "Job") => cluster
+            .list_labelled(
+                &pods_resource,
+                Some(ns),
+                &format!("job-name={}", target.id.name),
+            )
+            .await
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let events = Resource::core("Event", "events");
+    let mut lines = Vec::new();
+    for event in cluster
+        .recent_events(&events, ns, &target.id.name, EVENTS)
+        .await
+        .unwrap_or_default()
+    {
+        lines.push(format!("event: {event}"));
+    }
+    let pods: Vec<(String, Vec<String>)> = stream::iter(pods)
+        .map(|pod| async move { pod_lines(cluster, ns, &pod).await })
+        .buffered(4)
+        .collect()
+        .await;
+    for (pod, pod_lines) in pods {
+        lines.push(format!("pod {pod}:"));
+        lines.extend(pod_lines.into_iter().map(|l| format!("  {l}")));
+        for event in cluster
+            .recent_events(&events, ns, &pod, EVENTS)
+            .await
+            .unwrap_or_default()
+        {
+            lines.push(format!("  event: {event}"));
+        }
+    }
+    lines
+}
+
+async fn target_pod(cluster: &Cluster, pods: &Resource, id: &ObjectRef) -> Vec<serde_json::Value> {
+    cluster
+        .get(pods, id)
+        .await
+        .ok()
+        .flatten()
+        .into_iter()
+        .collect()
+}
+
+/// One pod's containers: how each ended (or why it waits), then its last log lines.
+async fn pod_lines(cluster: &Cluster, ns: &str, pod: &serde_json::Value) -> (String, Vec<String>) {
+    let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+    let mut lines = Vec::new();
+    let statuses = ["initContainerStatuses", "containerStatuses"]
+        .iter()
+        .flat_map(|key| pod["status"][key].as_array().cloned().unwrap_or_default());
+    let mut containers: Vec<String> = Vec::new();
+    for status in statuses {
+        let container = status["name"].as_str().unwrap_or("").to_string();
+        let state = &status["state"];
+        let line = if let Some(t) = state["terminated"].as_object() {
+            format!(
+                "container {container}: terminated, {} (exit code {}){}",
+                t.get("reason").and_then(|r| r.as_str()).unwrap_or("?"),
+                t.get("exitCode").and_then(|c| c.as_i64()).unwrap_or(-1),
+                t.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(|m| format!(": {}", m.trim()))
+                    .unwrap_or_default()
+            )
+        } else if let Some(w) = state["waiting"].as_object() {
+            format!(
+                "container {container}: waiting, {}{}",
+                w.get("reason").and_then(|r| r.as_str()).unwrap_or("?"),
+                w.get("message")
+                    .and_then(|m| m.as_str())
+                    .map(|m| format!(": {m}"))
+                    .unwrap_or_default()
+            )
+        } else {
+            format!("container {container}: running")
+        };
+        lines.push(line);
+        containers.push(container);
+    }
+    if containers.is_empty() {
+        let phase = pod["status"]["phase"].as_str().unwrap_or("Pending");
+        lines.push(format!("{phase}, no container started"));
+    }
+    for container in containers {
+        match cluster.pod_logs(ns, &name, &container, LOG_LINES).await {
+            Ok(text) if text.trim().is_empty() => {}
+            Ok(text) => {
+                lines.push(format!("log of {container} (last {LOG_LINES} lines):"));
+                lines.extend(text.lines().map(|l| format!("| {l}")));
+            }
+            Err(e) => lines.push(format!(
+                "log of {container}: unavailable: {}",
+                e.message.lines().next().unwrap_or("")
+            )),
+        }
+    }
+    (name, lines)
+}
+
+/// Checks every hook that may run with a dry run of its creation, under a generated name so
+/// that an earlier run's object (replaced when the hook runs) does not stand in the way.
+/// Hooks in a namespace this deploy creates are checked when they run.
+pub(super) async fn validate(
+    cluster: &Cluster,
+    hooks: &[Target],
+    missing: &BTreeSet<String>,
+    strict: bool,
+    concurrency: usize,
+) -> Vec<DryRun> {
+    stream::iter(hooks)
+        .map(|target| async move {
+            if let Some(ns) = target
+                .id
+                .namespace
+                .as_ref()
+                .filter(|ns| missing.contains(*ns))
+            {
+                return DryRun::Pending(format!(
+                    "namespace `{ns}` is created by this deploy; checked when the hook runs"
+                ));
+            }
+            if target
+                .policy
+                .hook
+                .as_ref()
+                .is_some_and(|h| h.phases.iter().all(|p| *p == Phase::Skip))
+            {
+                return DryRun::Settled;
+            }
+            let mut object = target.object.clone();
+            if let Some(name) = fixed_name(&object).map(str::to_string) {
+                let metadata = &mut object["metadata"];
+                if let Some(map) = metadata.as_object_mut() {
+                    map.remove("name");
+                }
+                metadata["generateName"] = serde_json::Value::String(format!("{name}-"));
+            }
+            let strict = strict && !target.policy.skip_validation;
+            match cluster
+                .create(
+                    &target.resource,
+                    target.id.namespace.as_deref(),
+                    &object,
+                    true,
+                    strict,
+                )
+                .await
+            {
+                Ok(created) => DryRun::Done(created),
+                Err(failure) => DryRun::Failed(failure),
+            }
+        })
+        .buffered(concurrency.max(1))
+        .collect()
+        .await
+}

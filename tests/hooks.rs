@@ -1,0 +1,266 @@
+//! Sync hooks against the real control plane: the tests play the kubelet (a hook Job's pod is
+//! reported Succeeded or Failed, and the Job controller finishes the Job).
+
+mod common;
+
+use std::time::Duration;
+
+use common::app_repo::AppRepo;
+use common::kubelet::{pod_of, report, terminated};
+use common::{cluster, configmap};
+
+/// A hook Job whose pod carries `hook=<label>`; `name` is `name:` or `generateName:`.
+fn hook_job(name_field: &str, label: &str, annotations: &[(&str, &str)]) -> String {
+    let annotations: String = annotations
+        .iter()
+        .map(|(k, v)| format!("    {k}: \"{v}\"\n"))
+        .collect();
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata:
+  {name_field}
+  annotations:
+{annotations}spec:
+  backoffLimit: 0
+  template:
+    metadata:
+      labels:
+        hook: {label}
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: main
+          image: busybox:1.36
+"
+    )
+}
+
+/// Plays the kubelet for the hook labelled `label`: its (newest) pod ends with `phase`.
+fn finish(app: &AppRepo<'_>, label: &str, phase: &str) {
+    let pod = pod_of(app.cluster, app.ns(), &format!("hook={label}"));
+    let code = if phase == "Succeeded" { 0 } else { 1 };
+    report(
+        app.cluster,
+        app.ns(),
+        &pod,
+        &terminated("busybox:1.36", phase, code),
+    );
+}
+
+fn jobs(app: &AppRepo<'_>) -> Vec<serde_json::Value> {
+    let run = app
+        .cluster
+        .kubectl(&["get", "jobs", "-n", app.ns(), "-o", "json"]);
+    let list: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    list["items"].as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn presync_gates_the_app_and_postsync_runs_once_it_is_healthy() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hooks");
+    app.write(
+        "migrate.yaml",
+        hook_job(
+            "name: migrate",
+            "migrate",
+            &[
+                ("argocd.argoproj.io/hook", "PreSync"),
+                ("argocd.argoproj.io/sync-wave", "-1"),
+            ],
+        ),
+    )
+    .write("settings.yaml", configmap("settings", "1"))
+    .write(
+        "smoke.yaml",
+        hook_job(
+            "generateName: smoke-",
+            "smoke",
+            &[
+                ("argocd.argoproj.io/hook", "PostSync"),
+                ("argocd.argoproj.io/hook-delete-policy", "HookSucceeded"),
+            ],
+        ),
+    )
+    .commit("hooks");
+
+    let plan = app.diff(&["--exit-code"]);
+    plan.expect_code(2);
+    assert!(
+        plan.stdout
+            .contains("hook: PreSync (before the app is applied), wave -1"),
+        "{}",
+        plan.all()
+    );
+    assert!(
+        plan.stdout.contains("a new object each run (generateName)"),
+        "{}",
+        plan.all()
+    );
+    assert!(app.get("job", "migrate").is_none(), "diff ran a hook");
+
+    let deploy = app.spawn_apply(&["--timeout", "90s"]);
+    let migrate = pod_of(&cluster, app.ns(), "hook=migrate");
+    // Nothing of the app is written while the PreSync hook runs.
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(app.get("configmap", "settings").is_none());
+    assert!(
+        jobs(&app)
+            .iter()
+            .all(|j| j["metadata"]["name"] == "migrate"),
+        "the PostSync hook ran before the app"
+    );
+    report(
+        &cluster,
+        app.ns(),
+        &migrate,
+        &terminated("busybox:1.36", "Succeeded", 0),
+    );
+    finish(&app, "smoke", "Succeeded");
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    assert!(app.get("configmap", "settings").is_some());
+    assert!(
+        run.stdout.contains("hook PreSync wave -1 Job/"),
+        "{}",
+        run.all()
+    );
+
+    // Hooks are no members: no ApplySet label; the generated-name hook was deleted on success.
+    let migrate_job = app.get("job", "migrate").expect("the PreSync Job stays");
+    assert!(
+        migrate_job["metadata"]["labels"]["applyset.kubernetes.io/part-of"].is_null(),
+        "{migrate_job}"
+    );
+    common::until(
+        "the succeeded PostSync hook to be deleted",
+        Duration::from_secs(20),
+        || jobs(&app).len() == 1,
+    );
+    let history = app.history();
+    let hooks = history.last().unwrap()["hooks"].as_array().unwrap().clone();
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+
+    // A retry runs the hooks again: BeforeHookCreation replaces the PreSync Job.
+    let uid = migrate_job["metadata"]["uid"].clone();
+    let again = app.spawn_apply(&["--timeout", "90s"]);
+    common::until("a new migrate Job", Duration::from_secs(30), || {
+        app.get("job", "migrate")
+            .is_some_and(|j| j["metadata"]["uid"] != uid)
+    });
+    finish(&app, "migrate", "Succeeded");
+    common::until("a second smoke pod", Duration::from_secs(30), || {
+        let run = cluster.kubectl(&[
+            "get",
+            "pods",
+            "-n",
+            app.ns(),
+            "-l",
+            "hook=smoke",
+            "-o",
+            "name",
+        ]);
+        !run.stdout.trim().is_empty()
+    });
+    finish(&app, "smoke", "Succeeded");
+    again.join().unwrap().expect_code(0);
+}
+
+#[test]
+fn a_failing_presync_hook_writes_nothing_else_and_runs_syncfail() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hooks-fail");
+    app.write(
+        "migrate.yaml",
+        hook_job(
+            "name: migrate",
+            "migrate",
+            &[("helm.sh/hook", "pre-install,pre-upgrade")],
+        ),
+    )
+    .write("settings.yaml", configmap("settings", "1"))
+    .write(
+        "notify.yaml",
+        hook_job(
+            "generateName: notify-",
+            "notify",
+            &[("argocd.argoproj.io/hook", "SyncFail")],
+        ),
+    )
+    .write(
+        "cleanup.yaml",
+        hook_job(
+            "name: cleanup",
+            "cleanup",
+            &[("argocd.argoproj.io/hook", "PostDelete")],
+        ),
+    )
+    .write(
+        "skipped.yaml",
+        configmap("skipped", "1").replace(
+            "metadata:\n",
+            "metadata:\n  annotations:\n    argocd.argoproj.io/hook: Skip\n",
+        ),
+    )
+    .commit("hooks");
+    let deploy = app.spawn_apply(&["--timeout", "90s", "--output", "json"]);
+    finish(&app, "migrate", "Failed");
+    finish(&app, "notify", "Succeeded");
+    let run = deploy.join().unwrap();
+    run.expect_code(4);
+    assert!(app.get("configmap", "settings").is_none(), "{}", run.all());
+    assert!(app.get("configmap", "skipped").is_none());
+    assert!(
+        app.get("job", "cleanup").is_none(),
+        "a PostDelete hook ran on apply"
+    );
+    // The failure, with what its pod said, is in the CI log.
+    assert!(
+        run.stderr.contains("PreSync hook Job/")
+            && run.stderr.contains("terminated, Error (exit code 1)"),
+        "{}",
+        run.all()
+    );
+    let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let hooks = json["apps"][0]["hooks"].as_array().unwrap();
+    let phases: Vec<(&str, bool)> = hooks
+        .iter()
+        .map(|h| {
+            (
+                h["phase"].as_str().unwrap(),
+                h["succeeded"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        phases,
+        [("PreSync", false), ("SyncFail", true)],
+        "{hooks:?}"
+    );
+    let last = app.history().last().cloned().unwrap();
+    assert_eq!(last["outcome"], "unhealthy", "{last}");
+    assert!(
+        last["reason"].as_str().unwrap().starts_with("PreSync hook"),
+        "{last}"
+    );
+}
+
+#[test]
+fn an_ordinary_object_with_a_generated_name_is_refused_with_the_reason() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hooks-gen");
+    app.write(
+        "job.yaml",
+        hook_job("generateName: once-", "once", &[]).replace("  annotations:\n", ""),
+    )
+    .commit("job");
+    let run = app.diff(&[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr
+            .contains("only a sync hook may have a generated name"),
+        "{}",
+        run.all()
+    );
+}
