@@ -102,6 +102,11 @@ pub enum Command {
     /// Deploy a recorded earlier revision again (from the local git repository), with the
     /// same validation, diff, prune and health checks as `apply`.
     Rollback(RollbackArgs),
+    /// Tear apps down: run their PreDelete hooks, delete every object their inventory records
+    /// (namespaced objects first; Namespaces and CRDs only when confirmed; objects annotated to
+    /// be kept stay), wait until they are gone, run their PostDelete hooks, then remove the
+    /// inventory, its history and the deploy lock.
+    Delete(DeleteArgs),
 }
 
 #[derive(Debug, Args)]
@@ -285,20 +290,8 @@ pub struct ApplyArgs {
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u8).range(0..=100), value_name = "PERCENT")]
     pub prune_threshold: u8,
 
-    /// Confirm a prune larger than `--prune-threshold`, and the deletion of objects annotated
-    /// `argocd.argoproj.io/sync-options: Prune=confirm` (or of an app with that sync option).
-    #[arg(long)]
-    pub confirm_prune: bool,
-
-    /// Delete Namespaces that left the render, with everything in them (other apps' objects
-    /// too: the plan counts them). Without it they are kept.
-    #[arg(long)]
-    pub confirm_prune_namespaces: bool,
-
-    /// Delete CustomResourceDefinitions that left the render, with every custom resource of
-    /// their kind in the cluster (the plan counts them). Without it they are kept.
-    #[arg(long)]
-    pub confirm_prune_crds: bool,
+    #[command(flatten)]
+    pub confirm: Confirmations,
 
     /// How long to wait for every object to become healthy after applying: `90s`, `5m`, `1h`.
     #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
@@ -377,6 +370,7 @@ impl Command {
             Command::Diff(a) => &a.target.report_to,
             Command::Apply(a) => &a.target.report_to,
             Command::Rollback(a) => &a.apply.target.report_to,
+            Command::Delete(a) => &a.report_to,
             Command::Render(_) | Command::Status(_) | Command::History(_) => &[],
         }
     }
@@ -390,6 +384,7 @@ impl Command {
             Command::Status(_) => "status",
             Command::History(_) => "history",
             Command::Rollback(_) => "rollback",
+            Command::Delete(_) => "delete",
         }
     }
 }
@@ -411,6 +406,63 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
         _ => return Err(format!("`{text}` is not a duration like 90s, 5m or 1h")),
     };
     Ok(std::time::Duration::from_secs(seconds))
+}
+
+/// The deletions a run confirms; without them those objects are kept.
+#[derive(Debug, Clone, Args)]
+pub struct Confirmations {
+    /// Confirm a prune larger than `--prune-threshold`, and the deletion of objects annotated
+    /// `argocd.argoproj.io/sync-options: Prune=confirm` (or of an app with that sync option).
+    #[arg(long)]
+    pub confirm_prune: bool,
+
+    /// Delete Namespaces (that left the render, or of the app `delete` removes), with
+    /// everything in them (other apps' objects too: the plan counts them).
+    #[arg(long)]
+    pub confirm_prune_namespaces: bool,
+
+    /// Delete CustomResourceDefinitions (that left the render, or of the app `delete`
+    /// removes), with every custom resource of their kind in the cluster (the plan counts
+    /// them).
+    #[arg(long)]
+    pub confirm_prune_crds: bool,
+}
+
+/// `kpush delete`: which apps, and how their objects go.
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[command(flatten)]
+    pub source: SourceArgs,
+
+    /// Show what would be deleted, each deletion checked by the server; delete nothing and run
+    /// no hook.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    #[command(flatten)]
+    pub confirm: Confirmations,
+
+    /// How dependents of deleted objects are deleted; with foreground, kpush waits until the
+    /// objects are gone. Default: the app's `PrunePropagationPolicy`, or foreground.
+    #[arg(long, value_parser = prune_propagation())]
+    pub prune_propagation: Option<PruneProp>,
+
+    /// How long each wave of PreDelete and PostDelete hooks may take: `90s`, `5m`, `1h`.
+    #[arg(long, default_value = "5m", value_parser = parse_duration, value_name = "DURATION")]
+    pub timeout: std::time::Duration,
+
+    /// How long to wait for a deploy of the same app to release its lock (seconds).
+    #[arg(long, default_value_t = 300, value_name = "SECONDS")]
+    pub lock_timeout: u64,
+
+    /// Also write the run's report to a file (repeatable): `json:PATH`, `markdown:PATH`,
+    /// `dotenv:PATH` or `gitlab-terraform:PATH`.
+    #[arg(long = "report-to", value_name = "FORMAT:PATH", value_parser = parse_sink)]
+    pub report_to: Vec<ReportSink>,
+
+    /// Requests in flight at once.
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub concurrency: u16,
 }
 
 /// `--prune-propagation`: the values of Argo CD's `PrunePropagationPolicy`.

@@ -341,6 +341,17 @@ impl HeldLease {
         }
     }
 
+    /// Stops renewing and deletes the lease, with the app it locked (`kpush delete`).
+    pub async fn remove(self) {
+        self.renewer.abort();
+        let params = kube::api::DeleteParams::default();
+        match tokio::time::timeout(RELEASE_TIMEOUT, self.api.delete(&self.name, &params)).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!("cannot delete the deploy lock `{}`: {e}", self.name),
+            Err(_) => tracing::warn!("cannot delete the deploy lock `{}`: no answer", self.name),
+        }
+    }
+
     /// Clears the holder (the lease stays, as a record that the lock was taken).
     async fn clear_if_held(&self) {
         let _ = update_if_held(&self.api, &self.name, &self.holder, |spec| {

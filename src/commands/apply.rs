@@ -59,7 +59,7 @@ pub async fn apply_resolved(
 ) -> Result<Vec<AppReport>, Error> {
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     // Every app is planned and validated before any app is written.
-    let prepare = settings::prepare_options(&args.target, settings::confirmations(args));
+    let prepare = settings::prepare_options(&args.target, settings::confirmations(&args.confirm));
     let planned = plan_all(global, prepare.clone(), resolved, &stream).await?;
     if let Some(worst) = planned
         .iter()
@@ -135,7 +135,7 @@ impl Writing<'_> {
         deploy::guards::check_prune_share(
             &p.prepared.plan,
             args.prune_threshold,
-            args.confirm_prune,
+            args.confirm.confirm_prune,
         )?;
         if self.kind == "deploy" {
             let warning = deploy::guards::check_not_outdated(

@@ -2,6 +2,7 @@
 //! called, its results handed to the report. Each returns the exit status of the run.
 
 mod apply;
+mod delete;
 mod diff;
 mod history;
 mod plan;
@@ -42,6 +43,7 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, Error> {
         Command::Status(args) => status::status(&cli.global, args, printer).await,
         Command::History(args) => history::history(&cli.global, args, printer).await,
         Command::Rollback(args) => rollback::rollback(&cli.global, args, printer).await,
+        Command::Delete(args) => delete::delete(&cli.global, args, printer).await,
     }
 }
 

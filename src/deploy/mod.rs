@@ -32,6 +32,7 @@ mod revalidate;
 pub mod snapshot;
 pub mod staged;
 pub mod status;
+pub mod teardown;
 pub mod wait;
 mod waves;
 mod with_it;

@@ -327,7 +327,7 @@ pub(super) fn hook_context<'a>(writer: &Writer<'a>) -> HookContext<'a> {
 }
 
 /// Runs the plan's hooks of `phase` into `runs`; `false` when one failed.
-async fn run_hooks(
+pub(super) async fn run_hooks(
     ctx: &HookContext<'_>,
     plan: &crate::plan::Plan,
     phase: Phase,

@@ -150,6 +150,36 @@ impl Stream {
     }
 }
 
+impl Stream {
+    /// What `kpush delete` did.
+    pub fn torn_down(&self, done: &crate::deploy::teardown::TornDown, app: &str) {
+        if !self.text {
+            return;
+        }
+        let p = &self.printer;
+        p.out(&super::hooks_text(&done.hooks, p));
+        match &done.deleted {
+            Some(deleted) => p.out(&super::pruned_text(deleted, p)),
+            None => p.out(&p.paint(
+                Style::Error,
+                "Nothing was deleted: a PreDelete hook failed.\n",
+            )),
+        }
+        if done.hook_leftovers > 0 {
+            p.out(&format!(
+                "Deleted {} object(s) left by earlier hook runs.\n",
+                done.hook_leftovers
+            ));
+        }
+        if done.inventory_removed {
+            p.out(&p.paint(
+                Style::Header,
+                &format!("Deleted app {app}: its inventory, history and lock are gone.\n"),
+            ));
+        }
+    }
+}
+
 fn app_title(id: &AppId) -> String {
     let env = id
         .env

@@ -26,8 +26,8 @@ pub fn prepare_options(target: &TargetArgs, confirmed: BTreeSet<Confirmation>) -
     }
 }
 
-/// The deletions `apply`'s flags confirm.
-pub fn confirmations(args: &ApplyArgs) -> BTreeSet<Confirmation> {
+/// The deletions the run's flags confirm.
+pub fn confirmations(args: &crate::cli::Confirmations) -> BTreeSet<Confirmation> {
     [
         (args.confirm_prune, Confirmation::Prune),
         (args.confirm_prune_namespaces, Confirmation::Namespaces),
@@ -36,6 +36,24 @@ pub fn confirmations(args: &ApplyArgs) -> BTreeSet<Confirmation> {
     .into_iter()
     .filter_map(|(given, confirmation)| given.then_some(confirmation))
     .collect()
+}
+
+/// How `kpush delete` plans and runs its hooks.
+pub fn delete_options(args: &crate::cli::DeleteArgs) -> (PrepareOptions, WriteOptions) {
+    let prepare = PrepareOptions {
+        confirmed: confirmations(&args.confirm),
+        concurrency: usize::from(args.concurrency),
+        ..PrepareOptions::default()
+    };
+    let write = WriteOptions {
+        kind: "delete".to_string(),
+        no_wait: false,
+        timeout: args.timeout,
+        wait_for_load_balancers: false,
+        lock_timeout: Duration::from_secs(args.lock_timeout),
+        run_tests: false,
+    };
+    (prepare, write)
 }
 
 /// `kind` is what the history records: `deploy`, `rollback` or `atomic-rollback`.

@@ -25,7 +25,7 @@ use error::SettingsError;
 use flags::Flags;
 
 pub use crate::deploy::AppRun;
-pub use engine::{confirmations, connection, prepare_options, write_options};
+pub use engine::{confirmations, connection, delete_options, prepare_options, write_options};
 pub use rollback::{choose, resolve_entry, restoring};
 
 /// Everything a command runs over.

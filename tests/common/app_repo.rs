@@ -97,8 +97,13 @@ impl<'c> AppRepo<'c> {
 
     /// `kpush apply <app> -n <ns> <extra>` in the background.
     pub fn spawn_apply(&self, extra: &[&str]) -> JoinHandle<Run> {
+        self.spawn("apply", extra)
+    }
+
+    /// `kpush <command> <app> -n <ns> <extra>` in the background.
+    pub fn spawn(&self, command: &str, extra: &[&str]) -> JoinHandle<Run> {
         self.cluster
-            .spawn_kpush(self.repo.path(), &self.args("apply", extra))
+            .spawn_kpush(self.repo.path(), &self.args(command, extra))
     }
 
     /// `kpush apply <app> -n <ns> <extra>` as a child process the test can signal.

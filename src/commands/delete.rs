@@ -1,0 +1,132 @@
+//! `kpush delete`: every app planned (what goes, what stays and why, which hooks run), then
+//! torn down under its lock, or only checked with `--dry-run`.
+
+use crate::cli::{DeleteArgs, GlobalArgs};
+use crate::deploy::{self, teardown};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::printer::{Printer, Style};
+use crate::report::{self, AppId, AppReport, Stream};
+use crate::settings;
+
+pub async fn delete(
+    global: &GlobalArgs,
+    args: &DeleteArgs,
+    printer: &Printer,
+) -> Result<ExitStatus, Error> {
+    let resolved = settings::resolve(global, &args.source, None, args.prune_propagation)?;
+    super::warn(printer, &resolved.warnings);
+    let (prepare, write) = settings::delete_options(args);
+    let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
+    let connection = settings::connection(global);
+    // The hooks come from the render: every app renders before anything is deleted.
+    let renders = deploy::render_all(&resolved.snapshot, &resolved.apps)?;
+    let mut reports = Vec::new();
+    for (run, rendered) in resolved.apps.iter().zip(renders) {
+        let cluster = deploy::connect(&connection, run).await?;
+        let rendered = deploy::for_cluster(&cluster, &resolved.snapshot, run, rendered).await?;
+        let namespace = run
+            .namespace
+            .clone()
+            .unwrap_or_else(|| cluster.default_namespace.clone());
+        let id = AppId {
+            app: run.name.clone(),
+            env: run.env.clone(),
+            namespace: namespace.clone(),
+        };
+        let planned = teardown::plan(&cluster, run, rendered.clone(), prepare.clone()).await?;
+        let Some(mut planned) = planned else {
+            stream.line(&format!(
+                "Nothing to delete: app {} has no inventory in namespace `{namespace}`.",
+                run.name
+            ));
+            reports.push(AppReport::new(
+                id,
+                None,
+                Default::default(),
+                ExitStatus::Success,
+            ));
+            continue;
+        };
+        let prepared = &mut planned.prepared;
+        stream.plan(&id, &[], &prepared.plan, &[]);
+        let revision = prepared.commit.as_ref().map(|c| c.sha.clone());
+        if let Some(class) = prepared.plan.error_class() {
+            stream.error(&format!(
+                "{} hook(s) {}; nothing was deleted",
+                prepared.plan.counts().error,
+                class.why_not_written()
+            ));
+            reports.push(AppReport::new(
+                id,
+                revision,
+                prepared.plan.clone(),
+                class.exit_status(),
+            ));
+            break;
+        }
+        if args.dry_run {
+            let checked = teardown::dry_run(&cluster, prepared, run.propagation).await;
+            stream.dry_run(&checked);
+            let status = match checked.failed().next() {
+                Some(_) => ExitStatus::Failure,
+                None => ExitStatus::Success,
+            };
+            let mut report = AppReport::new(id, revision, prepared.plan.clone(), status);
+            report.pruned = Some(checked);
+            reports.push(report);
+            continue;
+        }
+        let locked = deploy::lock(&cluster, run, prepared, &write, printer).await?;
+        if !locked.current(prepared) {
+            // Another deploy ran since the plan: what the inventory holds may have changed.
+            match teardown::plan(&cluster, run, rendered, prepare.clone()).await {
+                Ok(Some(again)) => {
+                    stream.line("Another deploy ran meanwhile; planned again:");
+                    stream.plan(&id, &[], &again.prepared.plan, &[]);
+                    planned = again;
+                }
+                Ok(None) => {
+                    locked.release().await;
+                    stream.line("Nothing to delete: the inventory went meanwhile.");
+                    reports.push(AppReport::new(
+                        id,
+                        revision,
+                        Default::default(),
+                        ExitStatus::Success,
+                    ));
+                    continue;
+                }
+                Err(e) => {
+                    locked.release().await;
+                    return Err(e);
+                }
+            }
+        }
+        let done = teardown::teardown(&cluster, &planned, locked, &write, run.propagation, printer)
+            .await?;
+        let status = done.status();
+        stream.torn_down(&done, &run.name);
+        let mut report = AppReport::new(id, revision, planned.prepared.plan, status);
+        report.pruned = done.deleted;
+        report.hooks = done.hooks;
+        reports.push(report);
+        if status != ExitStatus::Success {
+            printer.note(&printer.paint(
+                Style::Error,
+                &format!(
+                    "error: app {} was not deleted completely; rerun once the cause is fixed",
+                    run.name
+                ),
+            ));
+            break;
+        }
+    }
+    Ok(report::finish(
+        "delete",
+        global.output,
+        printer,
+        &reports,
+        &args.report_to,
+    ))
+}

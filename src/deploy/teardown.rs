@@ -1,0 +1,275 @@
+//! `kpush delete`: an app torn down under its lock. `PreDelete` hooks run first (a failure
+//! stops it before anything is deleted); then every member of the inventory is deleted in
+//! reverse stage order with the prune's guards (Namespaces and CRDs only when confirmed,
+//! prune opt-outs kept) and waited for; then what the app's hooks left behind; then
+//! `PostDelete` hooks; and last, when no member waits for a confirmation, the inventory parent,
+//! its snapshots and the lock itself.
+
+use std::collections::BTreeSet;
+
+use crate::cluster::{Cluster, Propagation};
+use crate::error::Error;
+use crate::exit::ExitStatus;
+use crate::inventory::HOOK_OF_LABEL;
+use crate::object::{Phase, Prune, Resource};
+use crate::plan::{Action, Plan};
+use crate::render::Rendered;
+use crate::source::CommitInfo;
+
+use super::delete::{self, PruneOptions, Pruned};
+use super::hooks::HookRun;
+use super::lock::Locked;
+use super::write::{hook_context, run_hooks};
+use super::writer::Writer;
+use super::{AppRun, PrepareOptions, Prepared, Progress, WriteOptions, prepare, snapshot};
+
+/// What a teardown did.
+#[derive(Debug, Clone, Default)]
+pub struct TornDown {
+    /// `None` when a `PreDelete` hook failed and nothing was deleted.
+    pub deleted: Option<Pruned>,
+    pub hooks: Vec<HookRun>,
+    /// Objects earlier hook runs left behind, deleted with the app.
+    pub hook_leftovers: usize,
+    /// The inventory parent, its snapshots and the lock are gone: nothing of the app remains
+    /// but what its annotations keep.
+    pub inventory_removed: bool,
+}
+
+impl TornDown {
+    pub fn status(&self) -> ExitStatus {
+        match &self.deleted {
+            Some(d) if d.failed().next().is_some() => ExitStatus::Failure,
+            _ if self.hooks.iter().any(|h| !h.succeeded) => ExitStatus::Unhealthy,
+            None => ExitStatus::Unhealthy,
+            Some(_) => ExitStatus::Success,
+        }
+    }
+}
+
+/// What a teardown will do.
+#[derive(Debug)]
+pub struct Teardown {
+    /// Every member to delete (or keep, and why), and the `PreDelete` and `PostDelete` hooks.
+    pub prepared: Prepared,
+    /// The kinds of every hook the app declares, where earlier runs may have left objects.
+    pub hook_kinds: Vec<Resource>,
+}
+
+/// Plans the teardown from the app's render (for its hooks) and its inventory. `None` when
+/// the app has no inventory in its namespace: nothing to delete.
+pub async fn plan(
+    cluster: &Cluster,
+    run: &AppRun,
+    (mut rendered, commit): (Rendered, Option<CommitInfo>),
+    options: PrepareOptions,
+) -> Result<Option<Teardown>, Error> {
+    let hooks: BTreeSet<(String, String)> = rendered
+        .manifests
+        .iter()
+        .filter(|m| crate::object::Hook::of(&m.object).is_some())
+        .map(|m| (m.id.api_version(), m.id.kind.clone()))
+        .collect();
+    rendered.manifests.retain(|m| {
+        crate::object::Hook::of(&m.object)
+            .is_some_and(|h| h.runs_in(Phase::PreDelete) || h.runs_in(Phase::PostDelete))
+    });
+    let mut run = run.clone();
+    // Every member leaves: the render declares none of them.
+    run.prune = true;
+    run.allow_empty = true;
+    // A missing destination means nothing to delete, not an error; nothing is created.
+    run.create_namespace = true;
+    let prepared = prepare(cluster, &run, (rendered, commit), options).await?;
+    if prepared.inventory.previous.is_none() {
+        return Ok(None);
+    }
+    let discovery = cluster
+        .discover(hooks.iter().map(|(v, _)| v.clone()).collect())
+        .await?;
+    let mut hook_kinds = vec![
+        Resource {
+            group: "batch".into(),
+            version: "v1".into(),
+            kind: "Job".into(),
+            plural: "jobs".into(),
+            namespaced: true,
+        },
+        Resource::core("Pod", "pods"),
+    ];
+    for (api_version, kind) in &hooks {
+        if let crate::cluster::Resolution::Found(resource) = discovery.resolve(api_version, kind)
+            && !hook_kinds
+                .iter()
+                .any(|k| k.group == resource.group && k.kind == resource.kind)
+        {
+            hook_kinds.push(resource.clone());
+        }
+    }
+    Ok(Some(Teardown {
+        prepared,
+        hook_kinds,
+    }))
+}
+
+/// `--dry-run`: the server checks every deletion; nothing is deleted.
+pub async fn dry_run(cluster: &Cluster, prepared: &Prepared, propagation: Propagation) -> Pruned {
+    let options = PruneOptions {
+        propagation,
+        concurrency: prepared.options.concurrency,
+        dry_run: true,
+        no_wait: true,
+    };
+    delete::prune(cluster, &prepared.plan, options).await
+}
+
+/// Tears the app down under `locked` (see the module's description) and gives up the lock,
+/// deleting it when the inventory went.
+pub async fn teardown(
+    cluster: &Cluster,
+    planned: &Teardown,
+    locked: Locked,
+    options: &WriteOptions,
+    propagation: Propagation,
+    progress: &dyn Progress,
+) -> Result<TornDown, Error> {
+    let prepared = &planned.prepared;
+    let writer = Writer {
+        cluster,
+        run_options: &prepared.options,
+        options,
+        progress,
+        to_write: 0,
+        lease: &locked.lease,
+    };
+    let result = steps(&writer, planned, propagation).await;
+    match &result {
+        Ok(done) if done.inventory_removed => locked.lease.remove().await,
+        _ => locked.release().await,
+    }
+    result
+}
+
+async fn steps(
+    writer: &Writer<'_>,
+    planned: &Teardown,
+    propagation: Propagation,
+) -> Result<TornDown, Error> {
+    let prepared = &planned.prepared;
+    let cluster = writer.cluster;
+    let plan = &prepared.plan;
+    let ctx = hook_context(writer);
+    let mut done = TornDown::default();
+    if !run_hooks(&ctx, plan, Phase::PreDelete, &mut done.hooks).await? {
+        return Ok(done);
+    }
+    writer.check(&super::staged::Applied::default())?;
+    let options = PruneOptions {
+        propagation,
+        concurrency: prepared.options.concurrency,
+        dry_run: false,
+        no_wait: false,
+    };
+    let deleted = delete::prune(cluster, plan, options).await;
+    if crate::cancel::requested() {
+        return Err(Error::Cancelled(format!(
+            "after {} deletion(s); rerun `kpush delete` to finish",
+            deleted.deleted.iter().filter(|d| d.error.is_none()).count()
+        )));
+    }
+    let failed = deleted.failed().next().is_some();
+    done.deleted = Some(deleted);
+    if failed {
+        return Ok(done);
+    }
+    done.hook_leftovers = remove_hook_leftovers(writer, planned).await;
+    if !run_hooks(&ctx, plan, Phase::PostDelete, &mut done.hooks).await? {
+        return Ok(done);
+    }
+    if awaiting_confirmation(plan) {
+        writer.progress.note(
+            "the inventory stays: members wait for a confirmation (see `kept` above); rerun with it to finish",
+        );
+        return Ok(done);
+    }
+    let inventory = &prepared.inventory;
+    for entry in &inventory.history {
+        snapshot::delete(cluster, inventory, entry).await;
+    }
+    cluster
+        .delete(
+            &inventory.secret_resource,
+            &inventory.parent,
+            Propagation::Background,
+            false,
+            None,
+        )
+        .await
+        .map_err(|f| {
+            Error::Runtime(format!(
+                "every member was deleted, but not the inventory {}: {f}\nhint: rerun `kpush delete`",
+                inventory.parent
+            ))
+        })?;
+    done.inventory_removed = true;
+    Ok(done)
+}
+
+/// Members kept until the run confirms their deletion keep the inventory too, so that a rerun
+/// with the confirmation finds them; what annotations keep for good does not.
+fn awaiting_confirmation(plan: &Plan) -> bool {
+    plan.entries
+        .iter()
+        .filter(|e| e.action == Action::Keep)
+        .filter_map(|e| e.member())
+        .any(|m| !matches!(m.policy.prune, Prune::Never(_)))
+}
+
+/// Deletes the objects earlier runs of the app's hooks left (labelled with its ApplySet);
+/// returns how many.
+async fn remove_hook_leftovers(writer: &Writer<'_>, planned: &Teardown) -> usize {
+    let cluster = writer.cluster;
+    let prepared = &planned.prepared;
+    let inventory = &prepared.inventory;
+    let mut namespaces: BTreeSet<String> = BTreeSet::new();
+    namespaces.insert(prepared.namespace().to_string());
+    if let Some(previous) = &inventory.previous {
+        namespaces.extend(previous.additional_namespaces.iter().cloned());
+    }
+    let selector = format!("{HOOK_OF_LABEL}={}", inventory.id);
+    let mut removed = 0;
+    for resource in &planned.hook_kinds {
+        let scopes: Vec<Option<&str>> = if resource.namespaced {
+            namespaces.iter().map(|ns| Some(ns.as_str())).collect()
+        } else {
+            vec![None]
+        };
+        for ns in scopes {
+            let Ok(found) = cluster.metadata_labelled(resource, ns, &selector).await else {
+                continue;
+            };
+            for meta in found {
+                let Some(name) = meta["name"].as_str() else {
+                    continue;
+                };
+                let id = crate::object::ObjectRef {
+                    group: resource.group.clone(),
+                    version: resource.version.clone(),
+                    kind: resource.kind.clone(),
+                    namespace: meta["namespace"].as_str().map(str::to_string),
+                    name: name.to_string(),
+                };
+                match cluster
+                    .delete(resource, &id, Propagation::Background, false, None)
+                    .await
+                {
+                    Ok(()) => removed += 1,
+                    Err(e) => writer
+                        .progress
+                        .note(&format!("warning: cannot delete hook object {id}: {e}")),
+                }
+            }
+        }
+    }
+    removed
+}
