@@ -264,3 +264,151 @@ fn an_ordinary_object_with_a_generated_name_is_refused_with_the_reason() {
         run.all()
     );
 }
+
+fn helm() -> String {
+    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
+}
+
+#[test]
+fn a_charts_helm_hooks_run_by_weight_and_its_tests_only_when_asked() {
+    let cluster = cluster();
+    let app = AppRepo::at(&cluster, "kp-helm-hooks", "chart");
+    app.write("Chart.yaml", "apiVersion: v2\nname: web\nversion: 0.1.0\n")
+        .write("templates/cm.yaml", configmap("web", "1"))
+        .write(
+            "templates/init.yaml",
+            configmap("init", "1").replace(
+                "metadata:\n",
+                "metadata:\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-10\"\n",
+            ),
+        )
+        .write(
+            "templates/migrate.yaml",
+            hook_job(
+                "name: migrate",
+                "migrate",
+                &[
+                    ("helm.sh/hook", "pre-install,pre-upgrade"),
+                    ("helm.sh/hook-weight", "-5"),
+                    (
+                        "helm.sh/hook-delete-policy",
+                        "before-hook-creation,hook-succeeded",
+                    ),
+                ],
+            ),
+        )
+        .write(
+            "templates/tests/test-connection.yaml",
+            "apiVersion: v1
+kind: Pod
+metadata:
+  name: web-test
+  annotations:
+    helm.sh/hook: test
+spec:
+  restartPolicy: Never
+  containers:
+    - name: main
+      image: busybox:1.36
+",
+        )
+        .commit("chart with hooks");
+    let helm = helm();
+    let deploy = app.spawn("apply", &["--helm-bin", &helm, "--timeout", "90s"]);
+    let migrate = pod_of(&cluster, app.ns(), "hook=migrate");
+    // The lighter hook ran first, and nothing of the app is written yet.
+    assert!(app.get("configmap", "init").is_some());
+    assert!(app.get("configmap", "web").is_none());
+    report(
+        &cluster,
+        app.ns(),
+        &migrate,
+        &terminated("busybox:1.36", "Succeeded", 0),
+    );
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    assert!(app.get("configmap", "web").is_some());
+    assert!(
+        app.get("pod", "web-test").is_none(),
+        "a test hook ran without --run-tests"
+    );
+    common::until(
+        "the succeeded migration Job and its pod to go",
+        Duration::from_secs(30),
+        || {
+            let pods = cluster.kubectl(&[
+                "get",
+                "pods",
+                "-n",
+                app.ns(),
+                "-l",
+                "hook=migrate",
+                "-o",
+                "name",
+            ]);
+            app.get("job", "migrate").is_none() && pods.stdout.trim().is_empty()
+        },
+    );
+
+    // With --run-tests the test Pod runs after the upgrade hooks, and its result counts.
+    let deploy = app.spawn(
+        "apply",
+        &["--helm-bin", &helm, "--timeout", "90s", "--run-tests"],
+    );
+    finish(&app, "migrate", "Succeeded");
+    common::until("the test Pod", Duration::from_secs(30), || {
+        app.get("pod", "web-test").is_some()
+    });
+    report(
+        &cluster,
+        app.ns(),
+        "web-test",
+        &terminated("busybox:1.36", "Failed", 1),
+    );
+    let run = deploy.join().unwrap();
+    run.expect_code(4);
+    assert!(run.stdout.contains("hook Test Pod/"), "{}", run.all());
+}
+
+#[test]
+fn rollback_runs_the_rollback_hooks_of_what_it_goes_back_to() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hooks-rollback");
+    let marker = |name: &str, hook: &str| {
+        configmap(name, "1").replace(
+            "metadata:\n",
+            &format!("metadata:\n  annotations:\n    helm.sh/hook: {hook}\n"),
+        )
+    };
+    app.write("settings.yaml", configmap("settings", "1"))
+        .write("before.yaml", marker("before-rollback", "pre-rollback"))
+        .write("after.yaml", marker("after-rollback", "post-rollback"));
+    app.deploy("one", &[]);
+    app.write("settings.yaml", configmap("settings", "2"));
+    app.deploy("two", &[]);
+    assert!(app.get("configmap", "before-rollback").is_none());
+    assert!(app.get("configmap", "after-rollback").is_none());
+    let run = app.run("rollback", &[]);
+    run.expect_code(0);
+    assert_eq!(
+        app.get("configmap", "settings").unwrap()["data"]["value"],
+        "1"
+    );
+    assert!(
+        app.get("configmap", "before-rollback").is_some(),
+        "{}",
+        run.all()
+    );
+    assert!(
+        app.get("configmap", "after-rollback").is_some(),
+        "{}",
+        run.all()
+    );
+    let hooks: Vec<String> = app.history().last().unwrap()["hooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["phase"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(hooks, ["PreRollback", "PostRollback"]);
+}

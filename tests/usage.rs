@@ -10,7 +10,9 @@ fn bad_flags_missing_values_and_conflicts_exit_3() {
     let repo = GitRepo::new();
     repo.write("app/cm.yaml", common::configmap("a", "1"))
         .commit("app");
-    let commands = ["render", "diff", "apply", "rollback", "status", "history"];
+    let commands = [
+        "render", "diff", "apply", "rollback", "status", "history", "delete",
+    ];
     for command in commands {
         let run = kpush(repo.path(), &[command, "app", "--bogus"]);
         run.expect_code(3);
@@ -20,13 +22,14 @@ fn bad_flags_missing_values_and_conflicts_exit_3() {
             run.stderr
         );
     }
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         // A missing value.
         &["apply", "app", "--timeout"],
         // A value that is not one of the choices.
         &["apply", "app", "-o", "yaml"],
         // A flag the subcommand does not take.
         &["diff", "app", "--no-wait"],
+        &["delete", "app", "--prune"],
         // Flags that exclude each other.
         &["rollback", "app", "--to", "abc", "--steps", "2"],
         // A flag that needs another.

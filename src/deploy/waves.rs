@@ -212,6 +212,29 @@ mod tests {
     }
 
     #[test]
+    fn sync_hooks_add_their_waves_and_are_never_waited_for_as_objects() {
+        let job = resource("batch", "Job", true);
+        let cm = resource("", "ConfigMap", true);
+        let hook = |phase: &str, wave: &str| json!({"argocd.argoproj.io/hook": phase, "argocd.argoproj.io/sync-wave": wave});
+        let plan = Plan {
+            entries: vec![
+                rendered(&cm, "web", json!({}), Action::Create),
+                rendered(&job, "seed", hook("Sync", "5"), Action::Hook),
+                rendered(&job, "migrate", hook("PreSync", "-3"), Action::Hook),
+                rendered(&job, "smoke", hook("PostSync", "9"), Action::Hook),
+            ],
+        };
+        // Only Sync hooks are in the app's waves; the other phases run on their own.
+        assert_eq!(waves(&plan).into_iter().collect::<Vec<_>>(), [0, 5]);
+        assert_eq!(names(&waited_for(&plan, 5, true)), ["web"]);
+        let presync: Vec<String> = plan
+            .hooks(Phase::PreSync)
+            .map(|(_, t)| t.id.name.clone())
+            .collect();
+        assert_eq!(presync, ["migrate"]);
+    }
+
+    #[test]
     fn jobs_of_earlier_waves_are_not_waited_for_again() {
         let job = resource("batch", "Job", true);
         let cm = resource("", "ConfigMap", true);

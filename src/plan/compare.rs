@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{Action, Entry, Plan, SensitivePath, diff, normalize};
+use super::{Action, Entry, HookLine, Plan, SensitivePath, diff, normalize};
 use crate::object::ObjectRef;
 use crate::render::{Manifest, Rendered};
 
@@ -17,6 +17,19 @@ fn key(id: &ObjectRef) -> Key {
         id.namespace.clone(),
         id.name.clone(),
     )
+}
+
+/// What the manifest's annotations ask for; the scope is unknown without a cluster and does not
+/// matter to a comparison.
+fn policy_of(m: &Manifest) -> crate::object::Policy {
+    let resource = crate::object::Resource {
+        group: m.id.group.clone(),
+        version: m.id.version.clone(),
+        kind: m.id.kind.clone(),
+        plural: String::new(),
+        namespaced: true,
+    };
+    crate::object::Policy::of(&resource, &m.object)
 }
 
 /// Objects of `new` that are added or changed relative to `old`, then those removed, in render
@@ -45,10 +58,16 @@ pub fn compare(old: &Rendered, new: &Rendered, sensitive: &[SensitivePath]) -> P
         };
         let mut entry = Entry::new(m.id.clone(), Some(m.origin.clone()), action);
         entry.diff = diff;
+        // A hook runs at its phase rather than being applied: its line says when.
+        entry.hook = HookLine::of(&policy_of(m), &m.object);
+        if entry.hook.is_some() {
+            entry.action = Action::Hook;
+        }
         entries.push(entry);
     }
     for m in &old.manifests {
-        if seen.contains(&key(&m.id)) {
+        // A hook that leaves the render leaves nothing to delete.
+        if seen.contains(&key(&m.id)) || policy_of(m).hook.is_some() {
             continue;
         }
         let removed = diff::object_diff(
@@ -106,6 +125,31 @@ mod tests {
                 || plan.entries[1].diff.contains("-  v: \"1\""),
             "{}",
             plan.entries[1].diff
+        );
+    }
+
+    #[test]
+    fn hooks_say_when_they_run_and_leave_no_prune() {
+        let hook = |name: &str, phase: &str| {
+            let mut object = cm(name, "1");
+            object["metadata"]["annotations"] = json!({"argocd.argoproj.io/hook": phase});
+            object
+        };
+        let old = rendered(&[hook("gone", "PreSync"), hook("kept", "PostSync")]);
+        let new = rendered(&[hook("kept", "PostSync"), hook("new", "SyncFail")]);
+        let plan = compare(&old, &new, &[]);
+        let lines: Vec<(&str, Action, Vec<crate::object::Phase>)> = plan
+            .entries
+            .iter()
+            .map(|e| (e.id.name.as_str(), e.action, e.hook.clone().unwrap().phases))
+            .collect();
+        use crate::object::Phase::*;
+        assert_eq!(
+            lines,
+            [
+                ("kept", Action::Hook, vec![PostSync]),
+                ("new", Action::Hook, vec![SyncFail]),
+            ]
         );
     }
 

@@ -117,13 +117,13 @@ pub struct HookLine {
 }
 
 impl HookLine {
-    pub fn of(target: &Target) -> Option<HookLine> {
-        let hook = target.policy.hook.as_ref()?;
+    pub fn of(policy: &Policy, object: &Value) -> Option<HookLine> {
+        let hook = policy.hook.as_ref()?;
         Some(HookLine {
             phases: hook.phases.iter().copied().collect(),
-            wave: target.policy.wave,
+            wave: policy.wave,
             delete_policies: hook.delete.iter().copied().collect(),
-            generated_name: crate::object::hook::fixed_name(&target.object).is_none(),
+            generated_name: crate::object::hook::fixed_name(object).is_none(),
         })
     }
 
@@ -355,7 +355,7 @@ impl Plan {
 /// server's verdict on creating it (a dry run) decides whether the plan is valid.
 pub fn hook_entry(target: Target, check: DryRun) -> Entry {
     let mut entry = Entry::new(target.id.clone(), Some(target.origin.clone()), Action::Hook);
-    entry.hook = HookLine::of(&target);
+    entry.hook = HookLine::of(&target.policy, &target.object);
     match check {
         DryRun::Failed(failure) => {
             entry.action = Action::Error;
