@@ -412,3 +412,45 @@ fn rollback_runs_the_rollback_hooks_of_what_it_goes_back_to() {
         .collect();
     assert_eq!(hooks, ["PreRollback", "PostRollback"]);
 }
+
+#[test]
+fn a_failed_postsync_hook_fails_the_run_and_atomic_puts_back_the_last_success() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hooks-atomic");
+    app.write("settings.yaml", configmap("settings", "1"));
+    app.deploy("one", &[]);
+    app.write("settings.yaml", configmap("settings", "2"))
+        .write(
+            "smoke.yaml",
+            hook_job(
+                "name: smoke",
+                "smoke",
+                &[("argocd.argoproj.io/hook", "PostSync")],
+            ),
+        )
+        .commit("two, with a smoke test");
+    let deploy = app.spawn_apply(&["--timeout", "90s", "--atomic"]);
+    finish(&app, "smoke", "Failed");
+    let run = deploy.join().unwrap();
+    run.expect_code(4);
+    assert!(run.stderr.contains("--atomic: rolling app back to revision 1"), "{}", run.all());
+    assert_eq!(app.get("configmap", "settings").unwrap()["data"]["value"], "1");
+    let outcomes: Vec<(String, String)> = app
+        .history()
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["outcome"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("deploy".to_string(), "succeeded".to_string()),
+            ("deploy".to_string(), "unhealthy".to_string()),
+            ("atomic-rollback".to_string(), "succeeded".to_string()),
+        ]
+    );
+}

@@ -104,7 +104,12 @@ pub async fn apply_resolved(
         let back_to = atomic_target(&p);
         let report = ctx.write_one(p).await?;
         let status = report.status();
-        let wrote = report.applied.is_some();
+        // Only a run that changed an object has something to undo (a PreSync hook that failed
+        // before anything was applied has not).
+        let wrote = report
+            .applied
+            .as_ref()
+            .is_some_and(|a| a.outcomes.iter().any(|o| o.error.is_none()));
         reports.push(report);
         if status == ExitStatus::Success
             && args.write_back
