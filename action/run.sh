@@ -10,8 +10,8 @@ is_true() { [[ "${1,,}" == true ]]; }
 
 command="${INPUT_COMMAND:-diff}"
 case "$command" in
-  diff | apply | rollback) ;;
-  *) fail 3 "the command input must be diff, apply or rollback, not '$command'" ;;
+  diff | apply | rollback | delete) ;;
+  *) fail 3 "the command input must be diff, apply, rollback or delete, not '$command'" ;;
 esac
 
 work="${RUNNER_TEMP:-$(mktemp -d)}/kpush-$$"
@@ -58,10 +58,12 @@ fi
 
 if [[ "$command" != diff ]]; then
   is_true "${INPUT_DRY_RUN:-false}" && args+=(--dry-run)
-  is_true "${INPUT_ATOMIC:-false}" && args+=(--atomic)
+  # delete has no earlier revision to go back to.
+  [[ "$command" != delete ]] && is_true "${INPUT_ATOMIC:-false}" && args+=(--atomic)
   [[ -n "${INPUT_TIMEOUT:-}" ]] && args+=(--timeout "$INPUT_TIMEOUT")
 fi
-is_true "${INPUT_PRUNE:-false}" && args+=(--prune)
+# delete removes every object of the app anyway.
+[[ "$command" != delete ]] && is_true "${INPUT_PRUNE:-false}" && args+=(--prune)
 
 if [[ -n "${INPUT_EXTRA_ARGS:-}" ]]; then
   # Whitespace splitting only: no quotes, no globs, no expansions.

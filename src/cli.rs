@@ -14,7 +14,7 @@ use crate::report::{Format, ReportSink};
 #[command(
     after_help = "Exit codes: 0 success, 1 runtime error (cluster unreachable, timeout, \
 conflict), 2 changes present (diff --exit-code), 3 invalid input or validation failure (nothing \
-written), 4 rollout failed its health checks."
+written), 4 rollout failed its health checks or a sync hook failed."
 )]
 pub struct Cli {
     #[command(subcommand)]

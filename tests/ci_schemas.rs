@@ -112,13 +112,57 @@ fn github_example_workflows_are_valid() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for expected in ["deploy.yml", "drift.yml", "pr-diff.yml"] {
+    for expected in ["deploy.yml", "drift.yml", "pr-diff.yml", "teardown.yml"] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} missing: {names:?}"
         );
     }
     assert_valid("vendor.github-workflows", &workflows);
+}
+
+/// The teardown workflow holds credentials that can delete: it runs for pull requests of
+/// this repository only, and checks out the base branch, never the pull request's head.
+#[test]
+fn github_teardown_runs_only_code_of_the_base_branch() {
+    let path = repo().join("ci-templates/github/teardown.yml");
+    let workflow: Value = serde_saphyr::from_str(&read(&path)).unwrap();
+    let on = &workflow["on"];
+    assert_eq!(on["pull_request"]["types"], serde_json::json!(["closed"]));
+    assert!(on.get("pull_request_target").is_none(), "{on}");
+    let jobs = workflow["jobs"].as_object().expect("jobs");
+    assert!(!jobs.is_empty());
+    for (name, job) in jobs {
+        let condition = job["if"].as_str().unwrap_or_default();
+        assert!(
+            condition
+                .contains("github.event.pull_request.head.repo.full_name == github.repository"),
+            "job `{name}` runs for forks too: if: {condition:?}"
+        );
+        let steps = job["steps"].as_array().expect("steps");
+        let uses = |step: &Value, prefix: &str| {
+            step["uses"].as_str().is_some_and(|u| u.starts_with(prefix))
+        };
+        let checkouts: Vec<&Value> = steps
+            .iter()
+            .filter(|s| uses(s, "actions/checkout@"))
+            .collect();
+        assert!(!checkouts.is_empty(), "job `{name}` checks nothing out");
+        for checkout in checkouts {
+            let reference = checkout["with"]["ref"].as_str().unwrap_or_default();
+            assert!(
+                reference.contains("github.event.pull_request.base."),
+                "job `{name}` checks out {reference:?}, not the base branch"
+            );
+            assert_eq!(checkout["with"]["persist-credentials"], false);
+        }
+        assert!(
+            steps
+                .iter()
+                .any(|s| uses(s, "OWNER/kpush@") && s["with"]["command"] == "delete"),
+            "job `{name}` runs no kpush delete"
+        );
+    }
 }
 
 /// A GitLab CI/CD component: its `spec:` header and the jobs after `---`.
@@ -243,12 +287,35 @@ fn gitlab_component_is_valid_with_its_default_inputs() {
     )
     .unwrap();
     assert!(renamed.contains("\nkpush-prod-diff:") && renamed.contains("\nkpush-prod-apply:"));
+    // Review apps: the apply job's environment stops with the stop job, which names the
+    // same environment.
+    let review = interpolate(
+        &component,
+        &[
+            image[0],
+            ("job-prefix", "kpush-review"),
+            ("review", "true"),
+            ("environment", "review/$CI_COMMIT_REF_SLUG"),
+            ("namespace", "review-$CI_MERGE_REQUEST_IID"),
+            ("deployment-tier", "development"),
+            ("delete-args", "--confirm-prune-namespaces"),
+        ],
+    )
+    .unwrap();
+    let parsed: Value = serde_saphyr::from_str(&review).expect("the review jobs are YAML");
+    let apply = &parsed["kpush-review-apply"]["environment"];
+    let stop = &parsed["kpush-review-stop"]["environment"];
+    assert_eq!(apply["on_stop"], "kpush-review-stop", "{apply}");
+    assert_eq!(stop["action"], "stop", "{stop}");
+    assert_eq!(stop["name"], apply["name"]);
+    assert!(review.contains("kpush delete \"$@\""), "{review}");
 
     let dir = tempfile::tempdir().unwrap();
     let files = vec![
         write_file(dir.path(), "header.yml", &component.header),
         write_file(dir.path(), "jobs.yml", &jobs),
         write_file(dir.path(), "renamed.yml", &renamed),
+        write_file(dir.path(), "review.yml", &review),
     ];
     assert_valid("vendor.gitlab-ci", &files);
 }
@@ -416,17 +483,59 @@ fn bitbucket_pipe_passes_each_variable_as_one_argument() {
 
     for (env, message) in [
         (
-            ("COMMAND", "delete"),
-            "COMMAND must be diff, apply or rollback",
+            ("COMMAND", "destroy"),
+            "COMMAND must be diff, apply, rollback or delete",
         ),
         (
             ("TIMEOUT", "5m"),
-            "TIMEOUT applies to apply and rollback only",
+            "TIMEOUT applies to apply, rollback and delete only",
         ),
         (("EXTRA_ARGS_COUNT", "2"), "EXTRA_ARGS must be one string"),
         (("KUBECONFIG", "not a kubeconfig!"), "KUBECONFIG is neither"),
     ] {
         let (code, _, stderr) = run_pipe(&[env]);
+        assert_eq!(code, 3, "{env:?}: {stderr}");
+        assert!(stderr.contains(message), "{env:?}: {stderr}");
+    }
+}
+
+#[test]
+fn bitbucket_pipe_runs_delete_with_the_flags_delete_takes() {
+    let (code, args, stderr) = run_pipe(&[
+        ("COMMAND", "delete"),
+        ("ENV", "review"),
+        ("NAMESPACE", "pr-42"),
+        ("DRY_RUN", "true"),
+        ("TIMEOUT", "10m"),
+        ("REPORT_DIR", ""),
+        ("EXTRA_ARGS", "--confirm-prune-namespaces"),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        args,
+        [
+            "delete",
+            "--trust-repo-owner",
+            "--env=review",
+            "--namespace=pr-42",
+            "--dry-run",
+            "--timeout=10m",
+            "--confirm-prune-namespaces",
+        ]
+    );
+
+    // Flags `kpush delete` does not take are refused before it runs.
+    for (env, message) in [
+        (
+            ("PRUNE", "true"),
+            "PRUNE applies to diff, apply and rollback only",
+        ),
+        (
+            ("ATOMIC", "true"),
+            "ATOMIC applies to apply and rollback only",
+        ),
+    ] {
+        let (code, _, stderr) = run_pipe(&[("COMMAND", "delete"), env]);
         assert_eq!(code, 3, "{env:?}: {stderr}");
         assert!(stderr.contains(message), "{env:?}: {stderr}");
     }

@@ -390,6 +390,68 @@ fn a_render_error_still_sets_the_exit_code_and_annotates() {
     assert!(run.log.contains("app/broken.yaml"), "{}", run.log);
 }
 
+/// `delete` gets only the flags `kpush delete` takes (it refuses `--prune` and `--atomic`);
+/// a stand-in kpush records them. Other commands are refused before kpush runs.
+#[test]
+fn delete_runs_with_the_flags_delete_takes() {
+    let runner = Runner::new("pull_request");
+    let stub = runner.path("bin/kpush");
+    std::fs::write(
+        &stub,
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" >>\"$RUNNER_TEMP/kpush-args\"\n",
+    )
+    .unwrap();
+    make_executable(&stub);
+    let workspace = tempfile::tempdir().unwrap();
+    let run = runner.run(
+        workspace.path(),
+        &[
+            ("version", "preinstalled"),
+            ("command", "delete"),
+            ("env", "review"),
+            ("namespace", "pr-7"),
+            ("dry-run", "true"),
+            ("prune", "true"),
+            ("atomic", "true"),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert_eq!(run.outputs["exit-code"], "0");
+    let recorded = std::fs::read_to_string(runner.path("tmp/kpush-args")).unwrap();
+    // The install step's `kpush --version` first, then the run.
+    let args: Vec<&str> = recorded
+        .lines()
+        .skip_while(|a| *a == "--version")
+        .filter(|a| *a != "--report-to" && !a.contains(':'))
+        .collect();
+    assert_eq!(
+        args,
+        [
+            "delete",
+            "--env",
+            "review",
+            "-n",
+            "pr-7",
+            "--dry-run",
+            "--timeout",
+            "5m"
+        ],
+        "{recorded}"
+    );
+
+    let run = runner.run(
+        workspace.path(),
+        &[("version", "preinstalled"), ("command", "destroy")],
+    );
+    assert_eq!(run.code, 3, "{}", run.log);
+    assert!(
+        run.log
+            .contains("the command input must be diff, apply, rollback or delete"),
+        "{}",
+        run.log
+    );
+}
+
 #[test]
 fn a_plan_over_the_comment_limit_is_posted_in_numbered_parts() {
     let runner = Runner::new("pull_request");

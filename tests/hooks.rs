@@ -433,8 +433,16 @@ fn a_failed_postsync_hook_fails_the_run_and_atomic_puts_back_the_last_success() 
     finish(&app, "smoke", "Failed");
     let run = deploy.join().unwrap();
     run.expect_code(4);
-    assert!(run.stderr.contains("--atomic: rolling app back to revision 1"), "{}", run.all());
-    assert_eq!(app.get("configmap", "settings").unwrap()["data"]["value"], "1");
+    assert!(
+        run.stderr
+            .contains("--atomic: rolling app back to revision 1"),
+        "{}",
+        run.all()
+    );
+    assert_eq!(
+        app.get("configmap", "settings").unwrap()["data"]["value"],
+        "1"
+    );
     let outcomes: Vec<(String, String)> = app
         .history()
         .iter()

@@ -18,8 +18,8 @@ is_true() { case "$1" in true | True | TRUE | yes | 1) return 0 ;; *) return 1 ;
 
 command=${COMMAND:-diff}
 case $command in
-  diff | apply | rollback) ;;
-  *) fail "COMMAND must be diff, apply or rollback, not '$command'" ;;
+  diff | apply | rollback | delete) ;;
+  *) fail "COMMAND must be diff, apply, rollback or delete, not '$command'" ;;
 esac
 
 # Relative paths (APP_PATH, CONFIG, a KUBECONFIG file, REPORT_DIR) are in the clone.
@@ -38,16 +38,24 @@ fi
 [ -z "${CONTEXT:-}" ] || set -- "$@" "--context=$CONTEXT"
 [ -z "${NAMESPACE:-}" ] || set -- "$@" "--namespace=$NAMESPACE"
 [ -z "${OUTPUT:-}" ] || set -- "$@" "--output=$OUTPUT"
-! is_true "${PRUNE:-false}" || set -- "$@" --prune
+if is_true "${PRUNE:-false}"; then
+  # delete removes every object of the app anyway.
+  [ "$command" != delete ] || fail "PRUNE applies to diff, apply and rollback only"
+  set -- "$@" --prune
+fi
 ! is_true "${DEBUG:-false}" || set -- "$@" -v
 
 if [ "$command" = diff ]; then
-  ! is_true "${DRY_RUN:-false}" || fail "DRY_RUN applies to apply and rollback only"
+  ! is_true "${DRY_RUN:-false}" || fail "DRY_RUN applies to apply, rollback and delete only"
   ! is_true "${ATOMIC:-false}" || fail "ATOMIC applies to apply and rollback only"
-  [ -z "${TIMEOUT:-}" ] || fail "TIMEOUT applies to apply and rollback only"
+  [ -z "${TIMEOUT:-}" ] || fail "TIMEOUT applies to apply, rollback and delete only"
 else
   ! is_true "${DRY_RUN:-false}" || set -- "$@" --dry-run
-  ! is_true "${ATOMIC:-false}" || set -- "$@" --atomic
+  if is_true "${ATOMIC:-false}"; then
+    # delete has no earlier revision to go back to.
+    [ "$command" != delete ] || fail "ATOMIC applies to apply and rollback only"
+    set -- "$@" --atomic
+  fi
   [ -z "${TIMEOUT:-}" ] || set -- "$@" "--timeout=$TIMEOUT"
 fi
 

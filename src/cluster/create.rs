@@ -61,6 +61,38 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// Hands each line a pod's container writes to `line` as it comes, until the container
+    /// ends (or the server closes the stream).
+    pub async fn follow_logs(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        line: impl Fn(&str),
+    ) -> Result<(), ApiFailure> {
+        use futures::StreamExt;
+        use futures::io::AsyncBufReadExt;
+        let api: kube::Api<k8s_openapi::api::core::v1::Pod> =
+            kube::Api::namespaced(self.client.clone(), namespace);
+        let params = LogParams {
+            container: Some(container.to_string()),
+            follow: true,
+            ..LogParams::default()
+        };
+        let reader = api
+            .log_stream(pod, &params)
+            .await
+            .map_err(ApiFailure::from_kube)?;
+        let mut lines = std::pin::pin!(reader.lines());
+        while let Some(next) = lines.next().await {
+            let text = next.map_err(|e| ApiFailure::transport(e.to_string()))?;
+            line(&text);
+        }
+        Ok(())
+    }
+}
+
 /// `/api/v1/namespaces/NS/pods`, `/apis/batch/v1/namespaces/NS/jobs`, `/apis/G/V/PLURAL`.
 fn collection_url(resource: &Resource, namespace: Option<&str>) -> String {
     let base = if resource.group.is_empty() {

@@ -52,6 +52,8 @@ pub(super) struct HookContext<'a> {
     pub timeout: Duration,
     /// Refuse unknown fields when creating.
     pub strict: bool,
+    /// Print the hooks' pods' logs while they run (`-v`).
+    pub stream_logs: bool,
 }
 
 /// Runs `hooks` (all of `phase`) wave by wave, ascending. Stops after the first wave with a
@@ -141,10 +143,17 @@ async fn run_wave(
         until_done: true,
     };
     let progress = ctx.progress;
-    let report = wait::wait(ctx.cluster, &waited, options, |line| {
+    let waiting = wait::wait(ctx.cluster, &waited, options, |line| {
         progress.note(&format!("  {line}"))
-    })
-    .await;
+    });
+    let report = if ctx.stream_logs {
+        tokio::select! {
+            report = waiting => report,
+            never = stream_logs(ctx.cluster, progress, &created) => match never {},
+        }
+    } else {
+        waiting.await
+    };
     if matches!(report.outcome, Outcome::Cancelled) {
         return Err(cancelled(phase));
     }
@@ -314,19 +323,7 @@ async fn logs_of(cluster: &Cluster, target: &Target) -> Vec<String> {
     let Some(ns) = target.id.namespace.as_deref() else {
         return Vec::new();
     };
-    let pods_resource = Resource::core("Pod", "pods");
-    let pods: Vec<serde_json::Value> = match (target.id.group.as_str(), target.id.kind.as_str()) {
-        ("", "Pod") => target_pod(cluster, &pods_resource, &target.id).await,
-        ("batch", "Job") => cluster
-            .list_labelled(
-                &pods_resource,
-                Some(ns),
-                &format!("job-name={}", target.id.name),
-            )
-            .await
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
+    let pods = hook_pods(cluster, target).await;
     let events = Resource::core("Event", "events");
     let mut lines = Vec::new();
     for event in cluster
@@ -355,14 +352,75 @@ async fn logs_of(cluster: &Cluster, target: &Target) -> Vec<String> {
     lines
 }
 
-async fn target_pod(cluster: &Cluster, pods: &Resource, id: &ObjectRef) -> Vec<serde_json::Value> {
-    cluster
-        .get(pods, id)
-        .await
-        .ok()
-        .flatten()
-        .into_iter()
-        .collect()
+/// The pods a hook runs: a bare Pod itself, or a Job's pods.
+async fn hook_pods(cluster: &Cluster, target: &Target) -> Vec<serde_json::Value> {
+    let pods = Resource::core("Pod", "pods");
+    match (target.id.group.as_str(), target.id.kind.as_str()) {
+        ("", "Pod") => cluster
+            .get(&pods, &target.id)
+            .await
+            .ok()
+            .flatten()
+            .into_iter()
+            .collect(),
+        ("batch", "Job") => cluster
+            .list_labelled(
+                &pods,
+                target.id.namespace.as_deref(),
+                &format!("job-name={}", target.id.name),
+            )
+            .await
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// Follows the log of every container of the hooks' pods once it has started, printing each
+/// line as `pod/container | line`; runs until dropped (when the wait ends).
+async fn stream_logs(
+    cluster: &Cluster,
+    progress: &dyn Progress,
+    hooks: &[Target],
+) -> std::convert::Infallible {
+    let mut followed: BTreeSet<(String, String)> = BTreeSet::new();
+    let mut following = futures::stream::FuturesUnordered::new();
+    loop {
+        for hook in hooks {
+            let Some(ns) = hook.id.namespace.clone() else {
+                continue;
+            };
+            for pod in hook_pods(cluster, hook).await {
+                let name = pod["metadata"]["name"].as_str().unwrap_or("").to_string();
+                let started = ["initContainerStatuses", "containerStatuses"]
+                    .iter()
+                    .flat_map(|key| pod["status"][key].as_array().cloned().unwrap_or_default())
+                    .filter(|s| {
+                        s["state"]["running"].is_object() || s["state"]["terminated"].is_object()
+                    })
+                    .filter_map(|s| s["name"].as_str().map(str::to_string));
+                for container in started {
+                    if followed.insert((name.clone(), container.clone())) {
+                        let (ns, pod) = (ns.clone(), name.clone());
+                        following.push(async move {
+                            let prefix = format!("  {pod}/{container} | ");
+                            let streamed = cluster
+                                .follow_logs(&ns, &pod, &container, |line| {
+                                    progress.note(&format!("{prefix}{line}"))
+                                })
+                                .await;
+                            if let Err(e) = streamed {
+                                tracing::debug!("no log of {pod}/{container}: {e}");
+                            }
+                        });
+                    }
+                }
+            }
+        }
+        tokio::select! {
+            Some(()) = following.next(), if !following.is_empty() => {}
+            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
 }
 
 /// One pod's containers: how each ended (or why it waits), then its last log lines.

@@ -323,6 +323,7 @@ pub(super) fn hook_context<'a>(writer: &Writer<'a>) -> HookContext<'a> {
         progress: writer.progress,
         timeout: writer.options.timeout,
         strict: writer.run_options.plan.validate,
+        stream_logs: tracing::enabled!(tracing::Level::INFO),
     }
 }
 
