@@ -223,6 +223,10 @@ fn a_failing_presync_hook_writes_nothing_else_and_runs_syncfail() {
         run.all()
     );
     let json: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let errors = common::schema::validate(&schema, &json);
+    assert!(errors.is_empty(), "{errors:#?}\n{}", run.stdout);
     let hooks = json["apps"][0]["hooks"].as_array().unwrap();
     let phases: Vec<(&str, bool)> = hooks
         .iter()

@@ -20,7 +20,12 @@ pub async fn delete(
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     let connection = settings::connection(global);
     // The hooks come from the render: every app renders before anything is deleted.
-    let renders = deploy::render_all(&resolved.snapshot, &resolved.apps)?;
+    let renders = deploy::render_all(&resolved.snapshot, &resolved.apps).map_err(|e| match e {
+        Error::Render(_) => Error::Invalid(format!(
+            "{e}\nhint: kpush delete renders the app to find its PreDelete and PostDelete hooks; for an app removed from the repository, pass `--rev` with a commit that still has it (`kpush history` names the last one deployed)"
+        )),
+        e => e,
+    })?;
     let mut reports = Vec::new();
     for (run, rendered) in resolved.apps.iter().zip(renders) {
         let cluster = deploy::connect(&connection, run).await?;

@@ -509,6 +509,12 @@ pub(super) async fn validate(
             {
                 return DryRun::Settled;
             }
+            if target.awaits_crd.is_some() || target.awaits_kind {
+                return DryRun::Pending(format!(
+                    "its kind `{}` comes with this deploy; checked when the hook runs",
+                    target.id.kind
+                ));
+            }
             let mut object = target.object.clone();
             if let Some(name) = fixed_name(&object).map(str::to_string) {
                 let metadata = &mut object["metadata"];

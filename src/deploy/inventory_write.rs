@@ -24,10 +24,12 @@ impl ParentRecord {
         let destination = inventory.parent.namespace.clone().unwrap_or_default();
         let mut kinds = BTreeSet::new();
         let mut namespaces = BTreeSet::new();
-        // What stays: every rendered object, and the members kept from the prune.
+        // What stays: every rendered object but the hooks (never members), and the members
+        // kept from the prune.
         let remaining = plan
             .entries
             .iter()
+            .filter(|e| e.hook.is_none())
             .filter(|e| e.target().is_some() || e.action == Action::Keep)
             .map(|e| &e.id);
         for id in remaining {
@@ -152,11 +154,20 @@ mod tests {
             Action::Keep,
         );
         kept.id.namespace = Some("legacy".into());
+        // Hooks are never members: neither their kind nor their namespace is recorded.
+        let mut hook = rendered(
+            &resource("batch", "Job", true),
+            "migrate",
+            json!({"argocd.argoproj.io/hook": "PreSync"}),
+            Action::Hook,
+        );
+        hook.id.namespace = Some("jobs-ns".into());
         let plan = Plan {
             entries: vec![
                 rendered(&cm, "app", json!({}), Action::Unchanged),
                 elsewhere,
                 kept,
+                hook,
                 member(
                     &resource("apps", "Deployment", true),
                     "gone",

@@ -26,8 +26,10 @@ pub fn object(resource: &Resource, name: &str, annotations: Value) -> (ObjectRef
 pub fn rendered(resource: &Resource, name: &str, annotations: Value, action: Action) -> Entry {
     let (id, object) = object(resource, name, annotations);
     let mut entry = Entry::new(id.clone(), None, action);
+    let policy = Policy::of(resource, &object);
+    entry.hook = super::HookLine::of(&policy, &object);
     entry.subject = Subject::Target(Box::new(Target {
-        policy: Policy::of(resource, &object),
+        policy,
         id,
         origin: Origin {
             file: format!("{name}.yaml").into(),
