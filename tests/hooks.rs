@@ -73,6 +73,10 @@ fn presync_gates_the_app_and_postsync_runs_once_it_is_healthy() {
     )
     .write("settings.yaml", configmap("settings", "1"))
     .write(
+        "seed.yaml",
+        hook_job("name: seed", "seed", &[]).replace("  annotations:\n", ""),
+    )
+    .write(
         "smoke.yaml",
         hook_job(
             "generateName: smoke-",
@@ -117,6 +121,17 @@ fn presync_gates_the_app_and_postsync_runs_once_it_is_healthy() {
         &migrate,
         &terminated("busybox:1.36", "Succeeded", 0),
     );
+    // The app is applied; the PostSync hook waits until it is healthy (its Job done).
+    let seed = pod_of(&cluster, app.ns(), "hook=seed");
+    assert!(app.get("configmap", "settings").is_some());
+    std::thread::sleep(Duration::from_secs(2));
+    assert_eq!(jobs(&app).len(), 2, "the PostSync hook ran before the app was healthy");
+    report(
+        &cluster,
+        app.ns(),
+        &seed,
+        &terminated("busybox:1.36", "Succeeded", 0),
+    );
     finish(&app, "smoke", "Succeeded");
     let run = deploy.join().unwrap();
     run.expect_code(0);
@@ -136,7 +151,7 @@ fn presync_gates_the_app_and_postsync_runs_once_it_is_healthy() {
     common::until(
         "the succeeded PostSync hook to be deleted",
         Duration::from_secs(20),
-        || jobs(&app).len() == 1,
+        || jobs(&app).len() == 2,
     );
     let history = app.history();
     let hooks = history.last().unwrap()["hooks"].as_array().unwrap().clone();

@@ -97,6 +97,7 @@ pub(super) async fn record(
                 .map(|h| history::HookRecord {
                     object: h.id.to_string(),
                     phase: h.phase.to_string(),
+                    wave: h.wave,
                     succeeded: h.succeeded,
                     seconds: h.seconds.round() as u64,
                 })

@@ -57,6 +57,8 @@ pub struct HookRecord {
     /// `Job/ns/name`, with the name the server generated.
     pub object: String,
     pub phase: String,
+    #[serde(default)]
+    pub wave: i64,
     pub succeeded: bool,
     /// Whole seconds it took.
     pub seconds: u64,
