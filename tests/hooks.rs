@@ -125,7 +125,11 @@ fn presync_gates_the_app_and_postsync_runs_once_it_is_healthy() {
     let seed = pod_of(&cluster, app.ns(), "hook=seed");
     assert!(app.get("configmap", "settings").is_some());
     std::thread::sleep(Duration::from_secs(2));
-    assert_eq!(jobs(&app).len(), 2, "the PostSync hook ran before the app was healthy");
+    assert_eq!(
+        jobs(&app).len(),
+        2,
+        "the PostSync hook ran before the app was healthy"
+    );
     report(
         &cluster,
         app.ns(),
