@@ -456,6 +456,8 @@ fn a_failed_postsync_hook_fails_the_run_and_atomic_puts_back_the_last_success() 
     finish(&app, "smoke", "Failed");
     let run = deploy.join().unwrap();
     run.expect_code(4);
+    // The smoke test ran as a hook, once the update was applied and healthy.
+    assert!(run.stderr.contains("PostSync hook Job/"), "{}", run.all());
     assert!(
         run.stderr
             .contains("--atomic: rolling app back to revision 1"),
