@@ -120,6 +120,20 @@ impl Cluster {
         }
     }
 
+    /// Deletes the object (only that very one, with `uid`) in the foreground and returns once
+    /// it and its dependents are gone: room for an object of the same name.
+    pub async fn delete_and_wait(
+        &self,
+        resource: &Resource,
+        id: &ObjectRef,
+        uid: Option<&str>,
+        timeout: Duration,
+    ) -> Result<(), ApiFailure> {
+        self.delete(resource, id, Propagation::Foreground, false, uid)
+            .await?;
+        self.wait_gone(resource, id, timeout).await
+    }
+
     /// Returns once the object no longer exists (foreground deletion finishes when the garbage
     /// collector has removed its dependents).
     pub async fn wait_gone(

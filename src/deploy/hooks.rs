@@ -240,19 +240,9 @@ async fn start(ctx: &HookContext<'_>, target: &Target) -> Result<serde_json::Val
             }
             let uid = live["metadata"]["uid"].as_str();
             cluster
-                .delete(
-                    &target.resource,
-                    &target.id,
-                    Propagation::Foreground,
-                    false,
-                    uid,
-                )
+                .delete_and_wait(&target.resource, &target.id, uid, ctx.timeout)
                 .await
-                .map_err(|e| format!("cannot delete its previous object: {e}"))?;
-            cluster
-                .wait_gone(&target.resource, &target.id, ctx.timeout)
-                .await
-                .map_err(|e| format!("its previous object is not gone: {e}"))?;
+                .map_err(|e| format!("cannot replace its previous object: {e}"))?;
         }
     }
     let strict = ctx.strict && !target.policy.skip_validation;

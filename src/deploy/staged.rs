@@ -5,7 +5,7 @@
 use futures::{StreamExt, stream};
 use serde::Serialize;
 
-use crate::cluster::{ApiFailure, ApplyOptions, Cluster, Propagation};
+use crate::cluster::{ApiFailure, ApplyOptions, Cluster};
 use crate::object::{ObjectRef, Stage};
 use crate::plan::{Action, Entry, Plan, Target};
 
@@ -55,16 +55,7 @@ async fn replace_object(
     options: ApplyOptions,
 ) -> Result<serde_json::Value, ApiFailure> {
     cluster
-        .delete(
-            &target.resource,
-            &target.id,
-            Propagation::Foreground,
-            false,
-            None,
-        )
-        .await?;
-    cluster
-        .wait_gone(&target.resource, &target.id, REPLACE_TIMEOUT)
+        .delete_and_wait(&target.resource, &target.id, None, REPLACE_TIMEOUT)
         .await?;
     cluster
         .apply(&target.resource, &target.id, &target.object, options)
