@@ -174,6 +174,12 @@ pub struct SourceArgs {
     #[arg(long, env = "KPUSH_HELM_BIN", value_name = "FILE")]
     pub helm_bin: Option<PathBuf>,
 
+    /// Render charts from repositories and registries from the cache only
+    /// (`$KPUSH_CACHE_DIR/charts`, default `~/.cache/kpush/charts`); a chart that is not there
+    /// is an error instead of a download.
+    #[arg(long, env = "KPUSH_OFFLINE")]
+    pub offline: bool,
+
     /// The binary for kustomizations: `kustomize` (runs `kustomize build`) or `kubectl` (runs
     /// `kubectl kustomize`). Default: kustomize from PATH, else kubectl.
     #[arg(long, env = "KPUSH_KUSTOMIZE_BIN", value_name = "FILE")]

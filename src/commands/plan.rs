@@ -30,7 +30,10 @@ impl Planned<'_> {
     pub fn report(self, status: ExitStatus) -> AppReport {
         let id = self.id();
         let revision = self.prepared.commit.map(|c| c.sha);
-        AppReport::new(id, revision, self.prepared.plan, status).with_images(images(self.run))
+        let mut report =
+            AppReport::new(id, revision, self.prepared.plan, status).with_images(images(self.run));
+        report.chart = self.prepared.chart;
+        report
     }
 }
 
@@ -64,6 +67,7 @@ pub(super) async fn plan_one<'a>(
         &planned.prepared.plan,
         &images(run),
     );
+    stream.chart(planned.prepared.chart.as_ref());
     Ok(planned)
 }
 
@@ -99,6 +103,7 @@ pub(super) async fn plan_all<'a>(
             &p.prepared.plan,
             &images(p.run),
         );
+        stream.chart(p.prepared.chart.as_ref());
     }
     Ok(planned)
 }

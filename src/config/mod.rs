@@ -59,6 +59,9 @@ pub struct SourceSpec {
     pub path: PathBuf,
     pub target_revision: Option<String>,
     pub repo_url: Option<String>,
+    /// A chart from the Helm repository or OCI registry at `repo_url`; `target_revision` is
+    /// then its version (or semver range), and `path` is not used.
+    pub chart: Option<String>,
     pub helm: HelmSpec,
     pub kustomize: KustomizeSpec,
     pub directory: DirectorySpec,

@@ -366,7 +366,14 @@ fn check_paths(
     environments: &BTreeMap<String, Environment>,
     errors: &mut Vec<String>,
 ) {
-    if source.path.as_os_str().is_empty() {
+    if source.chart.is_some() {
+        // The chart comes from its repository; its values files are inside it.
+        if source.repo_url.as_deref().is_none_or(str::is_empty) {
+            errors.push(
+                "`spec.source.chart` needs `spec.source.repoURL`: the chart repository (`https://…`) or OCI registry (`oci://host/path`) it comes from".into(),
+            );
+        }
+    } else if source.path.as_os_str().is_empty() {
         errors.push("missing required field `spec.source.path`".into());
     } else if !inside_repository(Path::new(""), &source.path.to_string_lossy()) {
         errors.push(format!(
@@ -504,6 +511,7 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
         path,
         target_revision: s.string("targetRevision", f),
         repo_url: s.string("repoURL", f),
+        chart: s.string("chart", f),
         helm: helm_spec,
         kustomize: kustomize_spec,
         directory: directory_spec,

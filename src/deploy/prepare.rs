@@ -53,6 +53,8 @@ pub struct Prepared {
     pub options: RunOptions,
     /// The commit rendered; `None` for the working tree.
     pub commit: Option<CommitInfo>,
+    /// The chart a repository or registry served, for an app that names one.
+    pub chart: Option<crate::source::charts::ResolvedChart>,
 }
 
 /// Settings the later steps of a run need again.
@@ -97,6 +99,7 @@ pub async fn prepare(
     (rendered, commit): (Rendered, Option<CommitInfo>),
     options: PrepareOptions,
 ) -> Result<Prepared, Error> {
+    let chart = rendered.chart.clone();
     let mut api_versions: BTreeSet<String> = rendered
         .manifests
         .iter()
@@ -216,6 +219,7 @@ pub async fn prepare(
         inventory,
         options,
         commit,
+        chart,
     })
 }
 

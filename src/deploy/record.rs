@@ -169,5 +169,6 @@ fn history_entry(
         reason: None,
         snapshot: None,
         hooks: Vec::new(),
+        chart: prepared.chart.clone(),
     }
 }

@@ -50,6 +50,9 @@ pub async fn for_cluster(
 }
 
 fn is_chart(snapshot: &Snapshot, app: &AppRun) -> Result<bool, Error> {
+    if app.render.chart.is_some() {
+        return Ok(true);
+    }
     let opened = opened_at(snapshot, &app.revision)?;
     let at = opened.as_ref().unwrap_or(snapshot);
     Ok(render::detect(at, &app.render.path)? == render::SourceKind::Helm)

@@ -111,5 +111,8 @@ pub async fn read(
                 .map_err(|e| Error::Runtime(format!("the snapshot is damaged at {origin}: {e}")))
         })
         .collect::<Result<_, _>>()?;
-    Ok(Some(Rendered { manifests }))
+    Ok(Some(Rendered {
+        manifests,
+        chart: None,
+    }))
 }

@@ -49,6 +49,9 @@ pub struct HistoryEntry {
     /// The sync hooks that ran.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookRecord>,
+    /// The chart a repository or registry served, as resolved (its version and digest).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chart: Option<crate::source::charts::ResolvedChart>,
 }
 
 /// One hook that ran during a recorded deploy.
@@ -192,6 +195,7 @@ mod tests {
             reason: None,
             snapshot: None,
             hooks: Vec::new(),
+            chart: None,
         }
     }
 

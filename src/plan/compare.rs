@@ -94,6 +94,7 @@ mod tests {
                 .iter()
                 .map(|o| Manifest::from_value(o.clone(), Origin::default()).unwrap())
                 .collect(),
+            chart: None,
         }
     }
 

@@ -40,6 +40,22 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
 
 /// Renders the app at `spec.path` in `snapshot`.
 pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
+    if let Some(source) = &spec.chart {
+        let fetched = crate::source::charts::fetch(source, &spec.tools.charts, &spec.tools.helm())
+            .map_err(|message| {
+                RenderError::single(
+                    PathBuf::from(format!("{}/{}", source.repo_url, source.name)),
+                    message,
+                )
+            })?;
+        let mut spec = spec.clone();
+        spec.promote_in_helm();
+        let mut rendered = helm::render_chart(snapshot, &spec, &fetched)?;
+        for manifest in &mut rendered.manifests {
+            rewrite_images(&mut manifest.object, &spec.images);
+        }
+        return directory::check(rendered);
+    }
     let kind = detect(snapshot, &spec.path)?;
     let mut spec = spec.clone();
     super::overrides::apply_argocd_source(snapshot, &mut spec)?;

@@ -34,7 +34,13 @@ pub fn parse_files(files: &[SourceFile]) -> (Rendered, Vec<Problem>) {
         };
         push_documents(&file.path, docs, &mut manifests, &mut problems);
     }
-    (Rendered { manifests }, problems)
+    (
+        Rendered {
+            manifests,
+            chart: None,
+        },
+        problems,
+    )
 }
 
 /// Turns parsed documents into manifests attributed to `file`.

@@ -27,7 +27,103 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     snapshot
         .materialize(&tree)
         .map_err(|e| fail(e.to_string()))?;
+    let value_files = value_files(snapshot, chart, &spec.helm)?
+        .into_iter()
+        .map(|f| tree.join(f))
+        .collect();
+    let mut file_parameters = Vec::new();
+    for (name, file) in &spec.helm.file_parameters {
+        let path = lexical(&chart.join(file));
+        if !matches!(snapshot.kind(&path), Ok(Some(_))) {
+            return Err(fail(format!(
+                "`fileParameters` file `{}` does not exist at revision `{}`",
+                path.display(),
+                snapshot.revision_name()
+            )));
+        }
+        file_parameters.push((name.clone(), tree.join(&path)));
+    }
+    let inputs = Inputs {
+        chart_dir: tree.join(chart),
+        label: chart.clone(),
+        value_files,
+        file_parameters,
+    };
+    template(snapshot, spec, &inputs, work.path(), &origin)
+}
 
+/// A chart from a repository or registry, already in the cache: its values files and file
+/// parameters are inside the chart, as Argo CD reads them for a chart source.
+pub fn render_chart(
+    snapshot: &Snapshot,
+    spec: &RenderSpec,
+    fetched: &crate::source::charts::Fetched,
+) -> Result<Rendered, RenderError> {
+    let label = PathBuf::from(format!(
+        "{}/{}-{}",
+        fetched.resolved.repository.trim_end_matches('/'),
+        fetched.resolved.name,
+        fetched.resolved.version
+    ));
+    let origin = Origin {
+        file: label.join("Chart.yaml"),
+        line: 0,
+    };
+    let fail = |message: String| RenderError::single(origin.file.clone(), message);
+    let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
+    let inside = |file: &str, what: &str| -> Result<Option<PathBuf>, RenderError> {
+        let path = fetched.dir.join(lexical(Path::new(file)));
+        if path.is_file() {
+            Ok(Some(path))
+        } else if what == "values file" && spec.helm.ignore_missing_value_files {
+            Ok(None)
+        } else {
+            Err(fail(format!(
+                "{what} `{file}` is not in chart {}",
+                fetched.resolved
+            )))
+        }
+    };
+    let mut value_files = Vec::new();
+    for file in &spec.helm.value_files {
+        value_files.extend(inside(file, "values file")?);
+    }
+    let mut file_parameters = Vec::new();
+    for (name, file) in &spec.helm.file_parameters {
+        if let Some(path) = inside(file, "`fileParameters` file")? {
+            file_parameters.push((name.clone(), path));
+        }
+    }
+    let inputs = Inputs {
+        chart_dir: fetched.dir.clone(),
+        label,
+        value_files,
+        file_parameters,
+    };
+    let mut rendered = template(snapshot, spec, &inputs, work.path(), &origin)?;
+    rendered.chart = Some(fetched.resolved.clone());
+    Ok(rendered)
+}
+
+/// What `helm template` reads besides the app's settings, on disk.
+struct Inputs {
+    chart_dir: PathBuf,
+    /// The chart's name in origins: its repository path, or the repository and version.
+    label: PathBuf,
+    value_files: Vec<PathBuf>,
+    file_parameters: Vec<(String, PathBuf)>,
+}
+
+/// `helm template` with the app's release name, namespace, capabilities, values files, values
+/// and parameters, in Argo CD's order of precedence.
+fn template(
+    snapshot: &Snapshot,
+    spec: &RenderSpec,
+    inputs: &Inputs,
+    work: &Path,
+    origin: &Origin,
+) -> Result<Rendered, RenderError> {
+    let fail = |message: String| RenderError::single(origin.file.clone(), message);
     let release = spec
         .helm
         .release_name
@@ -35,7 +131,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         .unwrap_or_else(|| spec.app.clone());
     let helm = &spec.helm;
     let mut command = Command::new(spec.tools.helm());
-    command.arg("template").arg(&release).arg(tree.join(chart));
+    command.arg("template").arg(&release).arg(&inputs.chart_dir);
     if !helm.skip_crds {
         command.arg("--include-crds");
     }
@@ -70,8 +166,8 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     // Argo CD's precedence: valueFiles < values (or valuesObject, which replaces it) <
     // parameters; kpush's layered values (app, environment, --values, --set) come after the
     // chart's own files.
-    for file in value_files(snapshot, chart, helm)? {
-        command.arg("--values").arg(tree.join(file));
+    for file in &inputs.value_files {
+        command.arg("--values").arg(file);
     }
     let layered =
         merged_values(snapshot, &spec.values).map_err(|p| RenderError { problems: vec![p] })?;
@@ -94,7 +190,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         if layer.as_object().is_none_or(|m| m.is_empty()) {
             continue;
         }
-        let file = work.path().join(format!("values-{i}.json"));
+        let file = work.join(format!("values-{i}.json"));
         std::fs::write(&file, layer.to_string())
             .map_err(|e| fail(format!("cannot write values: {e}")))?;
         command.arg("--values").arg(file);
@@ -111,23 +207,15 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
             escape_commas(&parameter.value)
         ));
     }
-    for (name, file) in &helm.file_parameters {
-        let path = lexical(&chart.join(file));
-        if !matches!(snapshot.kind(&path), Ok(Some(_))) {
-            return Err(fail(format!(
-                "`fileParameters` file `{}` does not exist at revision `{}`",
-                path.display(),
-                snapshot.revision_name()
-            )));
-        }
-        let value = tree.join(&path).to_string_lossy().into_owned();
+    for (name, path) in &inputs.file_parameters {
+        let value = path.to_string_lossy().into_owned();
         command
             .arg("--set-file")
             .arg(format!("{name}={}", escape_commas(&value)));
     }
-    let output = tools::run(command, &origin, "--helm-bin")
-        .map_err(|p| RenderError { problems: vec![p] })?;
-    parse_output(chart, &output)
+    let output =
+        tools::run(command, origin, "--helm-bin").map_err(|p| RenderError { problems: vec![p] })?;
+    parse_output(&inputs.label, &output)
 }
 
 /// The chart's values files in order: globs expanded (matches sorted), missing files refused
@@ -279,7 +367,10 @@ fn parse_output(chart: &Path, output: &str) -> Result<Rendered, RenderError> {
         }
     }
     if problems.is_empty() {
-        Ok(Rendered { manifests })
+        Ok(Rendered {
+            manifests,
+            chart: None,
+        })
     } else {
         Err(RenderError { problems })
     }

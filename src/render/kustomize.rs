@@ -62,7 +62,10 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     let mut problems = Vec::new();
     push_documents(&file, docs, &mut manifests, &mut problems);
     if problems.is_empty() {
-        Ok(Rendered { manifests })
+        Ok(Rendered {
+            manifests,
+            chart: None,
+        })
     } else {
         Err(RenderError { problems })
     }

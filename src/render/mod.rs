@@ -28,4 +28,6 @@ pub use values::{deep_merge, merged_values, parse_set};
 #[derive(Debug, Clone, Default)]
 pub struct Rendered {
     pub manifests: Vec<Manifest>,
+    /// The chart a repository or registry served, for an app that names one.
+    pub chart: Option<crate::source::charts::ResolvedChart>,
 }

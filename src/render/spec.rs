@@ -43,6 +43,8 @@ pub struct RenderSpec {
     /// The cluster a chart deploys to, for `.Capabilities`; `None` without a cluster (`kpush
     /// render`, a diff between commits): then Helm's defaults.
     pub capabilities: Option<Capabilities>,
+    /// A chart from a repository or registry instead of the repository's `path`.
+    pub chart: Option<crate::source::charts::ChartSource>,
 }
 
 /// A server's version and API versions, as Helm's `--kube-version` and `--api-versions`.

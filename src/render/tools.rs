@@ -14,6 +14,8 @@ pub struct Tools {
     pub helm: Option<PathBuf>,
     /// `--kustomize-bin`; default `kustomize` from PATH, else `kubectl kustomize`.
     pub kustomize: Option<PathBuf>,
+    /// Where charts from repositories are kept, and `--offline`.
+    pub charts: crate::source::charts::ChartCache,
 }
 
 impl Tools {

@@ -23,6 +23,9 @@ pub struct AppReport {
     /// Images promoted by `--image`, as `repository:tag`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// The chart a repository or registry served: its resolved version and digest.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub chart: Option<crate::source::charts::ResolvedChart>,
     pub counts: Counts,
     pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -59,6 +62,7 @@ impl AppReport {
             revision,
             namespace: id.namespace,
             images: Vec::new(),
+            chart: None,
             counts: plan.counts(),
             plan,
             applied: None,

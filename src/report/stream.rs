@@ -63,6 +63,13 @@ impl Stream {
         p.out(&ci::section_end(CiSystem::detect(), &id.app));
     }
 
+    /// The chart version and digest a repository or registry served for the app.
+    pub fn chart(&self, chart: Option<&crate::source::charts::ResolvedChart>) {
+        if let (true, Some(chart)) = (self.text, chart) {
+            self.printer.out(&format!("Chart: {chart}\n"));
+        }
+    }
+
     /// Introduces an app's write when several apps are deployed.
     pub fn write_heading(&self, id: &AppId) {
         if self.many && self.text {

@@ -35,11 +35,25 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         .or_else(|| env.and_then(|e| e.context.clone()))
         .or_else(|| app.destination.context.clone())
         .or_else(|| app.destination.name.clone());
+    let target_revision = env
+        .and_then(|e| e.target_revision.clone())
+        .or_else(|| app.source.target_revision.clone());
+    // For a chart from a repository, `targetRevision` is the chart's version; the app's
+    // definition and values still come from this repository.
+    let chart = app
+        .source
+        .chart
+        .as_ref()
+        .map(|name| crate::source::charts::ChartSource {
+            repo_url: app.source.repo_url.clone().unwrap_or_default(),
+            name: name.clone(),
+            version: target_revision.clone().unwrap_or_default(),
+            digest: None,
+        });
     let revision = flags
         .rev
         .clone()
-        .or_else(|| env.and_then(|e| e.target_revision.clone()))
-        .or_else(|| app.source.target_revision.clone())
+        .or_else(|| target_revision.filter(|_| chart.is_none()))
         .unwrap_or_else(|| "HEAD".into());
     AppRun {
         name: app.name.clone(),
@@ -72,6 +86,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
                 .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
                 .collect(),
             capabilities: None,
+            chart,
         },
         allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
         allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),

@@ -53,6 +53,10 @@ impl Flags {
             tools: Tools {
                 helm: source.helm_bin.clone(),
                 kustomize: source.kustomize_bin.clone(),
+                charts: crate::source::charts::ChartCache {
+                    dir: crate::source::charts::ChartCache::default_dir(),
+                    offline: source.offline,
+                },
             },
         })
     }

@@ -102,7 +102,17 @@ pub fn resolve_entry(
         env: entry.env.clone(),
         ..source.clone()
     };
-    super::resolve(&at, &source, Some(&target), None)
+    let mut resolved = super::resolve(&at, &source, Some(&target), None)?;
+    // The chart version the entry deployed, with the content it had, not the range.
+    if let Some(recorded) = &entry.chart {
+        for run in &mut resolved.apps {
+            if let Some(chart) = &mut run.render.chart {
+                chart.version = recorded.version.clone();
+                chart.digest = Some(recorded.digest.clone());
+            }
+        }
+    }
+    Ok(resolved)
 }
 
 #[cfg(test)]
@@ -129,6 +139,7 @@ mod tests {
             reason: None,
             snapshot: None,
             hooks: Vec::new(),
+            chart: None,
         }
     }
 

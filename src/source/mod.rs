@@ -1,10 +1,12 @@
 //! The "source" stage: the files under a path as they are at a git revision (or in the working
 //! tree, for local experiments). Nothing here knows about Kubernetes.
 
+pub mod charts;
 mod git;
 mod paths;
 mod snapshot;
 mod tree;
+mod untar;
 mod worktree;
 mod write_back;
 

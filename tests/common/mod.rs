@@ -6,6 +6,7 @@
 
 pub mod app_repo;
 pub mod background;
+pub mod http;
 pub mod kubelet;
 pub mod schema;
 

@@ -1,0 +1,267 @@
+//! Charts from Helm chart repositories, served on loopback: versions and ranges resolved and
+//! recorded, a content-addressed cache that `--offline` renders from, credentials from the
+//! environment and never printed.
+
+mod common;
+
+use std::path::Path;
+
+use common::http::FileServer;
+use common::{GitRepo, kpush_env};
+use serde_json::Value;
+
+fn helm() -> String {
+    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
+}
+
+fn run_helm(args: &[&str], cwd: &Path) {
+    let output = std::process::Command::new(helm())
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run helm");
+    assert!(
+        output.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// Packages `web` at `version` (a ConfigMap that says its version) into `dir`.
+fn package(dir: &Path, version: &str) {
+    let chart = dir.join(format!("src-{version}"));
+    std::fs::create_dir_all(chart.join("templates")).unwrap();
+    std::fs::write(
+        chart.join("Chart.yaml"),
+        format!("apiVersion: v2\nname: web\nversion: {version}\n"),
+    )
+    .unwrap();
+    std::fs::write(chart.join("values.yaml"), "greeting: hello\n").unwrap();
+    std::fs::write(chart.join("values-prod.yaml"), "greeting: prod\n").unwrap();
+    std::fs::write(
+        chart.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata:\n  version: {{ .Chart.Version | quote }}\n  greeting: {{ .Values.greeting | quote }}\n",
+    )
+    .unwrap();
+    run_helm(
+        &[
+            "package",
+            chart.to_str().unwrap(),
+            "--destination",
+            dir.to_str().unwrap(),
+        ],
+        dir,
+    );
+    std::fs::remove_dir_all(&chart).unwrap();
+}
+
+/// A chart repository on loopback holding `web` at each of `versions`, indexed for its URL.
+fn serve(versions: &[&str], credentials: Option<(&str, &str)>) -> (FileServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = FileServer::start(dir.path(), credentials);
+    for version in versions {
+        package(dir.path(), version);
+    }
+    run_helm(&["repo", "index", ".", "--url", &server.url], dir.path());
+    (server, dir)
+}
+
+fn application(repo_url: &str, version: &str, helm_fields: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source:\n    repoURL: {repo_url}\n    chart: web\n    targetRevision: \"{version}\"\n{helm_fields}  destination: {{namespace: prod}}\n"
+    )
+}
+
+/// `kpush render -o json` with its own cache; returns the run.
+fn render(repo: &GitRepo, cache: &Path, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
+    let mut args = vec!["render", "-o", "json", "--helm-bin"];
+    let helm = helm();
+    args.push(&helm);
+    args.extend_from_slice(extra);
+    let mut env = env.to_vec();
+    env.push(("KPUSH_CACHE_DIR", cache.to_str().unwrap()));
+    kpush_env(repo.path(), &args, &env)
+}
+
+fn config_map(run: &common::Run) -> Value {
+    let list: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()));
+    list["items"][0]["data"].clone()
+}
+
+#[test]
+fn a_range_resolves_to_the_newest_match_and_the_cache_serves_it_offline() {
+    let (server, _charts) = serve(&["1.0.0", "1.1.0", "2.0.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    repo.write("kpush.yaml", application(&server.url, "^1.0", ""))
+        .commit("chart app");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    assert_eq!(config_map(&run)["version"], "1.1.0");
+    assert_eq!(config_map(&run)["greeting"], "hello");
+
+    // The repository goes away: the cache still renders the range, offline.
+    let url = server.url.clone();
+    drop(server);
+    let offline = render(&repo, cache.path(), &["--offline"], &[]);
+    offline.expect_code(0);
+    assert_eq!(config_map(&offline)["version"], "1.1.0");
+    // An exact version that is cached needs no network either.
+    repo.write("kpush.yaml", application(&url, "1.1.0", ""))
+        .commit("pinned");
+    let pinned = render(&repo, cache.path(), &[], &[]);
+    pinned.expect_code(0);
+    assert_eq!(config_map(&pinned)["version"], "1.1.0");
+
+    // Offline with an empty cache: a clear error before any cluster call.
+    let empty = tempfile::tempdir().unwrap();
+    let run = render(&repo, empty.path(), &["--offline"], &[]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("is not in the cache"), "{}", run.all());
+    assert!(run.stderr.contains("--offline"), "{}", run.all());
+}
+
+#[test]
+fn values_files_are_read_from_inside_the_chart_and_a_tampered_cache_is_refused() {
+    let (server, _charts) = serve(&["1.0.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        application(
+            &server.url,
+            "1.0.0",
+            "    helm:\n      valueFiles: [values-prod.yaml]\n",
+        ),
+    )
+    .commit("chart app");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    assert_eq!(config_map(&run)["greeting"], "prod");
+
+    // The archive in the cache changes: refused, never rendered.
+    let archives = cache.path().join("charts/archives");
+    let archive = std::fs::read_dir(&archives)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    std::fs::write(&archive, b"tampered").unwrap();
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("does not have the digest"),
+        "{}",
+        run.all()
+    );
+}
+
+#[test]
+fn credentials_come_from_the_environment_and_never_show() {
+    let secret = "s3cret-chart-pass";
+    let (server, _charts) = serve(&["1.0.0"], Some(("ci", secret)));
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    repo.write("kpush.yaml", application(&server.url, "1.0.0", ""))
+        .commit("chart app");
+    // Without credentials: exit 3, saying which variables to set, before any cluster call.
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("KPUSH_CHART_USERNAME"), "{}", run.all());
+
+    let creds = [
+        ("KPUSH_CHART_USERNAME", "ci"),
+        ("KPUSH_CHART_PASSWORD", secret),
+    ];
+    let run = render(&repo, cache.path(), &["-vvv"], &creds);
+    run.expect_code(0);
+    assert!(!run.all().contains(secret), "{}", run.all());
+    // A wrong password fails without printing it.
+    let wrong = [
+        ("KPUSH_CHART_USERNAME", "ci"),
+        ("KPUSH_CHART_PASSWORD", "wrong-pass-123"),
+    ];
+    let empty = tempfile::tempdir().unwrap();
+    let run = render(&repo, empty.path(), &["-vvv"], &wrong);
+    run.expect_code(3);
+    assert!(!run.all().contains("wrong-pass-123"), "{}", run.all());
+}
+
+#[test]
+fn a_deploy_records_the_resolved_version_and_rollback_goes_back_to_it() {
+    let cluster = common::cluster();
+    let (server, charts) = serve(&["1.0.0", "1.1.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let ns = cluster.namespace("kp-chart");
+    let repo = GitRepo::new();
+    let definition = application(&server.url, "^1", "")
+        .replace("namespace: prod", &format!("namespace: {}", ns.name));
+    repo.write("kpush.yaml", &definition).commit("chart app");
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    let helm = helm();
+    let cache_dir = cache.path().to_str().unwrap().to_string();
+    let apply = |extra: &[&str]| {
+        let mut args = vec![
+            "--kubeconfig",
+            kubeconfig.as_str(),
+            "apply",
+            "--helm-bin",
+            helm.as_str(),
+        ];
+        args.extend_from_slice(extra);
+        kpush_env(
+            repo.path(),
+            &args,
+            &[("KPUSH_CACHE_DIR", cache_dir.as_str())],
+        )
+    };
+    let run = apply(&["-o", "json"]);
+    run.expect_code(0);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["apps"][0]["chart"]["version"], "1.1.0",
+        "{}",
+        run.stdout
+    );
+    let digest = report["apps"][0]["chart"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(digest.starts_with("sha256:"), "{digest}");
+    let schema: Value = serde_json::from_str(include_str!("../docs/report.schema.json")).unwrap();
+    let errors = common::schema::validate(&schema, &report);
+    assert!(errors.is_empty(), "{errors:#?}");
+
+    // A newer version appears in the range; the next deploy takes it.
+    package(charts.path(), "1.2.0");
+    run_helm(&["repo", "index", ".", "--url", &server.url], charts.path());
+    apply(&[]).expect_code(0);
+    let live = cluster.get("configmap", Some(&ns.name), "web").unwrap();
+    assert_eq!(live["data"]["version"], "1.2.0");
+
+    let history = kpush_env(
+        repo.path(),
+        &["--kubeconfig", &kubeconfig, "history", "-o", "json"],
+        &[],
+    );
+    history.expect_code(0);
+    let entries: Value = serde_json::from_str(&history.stdout).unwrap();
+    let recorded: Vec<&str> = entries["apps"][0]["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["chart"]["version"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(recorded, ["1.1.0", "1.2.0"], "{}", history.stdout);
+
+    let back = kpush_env(
+        repo.path(),
+        &["--kubeconfig", &kubeconfig, "rollback", "--helm-bin", &helm],
+        &[("KPUSH_CACHE_DIR", cache_dir.as_str())],
+    );
+    back.expect_code(0);
+    let live = cluster.get("configmap", Some(&ns.name), "web").unwrap();
+    assert_eq!(live["data"]["version"], "1.1.0", "{}", back.all());
+}
