@@ -265,3 +265,48 @@ fn a_deploy_records_the_resolved_version_and_rollback_goes_back_to_it() {
     let live = cluster.get("configmap", Some(&ns.name), "web").unwrap();
     assert_eq!(live["data"]["version"], "1.1.0", "{}", back.all());
 }
+
+#[test]
+fn charts_from_an_oci_registry_resolve_ranges_in_both_spellings() {
+    let registry = common::registry::Registry::start();
+    let packages = tempfile::tempdir().unwrap();
+    for version in ["1.0.0", "1.1.0", "2.0.0"] {
+        package(packages.path(), version);
+        let archive = packages.path().join(format!("web-{version}.tgz"));
+        run_helm(
+            &[
+                "push",
+                archive.to_str().unwrap(),
+                &format!("oci://{}/charts", registry.host),
+                "--plain-http",
+            ],
+            packages.path(),
+        );
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    // `oci://host/path`, and Argo CD's bare `host/path`.
+    for url in [
+        format!("oci://{}/charts", registry.host),
+        format!("{}/charts", registry.host),
+    ] {
+        repo.write("kpush.yaml", application(&url, "^1.0", ""))
+            .commit("oci chart");
+        let run = render(&repo, cache.path(), &[], &[]);
+        run.expect_code(0);
+        assert_eq!(config_map(&run)["version"], "1.1.0", "{url}");
+    }
+    repo.write(
+        "kpush.yaml",
+        application(&format!("oci://{}/charts", registry.host), "2.0.0", ""),
+    )
+    .commit("exact");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    assert_eq!(config_map(&run)["version"], "2.0.0");
+    // Cached: the registry is no longer needed.
+    drop(registry);
+    let offline = render(&repo, cache.path(), &["--offline"], &[]);
+    offline.expect_code(0);
+    assert_eq!(config_map(&offline)["version"], "2.0.0");
+}
