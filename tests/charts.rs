@@ -310,3 +310,93 @@ fn charts_from_an_oci_registry_resolve_ranges_in_both_spellings() {
     offline.expect_code(0);
     assert_eq!(config_map(&offline)["version"], "2.0.0");
 }
+
+/// A chart in the repository that depends on `web` from `repository` at `version`.
+fn parent_chart(repo: &GitRepo, repository: &str, version: &str) {
+    repo.write(
+        "app/Chart.yaml",
+        format!(
+            "apiVersion: v2\nname: app\nversion: 0.1.0\ndependencies:\n  - name: web\n    version: \"{version}\"\n    repository: {repository}\n"
+        ),
+    )
+    .write(
+        "app/templates/own.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: own\ndata: {}\n",
+    );
+}
+
+/// The version the dependency's ConfigMap says.
+fn dependency_version(run: &common::Run) -> Value {
+    let list: Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()));
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["metadata"]["name"] == "web")
+        .map(|o| o["data"]["version"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn dependencies_not_committed_are_fetched_and_chart_lock_pins_them() {
+    let (server, _charts) = serve(&["1.0.0", "1.1.0", "2.0.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    parent_chart(&repo, &server.url, "^1.0");
+    repo.commit("chart with a dependency");
+    let render_app = |repo: &GitRepo, extra: &[&str]| {
+        let mut args = vec!["app"];
+        args.extend_from_slice(extra);
+        render(repo, cache.path(), &args, &[])
+    };
+    let run = render_app(&repo, &[]);
+    run.expect_code(0);
+    assert_eq!(dependency_version(&run), "1.1.0");
+
+    // A committed Chart.lock pins the version.
+    let lock = |version: &str| {
+        format!(
+            "dependencies:\n- name: web\n  repository: {}\n  version: {version}\ndigest: sha256:0000\ngenerated: \"2026-01-01T00:00:00Z\"\n",
+            server.url
+        )
+    };
+    repo.write("app/Chart.lock", lock("1.0.0")).commit("lock");
+    let run = render_app(&repo, &[]);
+    run.expect_code(0);
+    assert_eq!(dependency_version(&run), "1.0.0");
+    // Cached now: offline works.
+    let run = render_app(&repo, &["--offline"]);
+    run.expect_code(0);
+
+    // A lock outside the range Chart.yaml asks for is out of date: refused.
+    repo.write("app/Chart.lock", lock("2.0.0"))
+        .commit("stale lock");
+    let run = render_app(&repo, &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("the lock is out of date"),
+        "{}",
+        run.all()
+    );
+
+    // From an OCI registry too.
+    let registry = common::registry::Registry::start();
+    let packages = tempfile::tempdir().unwrap();
+    package(packages.path(), "1.0.0");
+    run_helm(
+        &[
+            "push",
+            packages.path().join("web-1.0.0.tgz").to_str().unwrap(),
+            &format!("oci://{}/charts", registry.host),
+            "--plain-http",
+        ],
+        packages.path(),
+    );
+    repo.remove("app/Chart.lock");
+    parent_chart(&repo, &format!("oci://{}/charts", registry.host), "1.0.0");
+    repo.commit("oci dependency");
+    let run = render_app(&repo, &[]);
+    run.expect_code(0);
+    assert_eq!(dependency_version(&run), "1.0.0");
+}

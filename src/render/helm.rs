@@ -21,12 +21,12 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         line: 0,
     };
     let fail = |message: String| RenderError::single(origin.file.clone(), message);
-    check_dependencies(snapshot, chart, &origin)?;
     let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
     let tree = work.path().join("tree");
     snapshot
         .materialize(&tree)
         .map_err(|e| fail(e.to_string()))?;
+    vendor_dependencies(snapshot, chart, &tree.join(chart), spec, &origin)?;
     let value_files = value_files(snapshot, chart, &spec.helm)?
         .into_iter()
         .map(|f| tree.join(f))
@@ -293,24 +293,31 @@ fn lexical(path: &Path) -> PathBuf {
     out
 }
 
-/// Remote dependencies would need the network at deploy time; they must be vendored.
-fn check_dependencies(
+/// The chart's dependencies that are neither committed under `charts/` nor local
+/// (`file://`) are fetched like any chart from a repository (cached by digest, `--offline`
+/// honoured) and placed under the materialized chart's `charts/`, as `helm dependency build`
+/// would. A committed `Chart.lock` pins each one's version; a dependency it does not pin, or
+/// pins outside the range `Chart.yaml` asks for, is an error.
+fn vendor_dependencies(
     snapshot: &Snapshot,
     chart: &Path,
+    chart_dir: &Path,
+    spec: &RenderSpec,
     origin: &Origin,
 ) -> Result<(), RenderError> {
-    let Ok(Some(bytes)) = snapshot.read(&chart.join("Chart.yaml")) else {
+    let fail = |message: String| RenderError::single(origin.file.clone(), message);
+    let read = |name: &str| -> Option<Value> {
+        let bytes = snapshot.read(&chart.join(name)).ok().flatten()?;
+        let docs = crate::input::parse_documents(&chart.join(name), &bytes).ok()?;
+        docs.into_iter().next().map(|d| d.value)
+    };
+    let Some(definition) = read("Chart.yaml") else {
         return Ok(());
     };
-    let Ok(docs) = crate::input::parse_documents(&chart.join("Chart.yaml"), &bytes) else {
-        return Ok(());
-    };
-    let Some(doc) = docs.first() else {
-        return Ok(());
-    };
+    let lock = read("Chart.lock");
     let vendored = snapshot.files(&chart.join("charts")).unwrap_or_default();
     let mut problems = Vec::new();
-    for dep in doc.value["dependencies"].as_array().into_iter().flatten() {
+    for dep in definition["dependencies"].as_array().into_iter().flatten() {
         let name = dep["name"].as_str().unwrap_or("");
         let repository = dep["repository"].as_str().unwrap_or("");
         let present = vendored.iter().any(|f| {
@@ -323,20 +330,74 @@ fn check_dependencies(
                 c == name || (c.starts_with(&format!("{name}-")) && c.ends_with(".tgz"))
             })
         });
-        if !present && !repository.starts_with("file://") {
-            problems.push(Problem {
-                origin: origin.clone(),
-                column: None,
-                message: format!(
-                    "chart dependency `{name}` comes from `{repository}`, which kpush does not download\nhint: run `helm dependency build` and commit the chart under `charts/`"
-                ),
-            });
+        if present || repository.is_empty() || repository.starts_with("file://") {
+            continue;
+        }
+        if repository.starts_with('@') || repository.starts_with("alias:") {
+            problems.push(format!(
+                "chart dependency `{name}` names its repository `{repository}` from Helm's local repository list, which a pipeline does not have\nhint: write the repository's URL in `Chart.yaml`"
+            ));
+            continue;
+        }
+        let wanted = dep["version"].as_str().unwrap_or("").to_string();
+        let version = match &lock {
+            None => wanted.clone(),
+            Some(lock) => {
+                let locked = lock["dependencies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|l| {
+                        l["name"].as_str() == Some(name)
+                            && l["repository"].as_str().map(|r| r.trim_end_matches('/'))
+                                == Some(repository.trim_end_matches('/'))
+                    });
+                match locked.and_then(|l| l["version"].as_str()) {
+                    Some(v) => v.to_string(),
+                    None => {
+                        problems.push(format!(
+                            "chart dependency `{name}` from `{repository}` is not in `Chart.lock`: the lock is out of date\nhint: run `helm dependency update` and commit `Chart.lock`"
+                        ));
+                        continue;
+                    }
+                }
+            }
+        };
+        if lock.is_some() && !crate::source::charts::satisfies(&version, &wanted) {
+            problems.push(format!(
+                "`Chart.lock` pins chart dependency `{name}` at {version}, outside `{wanted}` that `Chart.yaml` asks for: the lock is out of date\nhint: run `helm dependency update` and commit `Chart.lock`"
+            ));
+            continue;
+        }
+        let source = crate::source::charts::ChartSource {
+            repo_url: repository.to_string(),
+            name: name.to_string(),
+            version,
+            digest: None,
+        };
+        match crate::source::charts::fetch(&source, &spec.tools.charts, &spec.tools.helm()) {
+            Ok(fetched) => {
+                let target = chart_dir
+                    .join("charts")
+                    .join(format!("{name}-{}.tgz", fetched.resolved.version));
+                let copied = std::fs::create_dir_all(chart_dir.join("charts"))
+                    .and_then(|_| std::fs::copy(&fetched.archive, &target));
+                if let Err(e) = copied {
+                    problems.push(format!("cannot place chart dependency `{name}`: {e}"));
+                }
+            }
+            Err(e) => problems.push(format!("chart dependency `{name}`: {e}")),
         }
     }
     if problems.is_empty() {
         Ok(())
     } else {
-        Err(RenderError { problems })
+        Err(RenderError {
+            problems: problems
+                .into_iter()
+                .map(|m| fail(m).problems.remove(0))
+                .collect(),
+        })
     }
 }
 

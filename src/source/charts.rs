@@ -75,6 +75,8 @@ pub struct Fetched {
     pub resolved: ResolvedChart,
     /// The unpacked chart's root (its `Chart.yaml`).
     pub dir: PathBuf,
+    /// The archive, in the cache.
+    pub archive: PathBuf,
 }
 
 /// Environment variables with the chart repository's credentials.
@@ -187,6 +189,14 @@ fn requirement(text: &str) -> Result<Vec<semver::VersionReq>, String> {
         .collect()
 }
 
+/// Whether `version` is within Helm's constraint `range` (empty: any).
+pub fn satisfies(version: &str, range: &str) -> bool {
+    let Ok(version) = semver::Version::parse(version.trim().trim_start_matches('v')) else {
+        return false;
+    };
+    requirement(range).is_ok_and(|alternatives| alternatives.iter().any(|r| r.matches(&version)))
+}
+
 fn is_oci(repo_url: &str) -> bool {
     repo_url.starts_with("oci://") || !repo_url.contains("://")
 }
@@ -257,6 +267,7 @@ fn cached(
     }
     let dir = unpacked(cache, hex, &bytes)?;
     Ok(Some(Fetched {
+        archive,
         resolved: ResolvedChart {
             repository: source.repo_url.clone(),
             name: source.name.clone(),
@@ -394,6 +405,7 @@ fn download(source: &ChartSource, cache: &ChartCache, helm: &Path) -> Result<Fet
         source.repo_url
     );
     Ok(Fetched {
+        archive: kept,
         resolved: ResolvedChart {
             repository: source.repo_url.clone(),
             name: source.name.clone(),
