@@ -400,3 +400,74 @@ fn dependencies_not_committed_are_fetched_and_chart_lock_pins_them() {
     run.expect_code(0);
     assert_eq!(dependency_version(&run), "1.0.0");
 }
+
+#[test]
+fn a_multi_source_app_takes_values_files_from_its_ref_source() {
+    let (server, _charts) = serve(&["1.0.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    let sources = |value_file: &str, extra: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  sources:\n  - repoURL: {}\n    chart: web\n    targetRevision: 1.0.0\n    helm:\n      valueFiles: [{value_file}]\n  - repoURL: https://git.example.com/team/config.git\n    targetRevision: main\n    ref: values\n{extra}  destination: {{namespace: prod}}\n",
+            server.url
+        )
+    };
+    repo.write("envs/prod.yaml", "greeting: from-the-team-repo\n")
+        .write("kpush.yaml", sources("$values/envs/prod.yaml", ""))
+        .commit("multi-source");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    assert_eq!(config_map(&run)["greeting"], "from-the-team-repo");
+
+    // A `ref` to another repository cannot be read from this one.
+    let remote = std::process::Command::new("git")
+        .args([
+            "remote",
+            "add",
+            "origin",
+            "https://git.example.com/team/app.git",
+        ])
+        .current_dir(repo.path())
+        .status()
+        .unwrap();
+    assert!(remote.success());
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("not a remote of this repository"),
+        "{}",
+        run.all()
+    );
+    repo.write(
+        "kpush.yaml",
+        sources("$values/envs/prod.yaml", "").replace("team/config.git", "team/app"),
+    )
+    .commit("ref to this repository");
+    render(&repo, cache.path(), &[], &[]).expect_code(0);
+
+    // A `$name` no source declares, and two sources that both render: refused with the reason.
+    repo.write("kpush.yaml", sources("$other/envs/prod.yaml", ""))
+        .commit("unknown ref");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("names no `ref` source"),
+        "{}",
+        run.all()
+    );
+    repo.write(
+        "kpush.yaml",
+        sources(
+            "values-prod.yaml",
+            "  - repoURL: https://git.example.com/team/config.git\n    path: manifests\n",
+        ),
+    )
+    .commit("two renderers");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("kpush renders one per app"),
+        "{}",
+        run.all()
+    );
+}

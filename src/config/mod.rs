@@ -62,6 +62,9 @@ pub struct SourceSpec {
     /// A chart from the Helm repository or OCI registry at `repo_url`; `target_revision` is
     /// then its version (or semver range), and `path` is not used.
     pub chart: Option<String>,
+    /// A multi-source app's `ref` sources, by name, with their repository URLs: `$name/…`
+    /// values files are read from this repository (written `$/…` in `helm.value_files`).
+    pub refs: Vec<(String, String)>,
     pub helm: HelmSpec,
     pub kustomize: KustomizeSpec,
     pub directory: DirectorySpec,

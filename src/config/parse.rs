@@ -238,7 +238,14 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
 
     let spec = root.object("spec", &mut f);
     spec.get("project");
-    let source = parse_source(&spec.object("source", &mut f), &mut f, argo);
+    // Argo CD uses `sources` when both are set.
+    let source = match spec.get("sources") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            spec.get("source");
+            parse_sources(&spec.path, items, &mut f, argo)
+        }
+        _ => parse_source(&spec.object("source", &mut f), &mut f, argo),
+    };
     let dest = spec.object("destination", &mut f);
     let destination = Destination {
         namespace: dest.string("namespace", &mut f),
@@ -373,6 +380,15 @@ fn check_paths(
                 "`spec.source.chart` needs `spec.source.repoURL`: the chart repository (`https://…`) or OCI registry (`oci://host/path`) it comes from".into(),
             );
         }
+        for file in &source.helm.value_files {
+            if let Some(rest) = file.strip_prefix("$/")
+                && !inside_repository(Path::new(""), rest)
+            {
+                errors.push(format!(
+                    "`spec.source.helm.valueFiles: {rest}` is outside the repository"
+                ));
+            }
+        }
     } else if source.path.as_os_str().is_empty() {
         errors.push("missing required field `spec.source.path`".into());
     } else if !inside_repository(Path::new(""), &source.path.to_string_lossy()) {
@@ -408,13 +424,72 @@ fn check_paths(
                 .map(|(_, p)| ("spec.source.helm.fileParameters".to_string(), p)),
         );
         for (field, file) in files {
-            if !inside_repository(app, file) {
+            // `$ref/…` (written `$/…`): relative to the repository root.
+            let (base, file) = match file.strip_prefix("$/") {
+                Some(rest) => (Path::new(""), rest),
+                None => (app.as_path(), file.as_str()),
+            };
+            if !inside_repository(base, file) {
                 errors.push(format!(
                     "`{field}: {file}` is outside the repository; values files are relative to the app path"
                 ));
             }
         }
     }
+}
+
+/// Argo CD's `sources`: `ref` sources name this repository for `$ref/…` values files; one
+/// other source renders the app (a chart from a repository, or a path).
+fn parse_sources(spec_path: &str, items: &[Value], f: &mut Findings, argo: bool) -> SourceSpec {
+    let mut refs = Vec::new();
+    let mut rendering = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let path = format!("{spec_path}.sources[{i}]");
+        let fields = Fields::new(Some(item), &path, f);
+        let reference = fields.string("ref", f);
+        let renders = item.get("path").is_some() || item.get("chart").is_some();
+        let only_a_ref = reference.is_some() && !renders;
+        let parsed = parse_source(&fields, f, argo);
+        if let Some(name) = reference {
+            refs.push((name, parsed.repo_url.clone().unwrap_or_default()));
+        }
+        if !only_a_ref {
+            rendering.push((path, parsed));
+        }
+    }
+    if rendering.len() > 1 {
+        let named: Vec<&str> = rendering.iter().map(|(p, _)| p.as_str()).collect();
+        f.errors.push(format!(
+            "{} sources render objects ({}); kpush renders one per app\nhint: make each its own app (one Application per source), or keep one and use the others as `ref` sources for values files",
+            rendering.len(),
+            named.join(", ")
+        ));
+    }
+    let Some((path, mut source)) = rendering.into_iter().next() else {
+        f.errors.push(format!(
+            "`{spec_path}.sources` has only `ref` sources: none renders anything"
+        ));
+        return SourceSpec::default();
+    };
+    for file in &mut source.helm.value_files {
+        let Some(rest) = file.strip_prefix('$') else {
+            continue;
+        };
+        let (name, within) = rest.split_once('/').unwrap_or((rest, ""));
+        if refs.iter().any(|(r, _)| r == name) {
+            *file = format!("$/{within}");
+        } else {
+            f.errors.push(format!(
+                "`{path}.helm.valueFiles`: `{file}` names no `ref` source (known: {})",
+                refs.iter()
+                    .map(|(r, _)| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+    }
+    source.refs = refs;
+    source
 }
 
 fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
@@ -512,6 +587,7 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
         target_revision: s.string("targetRevision", f),
         repo_url: s.string("repoURL", f),
         chart: s.string("chart", f),
+        refs: Vec::new(),
         helm: helm_spec,
         kustomize: kustomize_spec,
         directory: directory_spec,

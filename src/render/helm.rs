@@ -86,6 +86,29 @@ pub fn render_chart(
     };
     let mut value_files = Vec::new();
     for file in &spec.helm.value_files {
+        // `$ref/…` of a multi-source app: from this repository, at the commit deployed.
+        if let Some(rest) = file.strip_prefix("$/") {
+            let path = lexical(Path::new(rest));
+            match snapshot.read(&path) {
+                Ok(Some(bytes)) => {
+                    let copy = work
+                        .path()
+                        .join(format!("ref-values-{}.yaml", value_files.len()));
+                    std::fs::write(&copy, bytes)
+                        .map_err(|e| fail(format!("cannot write values: {e}")))?;
+                    value_files.push(copy);
+                }
+                _ if spec.helm.ignore_missing_value_files => {}
+                _ => {
+                    return Err(fail(format!(
+                        "values file `{}` does not exist at revision `{}`",
+                        path.display(),
+                        snapshot.revision_name()
+                    )));
+                }
+            }
+            continue;
+        }
         value_files.extend(inside(file, "values file")?);
     }
     let mut file_parameters = Vec::new();
@@ -228,7 +251,11 @@ fn value_files(
     let origin = chart.join("Chart.yaml");
     let mut found = Vec::new();
     for file in &helm.value_files {
-        let path = lexical(&chart.join(file));
+        // `$ref/…` of a multi-source app: from the repository root.
+        let path = match file.strip_prefix("$/") {
+            Some(rest) => lexical(Path::new(rest)),
+            None => lexical(&chart.join(file)),
+        };
         let text = path.to_string_lossy().replace('\\', "/");
         let matched: Vec<PathBuf> = if text.contains(['*', '?', '{', '[']) {
             let mut all: Vec<PathBuf> = snapshot
