@@ -321,3 +321,67 @@ fn write_back_commits_exactly_one_file_that_later_renders_the_tag() {
         "registry.example/shop/worker:1.1.0"
     );
 }
+
+/// A promoted image stays deployed until another promotion changes it, as Argo CD keeps an
+/// Image Updater override: diffs and deploys without `--image` keep it, and say so.
+#[test]
+fn a_promoted_image_is_kept_by_runs_that_name_no_tag() {
+    let cluster = cluster();
+    let ns = cluster.namespace("kp-kept");
+    let repo = GitRepo::new();
+    repo.write("kpush.yaml", web_app_with_tag_policy(&ns.name))
+        .write(
+            "web/deploy.yaml",
+            common::deployment("web", 0, "registry.example/shop/web:2.0.0"),
+        )
+        .write("web/settings.yaml", common::configmap("settings", "1"))
+        .commit("web");
+    let run = |args: &[&str]| cluster.kpush(repo.path(), args);
+    run(&["apply", "--env", "prod", "--image", "web=2.1.0"]).expect_code(0);
+    assert_eq!(
+        image_of(&cluster, &ns.name, "web"),
+        "registry.example/shop/web:2.1.0"
+    );
+
+    // The nightly drift check and a pull request's diff name no image: no drift.
+    let diff = run(&["diff", "--env", "prod", "--exit-code"]);
+    diff.expect_code(0);
+    assert!(
+        diff.stdout
+            .contains("registry.example/shop/web:2.1.0 (kept from revision 1)"),
+        "{}",
+        diff.all()
+    );
+    // A deploy of another change keeps it too, and records it for the next one.
+    repo.write("web/settings.yaml", common::configmap("settings", "2"))
+        .commit("settings");
+    run(&["apply", "--env", "prod"]).expect_code(0);
+    assert_eq!(
+        image_of(&cluster, &ns.name, "web"),
+        "registry.example/shop/web:2.1.0"
+    );
+    run(&["diff", "--env", "prod", "--exit-code"]).expect_code(0);
+
+    // A new promotion replaces it.
+    run(&["apply", "--env", "prod", "--image", "web=2.2.0"]).expect_code(0);
+    assert_eq!(
+        image_of(&cluster, &ns.name, "web"),
+        "registry.example/shop/web:2.2.0"
+    );
+    // A rollback puts back what it goes back to, and that stays too.
+    run(&["rollback", "--env", "prod"]).expect_code(0);
+    assert_eq!(
+        image_of(&cluster, &ns.name, "web"),
+        "registry.example/shop/web:2.1.0"
+    );
+    run(&["diff", "--env", "prod", "--exit-code"]).expect_code(0);
+    // A policy that now refuses the kept tag drops it: the manifest's tag is the plan.
+    repo.write(
+        "kpush.yaml",
+        web_app_with_tag_policy(&ns.name).replace(r"'regexp:^2\.\d+\.\d+$'", "'regexp:^3\\.'"),
+    )
+    .commit("stricter policy");
+    let diff = run(&["diff", "--env", "prod", "--exit-code"]);
+    diff.expect_code(2);
+    assert!(diff.stderr.contains("is not kept"), "{}", diff.all());
+}

@@ -29,10 +29,12 @@ impl Planned<'_> {
     /// The report of the plan alone.
     pub fn report(self, status: ExitStatus) -> AppReport {
         let id = self.id();
+        let kept = kept_images(&self.prepared);
         let revision = self.prepared.commit.map(|c| c.sha);
         let mut report =
             AppReport::new(id, revision, self.prepared.plan, status).with_images(images(self.run));
         report.chart = self.prepared.chart;
+        report.kept_images = kept;
         report
     }
 }
@@ -40,6 +42,22 @@ impl Planned<'_> {
 /// The images an app promotes, as reports show them.
 pub(super) fn images(run: &AppRun) -> Vec<String> {
     run.images.iter().map(ToString::to_string).collect()
+}
+
+/// The images an earlier deploy promoted that this run keeps, with the revision.
+fn kept_images(prepared: &Prepared) -> Vec<String> {
+    prepared
+        .promoted
+        .iter()
+        .filter_map(|p| Some(format!("{p} (kept from revision {})", p.kept_from?)))
+        .collect()
+}
+
+/// Every image the plan deploys by promotion, for the plan's `Images:` line.
+fn shown_images(run: &AppRun, prepared: &Prepared) -> Vec<String> {
+    let mut shown = images(run);
+    shown.extend(kept_images(prepared));
+    shown
 }
 
 /// Plans one app again (another deploy of it ran since its plan), keeping the moves the
@@ -65,7 +83,7 @@ pub(super) async fn plan_one<'a>(
         &planned.id(),
         &planned.prepared.namespaces_to_create,
         &planned.prepared.plan,
-        &images(run),
+        &shown_images(run, &planned.prepared),
     );
     stream.chart(planned.prepared.chart.as_ref());
     Ok(planned)
@@ -101,7 +119,7 @@ pub(super) async fn plan_all<'a>(
             &p.id(),
             &p.prepared.namespaces_to_create,
             &p.prepared.plan,
-            &images(p.run),
+            &shown_images(p.run, &p.prepared),
         );
         stream.chart(p.prepared.chart.as_ref());
     }

@@ -35,6 +35,9 @@ pub struct AppRun {
     pub replace: bool,
     /// The images this deploy promotes, checked against the policy.
     pub images: Vec<crate::images::Promotion>,
+    /// The app's image policies: a promotion kept from an earlier deploy is checked against
+    /// them again and written where they say.
+    pub image_policies: Vec<crate::images::ImagePolicy>,
     /// Argo CD's selfHeal: fields people changed by hand (kubectl edit, patch, ...) are taken
     /// back; conflicts with controllers are still reported.
     pub self_heal: bool,

@@ -55,6 +55,8 @@ pub struct Prepared {
     pub commit: Option<CommitInfo>,
     /// The chart a repository or registry served, for an app that names one.
     pub chart: Option<crate::source::charts::ResolvedChart>,
+    /// The images the render put in place, kept ones marked.
+    pub promoted: Vec<crate::images::Promotion>,
 }
 
 /// Settings the later steps of a run need again.
@@ -100,6 +102,7 @@ pub async fn prepare(
     options: PrepareOptions,
 ) -> Result<Prepared, Error> {
     let chart = rendered.chart.clone();
+    let promoted = rendered.promoted.clone();
     let mut api_versions: BTreeSet<String> = rendered
         .manifests
         .iter()
@@ -220,6 +223,7 @@ pub async fn prepare(
         options,
         commit,
         chart,
+        promoted,
     })
 }
 

@@ -170,5 +170,14 @@ fn history_entry(
         snapshot: None,
         hooks: Vec::new(),
         chart: prepared.chart.clone(),
+        promoted: prepared
+            .promoted
+            .iter()
+            .map(|p| history::Promoted {
+                alias: p.alias.clone(),
+                repository: p.repository.clone(),
+                tag: p.tag.clone(),
+            })
+            .collect(),
     }
 }

@@ -5,6 +5,8 @@ use crate::render::{self, Rendered};
 use crate::source::{CommitInfo, Snapshot};
 
 use super::AppRun;
+use crate::images::Promotion;
+use crate::inventory::history::Promoted;
 
 /// Renders one app at its revision; also returns the commit rendered (`None` for the working
 /// tree).
@@ -19,11 +21,20 @@ pub fn render_at(
             short_sha: sha.get(..7).unwrap_or(sha).to_string(),
             ..CommitInfo::default()
         });
-        return Ok((restore.rendered.clone(), commit));
+        let mut rendered = restore.rendered.clone();
+        // What the restored deploy promoted stays promoted.
+        rendered.promoted = restore
+            .entry
+            .promoted
+            .iter()
+            .map(|p| kept(p, app, restore.entry.revision))
+            .collect();
+        return Ok((rendered, commit));
     }
     let opened = opened_at(snapshot, &app.revision)?;
     let at = opened.as_ref().unwrap_or(snapshot);
-    let rendered = render::render_app(at, &app.render)?;
+    let mut rendered = render::render_app(at, &app.render)?;
+    rendered.promoted = app.render.images.clone();
     tracing::info!(app = %app.name, objects = rendered.manifests.len(), "rendered");
     Ok((rendered, at.commit.clone()))
 }
@@ -31,22 +42,100 @@ pub fn render_at(
 /// A chart renders for the cluster it deploys to (`.Capabilities`: its version and API
 /// versions), as Argo CD renders it: `first`, the render without a cluster, is made again with
 /// them. Anything else is returned as it is.
+///
+/// Images the last successful deploy promoted, and that this run names no tag for, stay
+/// promoted (as Argo CD keeps an Image Updater override): the render is made again with them.
 pub async fn for_cluster(
     cluster: &crate::cluster::Cluster,
     snapshot: &Snapshot,
     app: &AppRun,
     first: (Rendered, Option<CommitInfo>),
 ) -> Result<(Rendered, Option<CommitInfo>), Error> {
-    if app.restore.is_some() || !is_chart(snapshot, app)? {
+    if app.restore.is_some() {
         return Ok(first);
     }
-    let (kube_version, api_versions) = cluster.capabilities().await?;
+    let keep = kept_promotions(cluster, app).await;
+    let chart = is_chart(snapshot, app)?;
+    if keep.is_empty() && !chart {
+        return Ok(first);
+    }
     let mut app = app.clone();
-    app.render.capabilities = Some(render::Capabilities {
-        kube_version,
-        api_versions,
-    });
+    if chart {
+        let (kube_version, api_versions) = cluster.capabilities().await?;
+        app.render.capabilities = Some(render::Capabilities {
+            kube_version,
+            api_versions,
+        });
+    }
+    app.images.extend(keep);
+    app.render.images = app.images.clone();
     render_at(snapshot, &app)
+}
+
+/// The promotions of the app's last successful deploy that this run does not replace, each
+/// checked against today's policy (one it now refuses is dropped, with a warning).
+async fn kept_promotions(cluster: &crate::cluster::Cluster, app: &AppRun) -> Vec<Promotion> {
+    let recorded = match super::inventory_read::recorded(cluster, app).await {
+        Ok(recorded) => recorded,
+        Err(e) => {
+            tracing::info!("no promoted images kept for {}: {e}", app.name);
+            return Vec::new();
+        }
+    };
+    let Some(last) = recorded.history.iter().rev().find(|e| e.succeeded()) else {
+        return Vec::new();
+    };
+    last.promoted
+        .iter()
+        .filter(|p| !app.images.iter().any(|i| same_image(i, p)))
+        .filter(|p| {
+            let policy = policy_of(app, p);
+            match policy.and_then(|policy| policy.refuses(&p.tag)) {
+                Some(rule) => {
+                    tracing::warn!(
+                        "app {}: {}:{} promoted by revision {} is not kept: the image policy now refuses it ({rule})",
+                        app.name,
+                        p.repository,
+                        p.tag,
+                        last.revision
+                    );
+                    false
+                }
+                None => true,
+            }
+        })
+        .map(|p| kept(p, app, last.revision))
+        .collect()
+}
+
+/// The same image: the same policy alias, or (without one) the same repository.
+fn same_image(promotion: &Promotion, recorded: &Promoted) -> bool {
+    match (&promotion.alias, &recorded.alias) {
+        (Some(a), Some(b)) => a == b,
+        _ => promotion.repository == recorded.repository,
+    }
+}
+
+fn policy_of<'a>(app: &'a AppRun, recorded: &Promoted) -> Option<&'a crate::images::ImagePolicy> {
+    app.image_policies
+        .iter()
+        .find(|policy| match &recorded.alias {
+            Some(alias) => &policy.alias == alias,
+            None => policy.repository == recorded.repository,
+        })
+}
+
+/// A recorded promotion as one to render, written where today's policy says.
+fn kept(recorded: &Promoted, app: &AppRun, revision: u64) -> Promotion {
+    let policy = policy_of(app, recorded);
+    Promotion {
+        alias: recorded.alias.clone(),
+        repository: recorded.repository.clone(),
+        tag: recorded.tag.clone(),
+        helm: policy.map(|p| p.helm.clone()).unwrap_or_default(),
+        kustomize_name: policy.and_then(|p| p.kustomize_name.clone()),
+        kept_from: Some(revision),
+    }
 }
 
 fn is_chart(snapshot: &Snapshot, app: &AppRun) -> Result<bool, Error> {

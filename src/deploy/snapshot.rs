@@ -114,5 +114,6 @@ pub async fn read(
     Ok(Some(Rendered {
         manifests,
         chart: None,
+        promoted: Vec::new(),
     }))
 }

@@ -20,6 +20,9 @@ pub struct Promotion {
     /// Where to put the tag in Helm values and kustomize images.
     pub helm: HelmTarget,
     pub kustomize_name: Option<String>,
+    /// Promoted by an earlier deploy (its revision) and kept because this run names no tag for
+    /// it, as Argo CD keeps an Image Updater override until the next one.
+    pub kept_from: Option<u64>,
 }
 
 /// The Helm values an image is written to (`image.repository` / `image.tag` by default).

@@ -50,6 +50,7 @@ mod tests {
             tag: "2.4.1".into(),
             helm: HelmTarget::default(),
             kustomize_name: None,
+            kept_from: None,
         };
         let mut deploy = json!({"kind": "Deployment", "spec": {"template": {"spec": {
             "initContainers": [{"name": "migrate", "image": "registry:5000/shop/web:1.0"}],

@@ -52,6 +52,19 @@ pub struct HistoryEntry {
     /// The chart a repository or registry served, as resolved (its version and digest).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub chart: Option<crate::source::charts::ResolvedChart>,
+    /// The images the deploy promoted (named with `--image`, or kept from an earlier deploy):
+    /// later runs that name no tag for them keep them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub promoted: Vec<Promoted>,
+}
+
+/// One promoted image of a recorded deploy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Promoted {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    pub repository: String,
+    pub tag: String,
 }
 
 /// One hook that ran during a recorded deploy.
@@ -196,6 +209,7 @@ mod tests {
             snapshot: None,
             hooks: Vec::new(),
             chart: None,
+            promoted: Vec::new(),
         }
     }
 

@@ -95,6 +95,7 @@ mod tests {
                 .map(|o| Manifest::from_value(o.clone(), Origin::default()).unwrap())
                 .collect(),
             chart: None,
+            promoted: Vec::new(),
         }
     }
 

@@ -38,6 +38,7 @@ pub fn parse_files(files: &[SourceFile]) -> (Rendered, Vec<Problem>) {
         Rendered {
             manifests,
             chart: None,
+            promoted: Vec::new(),
         },
         problems,
     )

@@ -458,6 +458,7 @@ fn parse_output(chart: &Path, output: &str) -> Result<Rendered, RenderError> {
         Ok(Rendered {
             manifests,
             chart: None,
+            promoted: Vec::new(),
         })
     } else {
         Err(RenderError { problems })

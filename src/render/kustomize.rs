@@ -65,6 +65,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         Ok(Rendered {
             manifests,
             chart: None,
+            promoted: Vec::new(),
         })
     } else {
         Err(RenderError { problems })

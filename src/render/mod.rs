@@ -30,4 +30,6 @@ pub struct Rendered {
     pub manifests: Vec<Manifest>,
     /// The chart a repository or registry served, for an app that names one.
     pub chart: Option<crate::source::charts::ResolvedChart>,
+    /// The images the render put in place (promoted now, or kept from an earlier deploy).
+    pub promoted: Vec<crate::images::Promotion>,
 }

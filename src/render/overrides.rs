@@ -77,6 +77,7 @@ pub fn apply_argocd_source(snapshot: &Snapshot, spec: &mut RenderSpec) -> Result
                     tag: tag.to_string(),
                     helm: Default::default(),
                     kustomize_name: None,
+                    kept_from: None,
                 });
             }
         }

@@ -23,6 +23,10 @@ pub struct AppReport {
     /// Images promoted by `--image`, as `repository:tag`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub images: Vec<String>,
+    /// Images an earlier deploy promoted and this run keeps (it names no tag for them), as
+    /// `repository:tag (kept from revision N)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_images: Vec<String>,
     /// The chart a repository or registry served: its resolved version and digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<crate::source::charts::ResolvedChart>,
@@ -62,6 +66,7 @@ impl AppReport {
             revision,
             namespace: id.namespace,
             images: Vec::new(),
+            kept_images: Vec::new(),
             chart: None,
             counts: plan.counts(),
             plan,

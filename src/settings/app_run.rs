@@ -90,6 +90,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         },
         allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
         allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
+        image_policies: Vec::new(),
         restore: None,
         context,
         server: app.destination.server.clone(),

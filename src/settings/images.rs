@@ -105,6 +105,7 @@ pub(super) fn promotions(
             tag: arg.tag.clone(),
             helm: policy.map(|p| p.helm.clone()).unwrap_or_default(),
             kustomize_name: policy.and_then(|p| p.kustomize_name.clone()),
+            kept_from: None,
         });
     }
     Ok(out)

@@ -124,6 +124,7 @@ fn resolve_config(
         let env_images = env.map(|e| e.images.as_slice()).unwrap_or(&[]);
         let policies = images::effective_policies(&app.images, env_images);
         run.images = images::promotions(image_args, &policies, &run.name, run.env.as_deref())?;
+        run.image_policies = policies.clone();
         run.render.images = run.images.clone();
         known_aliases.extend(policies.into_iter().map(|p| p.alias));
         apps.push(run);

@@ -140,6 +140,7 @@ mod tests {
             snapshot: None,
             hooks: Vec::new(),
             chart: None,
+            promoted: Vec::new(),
         }
     }
 
