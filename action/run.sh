@@ -56,6 +56,21 @@ if [[ -n "${INPUT_IMAGES:-}" ]]; then
   done < <(printf '%s\n' "$INPUT_IMAGES" | tr ',' '\n')
 fi
 
+case "$command" in
+  diff)
+    if [[ -n "${INPUT_FROM:-}" ]]; then
+      args+=(--from "$INPUT_FROM" --to "${INPUT_TO:-HEAD}")
+    elif [[ -n "${INPUT_TO:-}" ]]; then
+      fail 3 "the to input of diff needs from: the revision to compare it with"
+    fi
+    ;;
+  rollback)
+    [[ -z "${INPUT_FROM:-}" ]] || fail 3 "the from input applies to diff only"
+    [[ -n "${INPUT_TO:-}" ]] && args+=(--to "$INPUT_TO")
+    ;;
+  *) [[ -z "${INPUT_FROM:-}${INPUT_TO:-}" ]] || fail 3 "the from and to inputs apply to diff (and to to rollback), not to $command" ;;
+esac
+
 if [[ "$command" != diff ]]; then
   is_true "${INPUT_DRY_RUN:-false}" && args+=(--dry-run)
   # delete has no earlier revision to go back to.
@@ -70,6 +85,29 @@ if [[ -n "${INPUT_EXTRA_ARGS:-}" ]]; then
   read -r -d '' -a extra <<<"$INPUT_EXTRA_ARGS" || true
   args+=("${extra[@]}")
 fi
+
+# A shallow checkout (actions/checkout fetches one commit by default) lacks the commits a
+# commit-to-commit diff compares (--from, --to) and the commit a rollback goes back to
+# (--to): fetch each one given as a full SHA that is not here, with the checkout's own
+# credentials. Other revisions (branches, tags, EMPTY) and a failed fetch are left to kpush,
+# whose error names the revision and how to fetch it.
+wanted=()
+repo_dir=.
+for ((i = 0; i < ${#args[@]}; i++)); do
+  case "$command:${args[i]}" in
+    diff:--from | diff:--to | rollback:--to) wanted+=("${args[i + 1]:-}") ;;
+    diff:--from=* | diff:--to=* | rollback:--to=*) wanted+=("${args[i]#*=}") ;;
+    *:--repo) repo_dir="${args[i + 1]:-.}" ;;
+    *:--repo=*) repo_dir="${args[i]#*=}" ;;
+  esac
+done
+for sha in "${wanted[@]}"; do
+  [[ "$sha" =~ ^([0-9a-f]{40}|[0-9a-f]{64})$ ]] || continue
+  git -C "$repo_dir" cat-file -e "$sha^{commit}" 2>/dev/null && continue
+  echo "commit $sha is not in the checkout: git fetch --depth=1 origin $sha"
+  git -C "$repo_dir" fetch --quiet --no-tags --depth=1 origin "$sha" \
+    || echo "::warning title=kpush::could not fetch commit $sha; kpush will say what is missing (a private repository checked out with persist-credentials: false cannot fetch: fetch the commit before this step, or check out with fetch-depth: 0)"
+done
 
 plan_json="$work/plan.json"
 plan_md="$work/plan.md"
@@ -96,6 +134,7 @@ if [[ -f "$plan_env" ]]; then
   done <"$plan_env" >>"$outputs"
 fi
 [[ -f "$plan_json" ]] && echo "plan-json=$plan_json" >>"$outputs"
+[[ -f "$plan_md" ]] && echo "plan-markdown=$plan_md" >>"$outputs"
 echo "exit-code=$code" >>"$outputs"
 
 if is_true "${INPUT_COMMENT_ON_PR:-false}"; then

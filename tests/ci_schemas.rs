@@ -112,7 +112,13 @@ fn github_example_workflows_are_valid() {
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
         .collect();
-    for expected in ["deploy.yml", "drift.yml", "pr-diff.yml", "teardown.yml"] {
+    for expected in [
+        "deploy.yml",
+        "drift.yml",
+        "pr-comment.yml",
+        "pr-diff.yml",
+        "teardown.yml",
+    ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} missing: {names:?}"
@@ -161,6 +167,154 @@ fn github_teardown_runs_only_code_of_the_base_branch() {
                 .iter()
                 .any(|s| uses(s, "OWNER/kpush@") && s["with"]["command"] == "delete"),
             "job `{name}` runs no kpush delete"
+        );
+    }
+}
+
+/// Pull requests from forks get the offline diff from a job that holds no secret and can only
+/// read; it hands the report on as an artifact. Pull requests of the repository keep the live
+/// diff and its comment.
+#[test]
+fn github_fork_pull_requests_get_the_offline_diff_without_secrets() {
+    let path = repo().join("ci-templates/github/pr-diff.yml");
+    let workflow: Value = serde_saphyr::from_str(&read(&path)).unwrap();
+    let jobs = workflow["jobs"].as_object().expect("jobs");
+    let condition = |job: &Value, test: &str| {
+        job["if"].as_str().is_some_and(|c| {
+            c.contains(&format!(
+                "github.event.pull_request.head.repo.full_name {test} github.repository"
+            ))
+        })
+    };
+    let forks: Vec<(&String, &Value)> = jobs
+        .iter()
+        .filter(|(_, job)| condition(job, "!="))
+        .collect();
+    assert_eq!(
+        forks.len(),
+        1,
+        "one job for pull requests from forks: {jobs:?}"
+    );
+    let (name, job) = forks[0];
+    let text = serde_json::to_string(job).unwrap();
+    assert!(
+        !text.contains("secrets."),
+        "job `{name}` reads a secret: {text}"
+    );
+    assert_eq!(
+        job["permissions"],
+        serde_json::json!({"contents": "read"}),
+        "job `{name}`"
+    );
+    let steps = job["steps"].as_array().expect("steps");
+    let step = |prefix: &str| {
+        steps
+            .iter()
+            .find(|s| s["uses"].as_str().is_some_and(|u| u.starts_with(prefix)))
+    };
+    let kpush = step("OWNER/kpush@").expect("the fork job runs kpush");
+    assert_eq!(kpush["with"]["command"], "diff", "{kpush}");
+    assert!(
+        kpush["with"]["from"]
+            .as_str()
+            .is_some_and(|f| f.contains("github.event.pull_request.base.sha")),
+        "{kpush}"
+    );
+    assert!(kpush["with"].get("kubeconfig").is_none(), "{kpush}");
+    let upload = step("actions/upload-artifact@").expect("the fork job uploads the report");
+    assert_eq!(upload["with"]["name"], "kpush-diff", "{upload}");
+    assert_eq!(upload["if"], "always()", "{upload}");
+
+    let own: Vec<&Value> = jobs.values().filter(|job| condition(job, "==")).collect();
+    assert_eq!(
+        own.len(),
+        1,
+        "one job for pull requests of the repository: {jobs:?}"
+    );
+    let live = own[0]["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| {
+            s["uses"]
+                .as_str()
+                .is_some_and(|u| u.starts_with("OWNER/kpush@"))
+        })
+        .expect("the job runs kpush");
+    assert!(live["with"].get("from").is_none(), "{live}");
+    assert_eq!(live["with"]["comment-on-pr"], true, "{live}");
+}
+
+/// The comment poster runs with a token that can write: it starts only from the diff
+/// workflow's runs, never checks out or runs the pull request's code, and never splices an
+/// expression into a script.
+#[test]
+fn github_fork_diff_comment_runs_none_of_the_pull_requests_code() {
+    let dir = repo().join("ci-templates/github");
+    let diff: Value = serde_saphyr::from_str(&read(&dir.join("pr-diff.yml"))).unwrap();
+    let text = read(&dir.join("pr-comment.yml"));
+    assert!(!text.contains("actions/checkout"), "{text}");
+    let workflow: Value = serde_saphyr::from_str(&text).unwrap();
+    let on = &workflow["on"];
+    assert_eq!(
+        on.as_object().map(|o| o.len()),
+        Some(1),
+        "only workflow_run: {on}"
+    );
+    let diff_name = diff["name"].as_str().expect("pr-diff.yml has a name");
+    assert_eq!(
+        on["workflow_run"]["workflows"],
+        serde_json::json!([diff_name])
+    );
+    assert_eq!(
+        on["workflow_run"]["types"],
+        serde_json::json!(["completed"])
+    );
+    assert_eq!(
+        workflow["permissions"],
+        serde_json::json!({"pull-requests": "write", "actions": "read"})
+    );
+    let jobs = workflow["jobs"].as_object().expect("jobs");
+    assert!(!jobs.is_empty());
+    for (name, job) in jobs {
+        let steps = job["steps"].as_array().expect("steps");
+        for step in steps {
+            let uses = step["uses"].as_str().unwrap_or_default();
+            assert!(
+                uses.is_empty() || uses.starts_with("actions/download-artifact@"),
+                "job `{name}` runs the action {uses}"
+            );
+            if let Some(script) = step["run"].as_str() {
+                assert!(
+                    !script.contains("${{"),
+                    "job `{name}` splices an expression into its script: {script}"
+                );
+            }
+        }
+        let download = steps
+            .iter()
+            .find(|s| {
+                s["uses"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("actions/download-artifact@"))
+            })
+            .expect("the job downloads the artifact");
+        assert_eq!(download["with"]["name"], "kpush-diff", "{download}");
+        assert!(
+            download["with"]["run-id"]
+                .as_str()
+                .is_some_and(|r| r.contains("github.event.workflow_run.id")),
+            "{download}"
+        );
+        assert!(download["with"]["github-token"].is_string(), "{download}");
+        let script: String = steps.iter().filter_map(|s| s["run"].as_str()).collect();
+        assert!(
+            script.contains("=~ ^[0-9]"),
+            "the pull-request number is not checked: {script}"
+        );
+        assert!(
+            script.contains("body=@"),
+            "the body does not reach gh as a file: {script}"
         );
     }
 }
@@ -320,6 +474,79 @@ fn gitlab_component_is_valid_with_its_default_inputs() {
     assert_valid("vendor.gitlab-ci", &files);
 }
 
+/// Without cluster credentials the component's merge-request diff compares the merge
+/// request's base commit with the commit built, and fetches the base commit when the clone
+/// lacks it; with a kubeconfig it stays the diff against the cluster.
+#[test]
+fn gitlab_merge_request_diff_without_credentials_compares_commits() {
+    let path = repo().join("ci-templates/gitlab/templates/kpush.yml");
+    let component = component(&read(&path));
+    let image = [("image", "registry.example.com/tools/kpush:0.1.0-debug")];
+    let jobs = interpolate(&component, &image).unwrap();
+    let parsed: Value = serde_saphyr::from_str(&jobs).expect("the jobs are YAML");
+    let lines: Vec<&str> = parsed["kpush-diff"]["script"]
+        .as_array()
+        .expect("the diff job has a script")
+        .iter()
+        .map(|line| line.as_str().expect("script lines are strings"))
+        .collect();
+    let script = lines.join("\n");
+
+    let dir = tempfile::tempdir().unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    for (name, text) in [
+        (
+            "kpush",
+            "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n",
+        ),
+        ("git", STUB_GIT),
+    ] {
+        let stub = write_file(dir.path(), name, text);
+        std::fs::set_permissions(stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    std::fs::write(dir.path().join("git-has"), "").unwrap();
+    let base = "b".repeat(40);
+    let head = "c".repeat(40);
+    let run = |extra: &[(&str, &str)]| {
+        let output = Command::new("sh")
+            .arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+            .env("GIT_STUB_DIR", dir.path())
+            .env("CI_MERGE_REQUEST_DIFF_BASE_SHA", &base)
+            .env("CI_COMMIT_SHA", &head)
+            .envs(extra.iter().copied())
+            .current_dir(dir.path())
+            .output()
+            .expect("sh runs");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+
+    let stdout = run(&[]);
+    assert!(
+        stdout.contains(&format!("\n--from={base}\n--to={head}\n")),
+        "{stdout}"
+    );
+    let calls = std::fs::read_to_string(dir.path().join("git-calls")).unwrap_or_default();
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.contains("fetch") && l.ends_with(&format!("origin {base}"))),
+        "{calls}"
+    );
+    std::fs::remove_file(dir.path().join("git-calls")).unwrap();
+
+    let stdout = run(&[("KUBECONFIG", "/builds/kubeconfig")]);
+    assert!(!stdout.contains("--from"), "{stdout}");
+    assert!(!dir.path().join("git-calls").exists());
+}
+
 #[test]
 fn gitlab_include_file_is_valid() {
     let path = repo().join("ci-templates/gitlab/kpush.gitlab-ci.yml");
@@ -409,7 +636,13 @@ fn readme_ci_snippets_are_valid() {
 /// pipe's variables).
 fn run_pipe(env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
     let dir = tempfile::tempdir().unwrap();
-    let stub = dir.path().join("kpush");
+    run_pipe_in(dir.path(), env)
+}
+
+/// `run_pipe` with the stub kpush in `dir`, first on PATH with any other stand-in put there,
+/// and the clone in `dir/clone`.
+fn run_pipe_in(dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
+    let stub = dir.join("kpush");
     std::fs::write(
         &stub,
         "#!/bin/sh\nfor a in \"$@\"; do printf '%s\\n' \"$a\"; done\n",
@@ -417,12 +650,12 @@ fn run_pipe(env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(stub, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let clone = dir.path().join("clone");
-    std::fs::create_dir(&clone).unwrap();
+    let clone = dir.join("clone");
+    std::fs::create_dir_all(&clone).unwrap();
     let output = Command::new("sh")
         .arg(repo().join("ci-templates/bitbucket/pipe.sh"))
         .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", dir.path().display()))
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
         .env("BITBUCKET_CLONE_DIR", clone)
         .envs(env.iter().copied())
         .output()
@@ -541,6 +774,103 @@ fn bitbucket_pipe_runs_delete_with_the_flags_delete_takes() {
     }
 }
 
+/// A stand-in git for the pipe: records each call in `$GIT_STUB_DIR/git-calls`;
+/// `cat-file -e SHA^{commit}` finds only the commits listed in `$GIT_STUB_DIR/git-has`.
+const STUB_GIT: &str = r#"#!/bin/sh
+printf '%s\n' "$*" >>"$GIT_STUB_DIR/git-calls"
+for a in "$@"; do
+  case $a in
+    *'^{commit}')
+      sha=$(printf '%s\n' "$a" | sed 's/[^0-9a-f].*//')
+      grep -qxF "$sha" "$GIT_STUB_DIR/git-has"
+      exit
+      ;;
+  esac
+done
+"#;
+
+/// A pull-request pipeline's diff without a kubeconfig compares the destination commit with
+/// the commit checked out; a clone that lacks the destination commit fetches it first.
+#[test]
+fn bitbucket_pipe_fetches_the_pull_requests_destination_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = dir.path().join("git");
+    std::fs::write(&git, STUB_GIT).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&git, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let stubs = dir.path().to_str().unwrap();
+    let calls = || {
+        let path = dir.path().join("git-calls");
+        let text = std::fs::read_to_string(&path).unwrap_or_default();
+        let _ = std::fs::remove_file(path);
+        text
+    };
+    let destination = "d".repeat(40);
+    let from = format!("--from={destination}");
+    let env = [
+        ("BITBUCKET_PR_DESTINATION_COMMIT", destination.as_str()),
+        ("GIT_STUB_DIR", stubs),
+        ("REPORT_DIR", ""),
+    ];
+
+    // The clone does not reach the destination commit: fetched by its SHA, then compared.
+    std::fs::write(dir.path().join("git-has"), "").unwrap();
+    let (code, args, stderr) = run_pipe_in(dir.path(), &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        args,
+        ["diff", "--trust-repo-owner", from.as_str(), "--to=HEAD"]
+    );
+    let recorded = calls();
+    let fetches: Vec<&str> = recorded.lines().filter(|l| l.contains("fetch")).collect();
+    assert_eq!(fetches.len(), 1, "{recorded}");
+    assert!(
+        fetches[0].contains("--depth=1") && fetches[0].ends_with(&format!("origin {destination}")),
+        "{recorded}"
+    );
+    assert!(
+        stderr.contains(&format!("commit {destination} is not in the clone")),
+        "{stderr}"
+    );
+
+    // The clone holds it (the destination is merged into it): nothing is fetched.
+    std::fs::write(dir.path().join("git-has"), format!("{destination}\n")).unwrap();
+    let (code, args, stderr) = run_pipe_in(dir.path(), &env);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(args.contains(&from), "{args:?}");
+    let recorded = calls();
+    assert!(recorded.contains("cat-file"), "{recorded}");
+    assert!(!recorded.contains("fetch"), "{recorded}");
+
+    // With a kubeconfig the diff is the live one: no commit to compare, nothing to fetch.
+    let mut live = env.to_vec();
+    live.push(("KUBECONFIG", "YXBpVmVyc2lvbjogdjEK"));
+    let (code, args, stderr) = run_pipe_in(dir.path(), &live);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!args.iter().any(|a| a.starts_with("--from")), "{args:?}");
+    assert_eq!(calls(), "");
+
+    // A rollback to a commit the clone lacks fetches it as well.
+    std::fs::write(dir.path().join("git-has"), "").unwrap();
+    let target = "a".repeat(40);
+    let extra = format!("--to {target}");
+    let rollback = [
+        ("COMMAND", "rollback"),
+        ("EXTRA_ARGS", extra.as_str()),
+        ("GIT_STUB_DIR", stubs),
+        ("REPORT_DIR", ""),
+    ];
+    let (code, _, stderr) = run_pipe_in(dir.path(), &rollback);
+    assert_eq!(code, 0, "{stderr}");
+    let recorded = calls();
+    assert!(
+        recorded
+            .lines()
+            .any(|l| l.contains("fetch") && l.ends_with(&format!("origin {target}"))),
+        "{recorded}"
+    );
+}
+
 #[test]
 fn bitbucket_pipe_metadata_lists_every_variable_the_entrypoint_reads() {
     let dir = repo().join("ci-templates/bitbucket");
@@ -563,7 +893,8 @@ fn bitbucket_pipe_metadata_lists_every_variable_the_entrypoint_reads() {
         .unwrap()
         .captures_iter(&script)
         .map(|c| c[1].to_string())
-        .filter(|v| v != "BITBUCKET_CLONE_DIR" && !v.ends_with("_COUNT"))
+        // Bitbucket's own variables reach every pipe.
+        .filter(|v| !v.starts_with("BITBUCKET_") && !v.ends_with("_COUNT"))
         .collect();
     assert_eq!(
         read_vars, declared,

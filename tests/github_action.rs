@@ -452,6 +452,175 @@ fn delete_runs_with_the_flags_delete_takes() {
     );
 }
 
+/// Stand-ins for a shallow checkout: a `git` that records its calls in `$RUNNER_TEMP/git-calls`
+/// and holds only the commits listed in `$RUNNER_TEMP/git-has` (`cat-file -e SHA^{commit}`),
+/// whose `fetch` fails when `$RUNNER_TEMP/git-fetch-fails` exists; and a `kpush` that records
+/// its arguments in `$RUNNER_TEMP/kpush-args`.
+fn shallow_checkout(runner: &Runner, has: &[&str]) {
+    let git = runner.path("bin/git");
+    std::fs::write(
+        &git,
+        r#"#!/usr/bin/env bash
+printf '%s\n' "$*" >>"$RUNNER_TEMP/git-calls"
+for a in "$@"; do
+  if [[ "$a" == *'^{commit}' ]]; then
+    grep -qxF "${a%%[!0-9a-f]*}" "$RUNNER_TEMP/git-has"
+    exit
+  fi
+done
+if [[ -e "$RUNNER_TEMP/git-fetch-fails" ]]; then
+  echo "fatal: could not read from remote repository" >&2
+  exit 128
+fi
+"#,
+    )
+    .unwrap();
+    make_executable(&git);
+    let kpush = runner.path("bin/kpush");
+    std::fs::write(
+        &kpush,
+        "#!/usr/bin/env bash\nprintf '%s\\n' \"$@\" >>\"$RUNNER_TEMP/kpush-args\"\n",
+    )
+    .unwrap();
+    make_executable(&kpush);
+    std::fs::create_dir_all(runner.path("tmp")).unwrap();
+    let listed: String = has.iter().map(|sha| format!("{sha}\n")).collect();
+    std::fs::write(runner.path("tmp/git-has"), listed).unwrap();
+    for name in ["git-calls", "kpush-args", "git-fetch-fails"] {
+        let _ = std::fs::remove_file(runner.path("tmp").join(name));
+    }
+}
+
+/// A file the stand-ins wrote in `$RUNNER_TEMP`, or "" when they wrote none.
+fn recorded(runner: &Runner, name: &str) -> String {
+    std::fs::read_to_string(runner.path("tmp").join(name)).unwrap_or_default()
+}
+
+/// `from` and `to` make a commit-to-commit diff; a full SHA the checkout lacks (the base
+/// commit, in a depth-1 checkout) is fetched first, and only then.
+#[test]
+fn a_commit_to_commit_diff_fetches_the_base_commit_only_when_it_is_missing() {
+    let base = "1".repeat(40);
+    let head = "2".repeat(40);
+    let runner = Runner::new("pull_request");
+    let workspace = tempfile::tempdir().unwrap();
+    let given = [
+        ("version", "preinstalled"),
+        ("command", "diff"),
+        ("path", "app"),
+        ("from", base.as_str()),
+        ("to", head.as_str()),
+    ];
+
+    // A depth-1 checkout holds the head only: the base is fetched by its SHA.
+    shallow_checkout(&runner, &[head.as_str()]);
+    let run = runner.run(workspace.path(), &given);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let calls = recorded(&runner, "git-calls");
+    let fetches: Vec<&str> = calls.lines().filter(|l| l.contains(" fetch ")).collect();
+    assert_eq!(fetches.len(), 1, "{calls}");
+    assert!(
+        fetches[0].contains("--depth=1") && fetches[0].ends_with(&format!("origin {base}")),
+        "{calls}"
+    );
+    let args = recorded(&runner, "kpush-args");
+    assert!(
+        args.contains(&format!("\ndiff\napp\n--from\n{base}\n--to\n{head}\n")),
+        "{args}"
+    );
+
+    // A full checkout holds both: nothing is fetched.
+    shallow_checkout(&runner, &[base.as_str(), head.as_str()]);
+    let run = runner.run(workspace.path(), &given);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let calls = recorded(&runner, "git-calls");
+    assert_eq!(calls.matches("cat-file -e").count(), 2, "{calls}");
+    assert!(!calls.contains(" fetch "), "{calls}");
+
+    // A fetch that fails is a warning; kpush runs and its own error says what is missing.
+    shallow_checkout(&runner, &[head.as_str()]);
+    std::fs::write(runner.path("tmp/git-fetch-fails"), "").unwrap();
+    let run = runner.run(workspace.path(), &given);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(
+        run.log.contains(&format!(
+            "::warning title=kpush::could not fetch commit {base}"
+        )),
+        "{}",
+        run.log
+    );
+    assert!(recorded(&runner, "kpush-args").contains("\n--from\n"));
+
+    // Revisions that are not full SHAs (a branch, EMPTY) are left to kpush; `to` defaults to
+    // HEAD.
+    for from in ["origin/main", "EMPTY"] {
+        shallow_checkout(&runner, &[]);
+        let run = runner.run(
+            workspace.path(),
+            &[
+                ("version", "preinstalled"),
+                ("command", "diff"),
+                ("from", from),
+            ],
+        );
+        assert_eq!(run.code, 0, "{}", run.log);
+        assert_eq!(recorded(&runner, "git-calls"), "", "{from}");
+        let args = recorded(&runner, "kpush-args");
+        assert!(
+            args.contains(&format!("\n--from\n{from}\n--to\nHEAD\n")),
+            "{args}"
+        );
+    }
+}
+
+/// A rollback to a known commit (`to`) fetches it when the checkout lacks it: a deploy
+/// recorded without a snapshot is rendered again from it.
+#[test]
+fn a_rollback_to_a_known_commit_fetches_it_when_missing() {
+    let target = "3".repeat(40);
+    let runner = Runner::new("push");
+    let workspace = tempfile::tempdir().unwrap();
+    shallow_checkout(&runner, &[]);
+    let run = runner.run(
+        workspace.path(),
+        &[
+            ("version", "preinstalled"),
+            ("command", "rollback"),
+            ("path", "app"),
+            ("to", &target),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    let calls = recorded(&runner, "git-calls");
+    assert!(
+        calls
+            .lines()
+            .any(|l| l.contains(" fetch ") && l.ends_with(&format!("origin {target}"))),
+        "{calls}"
+    );
+    let args = recorded(&runner, "kpush-args");
+    assert!(
+        args.contains(&format!("\nrollback\napp\n--to\n{target}\n")),
+        "{args}"
+    );
+
+    // `from` is for diff only; apply takes neither.
+    for (command, input) in [("rollback", "from"), ("apply", "to")] {
+        shallow_checkout(&runner, &[]);
+        let run = runner.run(
+            workspace.path(),
+            &[
+                ("version", "preinstalled"),
+                ("command", command),
+                (input, &target),
+            ],
+        );
+        assert_eq!(run.code, 3, "{command} with {input}: {}", run.log);
+        assert!(run.log.contains("::error title=kpush::"), "{}", run.log);
+        assert_eq!(recorded(&runner, "git-calls"), "");
+    }
+}
+
 #[test]
 fn a_plan_over_the_comment_limit_is_posted_in_numbered_parts() {
     let runner = Runner::new("pull_request");

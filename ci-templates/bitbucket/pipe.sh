@@ -93,6 +93,16 @@ if [ -n "${KUBECONFIG:-}" ]; then
   set -- "$@" "--kubeconfig=$kubeconfig"
 fi
 
+# A pull-request pipeline's diff without a kubeconfig compares the destination
+# branch's commit with the commit checked out (the destination merged into the
+# source), from git alone, instead of failing for want of credentials.
+if [ "$command" = diff ] && [ -z "${KUBECONFIG:-}" ] && [ -n "${BITBUCKET_PR_DESTINATION_COMMIT:-}" ]; then
+  case " ${EXTRA_ARGS:-} " in
+    *" --from"* | *" --kubeconfig"*) ;;
+    *) set -- "$@" "--from=$BITBUCKET_PR_DESTINATION_COMMIT" --to=HEAD ;;
+  esac
+fi
+
 if [ -n "${EXTRA_ARGS:-}" ]; then
   unset IFS
   set -f
@@ -100,6 +110,36 @@ if [ -n "${EXTRA_ARGS:-}" ]; then
   set -- "$@" $EXTRA_ARGS
   set +f
 fi
+
+# A clone of Bitbucket's default depth (50 commits) may lack a commit the run
+# reads: diff's --from and --to, rollback's --to. Each one given as a full SHA
+# that is not in the clone is fetched first, when the image has git. Other
+# revisions and a failed fetch are left to kpush, whose error names the
+# revision and how to get it. The clone may belong to another user.
+fetch_missing() {
+  case $1 in *[!0-9a-f]*) return 0 ;; esac
+  [ ${#1} -eq 40 ] || [ ${#1} -eq 64 ] || return 0
+  if ! command -v git >/dev/null 2>&1; then
+    printf 'kpush pipe: no git in the image to fetch commit %s if the clone lacks it\n' "$1" >&2
+    return 0
+  fi
+  git -c safe.directory='*' cat-file -e "$1^{commit}" 2>/dev/null && return 0
+  printf 'kpush pipe: commit %s is not in the clone: git fetch --depth=1 origin %s\n' "$1" "$1" >&2
+  git -c safe.directory='*' fetch --quiet --no-tags --depth=1 origin "$1" >&2 ||
+    printf 'kpush pipe: warning: could not fetch commit %s\n' "$1" >&2
+}
+value_of=
+for arg in "$@"; do
+  if [ -n "$value_of" ]; then
+    fetch_missing "$arg"
+    value_of=
+    continue
+  fi
+  case $command:$arg in
+    diff:--from | diff:--to | rollback:--to) value_of=1 ;;
+    diff:--from=* | diff:--to=* | rollback:--to=*) fetch_missing "${arg#*=}" ;;
+  esac
+done
 
 printf 'kpush'
 printf ' %s' "$@"
