@@ -547,6 +547,192 @@ fn gitlab_merge_request_diff_without_credentials_compares_commits() {
     assert!(!dir.path().join("git-calls").exists());
 }
 
+/// A stand-in kpush for the GitLab jobs: prints one argument per line, writes dotenv lines like
+/// kpush's to each `--report-to=dotenv:PATH`, and exits with `$KPUSH_STUB_EXIT` (0 unless set).
+const STUB_KPUSH_DOTENV: &str = r##"#!/bin/sh
+for a in "$@"; do
+  printf '%s\n' "$a"
+  case $a in
+    --report-to=dotenv:*)
+      printf 'KPUSH_CHANGES=true\nKPUSH_TO_CREATE=1\nKPUSH_TO_UPDATE=0\nKPUSH_TO_PRUNE=0\n' >"${a#*:}"
+      printf 'KPUSH_UNCHANGED=2\nKPUSH_INVALID=0\nKPUSH_REVISION=0123abc\n' >>"${a#*:}"
+      printf 'KPUSH_EXIT_CODE=%s\n' "${KPUSH_STUB_EXIT:-0}" >>"${a#*:}"
+      ;;
+  esac
+done
+exit "${KPUSH_STUB_EXIT:-0}"
+"##;
+
+/// The stand-in's dotenv report with each variable named `{prefix}NAME` for `KPUSH_NAME`.
+fn stub_dotenv(prefix: &str, exit_code: i32) -> String {
+    let mut text = String::new();
+    for line in [
+        "CHANGES=true",
+        "TO_CREATE=1",
+        "TO_UPDATE=0",
+        "TO_PRUNE=0",
+        "UNCHANGED=2",
+        "INVALID=0",
+        "REVISION=0123abc",
+    ] {
+        text.push_str(&format!("{prefix}{line}\n"));
+    }
+    text + &format!("{prefix}EXIT_CODE={exit_code}\n")
+}
+
+/// Runs one job of the interpolated component as GitLab's shell would: its script lines as one
+/// `sh -e` script, its variables and `env` in the environment, in `dir`, whose stand-ins come
+/// first on PATH. Returns the exit code and what the script printed.
+fn run_gitlab_job(jobs: &Value, name: &str, dir: &Path, env: &[(&str, &str)]) -> (i32, String) {
+    let job = &jobs[name];
+    let script: Vec<&str> = job["script"]
+        .as_array()
+        .unwrap_or_else(|| panic!("job `{name}` has no script"))
+        .iter()
+        .map(|line| line.as_str().expect("script lines are strings"))
+        .collect();
+    let variables: Vec<(&String, &str)> = job["variables"]
+        .as_object()
+        .unwrap_or_else(|| panic!("job `{name}` has no variables"))
+        .iter()
+        .map(|(k, v)| (k, v.as_str().expect("variables are strings")))
+        .collect();
+    let output = Command::new("sh")
+        .arg("-e")
+        .arg("-c")
+        .arg(script.join("\n"))
+        .env_clear()
+        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
+        .envs(variables)
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .output()
+        .expect("sh runs");
+    assert!(
+        output.stderr.is_empty(),
+        "job `{name}`: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// The diff job passes `extra-args` and `diff-args`, the apply job `extra-args` and
+/// `apply-args`, the stop job `delete-args` alone: no job gets another's. Each job names its
+/// dotenv variables after the job prefix once kpush has run, whatever its exit code, which the
+/// job then exits with; two inclusions with different prefixes give later jobs distinct
+/// variables.
+#[test]
+fn gitlab_jobs_pass_their_own_args_and_name_dotenv_variables_after_the_prefix() {
+    let path = repo().join("ci-templates/gitlab/templates/kpush.yml");
+    let component = component(&read(&path));
+    let dir = tempfile::tempdir().unwrap();
+    let stub = write_file(dir.path(), "kpush", STUB_KPUSH_DOTENV);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+
+    let mut names: Vec<BTreeSet<String>> = Vec::new();
+    for (prefix, renamed) in [
+        ("staging", "KPUSH_STAGING_"),
+        ("kpush-prod", "KPUSH_PROD_"),
+        ("kpush", "KPUSH_"),
+    ] {
+        let jobs = interpolate(
+            &component,
+            &[
+                ("image", "registry.example.com/tools/kpush:0.1.0-debug"),
+                ("job-prefix", prefix),
+                ("extra-args", "--create-namespace"),
+                ("diff-args", "--from EMPTY --to HEAD"),
+                ("apply-args", "--no-wait --run-tests"),
+                ("delete-args", "--confirm-prune-crds"),
+            ],
+        )
+        .unwrap();
+        let jobs: Value = serde_saphyr::from_str(&jobs).expect("the jobs are YAML");
+        let diff = format!("{prefix}-diff");
+        let apply = format!("{prefix}-apply");
+        let stop = format!("{prefix}-stop");
+        assert!(
+            jobs[diff.as_str()]["variables"]
+                .get("KPUSH_CI_APPLY_ARGS")
+                .is_none(),
+            "{jobs}"
+        );
+        assert!(
+            jobs[apply.as_str()]["variables"]
+                .get("KPUSH_CI_DIFF_ARGS")
+                .is_none(),
+            "{jobs}"
+        );
+
+        let (code, stdout) = run_gitlab_job(&jobs, &diff, dir.path(), &[("KPUSH_STUB_EXIT", "2")]);
+        assert_eq!(code, 2, "{stdout}");
+        let args: Vec<&str> = stdout.lines().collect();
+        assert!(args.starts_with(&["diff", "--exit-code"]), "{stdout}");
+        for wanted in ["--create-namespace", "--from", "EMPTY", "--to", "HEAD"] {
+            assert!(args.contains(&wanted), "{diff} lacks {wanted}: {stdout}");
+        }
+        for unwanted in ["--no-wait", "--run-tests", "--confirm-prune-crds"] {
+            assert!(!args.contains(&unwanted), "{diff} got {unwanted}: {stdout}");
+        }
+
+        let (code, stdout) = run_gitlab_job(&jobs, &apply, dir.path(), &[("KPUSH_STUB_EXIT", "4")]);
+        assert_eq!(code, 4, "{stdout}");
+        let args: Vec<&str> = stdout.lines().collect();
+        assert!(args.starts_with(&["apply"]), "{stdout}");
+        for wanted in ["--create-namespace", "--no-wait", "--run-tests"] {
+            assert!(args.contains(&wanted), "{apply} lacks {wanted}: {stdout}");
+        }
+        for unwanted in [
+            "--exit-code",
+            "--from",
+            "EMPTY",
+            "--to",
+            "HEAD",
+            "--confirm-prune-crds",
+        ] {
+            assert!(
+                !args.contains(&unwanted),
+                "{apply} got {unwanted}: {stdout}"
+            );
+        }
+
+        let (code, stdout) = run_gitlab_job(&jobs, &stop, dir.path(), &[("KPUSH_STUB_EXIT", "1")]);
+        assert_eq!(code, 1, "{stdout}");
+        let args: Vec<&str> = stdout.lines().collect();
+        assert!(args.starts_with(&["delete"]), "{stdout}");
+        assert!(args.contains(&"--confirm-prune-crds"), "{stdout}");
+        for unwanted in ["--create-namespace", "--no-wait", "--run-tests", "--from"] {
+            assert!(!args.contains(&unwanted), "{stop} got {unwanted}: {stdout}");
+        }
+
+        for (report, code) in [("diff", 2), ("apply", 4), ("delete", 1)] {
+            let file = format!("{prefix}-{report}.env");
+            assert_eq!(
+                read(&dir.path().join(&file)),
+                stub_dotenv(renamed, code),
+                "{file}"
+            );
+        }
+        let apply_env = read(&dir.path().join(format!("{prefix}-apply.env")));
+        names.push(
+            apply_env
+                .lines()
+                .map(|line| line.split_once('=').expect("NAME=VALUE").0.to_string())
+                .collect(),
+        );
+    }
+    // Included twice (or three times): no variable of one inclusion is one of another's.
+    for (i, a) in names.iter().enumerate() {
+        for b in &names[i + 1..] {
+            assert!(a.is_disjoint(b), "{a:?} and {b:?}");
+        }
+    }
+}
+
 #[test]
 fn gitlab_include_file_is_valid() {
     let path = repo().join("ci-templates/gitlab/kpush.gitlab-ci.yml");
@@ -896,8 +1082,28 @@ fn bitbucket_pipe_metadata_lists_every_variable_the_entrypoint_reads() {
         // Bitbucket's own variables reach every pipe.
         .filter(|v| !v.starts_with("BITBUCKET_") && !v.ends_with("_COUNT"))
         .collect();
+    // Variables kpush reads itself (the chart credentials) reach it from the pipe's
+    // environment: pipe.sh need not read them, but kpush must.
+    let for_kpush: BTreeSet<String> = declared
+        .iter()
+        .filter(|v| v.starts_with("KPUSH_"))
+        .cloned()
+        .collect();
+    let kpush_source =
+        read(&repo().join("src/cli.rs")) + &read(&repo().join("src/source/charts.rs"));
+    for var in &for_kpush {
+        assert!(
+            kpush_source.contains(&format!("\"{var}\"")),
+            "pipe.yml declares {var}, which kpush does not read"
+        );
+    }
+    assert!(
+        for_kpush.contains("KPUSH_CHART_USERNAME") && for_kpush.contains("KPUSH_CHART_PASSWORD"),
+        "pipe.yml does not document the chart credentials: {for_kpush:?}"
+    );
     assert_eq!(
-        read_vars, declared,
+        read_vars,
+        &declared - &for_kpush,
         "variables pipe.sh reads vs pipe.yml declares"
     );
 }

@@ -2,7 +2,9 @@
 # Entrypoint of the kpush Bitbucket pipe (the Dockerfile's bitbucket-pipe
 # target): turns the pipe's variables (pipe.yml) into one kpush run and exits
 # with kpush's exit code. Each variable becomes one argument; only EXTRA_ARGS
-# is split, on whitespace and without globbing. Nothing is eval'd.
+# is split, on whitespace and without globbing. Nothing is eval'd. The
+# variables kpush reads itself (KPUSH_CHART_USERNAME and KPUSH_CHART_PASSWORD,
+# the chart credentials) reach it unchanged from the pipe's environment.
 # POSIX sh: the image has busybox, not bash.
 set -eu
 
