@@ -202,10 +202,6 @@ fn template_and_input_errors_name_file_and_line() {
     }
 }
 
-fn helm() -> String {
-    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
-}
-
 #[test]
 fn a_helm_chart_renders_as_helm_template_does() {
     let repo = GitRepo::new();
@@ -256,9 +252,9 @@ spec:
 ",
     )
     .commit("chart");
-    let run = kpush(repo.path(), &["render", "--helm-bin", &helm()]);
+    let run = kpush(repo.path(), &["render", "--helm-bin", &common::helm()]);
     run.expect_code(0);
-    let by_hand = Command::new(helm())
+    let by_hand = Command::new(common::helm())
         .args([
             "template",
             "shop",

@@ -7,10 +7,6 @@ mod common;
 use common::{GitRepo, configmap, kpush};
 use serde_json::Value;
 
-fn helm() -> String {
-    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
-}
-
 fn application(source: &str) -> String {
     format!(
         "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source:\n{source}  destination: {{namespace: prod}}\n"
@@ -21,7 +17,7 @@ fn application(source: &str) -> String {
 fn rendered(repo: &GitRepo) -> Vec<Value> {
     let run = kpush(
         repo.path(),
-        &["render", "-o", "json", "--helm-bin", &helm()],
+        &["render", "-o", "json", "--helm-bin", &common::helm()],
     );
     run.expect_code(0);
     let list: Value = serde_json::from_str(&run.stdout).unwrap();
@@ -252,7 +248,7 @@ fn helm_fields_render_as_argo_cd_renders_them() {
         application("    path: chart\n    helm: {valueFiles: [missing.yaml]}\n"),
     )
     .commit("missing");
-    let run = kpush(repo.path(), &["render", "--helm-bin", &helm()]);
+    let run = kpush(repo.path(), &["render", "--helm-bin", &common::helm()]);
     run.expect_code(3);
     assert!(
         run.stderr.contains("values file `missing.yaml`"),
@@ -587,12 +583,13 @@ fn charts_see_the_capabilities_of_their_cluster() {
     };
     app.repo.write("kpush.yaml", definition(""));
     app.commit("chart");
-    app.kpush(&["apply", "--helm-bin", &helm()]).expect_code(0);
+    app.kpush(&["apply", "--helm-bin", &common::helm()])
+        .expect_code(0);
     let data = &app.get("cm", "caps").unwrap()["data"];
     assert_eq!(data["kube"], server.as_str());
     assert_eq!(data["gizmos"], "true");
 
-    let run = app.kpush(&["render", "-o", "json", "--helm-bin", &helm()]);
+    let run = app.kpush(&["render", "-o", "json", "--helm-bin", &common::helm()]);
     run.expect_code(0);
     let offline: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(offline["items"][0]["data"]["gizmos"], "false");
@@ -602,7 +599,7 @@ fn charts_see_the_capabilities_of_their_cluster() {
         definition("    helm:\n      kubeVersion: '1.30.0'\n      apiVersions: [caps.kpush.test/v1/Gizmo]\n"),
     );
     app.commit("override");
-    let run = app.kpush(&["render", "-o", "json", "--helm-bin", &helm()]);
+    let run = app.kpush(&["render", "-o", "json", "--helm-bin", &common::helm()]);
     run.expect_code(0);
     let overridden: Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(overridden["items"][0]["data"]["kube"], "v1.30.0");

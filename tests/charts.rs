@@ -10,12 +10,8 @@ use common::http::FileServer;
 use common::{GitRepo, kpush_env};
 use serde_json::Value;
 
-fn helm() -> String {
-    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
-}
-
 fn run_helm(args: &[&str], cwd: &Path) {
-    let output = std::process::Command::new(helm())
+    let output = std::process::Command::new(common::helm())
         .args(args)
         .current_dir(cwd)
         .output()
@@ -75,7 +71,7 @@ fn application(repo_url: &str, version: &str, helm_fields: &str) -> String {
 /// `kpush render -o json` with its own cache; returns the run.
 fn render(repo: &GitRepo, cache: &Path, extra: &[&str], env: &[(&str, &str)]) -> common::Run {
     let mut args = vec!["render", "-o", "json", "--helm-bin"];
-    let helm = helm();
+    let helm = common::helm();
     args.push(&helm);
     args.extend_from_slice(extra);
     let mut env = env.to_vec();
@@ -200,7 +196,7 @@ fn a_deploy_records_the_resolved_version_and_rollback_goes_back_to_it() {
         .replace("namespace: prod", &format!("namespace: {}", ns.name));
     repo.write("kpush.yaml", &definition).commit("chart app");
     let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
-    let helm = helm();
+    let helm = common::helm();
     let cache_dir = cache.path().to_str().unwrap().to_string();
     let apply = |extra: &[&str]| {
         let mut args = vec![

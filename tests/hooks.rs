@@ -288,10 +288,6 @@ fn an_ordinary_object_with_a_generated_name_is_refused_with_the_reason() {
     );
 }
 
-fn helm() -> String {
-    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
-}
-
 #[test]
 fn a_charts_helm_hooks_run_by_weight_and_its_tests_only_when_asked() {
     let cluster = cluster();
@@ -336,7 +332,7 @@ spec:
 ",
         )
         .commit("chart with hooks");
-    let helm = helm();
+    let helm = common::helm();
     let deploy = app.spawn("apply", &["--helm-bin", &helm, "--timeout", "90s"]);
     let migrate = pod_of(&cluster, app.ns(), "hook=migrate");
     // The lighter hook ran first, and nothing of the app is written yet.

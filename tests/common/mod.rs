@@ -274,6 +274,11 @@ impl TestCluster {
     }
 }
 
+/// The helm binary the tests render charts with: `KPUSH_TEST_HELM`, or `helm` from PATH.
+pub fn helm() -> String {
+    std::env::var("KPUSH_TEST_HELM").unwrap_or_else(|_| "helm".into())
+}
+
 /// A kubectl of 1.24 or newer whatever the server's version (kustomize `components`,
 /// `patches`, ApplySets, pod status writes): the one the test command installs
 /// (`KPUSH_TEST_KUBECTL_RECENT`), or `kubectl` from PATH.
