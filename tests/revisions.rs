@@ -98,3 +98,46 @@ fn a_missing_revision_is_an_error_not_an_empty_base() {
     assert!(run.stdout.contains("+ v1 ConfigMap a"), "{}", run.stdout);
     assert!(run.stdout.contains("+ v1 ConfigMap b"), "{}", run.stdout);
 }
+
+/// A deploy from a shallow checkout that cannot tell whether its commit is older than the one
+/// deployed last is refused, never passed silently; with the history fetched, it goes on.
+#[test]
+fn a_shallow_checkout_that_cannot_check_the_deployed_commit_is_refused() {
+    let cluster = common::cluster();
+    let ns = cluster.namespace("kp-shallow");
+    let repo = GitRepo::new();
+    repo.write("app/a.yaml", configmap("a", "1")).commit("one");
+    cluster
+        .kpush(repo.path(), &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    repo.write("app/a.yaml", configmap("a", "2")).commit("two");
+    repo.write("app/a.yaml", configmap("a", "3"))
+        .commit("three");
+    let dir = tempfile::tempdir().unwrap();
+    let shallow = dir.path().join("shallow");
+    shallow_clone(&repo, &shallow);
+
+    let run = cluster.kpush(&shallow, &["apply", "app", "-n", &ns.name]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("cannot tell whether commit"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("fetch-depth: 0"), "{}", run.stderr);
+    let live = cluster.get("configmap", Some(&ns.name), "a").unwrap();
+    assert_eq!(live["data"]["value"], "1", "a refused deploy wrote");
+
+    // With the whole history, kpush can tell: the commit is newer, and it deploys.
+    let status = std::process::Command::new("git")
+        .args(["fetch", "-q", "--unshallow"])
+        .current_dir(&shallow)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    cluster
+        .kpush(&shallow, &["apply", "app", "-n", &ns.name])
+        .expect_code(0);
+    let live = cluster.get("configmap", Some(&ns.name), "a").unwrap();
+    assert_eq!(live["data"]["value"], "3");
+}

@@ -143,13 +143,12 @@ impl Writing<'_> {
             args.confirm.confirm_prune,
         )?;
         if self.kind == "deploy" {
-            let warning = deploy::guards::check_not_outdated(
+            deploy::guards::check_not_outdated(
                 &p.prepared.inventory.history,
                 p.prepared.commit.as_ref(),
                 |candidate, deployed| self.resolved.snapshot.lineage(candidate, deployed),
                 args.allow_outdated,
             )?;
-            super::warn(self.stream.printer(), &Vec::from_iter(warning));
         }
         Ok(())
     }

@@ -48,17 +48,17 @@ pub fn check_owner(inventory: &Inventory, app: &AppIdentity, take_over: bool) ->
 
 /// A commit older than the one deployed last (an ancestor of it) would undo newer changes: a
 /// CI job of an older pipeline that ran late, or a retry after a newer deploy. Refused unless
-/// `allowed`; `kpush rollback` is how to go back on purpose. Returns a warning when the
-/// repository cannot tell (the deployed commit is not in it).
+/// `allowed`; `kpush rollback` is how to go back on purpose. When the repository cannot tell
+/// (a shallow clone lacks the deployed commit or the history between), refused as well.
 pub fn check_not_outdated(
     history: &[HistoryEntry],
     commit: Option<&CommitInfo>,
     lineage: impl Fn(&str, &str) -> Lineage,
     allowed: bool,
-) -> Result<Option<String>, Error> {
+) -> Result<(), Error> {
     let (Some(commit), Some(last)) = (commit, history.iter().rev().find(|e| !e.sha.is_empty()))
     else {
-        return Ok(None);
+        return Ok(());
     };
     let short = |sha: &str| sha.get(..7).unwrap_or(sha).to_string();
     match lineage(&commit.sha, &last.sha) {
@@ -70,12 +70,18 @@ pub fn check_not_outdated(
             last.time,
             last.run
         ))),
-        Lineage::Unknown => Ok(Some(format!(
-            "cannot tell whether commit {} is older than commit {} deployed last: that commit is not in this repository (a shallow clone?); fetch it to have kpush check",
+        // Unknown is refused: a late job of an older pipeline in a shallow checkout would
+        // otherwise undo newer changes unnoticed.
+        Lineage::Unknown if !allowed => Err(Error::Invalid(format!(
+            "cannot tell whether commit {} is older than commit {}, which revision {} deployed ({}, {}): this repository lacks that commit or the history between them (a shallow clone)\nhint: {}; or pass `--allow-outdated` to deploy without the check",
             short(&commit.sha),
-            short(&last.sha)
+            short(&last.sha),
+            last.revision,
+            last.time,
+            last.run,
+            crate::source::FETCH_HINT
         ))),
-        _ => Ok(None),
+        _ => Ok(()),
     }
 }
 
@@ -146,13 +152,16 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("--allow-outdated"));
         assert!(check_not_outdated(&history, mine.as_ref(), is(Lineage::Older), true).is_ok());
         for fine in [Lineage::Same, Lineage::Newer, Lineage::Unrelated] {
-            assert_eq!(
-                check_not_outdated(&history, mine.as_ref(), is(fine), false).unwrap(),
-                None
-            );
+            assert!(check_not_outdated(&history, mine.as_ref(), is(fine), false).is_ok());
         }
+        // Unknown (a shallow clone): refused unless allowed, never silently passed.
         let unknown = check_not_outdated(&history, mine.as_ref(), is(Lineage::Unknown), false);
-        assert!(unknown.unwrap().unwrap().contains("shallow"));
+        let message = unknown.unwrap_err().to_string();
+        assert!(
+            message.contains("shallow") && message.contains("fetch-depth: 0"),
+            "{message}"
+        );
+        assert!(check_not_outdated(&history, mine.as_ref(), is(Lineage::Unknown), true).is_ok());
         // The working tree, or a first deploy: nothing to compare.
         assert!(check_not_outdated(&history, None, is(Lineage::Older), false).is_ok());
         assert!(check_not_outdated(&[], mine.as_ref(), is(Lineage::Older), false).is_ok());

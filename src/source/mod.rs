@@ -33,7 +33,8 @@ pub enum Lineage {
     Newer,
     /// Neither contains the other (another branch).
     Unrelated,
-    /// One of the commits is not in this repository (a shallow clone).
+    /// One of the commits is not in this repository, or a shallow clone lacks the history
+    /// between them.
     Unknown,
 }
 

@@ -183,6 +183,9 @@ impl Snapshot {
             Lineage::Older
         } else if repo.graph_descendant_of(c, d).unwrap_or(false) {
             Lineage::Newer
+        } else if repo.is_shallow() {
+            // The history between them may be cut off: no answer is not "unrelated".
+            Lineage::Unknown
         } else {
             Lineage::Unrelated
         }
