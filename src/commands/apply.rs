@@ -143,12 +143,13 @@ impl Writing<'_> {
             args.confirm.confirm_prune,
         )?;
         if self.kind == "deploy" {
-            deploy::guards::check_not_outdated(
+            let warning = deploy::guards::check_not_outdated(
                 &p.prepared.inventory.history,
                 p.prepared.commit.as_ref(),
                 |candidate, deployed| self.resolved.snapshot.lineage(candidate, deployed),
                 args.allow_outdated,
             )?;
+            super::warn(self.stream.printer(), &Vec::from_iter(warning));
         }
         Ok(())
     }

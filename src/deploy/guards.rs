@@ -48,17 +48,18 @@ pub fn check_owner(inventory: &Inventory, app: &AppIdentity, take_over: bool) ->
 
 /// A commit older than the one deployed last (an ancestor of it) would undo newer changes: a
 /// CI job of an older pipeline that ran late, or a retry after a newer deploy. Refused unless
-/// `allowed`; `kpush rollback` is how to go back on purpose. When the repository cannot tell
-/// (a shallow clone lacks the deployed commit or the history between), refused as well.
+/// `allowed`; `kpush rollback` is how to go back on purpose. When a shallow clone cannot tell
+/// (it lacks the deployed commit or the history between), refused as well; when a full clone
+/// lacks the deployed commit (another branch, rewritten history), a warning.
 pub fn check_not_outdated(
     history: &[HistoryEntry],
     commit: Option<&CommitInfo>,
     lineage: impl Fn(&str, &str) -> Lineage,
     allowed: bool,
-) -> Result<(), Error> {
+) -> Result<Option<String>, Error> {
     let (Some(commit), Some(last)) = (commit, history.iter().rev().find(|e| !e.sha.is_empty()))
     else {
-        return Ok(());
+        return Ok(None);
     };
     let short = |sha: &str| sha.get(..7).unwrap_or(sha).to_string();
     match lineage(&commit.sha, &last.sha) {
@@ -81,7 +82,12 @@ pub fn check_not_outdated(
             last.run,
             crate::source::FETCH_HINT
         ))),
-        _ => Ok(()),
+        Lineage::Absent => Ok(Some(format!(
+            "cannot tell whether commit {} is older than commit {} deployed last: that commit is not in this repository (another branch, or history rewritten since); fetch it to have kpush check",
+            short(&commit.sha),
+            short(&last.sha)
+        ))),
+        _ => Ok(None),
     }
 }
 
@@ -152,7 +158,10 @@ mod tests {
         assert!(err.unwrap_err().to_string().contains("--allow-outdated"));
         assert!(check_not_outdated(&history, mine.as_ref(), is(Lineage::Older), true).is_ok());
         for fine in [Lineage::Same, Lineage::Newer, Lineage::Unrelated] {
-            assert!(check_not_outdated(&history, mine.as_ref(), is(fine), false).is_ok());
+            assert_eq!(
+                check_not_outdated(&history, mine.as_ref(), is(fine), false).unwrap(),
+                None
+            );
         }
         // Unknown (a shallow clone): refused unless allowed, never silently passed.
         let unknown = check_not_outdated(&history, mine.as_ref(), is(Lineage::Unknown), false);
@@ -162,6 +171,9 @@ mod tests {
             "{message}"
         );
         assert!(check_not_outdated(&history, mine.as_ref(), is(Lineage::Unknown), true).is_ok());
+        // Absent from a full clone (another branch, rewritten history): a warning, not a stop.
+        let absent = check_not_outdated(&history, mine.as_ref(), is(Lineage::Absent), false);
+        assert!(absent.unwrap().unwrap().contains("not in this repository"));
         // The working tree, or a first deploy: nothing to compare.
         assert!(check_not_outdated(&history, None, is(Lineage::Older), false).is_ok());
         assert!(check_not_outdated(&[], mine.as_ref(), is(Lineage::Older), false).is_ok());

@@ -33,9 +33,11 @@ pub enum Lineage {
     Newer,
     /// Neither contains the other (another branch).
     Unrelated,
-    /// One of the commits is not in this repository, or a shallow clone lacks the history
-    /// between them.
+    /// A shallow clone lacks one of the commits or the history between them.
     Unknown,
+    /// The deployed commit is not in this repository, which holds its whole history: another
+    /// branch that was not fetched, or history rewritten since.
+    Absent,
 }
 
 /// Where files were read from.

@@ -177,7 +177,11 @@ impl Snapshot {
             return Lineage::Same;
         }
         if repo.find_commit(c).is_err() || repo.find_commit(d).is_err() {
-            return Lineage::Unknown;
+            return if repo.is_shallow() {
+                Lineage::Unknown
+            } else {
+                Lineage::Absent
+            };
         }
         if repo.graph_descendant_of(d, c).unwrap_or(false) {
             Lineage::Older
