@@ -109,6 +109,15 @@ for sha in "${wanted[@]}"; do
     || echo "::warning title=kpush::could not fetch commit $sha; kpush will say what is missing (a private repository checked out with persist-credentials: false cannot fetch: fetch the commit before this step, or check out with fetch-depth: 0)"
 done
 
+# A deploy checks that its commit is not older than the one deployed last, which needs the
+# history: a shallow checkout is deepened first (kpush refuses to deploy when it cannot tell).
+if [[ "$command" == apply ]] \
+  && [[ "$(git -C "$repo_dir" rev-parse --is-shallow-repository 2>/dev/null || true)" == true ]]; then
+  echo "the checkout is shallow: git fetch --unshallow origin, so that kpush can check the deployed commit's history"
+  git -C "$repo_dir" fetch --quiet --no-tags --unshallow origin \
+    || echo "::warning title=kpush::could not fetch the history; kpush will refuse to deploy if it cannot tell whether this commit is older than the one deployed last (check out with fetch-depth: 0)"
+fi
+
 plan_json="$work/plan.json"
 plan_md="$work/plan.md"
 plan_env="$work/plan.env"

@@ -468,6 +468,10 @@ for a in "$@"; do
     exit
   fi
 done
+if [[ "$*" == *--is-shallow-repository* ]]; then
+  [[ -e "$RUNNER_TEMP/git-shallow" ]] && echo true || echo false
+  exit
+fi
 if [[ -e "$RUNNER_TEMP/git-fetch-fails" ]]; then
   echo "fatal: could not read from remote repository" >&2
   exit 128
@@ -486,7 +490,7 @@ fi
     std::fs::create_dir_all(runner.path("tmp")).unwrap();
     let listed: String = has.iter().map(|sha| format!("{sha}\n")).collect();
     std::fs::write(runner.path("tmp/git-has"), listed).unwrap();
-    for name in ["git-calls", "kpush-args", "git-fetch-fails"] {
+    for name in ["git-calls", "kpush-args", "git-fetch-fails", "git-shallow"] {
         let _ = std::fs::remove_file(runner.path("tmp").join(name));
     }
 }
@@ -738,4 +742,38 @@ fn install_checks_the_release_checksum() {
 fn base64_of(text: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+#[test]
+fn a_deploy_from_a_shallow_checkout_fetches_the_history_first() {
+    let runner = Runner::new("push");
+    let workspace = tempfile::tempdir().unwrap();
+    let given = [
+        ("version", "preinstalled"),
+        ("command", "apply"),
+        ("path", "app"),
+    ];
+    shallow_checkout(&runner, &[]);
+    std::fs::write(runner.path("tmp/git-shallow"), "").unwrap();
+    let run = runner.run(workspace.path(), &given);
+    assert_eq!(run.code, 0, "{}", run.log);
+    let calls = recorded(&runner, "git-calls");
+    assert!(
+        calls.contains("fetch --quiet --no-tags --unshallow origin"),
+        "{calls}"
+    );
+
+    // A full checkout: nothing to fetch. A diff never deepens.
+    shallow_checkout(&runner, &[]);
+    let run = runner.run(workspace.path(), &given);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!recorded(&runner, "git-calls").contains(" fetch "));
+    shallow_checkout(&runner, &[]);
+    std::fs::write(runner.path("tmp/git-shallow"), "").unwrap();
+    let run = runner.run(
+        workspace.path(),
+        &[("version", "preinstalled"), ("command", "diff")],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!recorded(&runner, "git-calls").contains("unshallow"));
 }
