@@ -826,7 +826,9 @@ fn run_pipe(env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
 }
 
 /// `run_pipe` with the stub kpush in `dir`, first on PATH with any other stand-in put there,
-/// and the clone in `dir/clone`.
+/// and the clone in `dir/clone`. The pipe runs under dash and again under busybox sh with only
+/// busybox's tools on PATH (the small images pipes are built on): both must pass the same
+/// arguments and exit the same way.
 fn run_pipe_in(dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
     let stub = dir.join("kpush");
     std::fs::write(
@@ -838,22 +840,101 @@ fn run_pipe_in(dir: &Path, env: &[(&str, &str)]) -> (i32, Vec<String>, String) {
     std::fs::set_permissions(stub, std::fs::Permissions::from_mode(0o755)).unwrap();
     let clone = dir.join("clone");
     std::fs::create_dir_all(&clone).unwrap();
-    let output = Command::new("sh")
-        .arg(repo().join("ci-templates/bitbucket/pipe.sh"))
-        .env_clear()
-        .env("PATH", format!("{}:/usr/bin:/bin", dir.display()))
-        .env("BITBUCKET_CLONE_DIR", clone)
-        .envs(env.iter().copied())
+    let run = |shell: &[&str], path: String| {
+        let output = Command::new(shell[0])
+            .args(&shell[1..])
+            .arg(repo().join("ci-templates/bitbucket/pipe.sh"))
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", path)
+            .env("BITBUCKET_CLONE_DIR", &clone)
+            .envs(env.iter().copied())
+            .output()
+            .expect("the shell runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        // The first line echoes the command; the stub prints the rest.
+        let args: Vec<String> = stdout.lines().skip(1).map(str::to_string).collect();
+        (
+            output.status.code().unwrap_or(-1),
+            args,
+            String::from_utf8_lossy(&output.stderr).into_owned(),
+        )
+    };
+    // Busybox first; what its run leaves in `dir` (the stand-ins' records) is removed, so that
+    // the test reads what the dash run did.
+    let applets = busybox_applets(dir);
+    let before = files_in(dir);
+    let sh = applets.join("sh");
+    let busybox = run(
+        &[sh.to_str().unwrap()],
+        format!("{}:{}", dir.display(), applets.display()),
+    );
+    for file in files_in(dir).difference(&before) {
+        let _ = std::fs::remove_file(file);
+    }
+    let dash = run(&["sh"], format!("{}:/usr/bin:/bin", dir.display()));
+    // Temp file names differ from run to run.
+    let same = |args: &[String]| -> Vec<String> {
+        args.iter()
+            .map(|a| match a.strip_prefix("--kubeconfig=/") {
+                Some(_) => "--kubeconfig=<temp file>".to_string(),
+                None => a.clone(),
+            })
+            .collect()
+    };
+    assert_eq!(
+        (dash.0, same(&dash.1)),
+        (busybox.0, same(&busybox.1)),
+        "dash and busybox sh differ; busybox stderr: {}",
+        busybox.2
+    );
+    dash
+}
+
+/// Every file under `dir` but busybox's applets.
+fn files_in(dir: &Path) -> std::collections::BTreeSet<PathBuf> {
+    let mut found = std::collections::BTreeSet::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(at) = pending.pop() {
+        for entry in std::fs::read_dir(&at).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.ends_with("busybox-bin") {
+                continue;
+            }
+            if path.is_dir() {
+                pending.push(path);
+            } else {
+                found.insert(path);
+            }
+        }
+    }
+    found
+}
+
+/// A directory of busybox's applets (`sh`, `base64`, `mktemp`, ...) and nothing else.
+fn busybox_applets(dir: &Path) -> PathBuf {
+    let applets = dir.join("busybox-bin");
+    if applets.exists() {
+        return applets;
+    }
+    std::fs::create_dir_all(&applets).unwrap();
+    let busybox = Command::new("sh")
+        .args(["-c", "command -v busybox"])
         .output()
         .expect("sh runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    // The first line echoes the command; the stub prints the rest.
-    let args = stdout.lines().skip(1).map(str::to_string).collect();
-    (
-        output.status.code().unwrap_or(-1),
-        args,
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    let busybox = String::from_utf8_lossy(&busybox.stdout).trim().to_string();
+    assert!(
+        !busybox.is_empty(),
+        "busybox is not installed (scripts/control-plane/install-peers installs it)"
+    );
+    let list = Command::new(&busybox)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        let _ = std::os::unix::fs::symlink(&busybox, applets.join(applet));
+    }
+    applets
 }
 
 #[test]
