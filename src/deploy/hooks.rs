@@ -157,7 +157,8 @@ async fn run_wave(
     if matches!(report.outcome, Outcome::Cancelled) {
         return Err(cancelled(phase));
     }
-    let stopped_early = !runs.is_empty();
+    // A hook that completed counts as succeeded even when another of its wave could not be
+    // created: that one's failure stops the phase.
     for (target, (_, health)) in created.iter().zip(&report.objects) {
         let done = health.state == State::Current;
         let reason = (!done).then(|| why_not_done(&report.outcome, &target.id, health));
@@ -165,7 +166,7 @@ async fn run_wave(
             id: target.id.clone(),
             phase,
             wave,
-            succeeded: done && !stopped_early,
+            succeeded: done,
             reason,
             seconds: report.seconds,
             logs: Vec::new(),
