@@ -91,6 +91,16 @@ fn delete_runs_its_hooks_deletes_the_app_and_keeps_namespaces_until_confirmed() 
         "apply ran a PostDelete hook"
     );
 
+    // A copy of a hook's object under another name (labels and all) is not the hook's: it
+    // stays when the app goes.
+    let mut copy = app.get("configmap", "presync-marker").unwrap();
+    copy["metadata"] = serde_json::json!({
+        "name": "copied-marker",
+        "namespace": app.ns(),
+        "labels": copy["metadata"]["labels"].clone(),
+    });
+    cluster.apply_yaml(copy.to_string(), &[]);
+
     // A dry run lists what goes and what stays, and touches nothing.
     let dry = app.run("delete", &["--dry-run"]);
     dry.expect_code(0);
@@ -162,6 +172,10 @@ fn delete_runs_its_hooks_deletes_the_app_and_keeps_namespaces_until_confirmed() 
     let leases = cluster.kubectl(&["get", "leases", "-n", app.ns(), "-o", "name"]);
     assert!(leases.stdout.trim().is_empty(), "{}", leases.stdout);
     assert!(app.get("configmap", "presync-marker").is_none());
+    assert!(
+        app.get("configmap", "copied-marker").is_some(),
+        "a copy of a hook object was deleted"
+    );
     assert!(app.get("job", "drain").is_none());
     assert!(app.get("configmap", "kept").is_some());
     assert!(app.get("configmap", "goodbye").is_some());

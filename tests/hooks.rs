@@ -483,3 +483,48 @@ fn a_failed_postsync_hook_fails_the_run_and_atomic_puts_back_the_last_success() 
         ]
     );
 }
+
+/// A hook replaces only its own earlier object: an object of the same name that someone else
+/// made (another team, a person with kubectl) is never deleted to make room for it.
+#[test]
+fn a_hook_never_replaces_an_object_it_did_not_create() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hooks-foreign");
+    cluster.apply_yaml(
+        configmap("marker", "theirs").replace(
+            "metadata:\n",
+            &format!("metadata:\n  namespace: {}\n", app.ns()),
+        ),
+        &[],
+    );
+    let foreign = app.get("configmap", "marker").unwrap();
+    app.write(
+        "marker.yaml",
+        configmap("marker", "ours").replace(
+            "metadata:\n",
+            "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n",
+        ),
+    )
+    .write("settings.yaml", configmap("settings", "1"))
+    .commit("a PreSync hook named like a foreign object");
+    let run = app.apply(&["--timeout", "60s"]);
+    run.expect_code(4);
+    assert!(run.stderr.contains("not this app's hook"), "{}", run.all());
+    let after = app.get("configmap", "marker").unwrap();
+    assert_eq!(
+        after["metadata"]["uid"], foreign["metadata"]["uid"],
+        "the foreign object was replaced"
+    );
+    assert_eq!(after["data"]["value"], "theirs");
+    assert!(app.get("configmap", "settings").is_none());
+
+    // Its own earlier object it does replace, run after run.
+    cluster
+        .kubectl(&["delete", "configmap", "marker", "-n", app.ns()])
+        .expect_code(0);
+    app.apply(&[]).expect_code(0);
+    let first = app.get("configmap", "marker").unwrap();
+    app.apply(&[]).expect_code(0);
+    let second = app.get("configmap", "marker").unwrap();
+    assert_ne!(first["metadata"]["uid"], second["metadata"]["uid"]);
+}

@@ -14,6 +14,7 @@ use crate::ci::{self, CiSystem};
 use crate::cluster::{Cluster, Propagation};
 use crate::error::Error;
 use crate::health::State;
+use crate::inventory::{HOOK_OF_LABEL, PART_OF_LABEL};
 use crate::object::hook::fixed_name;
 use crate::object::{DeletePolicy, ObjectRef, Phase, Resource};
 use crate::plan::{DryRun, Target};
@@ -117,15 +118,19 @@ async fn run_wave(
                 running.object = object;
                 created.push(running);
             }
-            Err(reason) => runs.push(HookRun {
-                id: target.id.clone(),
-                phase,
-                wave,
-                succeeded: false,
-                reason: Some(reason),
-                seconds: started.elapsed().as_secs_f64(),
-                logs: Vec::new(),
-            }),
+            Err(reason) => {
+                let run = HookRun {
+                    id: target.id.clone(),
+                    phase,
+                    wave,
+                    succeeded: false,
+                    reason: Some(reason),
+                    seconds: started.elapsed().as_secs_f64(),
+                    logs: Vec::new(),
+                };
+                print_failure(ctx.progress, &run);
+                runs.push(run);
+            }
         }
     }
     if crate::cancel::requested() {
@@ -189,7 +194,8 @@ async fn run_wave(
                     &target.id,
                     Propagation::Background,
                     false,
-                    None,
+                    // Only the very object this run created.
+                    target.object["metadata"]["uid"].as_str(),
                 )
                 .await
         {
@@ -226,6 +232,12 @@ async fn start(ctx: &HookContext<'_>, target: &Target) -> Result<serde_json::Val
             .await
             .map_err(|e| e.to_string())?;
         if let Some(live) = live {
+            if !own_hook_object(target, &live) {
+                return Err(format!(
+                    "{} exists and is not this app's hook (it lacks the label `{HOOK_OF_LABEL}` of this app); kpush does not delete what it did not create\nhint: rename the hook, or delete that object if it is no longer needed",
+                    target.id
+                ));
+            }
             if !before {
                 return Err(format!(
                     "{} exists from an earlier run, and its delete policy does not replace it\nhint: add `BeforeHookCreation` to its `argocd.argoproj.io/hook-delete-policy` (or `before-hook-creation` to Helm's), or delete it: `kubectl delete {} {name}{}`",
@@ -257,6 +269,14 @@ async fn start(ctx: &HookContext<'_>, target: &Target) -> Result<serde_json::Val
         )
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Whether `live` is an earlier object of this hook: created by a run of this app (its
+/// hook label), or applied as a member of this app by an older kpush.
+fn own_hook_object(target: &Target, live: &serde_json::Value) -> bool {
+    let app = &target.object["metadata"]["labels"][HOOK_OF_LABEL];
+    let labels = &live["metadata"]["labels"];
+    app.is_string() && (labels[HOOK_OF_LABEL] == *app || labels[PART_OF_LABEL] == *app)
 }
 
 fn why_not_done(outcome: &Outcome, id: &ObjectRef, health: &crate::health::Health) -> String {

@@ -5,8 +5,6 @@
 //! `PostDelete` hooks; and last, when no member waits for a confirmation, the inventory parent,
 //! its snapshots and the lock itself.
 
-use std::collections::BTreeSet;
-
 use crate::cluster::{Cluster, Propagation};
 use crate::error::Error;
 use crate::exit::ExitStatus;
@@ -52,8 +50,28 @@ impl TornDown {
 pub struct Teardown {
     /// Every member to delete (or keep, and why), and the `PreDelete` and `PostDelete` hooks.
     pub prepared: Prepared,
-    /// The kinds of every hook the app declares, where earlier runs may have left objects.
-    pub hook_kinds: Vec<Resource>,
+    /// Every hook the app declares: where earlier runs may have left its objects.
+    pub hooks: Vec<DeclaredHook>,
+}
+
+/// A hook of the render, and the objects of earlier runs that are its own: its name, or for
+/// `generateName` its prefix, in its kind and namespace.
+#[derive(Debug, Clone)]
+pub struct DeclaredHook {
+    pub resource: Resource,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub generated: bool,
+}
+
+impl DeclaredHook {
+    fn owns(&self, name: &str) -> bool {
+        if self.generated {
+            name.starts_with(&self.name)
+        } else {
+            name == self.name
+        }
+    }
 }
 
 /// Plans the teardown from the app's render (for its hooks) and its inventory. `None` when
@@ -64,11 +82,11 @@ pub async fn plan(
     (mut rendered, commit): (Rendered, Option<CommitInfo>),
     options: PrepareOptions,
 ) -> Result<Option<Teardown>, Error> {
-    let hooks: BTreeSet<(String, String)> = rendered
+    let declared: Vec<crate::render::Manifest> = rendered
         .manifests
         .iter()
         .filter(|m| crate::object::Hook::of(&m.object).is_some())
-        .map(|m| (m.id.api_version(), m.id.kind.clone()))
+        .cloned()
         .collect();
     rendered.manifests.retain(|m| {
         crate::object::Hook::of(&m.object)
@@ -85,31 +103,31 @@ pub async fn plan(
         return Ok(None);
     }
     let discovery = cluster
-        .discover(hooks.iter().map(|(v, _)| v.clone()).collect())
+        .discover(declared.iter().map(|m| m.id.api_version()).collect())
         .await?;
-    let mut hook_kinds = vec![
-        Resource {
-            group: "batch".into(),
-            version: "v1".into(),
-            kind: "Job".into(),
-            plural: "jobs".into(),
-            namespaced: true,
-        },
-        Resource::core("Pod", "pods"),
-    ];
-    for (api_version, kind) in &hooks {
-        if let crate::cluster::Resolution::Found(resource) = discovery.resolve(api_version, kind)
-            && !hook_kinds
-                .iter()
-                .any(|k| k.group == resource.group && k.kind == resource.kind)
-        {
-            hook_kinds.push(resource.clone());
-        }
-    }
-    Ok(Some(Teardown {
-        prepared,
-        hook_kinds,
-    }))
+    let destination = prepared.namespace().to_string();
+    let hooks = declared
+        .iter()
+        .filter_map(|m| {
+            let crate::cluster::Resolution::Found(resource) =
+                discovery.resolve(&m.id.api_version(), &m.id.kind)
+            else {
+                return None;
+            };
+            let namespace = resource.namespaced.then(|| {
+                m.id.namespace
+                    .clone()
+                    .unwrap_or_else(|| destination.clone())
+            });
+            Some(DeclaredHook {
+                resource: resource.clone(),
+                namespace,
+                name: m.id.name.clone(),
+                generated: crate::object::hook::fixed_name(&m.object).is_none(),
+            })
+        })
+        .collect();
+    Ok(Some(Teardown { prepared, hooks }))
 }
 
 /// `--dry-run`: the server checks every deletion; nothing is deleted.
@@ -225,49 +243,50 @@ fn awaiting_confirmation(plan: &Plan) -> bool {
         .any(|m| !matches!(m.policy.prune, Prune::Never(_)))
 }
 
-/// Deletes the objects earlier runs of the app's hooks left (labelled with its ApplySet);
-/// returns how many.
+/// Deletes the objects earlier runs of the app's hooks left: labelled with its ApplySet, and
+/// named as one of its hooks (a copy under another name is not the hook's); returns how many.
 async fn remove_hook_leftovers(writer: &Writer<'_>, planned: &Teardown) -> usize {
     let cluster = writer.cluster;
-    let prepared = &planned.prepared;
-    let inventory = &prepared.inventory;
-    let mut namespaces: BTreeSet<String> = BTreeSet::new();
-    namespaces.insert(prepared.namespace().to_string());
-    if let Some(previous) = &inventory.previous {
-        namespaces.extend(previous.additional_namespaces.iter().cloned());
-    }
-    let selector = format!("{HOOK_OF_LABEL}={}", inventory.id);
+    let selector = format!("{HOOK_OF_LABEL}={}", planned.prepared.inventory.id);
+    let mut scopes: Vec<(&Resource, Option<&str>)> = planned
+        .hooks
+        .iter()
+        .map(|h| (&h.resource, h.namespace.as_deref()))
+        .collect();
+    scopes.sort_by_key(|(r, ns)| (r.group.clone(), r.kind.clone(), ns.map(str::to_string)));
+    scopes.dedup();
     let mut removed = 0;
-    for resource in &planned.hook_kinds {
-        let scopes: Vec<Option<&str>> = if resource.namespaced {
-            namespaces.iter().map(|ns| Some(ns.as_str())).collect()
-        } else {
-            vec![None]
+    for (resource, ns) in scopes {
+        let Ok(found) = cluster.metadata_labelled(resource, ns, &selector).await else {
+            continue;
         };
-        for ns in scopes {
-            let Ok(found) = cluster.metadata_labelled(resource, ns, &selector).await else {
+        for meta in found {
+            let Some(name) = meta["name"].as_str() else {
                 continue;
             };
-            for meta in found {
-                let Some(name) = meta["name"].as_str() else {
-                    continue;
-                };
-                let id = crate::object::ObjectRef {
-                    group: resource.group.clone(),
-                    version: resource.version.clone(),
-                    kind: resource.kind.clone(),
-                    namespace: meta["namespace"].as_str().map(str::to_string),
-                    name: name.to_string(),
-                };
-                match cluster
-                    .delete(resource, &id, Propagation::Background, false, None)
-                    .await
-                {
-                    Ok(()) => removed += 1,
-                    Err(e) => writer
-                        .progress
-                        .note(&format!("warning: cannot delete hook object {id}: {e}")),
-                }
+            let own = planned
+                .hooks
+                .iter()
+                .any(|h| h.resource == *resource && h.namespace.as_deref() == ns && h.owns(name));
+            if !own {
+                continue;
+            }
+            let id = crate::object::ObjectRef {
+                group: resource.group.clone(),
+                version: resource.version.clone(),
+                kind: resource.kind.clone(),
+                namespace: ns.map(str::to_string),
+                name: name.to_string(),
+            };
+            let uid = meta["uid"].as_str();
+            match cluster
+                .delete(resource, &id, Propagation::Background, false, uid)
+                .await
+            {
+                Ok(()) => removed += 1,
+                Err(e) => writer
+                    .progress
+                    .note(&format!("warning: cannot delete hook object {id}: {e}")),
             }
         }
     }
