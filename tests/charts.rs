@@ -262,11 +262,11 @@ fn a_deploy_records_the_resolved_version_and_rollback_goes_back_to_it() {
     assert_eq!(live["data"]["version"], "1.1.0", "{}", back.all());
 }
 
-#[test]
-fn charts_from_an_oci_registry_resolve_ranges_in_both_spellings() {
+/// An OCI registry on loopback holding `web` at each of `versions`, under `charts/`.
+fn registry_with(versions: &[&str]) -> common::registry::Registry {
     let registry = common::registry::Registry::start();
     let packages = tempfile::tempdir().unwrap();
-    for version in ["1.0.0", "1.1.0", "2.0.0"] {
+    for version in versions {
         package(packages.path(), version);
         let archive = packages.path().join(format!("web-{version}.tgz"));
         run_helm(
@@ -279,6 +279,12 @@ fn charts_from_an_oci_registry_resolve_ranges_in_both_spellings() {
             packages.path(),
         );
     }
+    registry
+}
+
+#[test]
+fn charts_from_an_oci_registry_resolve_ranges_in_both_spellings() {
+    let registry = registry_with(&["1.0.0", "1.1.0", "2.0.0"]);
     let cache = tempfile::tempdir().unwrap();
     let repo = GitRepo::new();
     // `oci://host/path`, and Argo CD's bare `host/path`.
@@ -377,18 +383,7 @@ fn dependencies_not_committed_are_fetched_and_chart_lock_pins_them() {
     );
 
     // From an OCI registry too.
-    let registry = common::registry::Registry::start();
-    let packages = tempfile::tempdir().unwrap();
-    package(packages.path(), "1.0.0");
-    run_helm(
-        &[
-            "push",
-            packages.path().join("web-1.0.0.tgz").to_str().unwrap(),
-            &format!("oci://{}/charts", registry.host),
-            "--plain-http",
-        ],
-        packages.path(),
-    );
+    let registry = registry_with(&["1.0.0"]);
     repo.remove("app/Chart.lock");
     parent_chart(&repo, &format!("oci://{}/charts", registry.host), "1.0.0");
     repo.commit("oci dependency");

@@ -69,14 +69,17 @@ pub fn parent_of(
             ));
         }
     };
-    let parent = ObjectRef {
+    Ok((secret, parent_ref(app, namespace)))
+}
+
+fn parent_ref(app: &str, namespace: &str) -> ObjectRef {
+    ObjectRef {
         group: String::new(),
         version: "v1".into(),
         kind: "Secret".into(),
         namespace: Some(namespace.to_string()),
         name: format!("kpush-{app}"),
-    };
-    Ok((secret, parent))
+    }
 }
 
 /// An app's history as its parent records it.
@@ -94,8 +97,10 @@ pub async fn recorded(cluster: &Cluster, run: &AppRun) -> Result<Recorded, Error
         .namespace
         .clone()
         .unwrap_or_else(|| cluster.default_namespace.clone());
-    let discovery = cluster.discover(BTreeSet::from(["v1".to_string()])).await?;
-    let (secret_resource, parent) = parent_of(&discovery, &run.name, &namespace)?;
+    // Core v1 Secrets are served by every API server: no discovery round trip for one read
+    // (diff and apply make it before planning, for the promoted images to keep).
+    let secret_resource = Resource::core("Secret", "secrets");
+    let parent = parent_ref(&run.name, &namespace);
     let live = cluster
         .get(&secret_resource, &parent)
         .await

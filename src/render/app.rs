@@ -40,35 +40,31 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
 
 /// Renders the app at `spec.path` in `snapshot`.
 pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
-    if let Some(source) = &spec.chart {
-        let fetched = crate::source::charts::fetch(source, &spec.tools.charts, &spec.tools.helm())
+    let mut spec = spec.clone();
+    let mut rendered = if let Some(source) = spec.chart.clone() {
+        let fetched = crate::source::charts::fetch(&source, &spec.tools.charts, &spec.tools.helm())
             .map_err(|message| {
                 RenderError::single(
                     PathBuf::from(format!("{}/{}", source.repo_url, source.name)),
                     message,
                 )
             })?;
-        let mut spec = spec.clone();
         spec.promote_in_helm();
-        let mut rendered = helm::render_chart(snapshot, &spec, &fetched)?;
-        for manifest in &mut rendered.manifests {
-            rewrite_images(&mut manifest.object, &spec.images);
+        helm::render_chart(snapshot, &spec, &fetched)?
+    } else {
+        let kind = detect(snapshot, &spec.path)?;
+        super::overrides::apply_argocd_source(snapshot, &mut spec)?;
+        match kind {
+            SourceKind::Helm => {
+                spec.promote_in_helm();
+                helm::render(snapshot, &spec)?
+            }
+            SourceKind::Kustomize => {
+                spec.promote_in_kustomize();
+                kustomize::render(snapshot, &spec)?
+            }
+            SourceKind::Directory => render_directory_app(snapshot, &spec)?,
         }
-        return directory::check(rendered);
-    }
-    let kind = detect(snapshot, &spec.path)?;
-    let mut spec = spec.clone();
-    super::overrides::apply_argocd_source(snapshot, &mut spec)?;
-    let mut rendered = match kind {
-        SourceKind::Helm => {
-            spec.promote_in_helm();
-            helm::render(snapshot, &spec)?
-        }
-        SourceKind::Kustomize => {
-            spec.promote_in_kustomize();
-            kustomize::render(snapshot, &spec)?
-        }
-        SourceKind::Directory => render_directory_app(snapshot, &spec)?,
     };
     // Plain manifests (and anything a chart or kustomization left untouched) get the tags too.
     for manifest in &mut rendered.manifests {

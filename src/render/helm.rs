@@ -332,7 +332,6 @@ fn vendor_dependencies(
     spec: &RenderSpec,
     origin: &Origin,
 ) -> Result<(), RenderError> {
-    let fail = |message: String| RenderError::single(origin.file.clone(), message);
     let read = |name: &str| -> Option<Value> {
         let bytes = snapshot.read(&chart.join(name)).ok().flatten()?;
         let docs = crate::input::parse_documents(&chart.join(name), &bytes).ok()?;
@@ -422,7 +421,11 @@ fn vendor_dependencies(
         Err(RenderError {
             problems: problems
                 .into_iter()
-                .map(|m| fail(m).problems.remove(0))
+                .map(|message| Problem {
+                    origin: origin.clone(),
+                    column: None,
+                    message,
+                })
                 .collect(),
         })
     }
