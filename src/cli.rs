@@ -217,6 +217,14 @@ pub struct TargetArgs {
     #[arg(long)]
     pub allow_empty: bool,
 
+    /// For each image policy no `--image` names, ask its registry for the tags and deploy the
+    /// one its update strategy picks (`semver`, `newest-build`, `alphabetical`, `digest`),
+    /// filtered by `allow-tags`/`ignore-tags`: Argo CD Image Updater, run by the pipeline.
+    /// Credentials: the policy's pull-secret `env:VARIABLE`, DOCKER_AUTH_CONFIG, or the docker
+    /// config file.
+    #[arg(long, env = "KPUSH_UPDATE_IMAGES")]
+    pub update_images: bool,
+
     /// Take over objects that belong to another ApplySet, a Helm release or Argo CD.
     #[arg(long)]
     pub adopt: bool,

@@ -17,6 +17,9 @@ pub enum Error {
     Lock(#[from] crate::cluster::LockError),
     #[error(transparent)]
     Settings(#[from] crate::settings::error::SettingsError),
+    /// A registry `--update-images` asked; nothing was written.
+    #[error(transparent)]
+    Registry(#[from] crate::registry::RegistryError),
     /// Input or cluster state that makes the run unsafe to start; nothing was written.
     #[error("{0}")]
     Invalid(String),
@@ -41,7 +44,7 @@ impl Error {
     pub fn exit_status(&self) -> ExitStatus {
         match self {
             Error::Source(e) => e.exit_status(),
-            Error::Render(_) | Error::Settings(_) => ExitStatus::Invalid,
+            Error::Render(_) | Error::Settings(_) | Error::Registry(_) => ExitStatus::Invalid,
             Error::Cluster(e) => e.exit_status(),
             Error::Lock(_) | Error::Runtime(_) | Error::Cancelled(_) | Error::LockLost(_) => {
                 ExitStatus::Failure

@@ -23,6 +23,7 @@ pub mod inventory;
 pub mod object;
 pub mod plan;
 pub mod printer;
+pub mod registry;
 pub mod render;
 pub mod report;
 pub mod settings;

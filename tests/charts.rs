@@ -264,22 +264,61 @@ fn a_deploy_records_the_resolved_version_and_rollback_goes_back_to_it() {
 
 /// An OCI registry on loopback holding `web` at each of `versions`, under `charts/`.
 fn registry_with(versions: &[&str]) -> common::registry::Registry {
-    let registry = common::registry::Registry::start();
+    fill(common::registry::Registry::start(), versions, &[])
+}
+
+/// `registry` with chart `web` pushed at each of `versions`; `login` are helm's flags for it.
+fn fill(
+    registry: common::registry::Registry,
+    versions: &[&str],
+    login: &[&str],
+) -> common::registry::Registry {
     let packages = tempfile::tempdir().unwrap();
     for version in versions {
         package(packages.path(), version);
         let archive = packages.path().join(format!("web-{version}.tgz"));
-        run_helm(
-            &[
-                "push",
-                archive.to_str().unwrap(),
-                &format!("oci://{}/charts", registry.host),
-                "--plain-http",
-            ],
-            packages.path(),
-        );
+        let target = format!("oci://{}/charts", registry.host);
+        let mut args = vec!["push", archive.to_str().unwrap(), &target, "--plain-http"];
+        args.extend_from_slice(login);
+        run_helm(&args, packages.path());
     }
     registry
+}
+
+#[test]
+fn an_oci_registry_with_basic_auth_takes_credentials_from_the_environment() {
+    let secret = "s3cret-oci-pass";
+    let registry = fill(
+        common::registry::Registry::with_user("ci", secret),
+        &["1.0.0", "1.2.0"],
+        &["--username", "ci", "--password", secret],
+    );
+    let cache = tempfile::tempdir().unwrap();
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        application(&format!("oci://{}/charts", registry.host), "^1.0", ""),
+    )
+    .commit("oci chart behind auth");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(run.stderr.contains("KPUSH_CHART_USERNAME"), "{}", run.all());
+    let creds = [
+        ("KPUSH_CHART_USERNAME", "ci"),
+        ("KPUSH_CHART_PASSWORD", secret),
+    ];
+    let run = render(&repo, cache.path(), &["-vvv"], &creds);
+    run.expect_code(0);
+    assert_eq!(config_map(&run)["version"], "1.2.0");
+    assert!(!run.all().contains(secret), "{}", run.all());
+    let wrong = [
+        ("KPUSH_CHART_USERNAME", "ci"),
+        ("KPUSH_CHART_PASSWORD", "wrong-oci-pass"),
+    ];
+    let empty = tempfile::tempdir().unwrap();
+    let run = render(&repo, empty.path(), &["-vvv"], &wrong);
+    run.expect_code(3);
+    assert!(!run.all().contains("wrong-oci-pass"), "{}", run.all());
 }
 
 #[test]

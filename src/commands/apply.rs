@@ -19,13 +19,17 @@ pub async fn apply(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
-    let resolved = settings::resolve(
+    let mut resolved = settings::resolve(
         global,
         &args.target.source,
         Some(&args.target),
         args.prune_propagation,
     )?;
     super::warn(printer, &resolved.warnings);
+    if args.target.update_images {
+        let warnings = settings::update_from_registries(&mut resolved.apps).await?;
+        super::warn(printer, &warnings);
+    }
     let reports = apply_resolved(global, args, printer, &resolved, "deploy").await?;
     let sinks = &args.target.report_to;
     Ok(report::finish(

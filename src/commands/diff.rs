@@ -37,8 +37,12 @@ async fn against_cluster(
     args: &DiffArgs,
     printer: &Printer,
 ) -> Result<Vec<AppReport>, Error> {
-    let resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
+    let mut resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
+    if args.target.update_images {
+        let warnings = settings::update_from_registries(&mut resolved.apps).await?;
+        super::warn(printer, &warnings);
+    }
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     let options = settings::prepare_options(&args.target, Default::default());
     let planned = plan_all(global, options, &resolved, &stream).await?;
@@ -76,6 +80,11 @@ fn offline(
         rev: Some(rev.to_string()),
         ..global.clone()
     };
+    if args.target.update_images {
+        return Err(Error::Invalid(
+            "--update-images asks the registries which tags to deploy; a diff between two commits (--from/--to) reads the repository only: leave one of them out".to_string(),
+        ));
+    }
     let new = settings::resolve(&at(to), &args.target.source, None, None)?;
     super::warn(printer, &new.warnings);
     // The old revision may predate an app, or the config itself. It must exist, though: a

@@ -35,6 +35,7 @@ impl Planned<'_> {
             AppReport::new(id, revision, self.prepared.plan, status).with_images(images(self.run));
         report.chart = self.prepared.chart;
         report.kept_images = kept;
+        report.updated_images = updated_images(self.run);
         report
     }
 }
@@ -53,9 +54,24 @@ fn kept_images(prepared: &Prepared) -> Vec<String> {
         .collect()
 }
 
+/// The images `--update-images` chose from their registries, with how.
+fn updated_images(run: &AppRun) -> Vec<String> {
+    run.images
+        .iter()
+        .filter_map(|p| Some(format!("{p} ({})", p.chosen.as_ref()?)))
+        .collect()
+}
+
 /// Every image the plan deploys by promotion, for the plan's `Images:` line.
 fn shown_images(run: &AppRun, prepared: &Prepared) -> Vec<String> {
-    let mut shown = images(run);
+    let mut shown: Vec<String> = run
+        .images
+        .iter()
+        .map(|p| match &p.chosen {
+            Some(how) => format!("{p} ({how})"),
+            None => p.to_string(),
+        })
+        .collect();
     shown.extend(kept_images(prepared));
     shown
 }

@@ -712,7 +712,8 @@ fn inside_repository(base: &Path, path: &str) -> bool {
     true
 }
 
-/// kpush's `images` block: `[{alias, repository, allowTags, ignoreTags, constraint, helm:
+/// kpush's `images` block: `[{alias, repository, allowTags, ignoreTags, constraint,
+/// updateStrategy, pullSecret, helm:
 /// {imageName, imageTag, imageSpec}, kustomize: {imageName}}]`. In an environment the
 /// repository may be left out (the app's is kept).
 fn parse_images(
@@ -746,6 +747,13 @@ fn parse_images(
             None => None,
         };
         policy.ignore = e.strings("ignoreTags", f);
+        if let Some(text) = e.string("updateStrategy", f) {
+            match crate::images::Strategy::parse(&text) {
+                Ok(strategy) => policy.strategy = strategy,
+                Err(message) => f.errors.push(format!("`{}`: {message}", e.path)),
+            }
+        }
+        policy.pull_secret = e.string("pullSecret", f);
         let helm = e.object("helm", f);
         policy.helm = crate::images::HelmTarget {
             image_name: helm.string("imageName", f),

@@ -135,6 +135,7 @@ fn kept(recorded: &Promoted, app: &AppRun, revision: u64) -> Promotion {
         helm: policy.map(|p| p.helm.clone()).unwrap_or_default(),
         kustomize_name: policy.and_then(|p| p.kustomize_name.clone()),
         kept_from: Some(revision),
+        chosen: None,
     }
 }
 

@@ -5,9 +5,13 @@
 
 mod policy;
 mod rewrite;
+pub mod strategy;
+mod update;
 
 pub use policy::{ImagePolicy, TagRule, policies_from_annotations};
 pub use rewrite::rewrite_images;
+pub use strategy::Strategy;
+pub use update::{Choice, choose};
 
 use std::fmt;
 
@@ -23,6 +27,8 @@ pub struct Promotion {
     /// Promoted by an earlier deploy (its revision) and kept because this run names no tag for
     /// it, as Argo CD keeps an Image Updater override until the next one.
     pub kept_from: Option<u64>,
+    /// Chosen from the registry's tags by `--update-images`: how (for the plan).
+    pub chosen: Option<String>,
 }
 
 /// The Helm values an image is written to (`image.repository` / `image.tag` by default).

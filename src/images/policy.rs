@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use regex::Regex;
 
 use super::HelmTarget;
+use super::strategy::{self, Strategy};
 
 const PREFIX: &str = "argocd-image-updater.argoproj.io/";
 
@@ -47,8 +48,12 @@ impl TagRule {
 pub struct ImagePolicy {
     pub alias: String,
     pub repository: String,
-    /// A semver range such as `^2.0` or `~1.4`.
+    /// A semver range such as `^2.0` or `~1.4`; with the `digest` strategy, the tag followed.
     pub constraint: Option<String>,
+    /// How `--update-images` picks a tag from the registry.
+    pub strategy: Strategy,
+    /// Where the registry's credentials are (`env:VARIABLE`); else the docker config.
+    pub pull_secret: Option<String>,
     pub allow: Option<TagRule>,
     /// Tags never deployed (`*` wildcards allowed).
     pub ignore: Vec<String>,
@@ -62,6 +67,8 @@ impl ImagePolicy {
             alias: alias.to_string(),
             repository: repository.to_string(),
             constraint: None,
+            strategy: Strategy::default(),
+            pull_secret: None,
             allow: None,
             ignore: Vec::new(),
             helm: HelmTarget::default(),
@@ -71,6 +78,8 @@ impl ImagePolicy {
 
     /// Why `tag` may not be deployed, naming the rule; `None` when it may.
     pub fn refuses(&self, tag: &str) -> Option<String> {
+        // `tag@sha256:…` (the digest strategy) is judged by its tag.
+        let tag = tag.split('@').next().unwrap_or(tag);
         if let Some(TagRule::Regex(re)) = &self.allow
             && !re.is_match(tag)
         {
@@ -79,16 +88,28 @@ impl ImagePolicy {
         if let Some(pattern) = self.ignore.iter().find(|p| wildcard(p, tag)) {
             return Some(format!("ignore-tags `{pattern}`"));
         }
-        if let Some(constraint) = &self.constraint {
-            let req = semver::VersionReq::parse(constraint);
-            let version = semver::Version::parse(tag.trim_start_matches('v'));
-            match (req, version) {
-                (Ok(req), Ok(version)) if req.matches(&version) => {}
-                (Ok(_), _) => return Some(format!("the semver constraint `{constraint}`")),
-                (Err(e), _) => return Some(format!("the semver constraint `{constraint}` ({e})")),
+        let Some(constraint) = &self.constraint else {
+            return None;
+        };
+        match self.strategy {
+            Strategy::Semver => {
+                match strategy::version(tag).map(|v| strategy::within(constraint, &v)) {
+                    Some(Ok(true)) => None,
+                    Some(Err(e)) => Some(e),
+                    _ => Some(format!("the semver constraint `{constraint}`")),
+                }
             }
+            // The digest strategy follows one tag; it deploys as `tag@sha256:…`.
+            Strategy::Digest if tag != constraint => Some(format!(
+                "the digest strategy follows the tag `{constraint}` only"
+            )),
+            _ => None,
         }
-        None
+    }
+
+    /// The tags among `tags` this policy may deploy.
+    pub fn allowed<'a>(&self, tags: &'a [String]) -> Vec<&'a String> {
+        tags.iter().filter(|t| self.refuses(t).is_none()).collect()
     }
 }
 
@@ -138,6 +159,10 @@ pub fn policies_from_annotations(
             image_spec: get("helm.image-spec"),
         };
         policy.kustomize_name = get("kustomize.image-name");
+        if let Some(text) = get("update-strategy") {
+            policy.strategy = Strategy::parse(&text)?;
+        }
+        policy.pull_secret = get("pull-secret");
         policies.push(policy);
     }
     Ok(policies)

@@ -51,6 +51,7 @@ mod tests {
             helm: HelmTarget::default(),
             kustomize_name: None,
             kept_from: None,
+            chosen: None,
         };
         let mut deploy = json!({"kind": "Deployment", "spec": {"template": {"spec": {
             "initContainers": [{"name": "migrate", "image": "registry:5000/shop/web:1.0"}],

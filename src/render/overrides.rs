@@ -78,6 +78,7 @@ pub fn apply_argocd_source(snapshot: &Snapshot, spec: &mut RenderSpec) -> Result
                     helm: Default::default(),
                     kustomize_name: None,
                     kept_from: None,
+                    chosen: None,
                 });
             }
         }

@@ -27,6 +27,9 @@ pub struct AppReport {
     /// `repository:tag (kept from revision N)`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub kept_images: Vec<String>,
+    /// Images `--update-images` chose from their registries, as `repository:tag (how)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub updated_images: Vec<String>,
     /// The chart a repository or registry served: its resolved version and digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<crate::source::charts::ResolvedChart>,
@@ -67,6 +70,7 @@ impl AppReport {
             namespace: id.namespace,
             images: Vec::new(),
             kept_images: Vec::new(),
+            updated_images: Vec::new(),
             chart: None,
             counts: plan.counts(),
             plan,

@@ -106,6 +106,7 @@ pub(super) fn promotions(
             helm: policy.map(|p| p.helm.clone()).unwrap_or_default(),
             kustomize_name: policy.and_then(|p| p.kustomize_name.clone()),
             kept_from: None,
+            chosen: None,
         });
     }
     Ok(out)
@@ -127,4 +128,48 @@ pub(super) fn check_aliases(
         }),
         None => Ok(()),
     }
+}
+
+/// `--update-images`: each app's policies that no `--image` names get the tag their registry
+/// and strategy choose, promoted like a named one. Returns what could not be updated, as
+/// warnings (the image stays as the manifests or an earlier promotion have it).
+pub async fn update_from_registries(
+    apps: &mut [crate::deploy::AppRun],
+) -> Result<Vec<String>, crate::error::Error> {
+    let mut warnings = Vec::new();
+    let mut any_policy = false;
+    for run in apps.iter_mut() {
+        let policies: Vec<ImagePolicy> = run
+            .image_policies
+            .iter()
+            .filter(|p| {
+                !run.images
+                    .iter()
+                    .any(|i| i.alias.as_deref() == Some(&p.alias))
+            })
+            .cloned()
+            .collect();
+        any_policy |= !run.image_policies.is_empty();
+        for policy in policies {
+            match crate::images::choose(&policy).await? {
+                crate::images::Choice::Chosen(promotion) => {
+                    tracing::info!(app = %run.name, image = %promotion, "chosen from the registry");
+                    run.images.push(promotion);
+                }
+                crate::images::Choice::Nothing(why) => {
+                    warnings.push(format!(
+                        "app `{}`: {why}; the image is not updated",
+                        run.name
+                    ));
+                }
+            }
+        }
+        run.render.images = run.images.clone();
+    }
+    if !any_policy {
+        warnings.push(
+            "--update-images: no app of this run has an image policy (Image Updater annotations or kpush's `images` block); nothing to update".to_string(),
+        );
+    }
+    Ok(warnings)
 }

@@ -26,6 +26,7 @@ use flags::Flags;
 
 pub use crate::deploy::AppRun;
 pub use engine::{confirmations, connection, delete_options, prepare_options, write_options};
+pub use images::update_from_registries;
 pub use rollback::{choose, resolve_entry, restoring};
 
 /// Everything a command runs over.

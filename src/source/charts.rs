@@ -350,9 +350,16 @@ fn download(source: &ChartSource, cache: &ChartCache, helm: &Path) -> Result<Fet
         if let Some(password) = &password {
             stderr = stderr.replace(password.as_str(), "***");
         }
-        let auth = ["401", "403", "unauthorized", "denied", "authentication"]
-            .iter()
-            .any(|w| stderr.to_lowercase().contains(w));
+        let auth = [
+            "401",
+            "403",
+            "unauthorized",
+            "denied",
+            "authentication",
+            "credential",
+        ]
+        .iter()
+        .any(|w| stderr.to_lowercase().contains(w));
         let hint = if auth {
             format!(
                 "\nhint: set {USERNAME_VAR} and {PASSWORD_VAR} (from the CI system's secrets), or log in with `helm registry login` / Helm's repository config"

@@ -14,6 +14,15 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Registry {
+        Registry::serve(None)
+    }
+
+    /// A registry that takes only `user` with `password` (basic auth, htpasswd).
+    pub fn with_user(user: &str, password: &str) -> Registry {
+        Registry::serve(Some((user, password)))
+    }
+
+    fn serve(user: Option<(&str, &str)>) -> Registry {
         let storage = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -22,14 +31,26 @@ impl Registry {
             .port();
         let host = format!("127.0.0.1:{port}");
         let config = storage.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
-                storage.path().join("data").display()
-            ),
-        )
-        .unwrap();
+        let mut text = format!(
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+            storage.path().join("data").display()
+        );
+        if let Some((user, password)) = user {
+            let out = Command::new("htpasswd")
+                .args(["-Bbn", user, password])
+                .output()
+                .expect(
+                    "htpasswd (apache2-utils; scripts/control-plane/install-peers installs it)",
+                );
+            assert!(out.status.success(), "htpasswd failed");
+            let file = storage.path().join("htpasswd");
+            std::fs::write(&file, out.stdout).unwrap();
+            text.push_str(&format!(
+                "auth:\n  htpasswd:\n    realm: kpush-test\n    path: {}\n",
+                file.display()
+            ));
+        }
+        std::fs::write(&config, text).unwrap();
         let binary =
             std::env::var("KPUSH_TEST_REGISTRY").unwrap_or_else(|_| "docker-registry".into());
         let child = Command::new(&binary)
@@ -55,6 +76,84 @@ impl Registry {
             _storage: storage,
         }
     }
+}
+
+/// Pushes a one-layer linux/amd64 image built at `created` (RFC 3339) to `host/repo:tag` with
+/// skopeo, a real registry client; `creds` is `user:password`. Returns the manifest's digest.
+pub fn push_image(host: &str, repo: &str, tag: &str, created: &str, creds: Option<&str>) -> String {
+    use std::io::Write;
+    let layout = tempfile::tempdir().unwrap();
+    let blobs = layout.path().join("blobs/sha256");
+    std::fs::create_dir_all(&blobs).unwrap();
+    let put = |bytes: &[u8]| -> (String, usize) {
+        let hex = sha256(bytes);
+        std::fs::write(blobs.join(&hex), bytes).unwrap();
+        (format!("sha256:{hex}"), bytes.len())
+    };
+    // An empty tar archive, gzipped.
+    let tar = vec![0u8; 1024];
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&tar).unwrap();
+    let (layer, layer_size) = put(&gz.finish().unwrap());
+    let config = serde_json::json!({
+        "created": created,
+        "architecture": "amd64",
+        "os": "linux",
+        "config": {"Labels": {"tag": tag}},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256(&tar))]},
+    });
+    let (config, config_size) = put(config.to_string().as_bytes());
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config, "size": config_size},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar+gzip", "digest": layer, "size": layer_size}],
+    });
+    let (manifest, manifest_size) = put(manifest.to_string().as_bytes());
+    std::fs::write(
+        layout.path().join("oci-layout"),
+        r#"{"imageLayoutVersion":"1.0.0"}"#,
+    )
+    .unwrap();
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": manifest,
+            "size": manifest_size,
+            "annotations": {"org.opencontainers.image.ref.name": tag},
+        }],
+    });
+    std::fs::write(layout.path().join("index.json"), index.to_string()).unwrap();
+    let mut command = Command::new("skopeo");
+    command.args([
+        "copy",
+        "--quiet",
+        "--dest-tls-verify=false",
+        "--preserve-digests",
+    ]);
+    if let Some(creds) = creds {
+        command.args(["--dest-creds", creds]);
+    }
+    let out = command
+        .arg(format!("oci:{}:{tag}", layout.path().display()))
+        .arg(format!("docker://{host}/{repo}:{tag}"))
+        .output()
+        .expect("skopeo (scripts/control-plane/install-peers installs it)");
+    assert!(
+        out.status.success(),
+        "skopeo copy failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    manifest
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 impl Drop for Registry {
