@@ -469,3 +469,132 @@ fn write_back_records_the_registry_choice() {
         format!("{repository}:2.1.0")
     );
 }
+
+/// Public registries (Docker Hub, ghcr.io, quay.io) answer with a `Bearer` challenge: the
+/// client gets a token from the realm, anonymously for a public repository or with its
+/// credentials for a private one, and sends the credentials to the token service only.
+#[test]
+fn the_bearer_token_flow_anonymous_and_with_credentials() {
+    use common::token::{Grants, TokenService};
+    const PASSWORD: &str = "s3cret-token-password";
+    let tokens = TokenService::start(Grants {
+        public: true,
+        user: "ci".into(),
+        password: PASSWORD.into(),
+    });
+    let registry = Registry::with_tokens(&tokens);
+    let creds = format!("ci:{PASSWORD}");
+    for tag in ["1.0.0", "1.3.0"] {
+        push_image(
+            &registry.host,
+            "shop/web",
+            tag,
+            "2026-01-01T00:00:00Z",
+            Some(&creds),
+        );
+    }
+    let repository = format!("{}/shop/web", registry.host);
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
+    let repo = web_app(
+        "default",
+        &format!("{repository}:1.0.0"),
+        &format!("repository: {repository}"),
+    );
+    let run = |extra: &[(&str, String)]| {
+        let mut env = no_docker_config(home.path());
+        env.extend(extra.iter().cloned());
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        common::kpush_env(
+            repo.path(),
+            &[
+                "--kubeconfig",
+                &kubeconfig,
+                "-vv",
+                "diff",
+                "--update-images",
+            ],
+            &env,
+        )
+    };
+    // Anonymous: past the registry (to the unreachable cluster, exit 1) with a pull token.
+    tokens.seen.lock().unwrap().clear();
+    let anonymous = run(&[]);
+    anonymous.expect_code(1);
+    assert!(
+        anonymous.stderr.contains("cannot reach"),
+        "{}",
+        anonymous.stderr
+    );
+    assert_eq!(
+        tokens.seen.lock().unwrap().as_slice(),
+        [""],
+        "one anonymous token request"
+    );
+
+    // With credentials (here from DOCKER_AUTH_CONFIG): they go to the token service only.
+    let auth = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&creds)
+    };
+    let config = format!(
+        r#"{{"auths": {{"{}": {{"auth": "{auth}"}}}}}}"#,
+        registry.host
+    );
+    tokens.seen.lock().unwrap().clear();
+    let private = run(&[("DOCKER_AUTH_CONFIG", config)]);
+    private.expect_code(1);
+    let seen = tokens.seen.lock().unwrap().clone();
+    assert_eq!(seen.len(), 1, "{seen:?}");
+    assert!(seen[0].starts_with("Basic "), "{seen:?}");
+    assert!(!private.all().contains(PASSWORD));
+}
+
+/// A private repository behind a token service: anonymous access is refused with the hint,
+/// and wrong credentials are named by user, never by password.
+#[test]
+fn a_private_token_registry_needs_credentials() {
+    use common::token::{Grants, TokenService};
+    let tokens = TokenService::start(Grants {
+        public: false,
+        user: "ci".into(),
+        password: "right-password".into(),
+    });
+    let registry = Registry::with_tokens(&tokens);
+    push_image(
+        &registry.host,
+        "shop/web",
+        "1.0.0",
+        "2026-01-01T00:00:00Z",
+        Some("ci:right-password"),
+    );
+    let repository = format!("{}/shop/web", registry.host);
+    let home = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
+    let repo = web_app(
+        "default",
+        &format!("{repository}:0.9.0"),
+        &format!("repository: {repository}, pullSecret: 'env:REGISTRY_CREDS'"),
+    );
+    let run = |creds: &str| {
+        let mut env = no_docker_config(home.path());
+        env.push(("REGISTRY_CREDS", creds.to_string()));
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        common::kpush_env(
+            repo.path(),
+            &["--kubeconfig", &kubeconfig, "diff", "--update-images"],
+            &env,
+        )
+    };
+    let wrong = run("ci:wrong-password");
+    wrong.expect_code(3);
+    assert!(
+        wrong.stderr.contains("refused the credentials of `ci`"),
+        "{}",
+        wrong.stderr
+    );
+    assert!(!wrong.all().contains("wrong-password"), "{}", wrong.all());
+    run("ci:right-password").expect_code(1);
+}

@@ -10,6 +10,7 @@ pub mod http;
 pub mod kubelet;
 pub mod registry;
 pub mod schema;
+pub mod token;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -14,15 +14,20 @@ pub struct Registry {
 
 impl Registry {
     pub fn start() -> Registry {
-        Registry::serve(None)
+        Registry::serve(None, None)
     }
 
     /// A registry that takes only `user` with `password` (basic auth, htpasswd).
     pub fn with_user(user: &str, password: &str) -> Registry {
-        Registry::serve(Some((user, password)))
+        Registry::serve(Some((user, password)), None)
     }
 
-    fn serve(user: Option<(&str, &str)>) -> Registry {
+    /// A registry that takes the tokens `tokens` signs (the Bearer flow of public registries).
+    pub fn with_tokens(tokens: &super::token::TokenService) -> Registry {
+        Registry::serve(None, Some(tokens))
+    }
+
+    fn serve(user: Option<(&str, &str)>, tokens: Option<&super::token::TokenService>) -> Registry {
         let storage = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -48,6 +53,15 @@ impl Registry {
             text.push_str(&format!(
                 "auth:\n  htpasswd:\n    realm: kpush-test\n    path: {}\n",
                 file.display()
+            ));
+        }
+        if let Some(tokens) = tokens {
+            text.push_str(&format!(
+                "auth:\n  token:\n    realm: {}\n    service: {}\n    issuer: {}\n    rootcertbundle: {}\n",
+                tokens.realm,
+                super::token::SERVICE,
+                super::token::ISSUER,
+                tokens.cert.display()
             ));
         }
         std::fs::write(&config, text).unwrap();
