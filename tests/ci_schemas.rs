@@ -115,6 +115,7 @@ fn github_example_workflows_are_valid() {
     for expected in [
         "deploy.yml",
         "drift.yml",
+        "image-update.yml",
         "pr-comment.yml",
         "pr-diff.yml",
         "teardown.yml",
