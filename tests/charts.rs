@@ -485,19 +485,90 @@ fn a_multi_source_app_takes_values_files_from_its_ref_source() {
         "{}",
         run.all()
     );
+    // A second source that renders joins the app; one object declared by both is refused.
     repo.write(
         "kpush.yaml",
         sources(
             "values-prod.yaml",
-            "  - repoURL: https://git.example.com/team/config.git\n    path: manifests\n",
-        ),
+            "  - repoURL: https://git.example.com/team/app\n    path: manifests\n",
+        )
+        .replace("team/config.git", "team/app"),
+    )
+    .write(
+        "manifests/extra.yaml",
+        common::configmap("extra", "from-the-path-source"),
     )
     .commit("two renderers");
     let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    let list: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["metadata"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["web", "extra"], "{}", run.stdout);
+    repo.write("manifests/extra.yaml", common::configmap("web", "twice"))
+        .commit("the same object from two sources");
+    let run = render(&repo, cache.path(), &[], &[]);
     run.expect_code(3);
-    assert!(
-        run.stderr.contains("kpush renders one per app"),
-        "{}",
+    assert!(run.stderr.contains("manifests/extra.yaml"), "{}", run.all());
+}
+
+/// The objects of every source form one app with one inventory: a source removed from the
+/// Application is pruned like a file removed from a path.
+#[test]
+fn a_multi_source_app_is_one_inventory() {
+    let cluster = common::cluster();
+    let (server, _charts) = serve(&["1.0.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let ns = cluster.namespace("kp-multi");
+    let repo = GitRepo::new();
+    let app = |extra: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  sources:\n  - repoURL: {}\n    chart: web\n    targetRevision: 1.0.0\n{extra}  destination: {{namespace: {}}}\n",
+            server.url, ns.name
+        )
+    };
+    repo.write("kpush.yaml", app("  - path: extra\n"))
+        .write("extra/cm.yaml", common::configmap("extra", "x"))
+        .commit("chart and a path");
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    let helm = common::helm();
+    let cache_dir = cache.path().to_str().unwrap().to_string();
+    let apply = || {
+        kpush_env(
+            repo.path(),
+            &[
+                "--kubeconfig",
+                &kubeconfig,
+                "apply",
+                "--prune",
+                "--helm-bin",
+                &helm,
+            ],
+            &[("KPUSH_CACHE_DIR", cache_dir.as_str())],
+        )
+    };
+    apply().expect_code(0);
+    for name in ["web", "extra"] {
+        cluster
+            .kubectl(&["get", "configmap", name, "-n", &ns.name])
+            .expect_code(0);
+    }
+    repo.write("kpush.yaml", app(""))
+        .commit("the path source is gone");
+    let run = apply();
+    run.expect_code(0);
+    let gone = cluster.kubectl(&["get", "configmap", "extra", "-n", &ns.name]);
+    assert_ne!(
+        gone.code,
+        0,
+        "the removed source's object was pruned: {}",
         run.all()
     );
+    cluster
+        .kubectl(&["get", "configmap", "web", "-n", &ns.name])
+        .expect_code(0);
 }

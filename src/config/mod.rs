@@ -75,6 +75,10 @@ pub struct SourceSpec {
     /// Names of process environment variables `.j2` templates may read (`env_vars.NAME`);
     /// templates see no other variable.
     pub template_env: Vec<String>,
+    /// A multi-source app's other sources that render objects, each read like this one (its
+    /// own path or chart, helm, kustomize and directory settings); their objects and this
+    /// one's form one app, with one inventory.
+    pub more: Vec<SourceSpec>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

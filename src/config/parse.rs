@@ -294,6 +294,9 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
 
     let warnings = unsupported(argo, &mut f, &sync.1, origin);
     check_paths(&source, &environments, &mut f.errors);
+    for more in &source.more {
+        check_paths(more, &BTreeMap::new(), &mut f.errors);
+    }
     if !f.errors.is_empty() {
         return Err(f.errors);
     }
@@ -438,8 +441,8 @@ fn check_paths(
     }
 }
 
-/// Argo CD's `sources`: `ref` sources name this repository for `$ref/…` values files; one
-/// other source renders the app (a chart from a repository, or a path).
+/// Argo CD's `sources`: `ref` sources name this repository for `$ref/…` values files; the
+/// others render the app's objects (a chart from a repository, or a path), together.
 fn parse_sources(spec_path: &str, items: &[Value], f: &mut Findings, argo: bool) -> SourceSpec {
     let mut refs = Vec::new();
     let mut rendering = Vec::new();
@@ -457,20 +460,33 @@ fn parse_sources(spec_path: &str, items: &[Value], f: &mut Findings, argo: bool)
             rendering.push((path, parsed));
         }
     }
-    if rendering.len() > 1 {
-        let named: Vec<&str> = rendering.iter().map(|(p, _)| p.as_str()).collect();
-        f.errors.push(format!(
-            "{} sources render objects ({}); kpush renders one per app\nhint: make each its own app (one Application per source), or keep one and use the others as `ref` sources for values files",
-            rendering.len(),
-            named.join(", ")
-        ));
-    }
-    let Some((path, mut source)) = rendering.into_iter().next() else {
+    if rendering.is_empty() {
         f.errors.push(format!(
             "`{spec_path}.sources` has only `ref` sources: none renders anything"
         ));
         return SourceSpec::default();
-    };
+    }
+    let mut sources: Vec<SourceSpec> = rendering
+        .into_iter()
+        .map(|(path, mut source)| {
+            ref_value_files(&path, &mut source, &refs, f);
+            source.refs = refs.clone();
+            source
+        })
+        .collect();
+    // The first renders as the app's source; the others' objects join it.
+    let mut first = sources.remove(0);
+    first.more = sources;
+    first
+}
+
+/// `$name/…` values files of one source, read from the `ref` source `name` (`$/…`).
+fn ref_value_files(
+    path: &str,
+    source: &mut SourceSpec,
+    refs: &[(String, String)],
+    f: &mut Findings,
+) {
     for file in &mut source.helm.value_files {
         let Some(rest) = file.strip_prefix('$') else {
             continue;
@@ -488,8 +504,6 @@ fn parse_sources(spec_path: &str, items: &[Value], f: &mut Findings, argo: bool)
             ));
         }
     }
-    source.refs = refs;
-    source
 }
 
 fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
@@ -594,6 +608,7 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
         values: mapping(s, "values", f),
         value_files: s.strings("valueFiles", f),
         template_env: s.strings("templateEnv", f),
+        more: Vec::new(),
     };
     s.finish(f);
     spec

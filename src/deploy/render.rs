@@ -139,13 +139,20 @@ fn kept(recorded: &Promoted, app: &AppRun, revision: u64) -> Promotion {
     }
 }
 
+/// Whether any source of the app is a chart.
 fn is_chart(snapshot: &Snapshot, app: &AppRun) -> Result<bool, Error> {
-    if app.render.chart.is_some() {
+    let sources = || std::iter::once(&app.render).chain(&app.render.more);
+    if sources().any(|s| s.chart.is_some()) {
         return Ok(true);
     }
     let opened = opened_at(snapshot, &app.revision)?;
     let at = opened.as_ref().unwrap_or(snapshot);
-    Ok(render::detect(at, &app.render.path)? == render::SourceKind::Helm)
+    for source in sources() {
+        if render::detect(at, &source.path)? == render::SourceKind::Helm {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// `revision` of the repository, when it is not the one `snapshot` already is.

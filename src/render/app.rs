@@ -40,6 +40,24 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
 
 /// Renders the app at `spec.path` in `snapshot`.
 pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
+    let mut rendered = render_source(snapshot, spec)?;
+    for more in &spec.more {
+        let more = RenderSpec {
+            images: spec.images.clone(),
+            capabilities: spec.capabilities.clone(),
+            tools: spec.tools.clone(),
+            ..more.clone()
+        };
+        let also = render_source(snapshot, &more)?;
+        rendered.manifests.extend(also.manifests);
+        rendered.chart = rendered.chart.or(also.chart);
+    }
+    // Two sources (or two files) declaring one object would fight each other.
+    directory::check(rendered)
+}
+
+/// One source of the app: its chart, or what its path holds.
+fn render_source(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
     let mut spec = spec.clone();
     let mut rendered = if let Some(source) = spec.chart.clone() {
         let fetched = crate::source::charts::fetch(&source, &spec.tools.charts, &spec.tools.helm())
@@ -70,7 +88,7 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
     for manifest in &mut rendered.manifests {
         rewrite_images(&mut manifest.object, &spec.images);
     }
-    directory::check(rendered)
+    Ok(rendered)
 }
 
 fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {

@@ -45,6 +45,9 @@ pub struct RenderSpec {
     pub capabilities: Option<Capabilities>,
     /// A chart from a repository or registry instead of the repository's `path`.
     pub chart: Option<crate::source::charts::ChartSource>,
+    /// A multi-source app's other sources that render objects: each rendered like this one
+    /// (with its images and capabilities), their objects joined into one app.
+    pub more: Vec<RenderSpec>,
 }
 
 /// A server's version and API versions, as Helm's `--kube-version` and `--api-versions`.

@@ -38,56 +38,64 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
     let target_revision = env
         .and_then(|e| e.target_revision.clone())
         .or_else(|| app.source.target_revision.clone());
-    // For a chart from a repository, `targetRevision` is the chart's version; the app's
-    // definition and values still come from this repository.
-    let chart = app
-        .source
-        .chart
-        .as_ref()
-        .map(|name| crate::source::charts::ChartSource {
-            repo_url: app.source.repo_url.clone().unwrap_or_default(),
-            name: name.clone(),
-            version: target_revision.clone().unwrap_or_default(),
-            digest: None,
-        });
+    let chart = chart_of(&app.source, target_revision.clone());
     let revision = flags
         .rev
         .clone()
         .or_else(|| target_revision.filter(|_| chart.is_none()))
         .unwrap_or_else(|| "HEAD".into());
+    let mut render = RenderSpec {
+        app: app.name.clone(),
+        env: flags.env.clone(),
+        path: path.clone(),
+        namespace: namespace.clone(),
+        directory: app.source.directory.clone(),
+        allow_empty: flags.allow_empty || app.sync.allow_empty == Some(true),
+        helm: app.source.helm.clone(),
+        kustomize: app.source.kustomize.clone(),
+        values: layers,
+        value_files: app
+            .source
+            .value_files
+            .iter()
+            .chain(app.environments.values().flat_map(|e| &e.value_files))
+            .map(|f| path.join(f))
+            .collect(),
+        tools: flags.tools.clone(),
+        images: Vec::new(),
+        // Only the names the config lists; an unset one stays undefined in templates.
+        env_vars: app
+            .source
+            .template_env
+            .iter()
+            .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
+            .collect(),
+        capabilities: None,
+        chart,
+        more: Vec::new(),
+    };
+    // The other sources of a multi-source app render at the same commit, with the same
+    // values and images; a chart's `targetRevision` is its version.
+    render.more = app
+        .source
+        .more
+        .iter()
+        .map(|source| RenderSpec {
+            path: source.path.clone(),
+            directory: source.directory.clone(),
+            helm: source.helm.clone(),
+            kustomize: source.kustomize.clone(),
+            value_files: Vec::new(),
+            chart: chart_of(source, source.target_revision.clone()),
+            more: Vec::new(),
+            ..render.clone()
+        })
+        .collect();
     AppRun {
         name: app.name.clone(),
         env: flags.env.clone(),
         revision,
-        render: RenderSpec {
-            app: app.name.clone(),
-            env: flags.env.clone(),
-            path: path.clone(),
-            namespace: namespace.clone(),
-            directory: app.source.directory.clone(),
-            allow_empty: flags.allow_empty || app.sync.allow_empty == Some(true),
-            helm: app.source.helm.clone(),
-            kustomize: app.source.kustomize.clone(),
-            values: layers,
-            value_files: app
-                .source
-                .value_files
-                .iter()
-                .chain(app.environments.values().flat_map(|e| &e.value_files))
-                .map(|f| path.join(f))
-                .collect(),
-            tools: flags.tools.clone(),
-            images: Vec::new(),
-            // Only the names the config lists; an unset one stays undefined in templates.
-            env_vars: app
-                .source
-                .template_env
-                .iter()
-                .filter_map(|name| Some((name.clone(), std::env::var(name).ok()?)))
-                .collect(),
-            capabilities: None,
-            chart,
-        },
+        render,
         allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
         allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
         image_policies: Vec::new(),
@@ -125,4 +133,21 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         },
         images: Vec::new(),
     }
+}
+
+/// For a chart from a repository, `targetRevision` is the chart's version; the app's
+/// definition and values still come from this repository.
+fn chart_of(
+    source: &crate::config::SourceSpec,
+    version: Option<String>,
+) -> Option<crate::source::charts::ChartSource> {
+    source
+        .chart
+        .as_ref()
+        .map(|name| crate::source::charts::ChartSource {
+            repo_url: source.repo_url.clone().unwrap_or_default(),
+            name: name.clone(),
+            version: version.unwrap_or_default(),
+            digest: None,
+        })
 }
