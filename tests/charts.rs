@@ -449,7 +449,7 @@ fn a_multi_source_app_takes_values_files_from_its_ref_source() {
     run.expect_code(0);
     assert_eq!(config_map(&run)["greeting"], "from-the-team-repo");
 
-    // A `ref` to another repository cannot be read from this one.
+    // A `ref` to another repository is fetched from it (here it cannot be reached).
     let remote = std::process::Command::new("git")
         .args([
             "remote",
@@ -464,7 +464,8 @@ fn a_multi_source_app_takes_values_files_from_its_ref_source() {
     let run = render(&repo, cache.path(), &[], &[]);
     run.expect_code(3);
     assert!(
-        run.stderr.contains("not a remote of this repository"),
+        run.stderr
+            .contains("cannot fetch revision `main` of https://git.example.com/team/config.git"),
         "{}",
         run.all()
     );
@@ -571,4 +572,120 @@ fn a_multi_source_app_is_one_inventory() {
     cluster
         .kubectl(&["get", "configmap", "web", "-n", &ns.name])
         .expect_code(0);
+}
+
+/// Sources in another git repository are fetched at their `targetRevision` (one commit deep,
+/// cached per URL): a `ref` source's values files and a path source's objects. A branch is
+/// asked for again on each run; `--offline` uses the commit the cache has for it.
+#[test]
+fn sources_in_another_git_repository_are_fetched_at_their_revision() {
+    let (server, _charts) = serve(&["1.0.0"], None);
+    let cache = tempfile::tempdir().unwrap();
+    let config = GitRepo::new();
+    config
+        .write("envs/prod.yaml", "greeting: from-the-config-repo\n")
+        .write(
+            "extra/cm.yaml",
+            common::configmap("extra", "from-the-config-repo"),
+        )
+        .commit("config");
+    let branch = |repo: &GitRepo, name: &str| {
+        let out = std::process::Command::new("git")
+            .args(["branch", "-f", name])
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    };
+    branch(&config, "release");
+    let url = format!("file://{}", config.path().display());
+    let repo = GitRepo::new();
+    let remote = std::process::Command::new("git")
+        .args([
+            "remote",
+            "add",
+            "origin",
+            "https://git.example.com/team/app.git",
+        ])
+        .current_dir(repo.path())
+        .status()
+        .unwrap();
+    assert!(remote.success());
+    repo.write(
+        "kpush.yaml",
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  sources:\n  - repoURL: {}\n    chart: web\n    targetRevision: 1.0.0\n    helm:\n      valueFiles: [$config/envs/*.yaml]\n  - repoURL: {url}\n    targetRevision: release\n    ref: config\n  - repoURL: {url}\n    targetRevision: release\n    path: extra\n  destination: {{namespace: prod}}\n",
+            server.url
+        ),
+    )
+    .commit("sources in another repository");
+    let items = |run: &common::Run| -> Vec<(String, String)> {
+        let list: Value = serde_json::from_str(&run.stdout).unwrap();
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                let data = &o["data"];
+                let value = data["greeting"]
+                    .as_str()
+                    .or(data["value"].as_str())
+                    .unwrap_or("");
+                (
+                    o["metadata"]["name"].as_str().unwrap().to_string(),
+                    value.to_string(),
+                )
+            })
+            .collect()
+    };
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    assert_eq!(
+        items(&run),
+        [
+            ("web".to_string(), "from-the-config-repo".to_string()),
+            ("extra".to_string(), "from-the-config-repo".to_string())
+        ],
+        "{}",
+        run.all()
+    );
+
+    // The branch moves: the next run reads its new commit.
+    config
+        .write("envs/prod.yaml", "greeting: moved-on\n")
+        .commit("new values");
+    branch(&config, "release");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(0);
+    assert_eq!(items(&run)[0].1, "moved-on", "{}", run.all());
+
+    // Offline: the commit the cache has for the branch; without a cache, a clear error.
+    let offline = render(&repo, cache.path(), &["--offline"], &[]);
+    offline.expect_code(0);
+    assert_eq!(items(&offline)[0].1, "moved-on");
+    let empty = tempfile::tempdir().unwrap();
+    let run = render(&repo, empty.path(), &["--offline"], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("--offline forbids fetching"),
+        "{}",
+        run.all()
+    );
+
+    // A repository that cannot be fetched: exit 3, credentials in its URL never shown.
+    repo.write(
+        "kpush.yaml",
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  sources:\n  - repoURL: https://ci:s3cret-git-token@127.0.0.1:9/team/config.git\n    targetRevision: main\n    path: extra\n  - repoURL: {url}\n    path: extra\n    targetRevision: release\n  destination: {{namespace: prod}}\n"
+        ),
+    )
+    .commit("unreachable");
+    let run = render(&repo, cache.path(), &[], &[]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("cannot fetch revision `main`"),
+        "{}",
+        run.all()
+    );
+    assert!(!run.all().contains("s3cret-git-token"), "{}", run.all());
 }

@@ -34,6 +34,7 @@ impl Planned<'_> {
         let mut report =
             AppReport::new(id, revision, self.prepared.plan, status).with_images(images(self.run));
         report.chart = self.prepared.chart;
+        report.sources = self.prepared.fetched;
         report.kept_images = kept;
         report.updated_images = updated_images(self.run);
         report
@@ -102,6 +103,7 @@ pub(super) async fn plan_one<'a>(
         &shown_images(run, &planned.prepared),
     );
     stream.chart(planned.prepared.chart.as_ref());
+    stream.sources(&planned.prepared.fetched);
     Ok(planned)
 }
 
@@ -138,6 +140,7 @@ pub(super) async fn plan_all<'a>(
             &shown_images(p.run, &p.prepared),
         );
         stream.chart(p.prepared.chart.as_ref());
+        stream.sources(&p.prepared.fetched);
     }
     Ok(planned)
 }

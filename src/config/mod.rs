@@ -62,9 +62,8 @@ pub struct SourceSpec {
     /// A chart from the Helm repository or OCI registry at `repo_url`; `target_revision` is
     /// then its version (or semver range), and `path` is not used.
     pub chart: Option<String>,
-    /// A multi-source app's `ref` sources, by name, with their repository URLs: `$name/…`
-    /// values files are read from this repository (written `$/…` in `helm.value_files`).
-    pub refs: Vec<(String, String)>,
+    /// A multi-source app's `ref` sources: `$name/…` values files are read from them.
+    pub refs: Vec<RefSource>,
     pub helm: HelmSpec,
     pub kustomize: KustomizeSpec,
     pub directory: DirectorySpec,
@@ -79,6 +78,15 @@ pub struct SourceSpec {
     /// own path or chart, helm, kustomize and directory settings); their objects and this
     /// one's form one app, with one inventory.
     pub more: Vec<SourceSpec>,
+}
+
+/// A `ref` source of a multi-source app: a repository (at a revision) that values files
+/// written `$name/…` are read from.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RefSource {
+    pub name: String,
+    pub url: String,
+    pub revision: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

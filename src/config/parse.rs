@@ -384,11 +384,13 @@ fn check_paths(
             );
         }
         for file in &source.helm.value_files {
-            if let Some(rest) = file.strip_prefix("$/")
-                && !inside_repository(Path::new(""), rest)
-            {
+            let (base, within) = match ref_relative(file) {
+                Some(rest) => ("the repository", rest),
+                None => ("the chart", file.as_str()),
+            };
+            if !inside_repository(Path::new(""), within) {
                 errors.push(format!(
-                    "`spec.source.helm.valueFiles: {rest}` is outside the repository"
+                    "`spec.source.helm.valueFiles: {file}` is outside {base}"
                 ));
             }
         }
@@ -427,8 +429,8 @@ fn check_paths(
                 .map(|(_, p)| ("spec.source.helm.fileParameters".to_string(), p)),
         );
         for (field, file) in files {
-            // `$ref/…` (written `$/…`): relative to the repository root.
-            let (base, file) = match file.strip_prefix("$/") {
+            // `$ref/…`: relative to the root of the ref's repository.
+            let (base, file) = match ref_relative(file) {
                 Some(rest) => (Path::new(""), rest),
                 None => (app.as_path(), file.as_str()),
             };
@@ -454,7 +456,11 @@ fn parse_sources(spec_path: &str, items: &[Value], f: &mut Findings, argo: bool)
         let only_a_ref = reference.is_some() && !renders;
         let parsed = parse_source(&fields, f, argo);
         if let Some(name) = reference {
-            refs.push((name, parsed.repo_url.clone().unwrap_or_default()));
+            refs.push(super::RefSource {
+                name,
+                url: parsed.repo_url.clone().unwrap_or_default(),
+                revision: parsed.target_revision.clone(),
+            });
         }
         if !only_a_ref {
             rendering.push((path, parsed));
@@ -480,25 +486,23 @@ fn parse_sources(spec_path: &str, items: &[Value], f: &mut Findings, argo: bool)
     first
 }
 
-/// `$name/…` values files of one source, read from the `ref` source `name` (`$/…`).
+/// `$name/…` values files of one source must name one of the app's `ref` sources.
 fn ref_value_files(
     path: &str,
     source: &mut SourceSpec,
-    refs: &[(String, String)],
+    refs: &[super::RefSource],
     f: &mut Findings,
 ) {
-    for file in &mut source.helm.value_files {
+    for file in &source.helm.value_files {
         let Some(rest) = file.strip_prefix('$') else {
             continue;
         };
-        let (name, within) = rest.split_once('/').unwrap_or((rest, ""));
-        if refs.iter().any(|(r, _)| r == name) {
-            *file = format!("$/{within}");
-        } else {
+        let name = rest.split_once('/').map_or(rest, |(name, _)| name);
+        if !refs.iter().any(|r| r.name == name) {
             f.errors.push(format!(
                 "`{path}.helm.valueFiles`: `{file}` names no `ref` source (known: {})",
                 refs.iter()
-                    .map(|(r, _)| format!("`{r}`"))
+                    .map(|r| format!("`{}`", r.name))
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
@@ -612,6 +616,12 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
     };
     s.finish(f);
     spec
+}
+
+/// `$name/path` → `path`.
+fn ref_relative(file: &str) -> Option<&str> {
+    let rest = file.strip_prefix('$')?;
+    Some(rest.split_once('/').map_or("", |(_, within)| within))
 }
 
 /// Argo CD's `ignoreDifferences`: which objects (group and kind, `*` for any; name and

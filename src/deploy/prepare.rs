@@ -55,6 +55,8 @@ pub struct Prepared {
     pub commit: Option<CommitInfo>,
     /// The chart a repository or registry served, for an app that names one.
     pub chart: Option<crate::source::charts::ResolvedChart>,
+    /// Other git repositories the render read, as `URL REVISION → COMMIT`.
+    pub fetched: Vec<String>,
     /// The images the render put in place, kept ones marked.
     pub promoted: Vec<crate::images::Promotion>,
 }
@@ -102,6 +104,7 @@ pub async fn prepare(
     options: PrepareOptions,
 ) -> Result<Prepared, Error> {
     let chart = rendered.chart.clone();
+    let fetched = rendered.fetched.clone();
     let promoted = rendered.promoted.clone();
     let mut api_versions: BTreeSet<String> = rendered
         .manifests
@@ -223,6 +226,7 @@ pub async fn prepare(
         options,
         commit,
         chart,
+        fetched,
         promoted,
     })
 }

@@ -115,5 +115,6 @@ pub async fn read(
         manifests,
         chart: None,
         promoted: Vec::new(),
+        fetched: Vec::new(),
     }))
 }

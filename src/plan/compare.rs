@@ -96,6 +96,7 @@ mod tests {
                 .collect(),
             chart: None,
             promoted: Vec::new(),
+            fetched: Vec::new(),
         }
     }
 

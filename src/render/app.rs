@@ -40,7 +40,8 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
 
 /// Renders the app at `spec.path` in `snapshot`.
 pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
-    let mut rendered = render_source(snapshot, spec)?;
+    let mut foreign = super::foreign::Foreign::new()?;
+    let mut rendered = render_placed(snapshot, spec, &mut foreign)?;
     for more in &spec.more {
         let more = RenderSpec {
             images: spec.images.clone(),
@@ -48,12 +49,34 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
             tools: spec.tools.clone(),
             ..more.clone()
         };
-        let also = render_source(snapshot, &more)?;
+        let also = render_placed(snapshot, &more, &mut foreign)?;
         rendered.manifests.extend(also.manifests);
         rendered.chart = rendered.chart.or(also.chart);
     }
+    rendered.fetched = foreign.read();
     // Two sources (or two files) declaring one object would fight each other.
     directory::check(rendered)
+}
+
+/// One source of the app, from this repository or the one it names, with values files of
+/// other repositories copied out.
+fn render_placed(
+    snapshot: &Snapshot,
+    spec: &RenderSpec,
+    foreign: &mut super::foreign::Foreign,
+) -> Result<Rendered, RenderError> {
+    let spec = if spec.refs.is_empty() {
+        spec.clone()
+    } else {
+        foreign.values_files(spec)?
+    };
+    match &spec.origin {
+        Some(origin) => {
+            let at = foreign.open(origin, &spec)?;
+            render_source(&at, &spec)
+        }
+        None => render_source(snapshot, &spec),
+    }
 }
 
 /// One source of the app: its chart, or what its path holds.

@@ -39,6 +39,7 @@ pub fn parse_files(files: &[SourceFile]) -> (Rendered, Vec<Problem>) {
             manifests,
             chart: None,
             promoted: Vec::new(),
+            fetched: Vec::new(),
         },
         problems,
     )

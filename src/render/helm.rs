@@ -251,6 +251,11 @@ fn value_files(
     let origin = chart.join("Chart.yaml");
     let mut found = Vec::new();
     for file in &helm.value_files {
+        // A `ref` source's file in another repository, already copied out.
+        if Path::new(file).is_absolute() {
+            found.push(PathBuf::from(file));
+            continue;
+        }
         // `$ref/…` of a multi-source app: from the repository root.
         let path = match file.strip_prefix("$/") {
             Some(rest) => lexical(Path::new(rest)),
@@ -462,6 +467,7 @@ fn parse_output(chart: &Path, output: &str) -> Result<Rendered, RenderError> {
             manifests,
             chart: None,
             promoted: Vec::new(),
+            fetched: Vec::new(),
         })
     } else {
         Err(RenderError { problems })

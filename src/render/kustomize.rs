@@ -66,6 +66,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
             manifests,
             chart: None,
             promoted: Vec::new(),
+            fetched: Vec::new(),
         })
     } else {
         Err(RenderError { problems })

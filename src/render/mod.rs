@@ -3,6 +3,7 @@
 
 mod app;
 mod directory;
+mod foreign;
 mod glob;
 mod helm;
 mod kustomize;
@@ -32,4 +33,6 @@ pub struct Rendered {
     pub chart: Option<crate::source::charts::ResolvedChart>,
     /// The images the render put in place (promoted now, or kept from an earlier deploy).
     pub promoted: Vec<crate::images::Promotion>,
+    /// Other git repositories read, as `URL REVISION → COMMIT`.
+    pub fetched: Vec<String>,
 }

@@ -48,6 +48,11 @@ pub struct RenderSpec {
     /// A multi-source app's other sources that render objects: each rendered like this one
     /// (with its images and capabilities), their objects joined into one app.
     pub more: Vec<RenderSpec>,
+    /// This source's path is in another git repository, fetched at its revision.
+    pub origin: Option<crate::source::remote::GitOrigin>,
+    /// `ref` sources in other git repositories, by name: `$name/…` values files are read
+    /// from them (those of this repository are written `$/…`).
+    pub refs: Vec<(String, crate::source::remote::GitOrigin)>,
 }
 
 /// A server's version and API versions, as Helm's `--kube-version` and `--api-versions`.

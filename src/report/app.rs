@@ -33,6 +33,9 @@ pub struct AppReport {
     /// The chart a repository or registry served: its resolved version and digest.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub chart: Option<crate::source::charts::ResolvedChart>,
+    /// Other git repositories a multi-source app read, as `URL REVISION → COMMIT`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<String>,
     pub counts: Counts,
     pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -71,6 +74,7 @@ impl AppReport {
             images: Vec::new(),
             kept_images: Vec::new(),
             updated_images: Vec::new(),
+            sources: Vec::new(),
             chart: None,
             counts: plan.counts(),
             plan,

@@ -70,6 +70,15 @@ impl Stream {
         }
     }
 
+    /// The other git repositories a multi-source app read, at which commit.
+    pub fn sources(&self, fetched: &[String]) {
+        if self.text {
+            for source in fetched {
+                self.printer.out(&format!("Source: {source}\n"));
+            }
+        }
+    }
+
     /// Introduces an app's write when several apps are deployed.
     pub fn write_heading(&self, id: &AppId) {
         if self.many && self.text {

@@ -73,6 +73,8 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         capabilities: None,
         chart,
         more: Vec::new(),
+        origin: None,
+        refs: Vec::new(),
     };
     // The other sources of a multi-source app render at the same commit, with the same
     // values and images; a chart's `targetRevision` is its version.

@@ -9,6 +9,7 @@ pub mod error;
 mod flags;
 mod images;
 mod rollback;
+mod sources;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -117,9 +118,14 @@ fn resolve_config(
     for app in selected {
         let env = environment(app, flags.env.as_deref())?;
         warnings.extend(repository_warning(app, &remotes));
-        check_refs(app, &remotes)?;
         warnings.extend(replace_warning(app, env));
         let mut run = app_run(flags, app, env);
+        sources::place(app, &mut run.render, &remotes);
+        // A first source in another repository names that repository's revision, not the
+        // commit of this one to deploy.
+        if run.render.origin.is_some() && flags.rev.is_none() {
+            run.revision = "HEAD".to_string();
+        }
         run.config = Some(config_path.clone());
         run.identity = identity(&snapshot, &run);
         let env_images = env.map(|e| e.images.as_slice()).unwrap_or(&[]);
@@ -184,8 +190,9 @@ fn environment<'a>(
 /// kpush deploys from the local repository: a definition that names another one is worth a
 /// warning.
 fn repository_warning(app: &AppConfig, remotes: &[String]) -> Option<String> {
-    // A chart's repoURL is its chart repository or registry.
-    if app.source.chart.is_some() {
+    // A chart's repoURL is its chart repository or registry; the sources of a multi-source
+    // app in other repositories are fetched.
+    if app.source.chart.is_some() || !app.source.more.is_empty() || !app.source.refs.is_empty() {
         return None;
     }
     let url = app.source.repo_url.as_ref()?;
@@ -197,21 +204,6 @@ fn repository_warning(app: &AppConfig, remotes: &[String]) -> Option<String> {
         app.name,
         remotes.join(", ")
     ))
-}
-
-/// A multi-source app's `ref` sources are read from this repository, at the commit deployed:
-/// one that names another repository cannot be read.
-fn check_refs(app: &AppConfig, remotes: &[String]) -> Result<(), Error> {
-    for (name, url) in &app.source.refs {
-        if !remotes.is_empty() && !url.is_empty() && !remotes.iter().any(|r| same_repo(r, url)) {
-            return Err(Error::Invalid(format!(
-                "app `{}`: source `ref: {name}` is {url}, which is not a remote of this repository ({}); kpush reads `$ref` values files only from the repository it deploys from\nhint: move the values files into this repository, or run kpush in a checkout of {url}",
-                app.name,
-                remotes.join(", ")
-            )));
-        }
-    }
-    Ok(())
 }
 
 /// Argo CD's `Replace=true` alone replaces objects in place, which kpush does not do: it
