@@ -73,7 +73,7 @@ fn render_placed(
     match &spec.origin {
         Some(origin) => {
             let at = foreign.open(origin, &spec)?;
-            render_source(&at, &spec)
+            render_source(at, &spec)
         }
         None => render_source(snapshot, &spec),
     }
