@@ -363,7 +363,8 @@ impl<'c> Shop<'c> {
         let kpush_yaml = format!(
             "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: web}}\n\
              spec:\n  source: {{path: apps/web}}\n  destination: {{namespace: {staging}}}\n\
-             \x20 environments:\n    staging: {{namespace: {staging}}}\n    prod: {{namespace: {prod}}}\n",
+             \x20 environments:\n    staging: {{namespace: {staging}}}\n    prod: {{namespace: {prod}}}\n\
+             \x20   review: {{}}\n",
             staging = shop.staging.name,
             prod = shop.prod.name
         );
@@ -377,6 +378,7 @@ impl<'c> Shop<'c> {
         let secrets: String = [
             ("KUBECONFIG", kubeconfig.clone()),
             ("KPUSH_DIFF_KUBECONFIG", kubeconfig.clone()),
+            ("KPUSH_REVIEW_KUBECONFIG", kubeconfig.clone()),
             ("KUBECONFIG_BASE64", base64_of(&kubeconfig)),
             ("GITHUB_TOKEN", TOKEN.to_string()),
         ]
@@ -1062,6 +1064,10 @@ jobs:
         with:
           env: staging
           kubeconfig: ${{{{ secrets.KUBECONFIG_BASE64 }}}}
+          comment-on-pr: true
+          extra-args: |
+            --concurrency 4
+            --verify-unchanged
       - name: after
         if: always()
         env:
@@ -1083,6 +1089,11 @@ jobs:
         "{printed}"
     );
     assert!(printed.contains("token after kpush ***\n"), "{printed}");
+    assert!(
+        printed.contains("comment-on-pr: not a pull_request event (push); no comment"),
+        "{printed}"
+    );
+    assert_eq!(shop.gh_calls(), "");
     assert_eq!(
         run.log.matches(&token).count(),
         1,
@@ -1157,4 +1168,60 @@ jobs:
     .unwrap();
     assert_eq!(outputs["exit-code"], "3", "{outputs}");
     assert_eq!(outputs["changes"], "false", "{outputs}");
+}
+
+/// teardown.yml when a pull request of the repository is closed: `kpush delete` of its review
+/// app in namespace `pr-<number>`, from the base branch; a fork's pull request has none.
+#[test]
+fn teardown_deletes_the_review_app_of_a_closed_pull_request() {
+    let cluster = cluster();
+    let shop = Shop::new(&cluster, "act-teardown");
+    // A pull-request number no other run uses: the namespace is `pr-<number>`.
+    let number = std::process::id() * 100 + (common::unique("n").len() as u32 % 100);
+    let ns = format!("pr-{number}");
+    cluster
+        .kubectl(&["create", "namespace", &ns])
+        .expect_code(0);
+    let _cleanup = cluster.cleanup("namespace", &ns);
+    cluster
+        .kpush(
+            shop.work().as_path(),
+            &["apply", "--env", "review", "-n", &ns, "--no-wait"],
+        )
+        .expect_code(0);
+    assert!(cluster.get("configmap", Some(&ns), "settings").is_some());
+    let closed = |head_repo: &str| {
+        json!({
+            "action": "closed",
+            "number": number,
+            "pull_request": {
+                "number": number, "merged": true,
+                "head": {"sha": "e".repeat(40), "ref": "feature", "repo": {"full_name": head_repo}},
+                "base": {"sha": shop.git(&["rev-parse", "HEAD"]), "ref": "main",
+                         "repo": {"full_name": "acme/shop"}}
+            },
+            "repository": {"full_name": "acme/shop", "default_branch": "main"}
+        })
+    };
+    let teardown = shop.template("teardown.yml");
+
+    let run = shop.act("pull_request", &closed("forker/shop"), &teardown, 1);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(!run.ran("kpush teardown/teardown"), "{}", run.log);
+    assert!(cluster.get("configmap", Some(&ns), "settings").is_some());
+
+    let run = shop.act("pull_request", &closed("acme/shop"), &teardown, 2);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(run.job_succeeded("kpush teardown/teardown"), "{}", run.log);
+    for (kind, name) in [
+        ("configmap", "settings"),
+        ("secret", "db"),
+        ("deployment", "web"),
+    ] {
+        assert!(
+            cluster.get(kind, Some(&ns), name).is_none(),
+            "{kind} {name} is left: {}",
+            run.log
+        );
+    }
 }
