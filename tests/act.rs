@@ -326,13 +326,8 @@ impl<'c> Shop<'c> {
         }
         // The action's own files, copied: act packs the whole directory it is given.
         let action = shop.path("kpush-action");
-        std::fs::create_dir_all(action.join("action")).unwrap();
+        copy_dir(&manifest_dir().join("action"), &action.join("action"));
         std::fs::copy(manifest_dir().join("action.yml"), action.join("action.yml")).unwrap();
-        for entry in std::fs::read_dir(manifest_dir().join("action")).unwrap() {
-            let entry = entry.unwrap();
-            let copy = action.join("action").join(entry.file_name());
-            std::fs::copy(entry.path(), copy).unwrap();
-        }
         let gh = shop.path("bin/gh");
         std::fs::write(&gh, GH).unwrap();
         make_executable(&gh);
@@ -613,6 +608,18 @@ fn web(color: &str, password: &str) -> String {
          ---\napiVersion: v1\nkind: ConfigMap\nmetadata: {{name: settings}}\ndata: {{color: {color}}}\n\
          ---\napiVersion: v1\nkind: Secret\nmetadata: {{name: db}}\nstringData: {{password: {password}}}\n"
     )
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &to.join(entry.file_name()));
+        } else {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
 }
 
 fn make_executable(path: &Path) {
@@ -1122,16 +1129,22 @@ jobs:
     assert_no_secret("plan", &plan);
     assert_no_secret("log", &run.log);
 
-    // kpush already on the runner: `version: preinstalled` uses it, no release is fetched.
+    // The action by path, from a copy in the repository (`uses: ./...`), with kpush already on
+    // the runner: `version: preinstalled` uses it, no release is fetched.
+    copy_dir(
+        &shop.path("kpush-action"),
+        &shop.work().join(".github/actions/kpush"),
+    );
+    shop.commit("the action, vendored");
     let preinstalled = shop.path("preinstalled");
     std::fs::create_dir_all(&preinstalled).unwrap();
     std::fs::copy(env!("CARGO_BIN_EXE_kpush"), preinstalled.join("kpush")).unwrap();
     let text = std::fs::read_to_string(&workflow)
         .unwrap()
         .replace(
-            "      - id: kpush\n",
+            &format!("      - id: kpush\n        uses: {ACTION}\n"),
             &format!(
-                "      - run: echo {} >>\"$GITHUB_PATH\"\n      - id: kpush\n",
+                "      - run: echo {} >>\"$GITHUB_PATH\"\n      - id: kpush\n        uses: ./.github/actions/kpush\n",
                 preinstalled.display()
             ),
         )
@@ -1139,10 +1152,11 @@ jobs:
             "          env: staging\n",
             "          env: staging\n          version: preinstalled\n",
         );
+    assert!(text.contains("uses: ./.github/actions/kpush"), "{text}");
     let run = shop.act(
         "push",
         &shop.push_event(),
-        &shop.workflow("preinstalled.yml", &text),
+        &shop.workflow("by-path.yml", &text),
         2,
     );
     assert_eq!(run.code, 0, "{}", run.log);
@@ -1151,6 +1165,7 @@ jobs:
         printed.contains(&format!("using {}/kpush (kpush ", preinstalled.display())),
         "{printed}"
     );
+    assert!(printed.contains("token after kpush ***\n"), "{printed}");
     assert!(!printed.contains("installed kpush"), "{printed}");
 
     // A manifest that does not parse: exit 3, annotated, the outputs set all the same.
@@ -1177,7 +1192,11 @@ fn teardown_deletes_the_review_app_of_a_closed_pull_request() {
     let cluster = cluster();
     let shop = Shop::new(&cluster, "act-teardown");
     // A pull-request number no other run uses: the namespace is `pr-<number>`.
-    let number = std::process::id() * 100 + (common::unique("n").len() as u32 % 100);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let number = std::process::id() % 100_000 * 10_000 + nanos % 10_000;
     let ns = format!("pr-{number}");
     cluster
         .kubectl(&["create", "namespace", &ns])
