@@ -7,8 +7,9 @@
 //!   git's `url.<dir>.insteadOf` (in the runs' own global git config) maps to a bare repository:
 //!   act reads the repository's name from it, and every fetch, the action's included, goes to
 //!   the bare one;
-//! - the kpush action is this repository, given to act as `kpush/kpush@v0.1.0` with
-//!   `--local-repository`; it installs kpush from a `file://` release that
+//! - the kpush action is this repository's `action.yml` and `action/`, given to act as
+//!   `kpush/kpush@v0.1.0` with `--local-repository` (and once by path, committed to the
+//!   scratch repository); it installs kpush from a `file://` release that
 //!   `scripts/build-release --binary` packs from the test build, checksum and all;
 //! - `actions/checkout`, `actions/upload-artifact` and `actions/download-artifact` are
 //!   JavaScript actions on github.com: composite stand-ins (below) do what the templates need
