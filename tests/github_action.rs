@@ -1,14 +1,13 @@
-//! The GitHub Action (`action.yml`): its steps run as the runner would run them, with the
-//! runner's files faked and a `gh` stand-in that records its calls (GitHub's API is out of
-//! reach) and runs the real `jq` on the comment list it is given.
-
-mod common;
+//! The GitHub Action's scripts (`action.yml`, `action/`) where a real runner cannot reach:
+//! the steps run as a runner would run them, with the runner's files faked, stand-ins for
+//! `git` and `kpush` that record their calls, and a `gh` stand-in that records its calls and
+//! runs the real `jq` on the comment list it is given. `tests/act.rs` runs the action and
+//! the example workflows under nektos/act against the test control plane.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{GitRepo, cluster};
 use serde_json::Value;
 
 /// Where the action lives: this repository's root.
@@ -48,8 +47,6 @@ struct ActionRun {
     code: i32,
     log: String,
     outputs: HashMap<String, String>,
-    summary: String,
-    gh_calls: String,
 }
 
 /// The fake runner: a temp dir with the runner's files, and a `gh` stand-in.
@@ -191,13 +188,7 @@ if [[ -n "$jq_filter" ]]; then jq -r "$jq_filter" "$GH_STUB_COMMENTS"; fi
             let value = expand(spec["value"].as_str().unwrap(), &inputs, &steps);
             outputs.insert(name.clone(), value);
         }
-        ActionRun {
-            code,
-            log,
-            outputs,
-            summary: std::fs::read_to_string(self.path("summary.md")).unwrap_or_default(),
-            gh_calls: std::fs::read_to_string(self.path("gh.log")).unwrap_or_default(),
-        }
+        ActionRun { code, log, outputs }
     }
 }
 
@@ -208,186 +199,6 @@ fn make_executable(path: &Path) {
 
 fn marker(part: u32) -> String {
     format!("<!-- kpush-comment app=* env=* path=app part={part} -->")
-}
-
-const SECRET: &str = "hunter2-the-action-secret";
-
-fn app_repo(namespace: &str) -> (GitRepo, String) {
-    let repo = GitRepo::new();
-    let secret = format!(
-        "apiVersion: v1\nkind: Secret\nmetadata: {{name: db, namespace: {namespace}}}\n\
-stringData: {{password: {SECRET}}}\n"
-    );
-    repo.write("app/config.yaml", common::configmap("settings", "blue"))
-        .write("app/secret.yaml", secret);
-    let sha = repo.commit("app");
-    (repo, sha)
-}
-
-#[test]
-fn pull_request_diff_sets_outputs_summary_and_updates_its_one_comment() {
-    let cluster = cluster();
-    let ns = cluster.namespace("action");
-    let (repo, sha) = app_repo(&ns.name);
-    let kubeconfig = std::fs::read_to_string(&cluster.kubeconfig).unwrap();
-
-    let mut runner = Runner::new("pull_request");
-    runner.comments = serde_json::json!([
-        {"id": 111, "body": format!("{}\nold plan", marker(1))},
-        {"id": 222, "body": format!("{}\nold second part", marker(2))},
-        {"id": 333, "body": "LGTM"},
-        {"id": 444, "body": "<!-- kpush-comment app=web env=prod path=app part=1 -->\nanother app"}
-    ]);
-    let run = runner.run(
-        repo.path(),
-        &[
-            ("version", "preinstalled"),
-            ("command", "diff"),
-            ("path", "app"),
-            ("namespace", &ns.name),
-            ("kubeconfig", &kubeconfig),
-            ("comment-on-pr", "true"),
-        ],
-    );
-    assert_eq!(run.code, 0, "{}", run.log);
-
-    let outputs = &run.outputs;
-    assert_eq!(outputs["changes"], "true", "{outputs:?}");
-    assert_eq!(outputs["to-create"], "2");
-    assert_eq!(outputs["to-update"], "0");
-    assert_eq!(outputs["to-prune"], "0");
-    assert_eq!(outputs["revision"], sha);
-    assert_eq!(outputs["exit-code"], "0");
-    let plan: Value =
-        serde_json::from_str(&std::fs::read_to_string(&outputs["plan-json"]).unwrap()).unwrap();
-    assert_eq!(plan["command"], "diff");
-    assert_eq!(plan["apps"][0]["revision"], sha.as_str());
-
-    // The token in the kubeconfig is masked before kpush runs; the log is grouped.
-    let token = kubeconfig
-        .lines()
-        .find_map(|l| l.trim().strip_prefix("token: "))
-        .expect("the admin kubeconfig holds a token")
-        .trim_matches('"');
-    assert!(
-        run.log.contains(&format!("::add-mask::{token}\n")),
-        "{}",
-        run.log
-    );
-    assert!(run.log.contains("::group::kpush app → "), "{}", run.log);
-    assert!(run.log.contains("::endgroup::"), "{}", run.log);
-
-    assert!(run.summary.contains("`settings`"), "{}", run.summary);
-    assert!(run.summary.contains("2 to create"), "{}", run.summary);
-
-    // One comment, edited in place; the stale second part deleted; other comments untouched.
-    let calls: Vec<&str> = run
-        .gh_calls
-        .lines()
-        .filter(|l| l.starts_with("gh | "))
-        .collect();
-    assert_eq!(calls.len(), 3, "{}", run.gh_calls);
-    assert!(
-        calls[0].contains("repos/acme/shop/issues/7/comments"),
-        "{}",
-        calls[0]
-    );
-    assert!(
-        calls[1].starts_with(
-            "gh | api | --method | PATCH | repos/acme/shop/issues/comments/111 | -F | body=@"
-        ),
-        "{}",
-        calls[1]
-    );
-    assert_eq!(
-        calls[2],
-        "gh | api | --method | DELETE | repos/acme/shop/issues/comments/222"
-    );
-    assert!(run.gh_calls.contains(&format!("--- body\n{}\n", marker(1))));
-    assert!(run.gh_calls.contains("`settings`"), "{}", run.gh_calls);
-
-    // No secret reaches the summary, the comment, the JSON report or the log.
-    let plan_text = std::fs::read_to_string(&outputs["plan-json"]).unwrap();
-    let encoded = base64_of(SECRET);
-    for (what, text) in [
-        ("summary", &run.summary),
-        ("comment", &run.gh_calls),
-        ("log", &run.log),
-        ("plan json", &plan_text),
-    ] {
-        assert!(!text.contains(SECRET), "the secret is in the {what}");
-        assert!(
-            !text.contains(&encoded),
-            "the base64 secret is in the {what}"
-        );
-    }
-}
-
-#[test]
-fn invalid_objects_are_annotated_on_their_file_and_nothing_is_written() {
-    let cluster = cluster();
-    let ns = cluster.namespace("action-bad");
-    let (repo, _) = app_repo(&ns.name);
-    // `replicas` must be an integer: the server refuses the object at validation.
-    repo.write(
-        "app/web.yaml",
-        "# web\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  replicas: many\n",
-    );
-    repo.commit("bad replicas");
-    let runner = Runner::new("push");
-    let run = runner.run(
-        repo.path(),
-        &[
-            ("version", "preinstalled"),
-            ("command", "apply"),
-            ("path", "app"),
-            ("namespace", &ns.name),
-            ("kubeconfig", cluster.kubeconfig.to_str().unwrap()),
-            ("comment-on-pr", "true"),
-            ("extra-args", "--no-wait\n--concurrency 4"),
-        ],
-    );
-    assert_eq!(run.code, 3, "{}", run.log);
-    assert_eq!(run.outputs["exit-code"], "3");
-    assert_eq!(run.outputs["changes"], "true");
-    assert!(
-        run.log
-            .contains("::error file=app/web.yaml,line=2,title=kpush%3A Deployment/"),
-        "{}",
-        run.log
-    );
-    assert!(run.log.contains("not a pull_request event"), "{}", run.log);
-    assert_eq!(run.gh_calls, "");
-    assert!(
-        cluster
-            .get("configmap", Some(&ns.name), "settings")
-            .is_none(),
-        "nothing may be written when an object is invalid"
-    );
-}
-
-#[test]
-fn a_render_error_still_sets_the_exit_code_and_annotates() {
-    let repo = GitRepo::new();
-    repo.write("app/broken.yaml", "kind: ConfigMap\nmetadata: [\n");
-    repo.commit("broken");
-    let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = common::unreachable_kubeconfig(dir.path());
-    let runner = Runner::new("pull_request");
-    let run = runner.run(
-        repo.path(),
-        &[
-            ("version", "preinstalled"),
-            ("path", "app"),
-            ("kubeconfig", &kubeconfig),
-            ("comment-on-pr", "true"),
-        ],
-    );
-    assert_eq!(run.code, 3, "{}", run.log);
-    assert_eq!(run.outputs["exit-code"], "3");
-    assert_eq!(run.outputs["changes"], "false");
-    assert!(run.log.contains("::error title=kpush::"), "{}", run.log);
-    assert!(run.log.contains("app/broken.yaml"), "{}", run.log);
 }
 
 /// `delete` gets only the flags `kpush delete` takes (it refuses `--prune` and `--atomic`);
@@ -737,11 +548,6 @@ fn install_checks_the_release_checksum() {
     let out = install("", "main");
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("use the action at a release tag"));
-}
-
-fn base64_of(text: &str) -> String {
-    use base64::Engine;
-    base64::engine::general_purpose::STANDARD.encode(text)
 }
 
 #[test]
