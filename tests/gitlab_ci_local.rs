@@ -25,6 +25,9 @@ const VERSION: &str = "4.75.1";
 
 const IMAGE: &str = "registry.example.com/tools/kpush:0.1.0-debug";
 
+/// The project's GitLab remote: gitlab-ci-local takes the project path `tools/kpush` from it.
+const REMOTE: &str = "https://gitlab.example.com/tools/kpush.git";
+
 /// gitlab-ci-local from PATH, checked once to be the pinned version.
 fn gitlab_ci_local() -> &'static Path {
     static TOOL: OnceLock<PathBuf> = OnceLock::new();
@@ -213,6 +216,8 @@ struct Project<'c> {
     app: AppRepo<'c>,
     /// The runner's home, the variables file, and a bin dir with this build's kpush.
     state: tempfile::TempDir,
+    /// Where the runner runs: the project's repository, or a shallow clone of it.
+    checkout: Option<PathBuf>,
 }
 
 impl<'c> Project<'c> {
@@ -229,18 +234,61 @@ impl<'c> Project<'c> {
             );
         let git = &app.repo.repo;
         git.set_head("refs/heads/main").unwrap();
-        git.remote("origin", "https://gitlab.example.com/tools/kpush.git")
-            .unwrap();
+        git.remote("origin", REMOTE).unwrap();
         let state = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(state.path().join("bin")).unwrap();
         std::fs::create_dir_all(state.path().join("home")).unwrap();
         std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kpush"), state.path().join("bin/kpush"))
             .unwrap();
-        Project { app, state }
+        Project {
+            app,
+            state,
+            checkout: None,
+        }
     }
 
     fn ns(&self) -> &str {
         self.app.ns()
+    }
+
+    fn checkout(&self) -> &Path {
+        self.checkout.as_deref().unwrap_or(self.app.repo.path())
+    }
+
+    /// From now on the runner runs in a clone of the current branch's newest `depth` commits,
+    /// as a runner clones with `GIT_DEPTH`, whose `origin` is a bare copy of the project with
+    /// every commit. The project's path still comes from `gcl-origin`, which gitlab-ci-local
+    /// reads before `origin`; the clone has no `origin/HEAD`, so its default branch is `main`.
+    fn shallow_checkout(&mut self, depth: u32) {
+        let root = self.state.path();
+        let origin = root.join("origin.git");
+        let checkout = root.join("checkout");
+        let branch = self.app.repo.repo.head().unwrap();
+        let branch = branch.shorthand().unwrap();
+        git(
+            root,
+            &[
+                "clone",
+                "--quiet",
+                "--bare",
+                self.app.repo.path().to_str().unwrap(),
+                origin.to_str().unwrap(),
+            ],
+        );
+        git(
+            root,
+            &[
+                "clone",
+                "--quiet",
+                &format!("--depth={depth}"),
+                "--branch",
+                branch,
+                &format!("file://{}", origin.display()),
+                checkout.to_str().unwrap(),
+            ],
+        );
+        git(&checkout, &["remote", "add", "gcl-origin", REMOTE]);
+        self.checkout = Some(checkout);
     }
 
     /// `.gitlab-ci.yml`: `jobs`, the stages, and the job that shows what later jobs get.
@@ -300,7 +348,7 @@ impl<'c> Project<'c> {
 
     /// gitlab-ci-local started on the current commit with `extra` arguments.
     fn start(&self, extra: &[String]) -> Child {
-        let state = self.app.repo.path().join(".gitlab-ci-local");
+        let state = self.checkout().join(".gitlab-ci-local");
         // Each run's artifacts only.
         let _ = std::fs::remove_dir_all(state.join("artifacts"));
         let dir = self.state.path();
@@ -311,7 +359,7 @@ impl<'c> Project<'c> {
         .unwrap();
         let mut command = Command::new(gitlab_ci_local());
         command
-            .current_dir(self.app.repo.path())
+            .current_dir(self.checkout())
             .args(["--home", dir.join("home").to_str().unwrap()])
             .args([
                 "--variables-file",
@@ -352,7 +400,7 @@ impl<'c> Project<'c> {
         );
         // Its exit code ignores the failure of any job with `allow_failure`, whatever the exit
         // code, so each job's status is read from the log.
-        let pipeline = Pipeline::parse(log, self.app.repo.path().join(".gitlab-ci-local"));
+        let pipeline = Pipeline::parse(log, self.checkout().join(".gitlab-ci-local"));
         assert!(
             !pipeline.jobs.is_empty(),
             "gitlab-ci-local ({status}) ran no job\n{}",
@@ -375,6 +423,22 @@ impl<'c> Project<'c> {
     }
 }
 
+/// The git CLI in `dir`; it must succeed. Returns its stdout.
+#[track_caller]
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 fn merge_request(base: &str) -> Vec<String> {
     [
         "--variable=CI_PIPELINE_SOURCE=merge_request_event",
@@ -385,6 +449,28 @@ fn merge_request(base: &str) -> Vec<String> {
     ]
     .map(String::from)
     .to_vec()
+}
+
+/// The include file's jobs, deploying `app` to `ns`.
+fn include_file(ns: &str) -> String {
+    format!(
+        "include:
+  - local: /ci-templates/gitlab/kpush.gitlab-ci.yml
+
+variables:
+  KPUSH_CI_IMAGE: {IMAGE}
+  KPUSH_NAMESPACE: {ns}
+  KPUSH_EXTRA_ARGS: app
+
+kpush-diff:
+  extends: .kpush-diff
+
+kpush-apply:
+  extends: .kpush-apply
+  environment: {{name: production, deployment_tier: production}}
+  resource_group: kpush-production
+"
+    )
 }
 
 /// The component included once, with `job-prefix: kpush-prod`, deploying `app` to `ns`.
@@ -486,12 +572,23 @@ fn component_merge_request_diff_is_a_warning_with_its_reports() {
 fn component_apply_deploys_and_its_dotenv_report_reaches_later_jobs() {
     let cluster = cluster();
     let project = Project::new(&cluster, "kp-glci-apply");
-    project.pipeline(&component(project.ns(), "      prune: true\n"));
+    // The pipeline promotes the image it built, named with a CI/CD variable.
+    project.pipeline(&component(
+        project.ns(),
+        "      prune: true
+      images: |
+        registry.example.com/shop/web:$CI_COMMIT_SHORT_SHA
+",
+    ));
     project.credentials(&["production"]);
     project
         .app
         .write("cm.yaml", configmap("settings", "1"))
-        .write("old.yaml", configmap("old", "1"));
+        .write("old.yaml", configmap("old", "1"))
+        .write(
+            "web.yaml",
+            deployment("web", 0, "registry.example.com/shop/web:1.0"),
+        );
     let first = project.commit("first");
     project
         .push_pipeline()
@@ -515,13 +612,21 @@ fn component_apply_deploys_and_its_dotenv_report_reaches_later_jobs() {
         Some("2")
     );
     assert!(configmap_value(&cluster, project.ns(), "old").is_none());
+    let web = cluster
+        .get("deployment", Some(project.ns()), "web")
+        .expect("deployment web");
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["image"],
+        format!("registry.example.com/shop/web:{}", &second[..8])
+    );
 
     let vars = run.later_job_vars();
     for (name, want) in [
         ("KPUSH_PROD_EXIT_CODE", "0"),
         ("KPUSH_PROD_CHANGES", "true"),
         ("KPUSH_PROD_TO_CREATE", "0"),
-        ("KPUSH_PROD_TO_UPDATE", "1"),
+        // The ConfigMap, and the Deployment's image: this commit's.
+        ("KPUSH_PROD_TO_UPDATE", "2"),
         ("KPUSH_PROD_TO_PRUNE", "1"),
         ("KPUSH_PROD_REVISION", second.as_str()),
     ] {
@@ -665,6 +770,49 @@ fn component_merge_request_without_credentials_diffs_commits() {
     assert!(configmap_value(&cluster, project.ns(), "settings").is_none());
 }
 
+/// A merge request's offline diff in a clone of its newest commit only: the diff job `job` of
+/// the pipeline `jobs(ns)` fetches the base commit, then compares.
+fn offline_diff_in_a_shallow_clone(ns_prefix: &str, jobs: fn(&str) -> String, job: &str) {
+    let cluster = cluster();
+    let mut project = Project::new(&cluster, ns_prefix);
+    project.pipeline(&jobs(project.ns()));
+    project.credentials(&[]);
+    project.app.write("cm.yaml", configmap("settings", "1"));
+    let base = project.commit("base");
+    project.branch("feature");
+    project.app.write("cm.yaml", configmap("settings", "2"));
+    project.commit("change");
+    project.shallow_checkout(1);
+    let missing = Command::new("git")
+        .current_dir(project.checkout())
+        .args(["cat-file", "-e", &format!("{base}^{{commit}}")])
+        .status()
+        .unwrap();
+    assert!(!missing.success(), "the clone has the base commit");
+
+    let run = project.merge_request_pipeline(&base);
+    run.expect(job, Status::Warn(2));
+    let log = run.job_log(job);
+    assert!(
+        log.contains(&format!(
+            "commit {base} is not in the clone: git fetch --depth=1 origin {base}"
+        )),
+        "{log}"
+    );
+    assert!(!log.contains("could not fetch"), "{log}");
+    assert!(log.contains("0 to create, 1 to update"), "{log}");
+}
+
+#[test]
+fn component_offline_diff_fetches_a_base_commit_the_shallow_clone_lacks() {
+    offline_diff_in_a_shallow_clone("kp-glci-shallow", |ns| component(ns, ""), "kpush-prod-diff");
+}
+
+#[test]
+fn include_file_offline_diff_fetches_a_base_commit_the_shallow_clone_lacks() {
+    offline_diff_in_a_shallow_clone("kp-glci-inc-shallow", include_file, "kpush-diff");
+}
+
 #[test]
 fn component_included_twice_keeps_each_inclusions_dotenv_variables() {
     let cluster = cluster();
@@ -687,6 +835,8 @@ fn component_included_twice_keeps_each_inclusions_dotenv_variables() {
       namespace: {staging}
       environment: staging
       deployment-tier: staging
+      extra-args: --create-namespace
+      apply-args: --no-wait
 ",
         prod = project.ns(),
         staging = staging.name,
@@ -703,6 +853,13 @@ fn component_included_twice_keeps_each_inclusions_dotenv_variables() {
     let run = project.push_pipeline();
     run.expect("kpush-prod-apply", Status::Pass)
         .expect("staging-apply", Status::Pass);
+    // Each job gets its own arguments: only staging's apply skips the wait.
+    assert!(run.job_log("kpush-prod-apply").contains("waiting up to"));
+    assert!(
+        !run.job_log("staging-apply").contains("waiting up to"),
+        "{}",
+        run.job_log("staging-apply")
+    );
     let vars = run.later_job_vars();
     for (name, want) in [
         ("KPUSH_PROD_TO_CREATE", "1"),
@@ -752,25 +909,7 @@ fn component_included_twice_keeps_each_inclusions_dotenv_variables() {
 fn include_file_jobs_diff_and_apply() {
     let cluster = cluster();
     let project = Project::new(&cluster, "kp-glci-include");
-    project.pipeline(&format!(
-        "include:
-  - local: /ci-templates/gitlab/kpush.gitlab-ci.yml
-
-variables:
-  KPUSH_CI_IMAGE: {IMAGE}
-  KPUSH_NAMESPACE: {ns}
-  KPUSH_EXTRA_ARGS: app
-
-kpush-diff:
-  extends: .kpush-diff
-
-kpush-apply:
-  extends: .kpush-apply
-  environment: {{name: production, deployment_tier: production}}
-  resource_group: kpush-production
-",
-        ns = project.ns()
-    ));
+    project.pipeline(&include_file(project.ns()));
     project.credentials(&["*"]);
     project.app.write("cm.yaml", configmap("settings", "1"));
     let first = project.commit("first");
