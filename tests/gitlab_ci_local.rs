@@ -1050,3 +1050,62 @@ fn component_review_app_deploys_on_the_merge_request_and_its_stop_job_deletes_it
         "{report:?}"
     );
 }
+
+/// The include file's review-app example (the comment at its top).
+#[test]
+fn include_file_review_app_and_its_stop_job() {
+    let cluster = cluster();
+    let project = Project::new(&cluster, "kp-glci-inc-review");
+    let review_ns = format!("{}-7", project.ns());
+    cluster
+        .kubectl(&["create", "namespace", &review_ns])
+        .expect_code(0);
+    let _cleanup = cluster.cleanup("namespace", &review_ns);
+    project.pipeline(&format!(
+        "include:
+  - local: /ci-templates/gitlab/kpush.gitlab-ci.yml
+
+variables:
+  KPUSH_EXTRA_ARGS: app
+
+kpush-review:
+  extends: .kpush-apply
+  rules: [{{if: $CI_PIPELINE_SOURCE == \"merge_request_event\"}}]
+  variables: {{KPUSH_CI_IMAGE: {IMAGE}, KPUSH_NAMESPACE: {ns}-$CI_MERGE_REQUEST_IID}}
+  environment: {{name: review/$CI_COMMIT_REF_SLUG, on_stop: kpush-review-stop}}
+
+kpush-review-stop:
+  extends: .kpush-stop
+  variables: {{KPUSH_CI_IMAGE: {IMAGE}, KPUSH_NAMESPACE: {ns}-$CI_MERGE_REQUEST_IID}}
+  environment: {{name: review/$CI_COMMIT_REF_SLUG}}
+",
+        ns = project.ns()
+    ));
+    project.credentials(&["review/*"]);
+    let base = project.commit("base");
+    project.branch("feature");
+    project.app.write("cm.yaml", configmap("settings", "1"));
+    project.commit("review");
+
+    let run = project.merge_request_pipeline(&base);
+    run.expect("kpush-review", Status::Pass)
+        .expect_absent("kpush-review-stop");
+    assert_eq!(
+        configmap_value(&cluster, &review_ns, "settings").as_deref(),
+        Some("1")
+    );
+
+    let mut stop = merge_request(&base);
+    stop.push("kpush-review-stop".into());
+    let run = project.finish(project.start(&stop));
+    run.expect("kpush-review-stop", Status::Pass);
+    common::until("the review app's deletion", Duration::from_secs(30), || {
+        configmap_value(&cluster, &review_ns, "settings").is_none()
+    });
+    let report = run.dotenv_report("kpush-review-stop", "kpush.env");
+    assert_eq!(
+        report.get("KPUSH_TO_PRUNE").map(String::as_str),
+        Some("1"),
+        "{report:?}"
+    );
+}
