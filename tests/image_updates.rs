@@ -598,3 +598,55 @@ fn a_private_token_registry_needs_credentials() {
     assert!(!wrong.all().contains("wrong-password"), "{}", wrong.all());
     run("ci:right-password").expect_code(1);
 }
+
+/// `updateImages: true` on an app or one of its environments does what the flag does, for that
+/// environment only.
+#[test]
+fn an_environment_can_ask_for_image_updates() {
+    let registry = Registry::start();
+    push_image(
+        &registry.host,
+        "shop/web",
+        "3.1.0",
+        "2026-01-01T00:00:00Z",
+        None,
+    );
+    let repository = format!("{}/shop/web", registry.host);
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        format!(
+            "apiVersion: kpush.dev/v1alpha1\nkind: Application\nmetadata: {{name: web}}\nspec:\n  source: {{path: web}}\n  images: [{{alias: web, repository: {repository}}}]\n  environments:\n    nightly: {{namespace: default, updateImages: true}}\n    prod: {{namespace: default}}\n"
+        ),
+    )
+    .write("web/deploy.yaml", common::deployment("web", 0, &format!("{repository}:3.0.0")))
+    .commit("web");
+    let cluster = cluster();
+    let home = tempfile::tempdir().unwrap();
+    let env = no_docker_config(home.path());
+    let image_of = |run: &common::Run| -> Value {
+        let report: Value = serde_json::from_str(&run.stdout).unwrap();
+        report["apps"][0]["images"].clone()
+    };
+    let nightly = kpush(
+        &cluster,
+        &repo,
+        &["diff", "--env", "nightly", "-o", "json"],
+        &env,
+    );
+    nightly.expect_code(0);
+    assert_eq!(
+        image_of(&nightly)[0],
+        format!("{repository}:3.1.0"),
+        "{}",
+        nightly.all()
+    );
+    let prod = kpush(
+        &cluster,
+        &repo,
+        &["diff", "--env", "prod", "-o", "json"],
+        &env,
+    );
+    prod.expect_code(0);
+    assert!(image_of(&prod).is_null(), "{}", prod.stdout);
+}

@@ -26,7 +26,7 @@ pub async fn apply(
         args.prune_propagation,
     )?;
     super::warn(printer, &resolved.warnings);
-    if args.target.update_images {
+    if resolved.apps.iter().any(|a| a.update_images) {
         let warnings = settings::update_from_registries(&mut resolved.apps).await?;
         super::warn(printer, &warnings);
     }

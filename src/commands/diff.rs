@@ -39,7 +39,7 @@ async fn against_cluster(
 ) -> Result<Vec<AppReport>, Error> {
     let mut resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
-    if args.target.update_images {
+    if resolved.apps.iter().any(|a| a.update_images) {
         let warnings = settings::update_from_registries(&mut resolved.apps).await?;
         super::warn(printer, &warnings);
     }

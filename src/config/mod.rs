@@ -37,6 +37,9 @@ pub struct AppConfig {
     pub images: Vec<crate::images::ImagePolicy>,
     /// kpush: whether the app may hold cluster-scoped objects (default: yes).
     pub allow_cluster_scoped: Option<bool>,
+    /// kpush: choose image tags from the registries on every diff and apply, as
+    /// `--update-images` does.
+    pub update_images: Option<bool>,
     /// kpush: whether objects may name a namespace other than the destination (default: yes).
     pub allow_other_namespaces: Option<bool>,
     /// Argo CD's `ignoreDifferences`.
@@ -184,6 +187,7 @@ pub struct Environment {
     pub values: Option<Value>,
     pub sync_options: SyncOptions,
     pub prune: Option<bool>,
+    pub update_images: Option<bool>,
     pub target_revision: Option<String>,
     /// Policies that replace the app's for the same alias in this environment.
     pub images: Vec<crate::images::ImagePolicy>,

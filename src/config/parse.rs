@@ -268,12 +268,13 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
         Ok(policies) => images.extend(policies),
         Err(e) => f.errors.push(e),
     }
-    let (allow_cluster_scoped, allow_other_namespaces) = if argo {
-        (None, None)
+    let (allow_cluster_scoped, allow_other_namespaces, update_images) = if argo {
+        (None, None, None)
     } else {
         (
             spec.boolean("allowClusterScoped", &mut f),
             spec.boolean("allowOtherNamespaces", &mut f),
+            spec.boolean("updateImages", &mut f),
         )
     };
     let sensitive_paths = spec.strings("sensitivePaths", &mut f);
@@ -313,6 +314,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             annotations,
             images,
             allow_cluster_scoped,
+            update_images,
             allow_other_namespaces,
             ignore_differences,
         },
@@ -360,6 +362,7 @@ fn parse_environments(spec: &Fields<'_>, f: &mut Findings) -> BTreeMap<String, E
                 values: mapping(&e, "values", f),
                 sync_options,
                 prune: e.boolean("prune", f),
+                update_images: e.boolean("updateImages", f),
                 target_revision: e.string("targetRevision", f),
                 images: parse_images(&e, f, true),
             },

@@ -54,6 +54,8 @@ pub struct AppRun {
     pub force_conflicts: bool,
     /// `allowClusterScoped: false` refuses cluster-scoped objects at validation.
     pub allow_cluster_scoped: bool,
+    /// Choose the tags of image policies no `--image` names from their registries.
+    pub update_images: bool,
     /// `allowOtherNamespaces: false` refuses objects outside the destination namespace.
     pub allow_other_namespaces: bool,
     /// A recorded deploy to put back exactly as it was applied, instead of rendering.

@@ -40,7 +40,7 @@ pub fn detect(snapshot: &Snapshot, path: &Path) -> Result<SourceKind, RenderErro
 
 /// Renders the app at `spec.path` in `snapshot`.
 pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, RenderError> {
-    let mut foreign = super::foreign::Foreign::new()?;
+    let mut foreign = super::foreign::Foreign::default();
     let mut rendered = render_placed(snapshot, spec, &mut foreign)?;
     for more in &spec.more {
         let more = RenderSpec {

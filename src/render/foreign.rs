@@ -10,18 +10,26 @@ use crate::source::Snapshot;
 use crate::source::remote::{self, GitOrigin};
 
 /// The other repositories one render reads, opened.
+#[derive(Default)]
 pub struct Foreign {
     opened: Vec<(GitOrigin, Snapshot)>,
-    values: tempfile::TempDir,
+    /// Where values files of other repositories are copied; made on first use.
+    values: Option<tempfile::TempDir>,
 }
 
 impl Foreign {
-    pub fn new() -> Result<Foreign, RenderError> {
-        Ok(Foreign {
-            opened: Vec::new(),
-            values: tempfile::tempdir()
-                .map_err(|e| RenderError::single("", format!("cannot create a temp dir: {e}")))?,
-        })
+    fn values_dir(&mut self) -> Result<PathBuf, RenderError> {
+        if self.values.is_none() {
+            let dir = tempfile::tempdir()
+                .map_err(|e| RenderError::single("", format!("cannot create a temp dir: {e}")))?;
+            self.values = Some(dir);
+        }
+        Ok(self
+            .values
+            .as_ref()
+            .expect("made above")
+            .path()
+            .to_path_buf())
     }
 
     /// `origin`'s repository at its revision, fetched on first use.
@@ -77,7 +85,7 @@ impl Foreign {
                 files.push(file);
                 continue;
             };
-            let dir = self.values.path().join(&name);
+            let dir = self.values_dir()?.join(&name);
             let ignore_missing = spec.helm.ignore_missing_value_files;
             let snapshot = self.open(&origin, &spec)?;
             let matched: Vec<PathBuf> = if within.contains(['*', '?', '{', '[']) {

@@ -99,6 +99,8 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         revision,
         render,
         allow_cluster_scoped: app.allow_cluster_scoped.unwrap_or(true),
+        update_images: flags.update_images
+            || env.and_then(|e| e.update_images).or(app.update_images) == Some(true),
         allow_other_namespaces: app.allow_other_namespaces.unwrap_or(true),
         image_policies: Vec::new(),
         restore: None,

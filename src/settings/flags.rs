@@ -23,6 +23,7 @@ pub(super) struct Flags {
     pub create_namespace: bool,
     pub prune: bool,
     pub allow_empty: bool,
+    pub update_images: bool,
     pub validate: Option<bool>,
     pub propagation: Option<Propagation>,
     /// `--values` files and `--set` expressions, in order: the highest value layers.
@@ -47,6 +48,7 @@ impl Flags {
             create_namespace: flag(|t| t.create_namespace),
             prune: flag(|t| t.prune),
             allow_empty: flag(|t| t.allow_empty),
+            update_images: flag(|t| t.update_images),
             validate: target.and_then(|t| t.validate),
             propagation: propagation.map(propagation_of),
             values: cli_values(source)?,

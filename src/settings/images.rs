@@ -138,7 +138,7 @@ pub async fn update_from_registries(
 ) -> Result<Vec<String>, crate::error::Error> {
     let mut warnings = Vec::new();
     let mut any_policy = false;
-    for run in apps.iter_mut() {
+    for run in apps.iter_mut().filter(|run| run.update_images) {
         let policies: Vec<ImagePolicy> = run
             .image_policies
             .iter()
