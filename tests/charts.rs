@@ -431,6 +431,16 @@ fn dependencies_not_committed_are_fetched_and_chart_lock_pins_them() {
     assert_eq!(dependency_version(&run), "1.0.0");
 }
 
+/// Gives `repo` the remote `origin` at `url`.
+fn add_origin(repo: &GitRepo, url: &str) {
+    let remote = std::process::Command::new("git")
+        .args(["remote", "add", "origin", url])
+        .current_dir(repo.path())
+        .status()
+        .unwrap();
+    assert!(remote.success());
+}
+
 #[test]
 fn a_multi_source_app_takes_values_files_from_its_ref_source() {
     let (server, _charts) = serve(&["1.0.0"], None);
@@ -450,17 +460,7 @@ fn a_multi_source_app_takes_values_files_from_its_ref_source() {
     assert_eq!(config_map(&run)["greeting"], "from-the-team-repo");
 
     // A `ref` to another repository is fetched from it (here it cannot be reached).
-    let remote = std::process::Command::new("git")
-        .args([
-            "remote",
-            "add",
-            "origin",
-            "https://git.example.com/team/app.git",
-        ])
-        .current_dir(repo.path())
-        .status()
-        .unwrap();
-    assert!(remote.success());
+    add_origin(&repo, "https://git.example.com/team/app.git");
     let run = render(&repo, cache.path(), &[], &[]);
     run.expect_code(3);
     assert!(
@@ -600,17 +600,7 @@ fn sources_in_another_git_repository_are_fetched_at_their_revision() {
     branch(&config, "release");
     let url = format!("file://{}", config.path().display());
     let repo = GitRepo::new();
-    let remote = std::process::Command::new("git")
-        .args([
-            "remote",
-            "add",
-            "origin",
-            "https://git.example.com/team/app.git",
-        ])
-        .current_dir(repo.path())
-        .status()
-        .unwrap();
-    assert!(remote.success());
+    add_origin(&repo, "https://git.example.com/team/app.git");
     repo.write(
         "kpush.yaml",
         format!(
