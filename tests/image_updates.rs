@@ -650,3 +650,174 @@ fn an_environment_can_ask_for_image_updates() {
     prod.expect_code(0);
     assert!(image_of(&prod).is_null(), "{}", prod.stdout);
 }
+
+/// A registry on HTTPS reached through the proxy `HTTPS_PROXY` names (a CONNECT tunnel), its
+/// certificate checked against the roots `SSL_CERT_FILE` adds; without them the TLS check
+/// fails rather than being skipped. The cluster is reached through the same proxy: a runner
+/// behind a corporate proxy sets `HTTPS_PROXY` for everything.
+#[test]
+fn an_https_registry_through_a_proxy() {
+    // A CA, and the registry's certificate for `registry.test` signed by it.
+    let dir = tempfile::tempdir().unwrap();
+    let file = |name: &str| dir.path().join(name).display().to_string();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .output()
+            .expect("openssl");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let ec = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+    ];
+    let (ca, ca_key, key, csr, cert) = (
+        file("ca.pem"),
+        file("ca.key"),
+        file("key.pem"),
+        file("leaf.csr"),
+        file("cert.pem"),
+    );
+    openssl(
+        &[
+            &["req", "-x509"],
+            &ec[..],
+            &[
+                "-keyout",
+                &ca_key,
+                "-out",
+                &ca,
+                "-days",
+                "2",
+                "-subj",
+                "/CN=kpush-test-ca",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"],
+            &ec[..],
+            &["-keyout", &key, "-out", &csr, "-subj", "/CN=registry.test"],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        file("ext.cnf"),
+        "subjectAltName=DNS:registry.test\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-out",
+        &cert,
+        "-days",
+        "2",
+        "-extfile",
+        &file("ext.cnf"),
+    ]);
+    let (cert, key) = (
+        std::path::PathBuf::from(cert),
+        std::path::PathBuf::from(key),
+    );
+    let registry = Registry::with_tls(&cert, &key);
+    for tag in ["4.0.0", "4.2.0"] {
+        push_image(
+            &registry.host,
+            "shop/web",
+            tag,
+            "2026-01-01T00:00:00Z",
+            None,
+        );
+    }
+    let port = registry.host.rsplit_once(':').unwrap().1;
+    let repository = format!("registry.test:{port}/shop/web");
+    let proxy = common::proxy::ConnectProxy::start();
+    let cluster = cluster();
+    let repo = web_app(
+        "default",
+        &format!("{repository}:4.0.0"),
+        &format!("repository: {repository}"),
+    );
+    let home = tempfile::tempdir().unwrap();
+    let mut env = no_docker_config(home.path());
+    env.extend([
+        ("HTTPS_PROXY", proxy.url.clone()),
+        ("NO_PROXY", String::new()),
+        ("no_proxy", String::new()),
+    ]);
+    let untrusted = kpush(&cluster, &repo, &["diff", "--update-images"], &env);
+    untrusted.expect_code(3);
+    assert!(
+        untrusted.stderr.contains("registry registry.test"),
+        "{}",
+        untrusted.stderr
+    );
+    env.push(("SSL_CERT_FILE", ca.clone()));
+    let run = kpush(
+        &cluster,
+        &repo,
+        &["diff", "--update-images", "-o", "json"],
+        &env,
+    );
+    run.expect_code(0);
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        report["apps"][0]["images"][0],
+        format!("{repository}:4.2.0"),
+        "{}",
+        run.all()
+    );
+    // The registry was reached through the proxy, and so was the cluster: NO_PROXY is empty.
+    let api_port = cluster_port(&cluster);
+    let connects = std::mem::take(&mut *proxy.connects.lock().unwrap());
+    assert!(
+        connects.contains(&format!("registry.test:{port}")),
+        "{connects:?}"
+    );
+    assert!(
+        connects
+            .iter()
+            .any(|c| c.ends_with(&format!(":{api_port}"))),
+        "{connects:?}"
+    );
+
+    // NO_PROXY naming the API server's address keeps the cluster direct.
+    for (name, value) in env.iter_mut() {
+        if *name == "NO_PROXY" {
+            *value = "127.0.0.1".to_string();
+        }
+    }
+    kpush(&cluster, &repo, &["diff", "--update-images"], &env).expect_code(0);
+    let connects = proxy.connects.lock().unwrap().clone();
+    assert_eq!(connects, [format!("registry.test:{port}")]);
+}
+
+/// The port of the test cluster's API server.
+fn cluster_port(cluster: &common::TestCluster) -> String {
+    let kubeconfig = std::fs::read_to_string(&cluster.kubeconfig).unwrap();
+    let server = kubeconfig
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("server:"))
+        .expect("a server in the kubeconfig")
+        .trim()
+        .trim_end_matches('/')
+        .to_string();
+    server.rsplit_once(':').unwrap().1.to_string()
+}

@@ -120,6 +120,16 @@ pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterErr
         );
         config.accept_invalid_certs = true;
     }
+    // kube takes HTTPS_PROXY for every cluster; NO_PROXY decides per host, as kubectl and curl
+    // read it (a kubeconfig's own proxy-url stays).
+    if config.proxy_url.is_some()
+        && config.proxy_url == env_proxy()
+        && hyper_util::client::proxy::matcher::Matcher::from_env()
+            .intercept(&config.cluster_url)
+            .is_none()
+    {
+        config.proxy_url = None;
+    }
     // Fail fast on a dead address; keep reads long enough for large applies.
     config.connect_timeout = Some(Duration::from_secs(10));
     config.read_timeout = Some(Duration::from_secs(120));
@@ -159,4 +169,13 @@ fn context_message(context: Option<&str>, error: &dyn std::error::Error) -> Stri
         Some(name) => format!("cannot use context `{name}`: {}", error_chain(error)),
         None => format!("cannot use the current context: {}", error_chain(error)),
     }
+}
+
+/// The proxy the environment names for HTTPS, as kube reads it.
+fn env_proxy() -> Option<http::Uri> {
+    ["HTTPS_PROXY", "https_proxy"]
+        .iter()
+        .filter_map(|name| std::env::var(name).ok())
+        .find(|value| !value.is_empty())
+        .and_then(|value| value.parse().ok())
 }

@@ -9,12 +9,56 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, StatusCode, header};
 use http_body_util::{BodyExt, Empty};
 use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::{Client, connect::HttpConnector};
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::{HttpConnector, proxy::Tunnel};
+use hyper_util::client::proxy::matcher::Matcher;
 use hyper_util::rt::TokioExecutor;
 
 use super::{Credentials, ImageRepo, RegistryError};
 
-type Http = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+/// The HTTP client: direct, or through the proxy `HTTPS_PROXY` names (a CONNECT tunnel), as
+/// `NO_PROXY` decides for the registry's host.
+enum Http {
+    Direct(Client<HttpsConnector<HttpConnector>, Empty<Bytes>>),
+    Tunneled(Client<HttpsConnector<Tunnel<HttpConnector>>, Empty<Bytes>>),
+}
+
+impl Http {
+    fn new(base_url: &str) -> std::io::Result<Http> {
+        let tls = || {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(provider)
+                .map(|b| b.https_or_http().enable_http1())
+        };
+        let proxy = base_url
+            .parse::<http::Uri>()
+            .ok()
+            .filter(|uri| uri.scheme_str() == Some("https"))
+            .and_then(|uri| Matcher::from_env().intercept(&uri));
+        Ok(match proxy {
+            Some(proxy) => {
+                let mut tunnel = Tunnel::new(proxy.uri().clone(), HttpConnector::new());
+                if let Some(auth) = proxy.basic_auth() {
+                    tunnel = tunnel.with_auth(auth.clone());
+                }
+                let https = tls()?.wrap_connector(tunnel);
+                Http::Tunneled(Client::builder(TokioExecutor::new()).build(https))
+            }
+            None => Http::Direct(Client::builder(TokioExecutor::new()).build(tls()?.build())),
+        })
+    }
+
+    async fn request(
+        &self,
+        request: Request<Empty<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error> {
+        match self {
+            Http::Direct(client) => client.request(request).await,
+            Http::Tunneled(client) => client.request(request).await,
+        }
+    }
+}
 
 /// Each request's bound: a registry that stops answering must not hold a pipeline.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -40,15 +84,10 @@ impl Session {
         repo: ImageRepo,
         credentials: Option<Credentials>,
     ) -> Result<Session, RegistryError> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)
-            .map_err(|e| RegistryError::new(&repo, format!("no TLS root certificates: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
+        let http = Http::new(&repo.base_url())
+            .map_err(|e| RegistryError::new(&repo, format!("no TLS root certificates: {e}")))?;
         Ok(Session {
-            http: Client::builder(TokioExecutor::new()).build(https),
+            http,
             repo,
             credentials,
             authorization: Mutex::new(None),

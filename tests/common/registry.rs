@@ -17,6 +17,16 @@ impl Registry {
         Registry::serve(None, None)
     }
 
+    /// A registry that speaks HTTPS with `cert` and `key` (PEM files).
+    pub fn with_tls(cert: &std::path::Path, key: &std::path::Path) -> Registry {
+        let tls = format!(
+            "  tls:\n    certificate: {}\n    key: {}\n",
+            cert.display(),
+            key.display()
+        );
+        Registry::serve_with(None, None, &tls)
+    }
+
     /// A registry that takes only `user` with `password` (basic auth, htpasswd).
     pub fn with_user(user: &str, password: &str) -> Registry {
         Registry::serve(Some((user, password)), None)
@@ -28,6 +38,14 @@ impl Registry {
     }
 
     fn serve(user: Option<(&str, &str)>, tokens: Option<&super::token::TokenService>) -> Registry {
+        Registry::serve_with(user, tokens, "")
+    }
+
+    fn serve_with(
+        user: Option<(&str, &str)>,
+        tokens: Option<&super::token::TokenService>,
+        http_extra: &str,
+    ) -> Registry {
         let storage = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -37,7 +55,7 @@ impl Registry {
         let host = format!("127.0.0.1:{port}");
         let config = storage.path().join("config.yml");
         let mut text = format!(
-            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n",
+            "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: {host}\n{http_extra}",
             storage.path().join("data").display()
         );
         if let Some((user, password)) = user {
