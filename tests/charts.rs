@@ -136,6 +136,37 @@ fn values_files_are_read_from_inside_the_chart_and_a_tampered_cache_is_refused()
     run.expect_code(0);
     assert_eq!(config_map(&run)["greeting"], "prod");
 
+    // A values file outside the chart (helm would read it from the runner's disk): refused.
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "greeting: from-the-runners-disk\n").unwrap();
+    for file in [
+        secret.path().display().to_string(),
+        "../../outside.yaml".to_string(),
+    ] {
+        repo.write(
+            "kpush.yaml",
+            application(
+                &server.url,
+                "1.0.0",
+                &format!("    helm:\n      valueFiles: [{file}]\n"),
+            ),
+        )
+        .commit("a values file outside the chart");
+        let run = render(&repo, cache.path(), &[], &[]);
+        run.expect_code(3);
+        assert!(run.stderr.contains("is outside the chart"), "{}", run.all());
+        assert!(!run.stdout.contains("from-the-runners-disk"));
+    }
+    repo.write(
+        "kpush.yaml",
+        application(
+            &server.url,
+            "1.0.0",
+            "    helm:\n      valueFiles: [values-prod.yaml]\n",
+        ),
+    )
+    .commit("chart app again");
+
     // The archive in the cache changes: refused, never rendered.
     let archives = cache.path().join("charts/archives");
     let archive = std::fs::read_dir(&archives)
