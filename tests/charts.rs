@@ -291,6 +291,67 @@ fn a_deploy_records_the_resolved_version_and_rollback_goes_back_to_it() {
     back.expect_code(0);
     let live = cluster.get("configmap", Some(&ns.name), "web").unwrap();
     assert_eq!(live["data"]["version"], "1.1.0", "{}", back.all());
+
+    // The rollback's own entry records the chart it put back.
+    let history = kpush_env(
+        repo.path(),
+        &["--kubeconfig", &kubeconfig, "history", "-o", "json"],
+        &[],
+    );
+    let entries: Value = serde_json::from_str(&history.stdout).unwrap();
+    let last = entries["apps"][0]["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(last["kind"], "rollback", "{last}");
+    assert_eq!(last["chart"]["version"], "1.1.0", "{last}");
+
+    // A history written before snapshots existed: rollback renders the entry's commit again,
+    // with the chart version that entry recorded, not the newest the range now matches.
+    let parent = cluster.get("secret", Some(&ns.name), "kpush-web").unwrap();
+    let mut history: Value = serde_json::from_str(
+        parent["metadata"]["annotations"]["kpush.dev/history"]
+            .as_str()
+            .unwrap(),
+    )
+    .unwrap();
+    for entry in history.as_array_mut().unwrap() {
+        entry.as_object_mut().unwrap().remove("snapshot");
+    }
+    cluster
+        .kubectl(&[
+            "annotate",
+            "secret",
+            "kpush-web",
+            "-n",
+            &ns.name,
+            "--overwrite",
+            &format!("kpush.dev/history={history}"),
+        ])
+        .expect_code(0);
+    cluster
+        .kubectl(&[
+            "delete",
+            "secret",
+            "-n",
+            &ns.name,
+            "--field-selector",
+            "type=kpush.dev/snapshot",
+        ])
+        .expect_code(0);
+    package(charts.path(), "1.3.0");
+    run_helm(&["repo", "index", ".", "--url", &server.url], charts.path());
+    let again = kpush_env(
+        repo.path(),
+        &["--kubeconfig", &kubeconfig, "rollback", "--helm-bin", &helm],
+        &[("KPUSH_CACHE_DIR", cache_dir.as_str())],
+    );
+    again.expect_code(0);
+    // Before the live rollback entry: the deploy that took 1.2.0.
+    let live = cluster.get("configmap", Some(&ns.name), "web").unwrap();
+    assert_eq!(live["data"]["version"], "1.2.0", "{}", again.all());
 }
 
 /// An OCI registry on loopback holding `web` at each of `versions`, under `charts/`.

@@ -177,3 +177,38 @@ fn failed_deploys_are_recorded_and_rollback_skips_them() {
     assert_eq!(last["kind"], "rollback");
     assert_eq!(last["sha"], good.as_str());
 }
+
+/// Someone edits the inventory Secret by hand (`kubectl annotate`, `kubectl edit`): the next
+/// deploys still record their history instead of failing after writing their objects, and the
+/// hand-made edit of kpush's own record is taken back.
+#[test]
+fn a_hand_edit_of_the_inventory_does_not_break_later_deploys() {
+    let cluster = cluster();
+    let app = AppRepo::deployed(
+        &cluster,
+        "kp-parent-edit",
+        &[("cm.yaml", &configmap("a", "1"))],
+    );
+    cluster
+        .kubectl(&[
+            "annotate",
+            "secret",
+            "kpush-app",
+            "-n",
+            app.ns(),
+            "--overwrite",
+            "kpush.dev/history=[]",
+            "kpush.dev/note=hand-made",
+        ])
+        .expect_code(0);
+    app.write("cm.yaml", configmap("a", "2")).deploy("v2", &[]);
+    app.write("cm.yaml", configmap("a", "3")).deploy("v3", &[]);
+    let entries = app.history();
+    assert_eq!(entries.len(), 2, "{entries:?}");
+    let parent = app.get("secret", "kpush-app").unwrap();
+    // An annotation kpush does not manage stays as the person left it.
+    assert_eq!(
+        parent["metadata"]["annotations"]["kpush.dev/note"],
+        "hand-made"
+    );
+}

@@ -90,12 +90,18 @@ impl ParentRecord {
             &self.owner,
             recorded.as_deref(),
         );
+        // The parent is this app's own record (its owner was checked before any write): a
+        // person's `kubectl annotate` or `edit` of it must not make every later deploy fail
+        // after writing its objects, so its fields are taken back.
         cluster
             .apply(
                 &inventory.secret_resource,
                 parent,
                 &body,
-                ApplyOptions::default(),
+                ApplyOptions {
+                    force: true,
+                    ..ApplyOptions::default()
+                },
             )
             .await
             .map(|_| ())

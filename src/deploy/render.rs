@@ -22,6 +22,8 @@ pub fn render_at(
             ..CommitInfo::default()
         });
         let mut rendered = restore.rendered.clone();
+        // The chart the restored deploy used is the one this deploy records.
+        rendered.chart = restore.entry.chart.clone();
         // What the restored deploy promoted stays promoted.
         rendered.promoted = restore
             .entry

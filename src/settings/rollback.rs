@@ -105,10 +105,16 @@ pub fn resolve_entry(
     let mut resolved = super::resolve(&at, &source, Some(&target), None)?;
     // The chart version the entry deployed, with the content it had, not the range.
     if let Some(recorded) = &entry.chart {
-        for run in &mut resolved.apps {
-            if let Some(chart) = &mut run.render.chart {
+        let pin = |chart: &mut Option<crate::source::charts::ChartSource>| {
+            if let Some(chart) = chart.as_mut().filter(|c| c.name == recorded.name) {
                 chart.version = recorded.version.clone();
                 chart.digest = Some(recorded.digest.clone());
+            }
+        };
+        for run in &mut resolved.apps {
+            pin(&mut run.render.chart);
+            for more in &mut run.render.more {
+                pin(&mut more.chart);
             }
         }
     }
