@@ -26,10 +26,7 @@ pub async fn apply(
         args.prune_propagation,
     )?;
     super::warn(printer, &resolved.warnings);
-    if resolved.apps.iter().any(|a| a.update_images) {
-        let warnings = settings::update_from_registries(&mut resolved.apps).await?;
-        super::warn(printer, &warnings);
-    }
+    super::update_images(printer, &mut resolved).await?;
     let reports = apply_resolved(global, args, printer, &resolved, "deploy").await?;
     let sinks = &args.target.report_to;
     Ok(report::finish(

@@ -39,10 +39,7 @@ async fn against_cluster(
 ) -> Result<Vec<AppReport>, Error> {
     let mut resolved = settings::resolve(global, &args.target.source, Some(&args.target), None)?;
     super::warn(printer, &resolved.warnings);
-    if resolved.apps.iter().any(|a| a.update_images) {
-        let warnings = settings::update_from_registries(&mut resolved.apps).await?;
-        super::warn(printer, &warnings);
-    }
+    super::update_images(printer, &mut resolved).await?;
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     let options = settings::prepare_options(&args.target, Default::default());
     let planned = plan_all(global, options, &resolved, &stream).await?;

@@ -48,6 +48,19 @@ async fn dispatch(cli: &Cli, printer: &Printer) -> Result<ExitStatus, Error> {
 }
 
 /// Warnings about the input, on stderr, before anything else.
+/// `--update-images` (or an app's `updateImages`): the tags the registries offer, chosen
+/// before any cluster call.
+async fn update_images(
+    printer: &Printer,
+    resolved: &mut crate::settings::Resolved,
+) -> Result<(), crate::error::Error> {
+    if resolved.apps.iter().any(|a| a.update_images) {
+        let warnings = crate::settings::update_from_registries(&mut resolved.apps).await?;
+        warn(printer, &warnings);
+    }
+    Ok(())
+}
+
 fn warn(printer: &Printer, warnings: &[String]) {
     for warning in warnings {
         printer.note(&printer.paint(

@@ -29,6 +29,11 @@ pub async fn rollback(
         ));
     }
     let run = &current.apps[0];
+    if run.update_images {
+        printer.note(
+            "--update-images is not used by rollback: it puts back the images the revision deployed",
+        );
+    }
     let cluster = deploy::connect(&settings::connection(global), run).await?;
     let recorded = deploy::recorded(&cluster, run).await?;
     let entry = settings::choose(&recorded.history, args.to.as_deref(), args.steps)?;

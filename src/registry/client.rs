@@ -272,7 +272,7 @@ impl Session {
     fn refused(&self) -> RegistryError {
         let (message, hint) = match &self.credentials {
             None => (
-                "the registry needs credentials and none were found".to_string(),
+                "the registry needs credentials and none were found (some registries, Docker Hub among them, answer so for a repository that does not exist)".to_string(),
                 "give them in DOCKER_AUTH_CONFIG, the docker config file (`docker login`), or the image policy's pull-secret `env:VARIABLE` (user:password)",
             ),
             Some(c) => (
