@@ -388,6 +388,47 @@ fn registry_credentials_from_ci_variables_and_the_docker_config_never_show() {
     // The docker config file, as `docker login` writes it.
     std::fs::write(home.path().join("config.json"), auth("ci", PASSWORD)).unwrap();
     run_with(&repo, &[]).expect_code(1);
+
+    // A credential helper the docker config names for the registry, as cloud registries set
+    // up (`docker-credential-<name> get`, given the registry on stdin).
+    let helpers = tempfile::tempdir().unwrap();
+    let helper = helpers.path().join("docker-credential-kpushtest");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread server\n[ \"$server\" = \"{}\" ] || {{ echo \"credentials not found in native keychain\"; exit 1; }}\necho '{{\"Username\": \"ci\", \"Secret\": \"{PASSWORD}\"}}'\n",
+            registry.host
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&helper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::write(
+        home.path().join("config.json"),
+        format!(r#"{{"credHelpers": {{"{}": "kpushtest"}}}}"#, registry.host),
+    )
+    .unwrap();
+    let path = format!(
+        "{}:{}",
+        helpers.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let helped = run_with(&repo, &[("PATH", path.clone())]);
+    helped.expect_code(1);
+    assert!(helped.stderr.contains("cannot reach"), "{}", helped.all());
+    // A helper that fails says so, naming the helper and never a secret.
+    std::fs::write(
+        home.path().join("config.json"),
+        format!(r#"{{"credHelpers": {{"{}": "missing"}}}}"#, registry.host),
+    )
+    .unwrap();
+    let missing = run_with(&repo, &[("PATH", path)]);
+    missing.expect_code(3);
+    assert!(
+        missing.stderr.contains("docker-credential-missing"),
+        "{}",
+        missing.all()
+    );
     std::fs::remove_file(home.path().join("config.json")).unwrap();
 
     // Image Updater's pull-secret `env:VARIABLE`.
@@ -411,7 +452,7 @@ fn registry_credentials_from_ci_variables_and_the_docker_config_never_show() {
     );
     set.expect_code(1);
 
-    for run in [&anonymous, &wrong, &right, &unset, &set] {
+    for run in [&anonymous, &wrong, &right, &unset, &set, &helped, &missing] {
         assert!(
             !run.all().contains(PASSWORD),
             "the password was printed:\n{}",
