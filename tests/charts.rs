@@ -189,31 +189,36 @@ fn values_files_are_read_from_inside_the_chart_and_a_tampered_cache_is_refused()
 fn credentials_come_from_the_environment_and_never_show() {
     let secret = "s3cret-chart-pass";
     let (server, _charts) = serve(&["1.0.0"], Some(("ci", secret)));
-    let cache = tempfile::tempdir().unwrap();
     let repo = GitRepo::new();
     repo.write("kpush.yaml", application(&server.url, "1.0.0", ""))
         .commit("chart app");
-    // Without credentials: exit 3, saying which variables to set, before any cluster call.
-    let run = render(&repo, cache.path(), &[], &[]);
+    needs_credentials(&repo, secret);
+}
+
+/// `repo`'s chart needs the user `ci` with `secret`: without credentials the render exits 3
+/// naming the variables to set, with them it renders, with a wrong password it exits 3; no
+/// password is printed at `-vvv`. Returns the successful render.
+fn needs_credentials(repo: &GitRepo, secret: &str) -> common::Run {
+    let cache = tempfile::tempdir().unwrap();
+    let run = render(repo, cache.path(), &[], &[]);
     run.expect_code(3);
     assert!(run.stderr.contains("KPUSH_CHART_USERNAME"), "{}", run.all());
-
     let creds = [
         ("KPUSH_CHART_USERNAME", "ci"),
         ("KPUSH_CHART_PASSWORD", secret),
     ];
-    let run = render(&repo, cache.path(), &["-vvv"], &creds);
-    run.expect_code(0);
-    assert!(!run.all().contains(secret), "{}", run.all());
-    // A wrong password fails without printing it.
+    let good = render(repo, cache.path(), &["-vvv"], &creds);
+    good.expect_code(0);
+    assert!(!good.all().contains(secret), "{}", good.all());
     let wrong = [
         ("KPUSH_CHART_USERNAME", "ci"),
         ("KPUSH_CHART_PASSWORD", "wrong-pass-123"),
     ];
     let empty = tempfile::tempdir().unwrap();
-    let run = render(&repo, empty.path(), &["-vvv"], &wrong);
+    let run = render(repo, empty.path(), &["-vvv"], &wrong);
     run.expect_code(3);
     assert!(!run.all().contains("wrong-pass-123"), "{}", run.all());
+    good
 }
 
 #[test]
@@ -385,32 +390,14 @@ fn an_oci_registry_with_basic_auth_takes_credentials_from_the_environment() {
         &["1.0.0", "1.2.0"],
         &["--username", "ci", "--password", secret],
     );
-    let cache = tempfile::tempdir().unwrap();
     let repo = GitRepo::new();
     repo.write(
         "kpush.yaml",
         application(&format!("oci://{}/charts", registry.host), "^1.0", ""),
     )
     .commit("oci chart behind auth");
-    let run = render(&repo, cache.path(), &[], &[]);
-    run.expect_code(3);
-    assert!(run.stderr.contains("KPUSH_CHART_USERNAME"), "{}", run.all());
-    let creds = [
-        ("KPUSH_CHART_USERNAME", "ci"),
-        ("KPUSH_CHART_PASSWORD", secret),
-    ];
-    let run = render(&repo, cache.path(), &["-vvv"], &creds);
-    run.expect_code(0);
+    let run = needs_credentials(&repo, secret);
     assert_eq!(config_map(&run)["version"], "1.2.0");
-    assert!(!run.all().contains(secret), "{}", run.all());
-    let wrong = [
-        ("KPUSH_CHART_USERNAME", "ci"),
-        ("KPUSH_CHART_PASSWORD", "wrong-oci-pass"),
-    ];
-    let empty = tempfile::tempdir().unwrap();
-    let run = render(&repo, empty.path(), &["-vvv"], &wrong);
-    run.expect_code(3);
-    assert!(!run.all().contains("wrong-oci-pass"), "{}", run.all());
 }
 
 #[test]
