@@ -37,6 +37,23 @@ fn live_image(cluster: &common::TestCluster, ns: &str) -> String {
     run.stdout.trim().to_string()
 }
 
+/// A registry holding `shop/web` at each of `tags` (built on one day); returns it and the
+/// repository's name.
+fn web_images(tags: &[&str]) -> (Registry, String) {
+    let registry = Registry::start();
+    for tag in tags {
+        push_image(
+            &registry.host,
+            "shop/web",
+            tag,
+            "2026-01-01T00:00:00Z",
+            None,
+        );
+    }
+    let repository = format!("{}/shop/web", registry.host);
+    (registry, repository)
+}
+
 /// Environment that keeps the machine's docker config out of the test.
 fn no_docker_config(dir: &std::path::Path) -> Vec<(&'static str, String)> {
     vec![
@@ -64,8 +81,7 @@ fn kpush(
 
 #[test]
 fn semver_picks_the_highest_allowed_version_and_the_run_records_it() {
-    let registry = Registry::start();
-    for tag in [
+    let (registry, repository) = web_images(&[
         "1.0.0",
         "1.2.0",
         "v1.4.0",
@@ -73,18 +89,9 @@ fn semver_picks_the_highest_allowed_version_and_the_run_records_it() {
         "1.6.0",
         "2.0.0",
         "latest",
-    ] {
-        push_image(
-            &registry.host,
-            "shop/web",
-            tag,
-            "2026-01-01T00:00:00Z",
-            None,
-        );
-    }
+    ]);
     let cluster = cluster();
     let ns = cluster.namespace("kp-upd-semver");
-    let repository = format!("{}/shop/web", registry.host);
     let repo = web_app(
         &ns.name,
         &format!("{repository}:1.0.0"),
@@ -253,17 +260,9 @@ fn newest_build_alphabetical_and_digest_strategies() {
 
 #[test]
 fn no_qualifying_tag_leaves_the_image_and_says_why() {
-    let registry = Registry::start();
-    push_image(
-        &registry.host,
-        "shop/web",
-        "latest",
-        "2026-01-01T00:00:00Z",
-        None,
-    );
+    let (registry, repository) = web_images(&["latest"]);
     let cluster = cluster();
     let ns = cluster.namespace("kp-upd-none");
-    let repository = format!("{}/shop/web", registry.host);
     let repo = web_app(
         &ns.name,
         &format!("{repository}:1.0.0"),
@@ -463,17 +462,9 @@ fn registry_credentials_from_ci_variables_and_the_docker_config_never_show() {
 
 #[test]
 fn write_back_records_the_registry_choice() {
-    let registry = Registry::start();
-    push_image(
-        &registry.host,
-        "shop/web",
-        "2.1.0",
-        "2026-01-01T00:00:00Z",
-        None,
-    );
+    let (_registry, repository) = web_images(&["2.1.0"]);
     let cluster = cluster();
     let ns = cluster.namespace("kp-upd-writeback");
-    let repository = format!("{}/shop/web", registry.host);
     let repo = web_app(
         &ns.name,
         &format!("{repository}:2.0.0"),
@@ -644,15 +635,7 @@ fn a_private_token_registry_needs_credentials() {
 /// environment only.
 #[test]
 fn an_environment_can_ask_for_image_updates() {
-    let registry = Registry::start();
-    push_image(
-        &registry.host,
-        "shop/web",
-        "3.1.0",
-        "2026-01-01T00:00:00Z",
-        None,
-    );
-    let repository = format!("{}/shop/web", registry.host);
+    let (_registry, repository) = web_images(&["3.1.0"]);
     let repo = GitRepo::new();
     repo.write(
         "kpush.yaml",
