@@ -555,7 +555,7 @@ fn a_multi_source_app_takes_values_files_from_its_ref_source() {
     .commit("ref to this repository");
     render(&repo, cache.path(), &[], &[]).expect_code(0);
 
-    // A `$name` no source declares, and two sources that both render: refused with the reason.
+    // A `$name` no source declares: refused with the reason.
     repo.write("kpush.yaml", sources("$other/envs/prod.yaml", ""))
         .commit("unknown ref");
     let run = render(&repo, cache.path(), &[], &[]);
@@ -727,6 +727,33 @@ fn sources_in_another_git_repository_are_fetched_at_their_revision() {
     let run = render(&repo, cache.path(), &[], &[]);
     run.expect_code(0);
     assert_eq!(items(&run)[0].1, "moved-on", "{}", run.all());
+
+    // A diff renders twice (before the cluster, then with its capabilities for the chart):
+    // the branch is fetched once, so both renders read the same commit.
+    let cluster = common::cluster();
+    let kubeconfig = cluster.kubeconfig.to_str().unwrap().to_string();
+    let helm = common::helm();
+    let cache_dir = cache.path().to_str().unwrap().to_string();
+    let diff = kpush_env(
+        repo.path(),
+        &[
+            "--kubeconfig",
+            &kubeconfig,
+            "-v",
+            "diff",
+            "--create-namespace",
+            "--helm-bin",
+            &helm,
+        ],
+        &[("KPUSH_CACHE_DIR", cache_dir.as_str())],
+    );
+    diff.expect_code(0);
+    assert_eq!(
+        diff.stderr.matches("fetching `release`").count(),
+        1,
+        "{}",
+        diff.all()
+    );
 
     // Offline: the commit the cache has for the branch; without a cache, a clear error.
     let offline = render(&repo, cache.path(), &["--offline"], &[]);

@@ -55,7 +55,8 @@ impl std::fmt::Display for ImageRepo {
     }
 }
 
-fn loopback(host: &str) -> bool {
+/// A registry host (`host[:port]`) on this machine.
+pub(crate) fn loopback(host: &str) -> bool {
     let name = match host.rsplit_once(':') {
         Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) => name,
         _ => host,

@@ -66,9 +66,9 @@ fn render_placed(
     foreign: &mut super::foreign::Foreign,
 ) -> Result<Rendered, RenderError> {
     let spec = if spec.refs.is_empty() {
-        spec.clone()
+        std::borrow::Cow::Borrowed(spec)
     } else {
-        foreign.values_files(spec)?
+        std::borrow::Cow::Owned(foreign.values_files(spec)?)
     };
     match &spec.origin {
         Some(origin) => {

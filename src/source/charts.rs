@@ -209,22 +209,12 @@ fn oci_host(repo_url: &str) -> &str {
 
 /// Registries on loopback speak plain HTTP, as container tools assume.
 fn plain_http(repo_url: &str) -> bool {
-    let host = oci_host(repo_url);
-    let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-    host == "localhost" || host.starts_with("127.") || host == "[::1]"
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::registry::loopback(oci_host(repo_url))
 }
 
 /// The directory of a repository and chart's version records.
 fn refs_dir(cache: &ChartCache, source: &ChartSource) -> PathBuf {
-    let key = sha256_hex(format!("{}\n{}", source.repo_url, source.name).as_bytes());
+    let key = crate::digest::sha256_hex(format!("{}\n{}", source.repo_url, source.name).as_bytes());
     cache.dir.join("refs").join(&key[..32])
 }
 
@@ -258,7 +248,7 @@ fn cached(
     let Ok(bytes) = std::fs::read(&archive) else {
         return Ok(None);
     };
-    if sha256_hex(&bytes) != hex {
+    if crate::digest::sha256_hex(&bytes) != hex {
         return Err(format!(
             "the cached archive {} of chart `{}` {version} does not have the digest it was downloaded with ({digest})\nhint: delete it to download the chart again",
             archive.display(),
@@ -395,7 +385,7 @@ fn download(source: &ChartSource, cache: &ChartCache, helm: &Path) -> Result<Fet
         })?
         .to_string();
     let bytes = std::fs::read(&archive).map_err(|e| e.to_string())?;
-    let hex = sha256_hex(&bytes);
+    let hex = crate::digest::sha256_hex(&bytes);
     let archives = cache.dir.join("archives");
     std::fs::create_dir_all(&archives).map_err(|e| e.to_string())?;
     let kept = archives.join(format!("{hex}.tgz"));
@@ -478,7 +468,7 @@ mod tests {
             digest: None,
         };
         let bytes = super::super::untar::tests::archive(&[("web/Chart.yaml", "name: web\n")]);
-        let hex = sha256_hex(&bytes);
+        let hex = crate::digest::sha256_hex(&bytes);
         std::fs::create_dir_all(dir.path().join("archives")).unwrap();
         std::fs::write(dir.path().join(format!("archives/{hex}.tgz")), &bytes).unwrap();
         let refs = refs_dir(&cache, &source);

@@ -3,6 +3,7 @@
 //! repository per URL (`$KPUSH_CACHE_DIR/git`), and read at the commit the revision resolved
 //! to. A full commit SHA already fetched needs no network; `--offline` uses only the cache.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -22,6 +23,18 @@ impl GitOrigin {
         let re = regex::Regex::new(r"^([a-z][a-z0-9+.-]*://)[^/@]+@").expect("valid pattern");
         re.replace(&self.url, "$1").into_owned()
     }
+}
+
+/// The commits this run resolved each (URL, revision) to.
+static RESOLVED: std::sync::Mutex<BTreeMap<(String, String), String>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+fn resolved_in_this_run(origin: &GitOrigin) -> Option<String> {
+    RESOLVED
+        .lock()
+        .expect("not poisoned")
+        .get(&(origin.url.clone(), origin.revision.clone()))
+        .cloned()
 }
 
 /// The cache repository of `url`.
@@ -74,8 +87,10 @@ pub fn open(origin: &GitOrigin, cache_root: &Path, offline: bool) -> Result<Snap
         )
         .ok()
     } else {
-        // A branch or tag moves: ask the remote again.
-        None
+        // A branch or tag moves: ask the remote once per run, so that every render of the
+        // run (the early check, the one for the cluster, a plan made again under the lock)
+        // reads the same commit.
+        resolved_in_this_run(origin)
     };
     let sha = match cached {
         Some(sha) => sha.trim().to_string(),
@@ -86,6 +101,7 @@ pub fn open(origin: &GitOrigin, cache_root: &Path, offline: bool) -> Result<Snap
             ));
         }
         None => {
+            tracing::info!("fetching `{}` of {shown}", origin.revision);
             git(
                 &dir,
                 &["fetch", "--quiet", "--depth=1", "--no-tags", &origin.url, &origin.revision],
@@ -104,6 +120,10 @@ pub fn open(origin: &GitOrigin, cache_root: &Path, offline: bool) -> Result<Snap
                 &["update-ref", &revision_ref(&origin.revision), &sha],
                 &shown,
             )?;
+            RESOLVED
+                .lock()
+                .expect("not poisoned")
+                .insert((origin.url.clone(), origin.revision.clone()), sha.clone());
             sha
         }
     };

@@ -118,7 +118,7 @@ pub fn push_image(host: &str, repo: &str, tag: &str, created: &str, creds: Optio
     let blobs = layout.path().join("blobs/sha256");
     std::fs::create_dir_all(&blobs).unwrap();
     let put = |bytes: &[u8]| -> (String, usize) {
-        let hex = sha256(bytes);
+        let hex = kpush::digest::sha256_hex(bytes);
         std::fs::write(blobs.join(&hex), bytes).unwrap();
         (format!("sha256:{hex}"), bytes.len())
     };
@@ -132,7 +132,7 @@ pub fn push_image(host: &str, repo: &str, tag: &str, created: &str, creds: Optio
         "architecture": "amd64",
         "os": "linux",
         "config": {"Labels": {"tag": tag}},
-        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", sha256(&tar))]},
+        "rootfs": {"type": "layers", "diff_ids": [format!("sha256:{}", kpush::digest::sha256_hex(&tar))]},
     });
     let (config, config_size) = put(config.to_string().as_bytes());
     let manifest = serde_json::json!({
@@ -178,14 +178,6 @@ pub fn push_image(host: &str, repo: &str, tag: &str, created: &str, creds: Optio
         String::from_utf8_lossy(&out.stderr)
     );
     manifest
-}
-
-fn sha256(bytes: &[u8]) -> String {
-    ring::digest::digest(&ring::digest::SHA256, bytes)
-        .as_ref()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
 }
 
 impl Drop for Registry {
