@@ -440,6 +440,11 @@ pub struct Confirmations {
     /// them).
     #[arg(long)]
     pub confirm_prune_crds: bool,
+
+    /// Delete PersistentVolumeClaims that left the render, and with them their volume's data
+    /// unless its reclaim policy is Retain (`delete` removes an app's claims without it).
+    #[arg(long)]
+    pub confirm_prune_volumes: bool,
 }
 
 /// `kpush delete`: which apps, and how their objects go.

@@ -1,7 +1,7 @@
 //! GitHub Actions workflow commands: `::error` annotations on the files that failed,
 //! `::warning` annotations on what was kept from a prune for its own flag.
 
-use crate::object::Stage;
+use crate::object::Policy;
 use crate::plan::{Action, Entry};
 
 /// GitHub shows at most this many error annotations per step.
@@ -57,15 +57,16 @@ pub fn annotate_invalid<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> Str
     out
 }
 
-/// One `::warning` line per Namespace or CustomResourceDefinition the plan keeps although it
-/// left the render: deleting one takes much more along, so it waits for its own flag.
+/// One `::warning` line per Namespace, CustomResourceDefinition or PersistentVolumeClaim the
+/// plan keeps although it left the render: deleting one takes much more along, so it waits
+/// for its own flag.
 pub fn annotate_kept_containers<'a>(entries: impl IntoIterator<Item = &'a Entry>) -> String {
     entries
         .into_iter()
         .filter(|e| e.action == Action::Keep)
         .filter(|e| {
             e.member()
-                .is_some_and(|m| matches!(m.policy.stage, Stage::Namespaces | Stage::Crds))
+                .is_some_and(|m| Policy::guard_of(&m.resource).is_some())
         })
         .take(MAX_ANNOTATIONS)
         .map(|e| {

@@ -44,6 +44,18 @@ impl Cluster {
         stream::select_all(streams).boxed()
     }
 
+    /// Every warning event in `namespace`, as the server keeps them (an hour by default).
+    pub async fn warning_events(&self, namespace: &str) -> Result<Vec<Value>, ApiFailure> {
+        let api = self.api(&Resource::core("Event", "events"), Some(namespace));
+        let params = ListParams::default().fields("type=Warning");
+        let list = api.list(&params).await.map_err(ApiFailure::from_kube)?;
+        Ok(list
+            .items
+            .into_iter()
+            .filter_map(|e| serde_json::to_value(e).ok())
+            .collect())
+    }
+
     /// The last few events about an object, oldest first, as `Reason: message` lines.
     pub async fn recent_events(
         &self,

@@ -31,8 +31,9 @@ impl Planned<'_> {
         let id = self.id();
         let kept = kept_images(&self.prepared);
         let revision = self.prepared.commit.map(|c| c.sha);
-        let mut report =
-            AppReport::new(id, revision, self.prepared.plan, status).with_images(images(self.run));
+        let mut report = AppReport::new(id, revision, self.prepared.plan, status)
+            .with_namespaces(self.prepared.namespaces_to_create)
+            .with_images(images(self.run));
         report.chart = self.prepared.chart;
         report.sources = self.prepared.fetched;
         report.kept_images = kept;

@@ -2,7 +2,9 @@
 //! previous object deleted first, unless its delete policy says otherwise), then waited for
 //! until it completes (a Job or bare Pod) or is healthy (anything else), before the next wave.
 //! A failed hook stops the phase; its pods' last log lines and events go to the CI log and
-//! the reports.
+//! the reports. Hook objects are deleted by their policy only once the whole phase is over,
+//! as Helm and Argo CD do: a ServiceAccount hook of an early wave is still there for the Job
+//! of a later wave that runs under it.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
@@ -43,6 +45,18 @@ pub struct HookRun {
     /// For a failed hook: its pods' containers, their last log lines, and recent events.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub logs: Vec<String>,
+    /// The object this run created, until the phase's end deletes it by its policy.
+    #[serde(skip)]
+    created: Option<Created>,
+}
+
+/// A hook object a run created, and when its delete policy removes it.
+#[derive(Debug, Clone)]
+struct Created {
+    resource: Resource,
+    uid: Option<String>,
+    on_success: bool,
+    on_failure: bool,
 }
 
 /// What running hooks needs from the write.
@@ -127,6 +141,7 @@ async fn run_wave(
                     reason: Some(reason),
                     seconds: started.elapsed().as_secs_f64(),
                     logs: Vec::new(),
+                    created: None,
                 };
                 print_failure(ctx.progress, &run);
                 runs.push(run);
@@ -167,6 +182,7 @@ async fn run_wave(
     for (target, (_, health)) in created.iter().zip(&report.objects) {
         let done = health.state == State::Current;
         let reason = (!done).then(|| why_not_done(&report.outcome, &target.id, health));
+        let hook = target.policy.hook.as_ref();
         let mut run = HookRun {
             id: target.id.clone(),
             phase,
@@ -175,32 +191,19 @@ async fn run_wave(
             reason,
             seconds: report.seconds,
             logs: Vec::new(),
+            created: Some(Created {
+                resource: target.resource.clone(),
+                // Only the very object this run created is ever deleted.
+                uid: target.object["metadata"]["uid"]
+                    .as_str()
+                    .map(str::to_string),
+                on_success: hook.is_some_and(|h| h.deletes(DeletePolicy::HookSucceeded)),
+                on_failure: hook.is_some_and(|h| h.deletes(DeletePolicy::HookFailed)),
+            }),
         };
         if !done {
             run.logs = logs_of(ctx.cluster, target).await;
             print_failure(ctx.progress, &run);
-        }
-        let hook = target.policy.hook.as_ref();
-        let delete = if done {
-            hook.is_some_and(|h| h.deletes(DeletePolicy::HookSucceeded))
-        } else {
-            hook.is_some_and(|h| h.deletes(DeletePolicy::HookFailed))
-        };
-        if delete
-            && let Err(e) = ctx
-                .cluster
-                .delete(
-                    &target.resource,
-                    &target.id,
-                    Propagation::Background,
-                    false,
-                    // Only the very object this run created.
-                    target.object["metadata"]["uid"].as_str(),
-                )
-                .await
-        {
-            ctx.progress
-                .note(&format!("warning: cannot delete hook {}: {e}", target.id));
         }
         runs.push(run);
     }
@@ -209,6 +212,43 @@ async fn run_wave(
             .note(&format!("  {} hook {} succeeded", run.phase, run.id));
     }
     Ok(runs)
+}
+
+/// Once `phase` is over: deletes the objects its runs in `runs` created whose delete policy
+/// asks for it, `HookSucceeded` when every hook of the phase succeeded, `HookFailed` when one
+/// failed; the latest created first. Each object is considered once.
+pub(super) async fn clean_up(ctx: &HookContext<'_>, phase: Phase, runs: &mut [HookRun]) {
+    let succeeded = runs
+        .iter()
+        .filter(|r| r.phase == phase)
+        .all(|r| r.succeeded);
+    for run in runs.iter_mut().rev().filter(|r| r.phase == phase) {
+        let Some(created) = run.created.take() else {
+            continue;
+        };
+        let delete = if succeeded {
+            created.on_success
+        } else {
+            created.on_failure
+        };
+        if !delete {
+            continue;
+        }
+        let deleted = ctx
+            .cluster
+            .delete(
+                &created.resource,
+                &run.id,
+                Propagation::Background,
+                false,
+                created.uid.as_deref(),
+            )
+            .await;
+        if let Err(e) = deleted {
+            ctx.progress
+                .note(&format!("warning: cannot delete hook {}: {e}", run.id));
+        }
+    }
 }
 
 fn cancelled(phase: Phase) -> Error {

@@ -62,7 +62,7 @@ fn why_not_healthy(written: &Written) -> Option<String> {
     Some(match &health.outcome {
         wait::Outcome::Healthy => return None,
         wait::Outcome::Failed { id, reason, .. } => first_line(&format!("{id}: {reason}")),
-        wait::Outcome::TimedOut { waiting } => format!(
+        wait::Outcome::TimedOut { waiting, .. } => format!(
             "timed out waiting for {} object(s){}",
             waiting.len(),
             waiting

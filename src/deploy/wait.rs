@@ -2,15 +2,18 @@
 //! one fails, a pod shows a failure that will not heal by itself, or the time runs out.
 //! The rules are in `health`; this module only watches and decides when to stop.
 
-use std::collections::{BTreeMap, HashMap};
-use std::time::Duration;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::cluster::{Cluster, FailureClass, Seen};
-use crate::health::{Health, PodFailure, State, health, pod_failure};
+use crate::health::{
+    CreateFailure, Creations, Health, PodFailure, State, health, pod_failure, replica_failure,
+    warnings_about,
+};
 use crate::object::{ObjectRef, Resource};
 use crate::plan::Target;
 
@@ -35,6 +38,14 @@ const PROBE_EVERY: Duration = Duration::from_secs(5);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(10);
 const PROBE_FAILURES: u32 = 2;
 
+/// How long a controller's failure to create pods must last before the wait ends: a
+/// ServiceAccount or quota applied together with its workload may come a moment later.
+const CREATE_GRACE: Duration = Duration::from_secs(5);
+/// Warning events shown for each object a wait ends on.
+const WARNINGS: usize = 5;
+/// Objects a timeout looks up warning events for; the rest are only listed.
+const EXPLAINED: usize = 20;
+
 /// How the wait ended.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "result", rename_all = "snake_case")]
@@ -52,6 +63,9 @@ pub enum Outcome {
     /// Not everything was healthy in time; these were still waited for.
     TimedOut {
         waiting: Vec<ObjectRef>,
+        /// The latest warning events of each waiting object and of what it owns.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        warnings: Vec<Warnings>,
     },
     /// The run was cancelled (SIGTERM or SIGINT) during the wait.
     Cancelled,
@@ -59,6 +73,13 @@ pub enum Outcome {
     Unreachable {
         message: String,
     },
+}
+
+/// Why an object may be stuck: the latest warning events of it, its ReplicaSets and its pods.
+#[derive(Debug, Clone, Serialize)]
+pub struct Warnings {
+    pub id: ObjectRef,
+    pub events: Vec<String>,
 }
 
 /// Every object's last known health and how the wait ended.
@@ -130,11 +151,14 @@ pub async fn wait(
         failures: 0,
     };
     let outcome = loop {
+        let mut ticked = false;
         tokio::select! {
             _ = tokio::time::sleep_until(deadline) => {
-                break Outcome::TimedOut { waiting: watch.waiting() };
+                let waiting = watch.waiting();
+                let warnings = watch.warnings(cluster, &waiting).await;
+                break Outcome::TimedOut { waiting, warnings };
             }
-            _ = tick.tick() => {}
+            _ = tick.tick() => ticked = true,
             seen = stream.next() => {
                 if let Some(seen) = seen {
                     watch.seen(seen, &progress);
@@ -155,6 +179,9 @@ pub async fn wait(
         if let Some(outcome) = watch.failing_pod(cluster).await {
             break outcome;
         }
+        if ticked && let Some(outcome) = watch.cannot_create(cluster).await {
+            break outcome;
+        }
         if watch.healthy() {
             break Outcome::Healthy;
         }
@@ -173,6 +200,13 @@ struct Watch<'a> {
     /// failing fast.
     selectors: Vec<(usize, String, BTreeMap<String, String>)>,
     pod_scopes: Vec<usize>,
+    /// Events of the namespaces of workloads that report failed pod creations only in events.
+    event_scopes: Vec<usize>,
+    creations: Creations,
+    /// Each workload's failure to create pods, and since when it has lasted.
+    stuck: Vec<Option<(Instant, CreateFailure)>>,
+    /// Each object as last seen.
+    live: Vec<Option<Value>>,
     states: Vec<Option<Health>>,
     /// Whether each workload's controller has seen the latest spec: only then do its pods
     /// say anything about this rollout.
@@ -203,12 +237,20 @@ impl<'a> Watch<'a> {
         for (_, ns, _) in &selectors {
             scope_of(&pods, Some(ns.clone()));
         }
-        let pod_scopes = scopes
-            .iter()
-            .enumerate()
-            .filter(|(_, (r, _))| *r == pods)
-            .map(|(i, _)| i)
-            .collect();
+        let events = Resource::core("Event", "events");
+        for t in targets.iter().filter(|t| reports_in_events(&t.id)) {
+            scope_of(&events, t.id.namespace.clone());
+        }
+        let of_kind = |resource: &Resource| -> Vec<usize> {
+            scopes
+                .iter()
+                .enumerate()
+                .filter(|(_, (r, _))| r == resource)
+                .map(|(i, _)| i)
+                .collect()
+        };
+        let pod_scopes = of_kind(&pods);
+        let event_scopes = of_kind(&events);
         Watch {
             targets,
             options,
@@ -216,6 +258,10 @@ impl<'a> Watch<'a> {
             watched,
             selectors,
             pod_scopes,
+            event_scopes,
+            creations: Creations::default(),
+            stuck: vec![None; targets.len()],
+            live: vec![None; targets.len()],
             states: vec![None; targets.len()],
             caught_up: vec![false; targets.len()],
             live_pods: HashMap::new(),
@@ -235,6 +281,14 @@ impl<'a> Watch<'a> {
             }
             Seen::Deleted(scope, object) if self.pod_scopes.contains(&scope) => {
                 self.live_pods.remove(&pod_key(&object));
+            }
+            Seen::Object(scope, event)
+                if self.event_scopes.contains(&scope)
+                    && !self
+                        .watched
+                        .contains_key(&identity(&self.scopes[scope].0, &event)) =>
+            {
+                self.creations.seen(&event, self.options.rollout_started);
             }
             Seen::Object(scope, mut object) => {
                 let resource = &self.scopes[scope].0;
@@ -266,6 +320,7 @@ impl<'a> Watch<'a> {
                         "load balancer not waited for (--no-wait-lb)",
                     );
                 }
+                self.live[i] = Some(object);
                 if self.states[i].as_ref() != Some(&h) {
                     let detail = if h.message.is_empty() {
                         String::new()
@@ -330,7 +385,10 @@ impl<'a> Watch<'a> {
             .as_ref()
             .map(|h| h.message.clone())
             .unwrap_or_default();
-        let events = events_of(cluster, &id).await;
+        let mut events = self.warnings_of(cluster, i).await;
+        if events.is_empty() {
+            events = events_of(cluster, &id).await;
+        }
         Some(Outcome::Failed {
             id,
             reason,
@@ -372,6 +430,113 @@ impl<'a> Watch<'a> {
             });
         }
         None
+    }
+
+    /// The first workload whose controller has failed to create its pods for
+    /// [`CREATE_GRACE`] without creating one since.
+    async fn cannot_create(&mut self, cluster: &Cluster) -> Option<Outcome> {
+        for i in 0..self.targets.len() {
+            let failure = self.create_failure(cluster, i).await;
+            self.stuck[i] = match (failure, self.stuck[i].take()) {
+                (None, _) => None,
+                (Some(failure), Some((since, _))) => Some((since, failure)),
+                (Some(failure), None) => Some((Instant::now(), failure)),
+            };
+            let Some((since, failure)) = &self.stuck[i] else {
+                continue;
+            };
+            if since.elapsed() < CREATE_GRACE {
+                continue;
+            }
+            let reason = format!("cannot create its pods: {failure}");
+            return Some(Outcome::Failed {
+                id: self.targets[i].id.clone(),
+                reason,
+                pod: None,
+                events: self.warnings_of(cluster, i).await,
+            });
+        }
+        None
+    }
+
+    /// Why the controller of workload `i` cannot create its pods right now, if it says so.
+    async fn create_failure(&self, cluster: &Cluster, i: usize) -> Option<CreateFailure> {
+        if self.states[i]
+            .as_ref()
+            .is_none_or(|h| h.state == State::Current)
+        {
+            return None;
+        }
+        let live = self.live[i].as_ref()?;
+        let id = &self.targets[i].id;
+        match (id.group.as_str(), id.kind.as_str()) {
+            ("apps", "ReplicaSet") => replica_failure(live),
+            // The condition may come from an older ReplicaSet on its way out: only the one of
+            // the current revision speaks for this rollout.
+            ("apps", "Deployment") if self.caught_up[i] && replica_failure(live).is_some() => {
+                let current = current_replica_set(cluster, self.targets[i], live).await?;
+                replica_failure(&current)
+            }
+            _ if reports_in_events(id) => self.creations.failing(uid(live)?).cloned(),
+            _ => None,
+        }
+    }
+
+    /// The latest warnings of each object in `ids` (the first [`EXPLAINED`] of them).
+    async fn warnings(&self, cluster: &Cluster, ids: &[ObjectRef]) -> Vec<Warnings> {
+        let mut out = Vec::new();
+        for id in ids.iter().take(EXPLAINED) {
+            let Some(&i) = self.watched.get(&key(id)) else {
+                continue;
+            };
+            let events = self.warnings_of(cluster, i).await;
+            if !events.is_empty() {
+                out.push(Warnings {
+                    id: id.clone(),
+                    events,
+                });
+            }
+        }
+        out
+    }
+
+    /// The latest warning events of object `i`, its ReplicaSets (for a Deployment) and its
+    /// pods, one line per reason and message.
+    async fn warnings_of(&self, cluster: &Cluster, i: usize) -> Vec<String> {
+        let target = self.targets[i];
+        let (Some(ns), Some(live)) = (target.id.namespace.as_deref(), self.live[i].as_ref()) else {
+            return Vec::new();
+        };
+        let mut uids: HashSet<String> = uid(live).map(str::to_string).into_iter().collect();
+        if let Some((_, _, labels)) = self.selectors.iter().find(|(t, _, _)| *t == i) {
+            let of_workload = |pod: &&Value| {
+                pod["metadata"]["namespace"].as_str() == Some(ns)
+                    && labels
+                        .iter()
+                        .all(|(k, v)| pod["metadata"]["labels"][k].as_str() == Some(v))
+            };
+            uids.extend(
+                self.live_pods
+                    .values()
+                    .filter(of_workload)
+                    .filter_map(|p| uid(p).map(str::to_string)),
+            );
+        }
+        if (target.id.group.as_str(), target.id.kind.as_str()) == ("apps", "Deployment") {
+            uids.extend(
+                owned_replica_sets(cluster, target, live)
+                    .await
+                    .iter()
+                    .filter_map(|rs| uid(rs).map(str::to_string)),
+            );
+        }
+        match cluster.warning_events(ns).await {
+            Ok(events) => warnings_about(&events, &uids, WARNINGS),
+            Err(e) => {
+                tracing::debug!("no events of {}: {e}", target.id);
+                Vec::new()
+            }
+        }
     }
 
     /// The pod's failure and the workload it belongs to, if it is a pod of this rollout.
@@ -452,6 +617,73 @@ impl Probe {
     }
 }
 
+/// Workloads whose controller reports a failed pod creation only as an event on itself; a
+/// ReplicaSet (and so a Deployment) also keeps it in its `ReplicaFailure` condition.
+fn reports_in_events(id: &ObjectRef) -> bool {
+    matches!(
+        (id.group.as_str(), id.kind.as_str()),
+        ("apps", "StatefulSet" | "DaemonSet") | ("batch", "Job")
+    )
+}
+
+fn uid(object: &Value) -> Option<&str> {
+    object["metadata"]["uid"].as_str().filter(|u| !u.is_empty())
+}
+
+fn replica_sets() -> Resource {
+    Resource {
+        group: "apps".into(),
+        version: "v1".into(),
+        kind: "ReplicaSet".into(),
+        plural: "replicasets".into(),
+        namespaced: true,
+    }
+}
+
+/// The ReplicaSets the Deployment controls.
+async fn owned_replica_sets(cluster: &Cluster, target: &Target, deployment: &Value) -> Vec<Value> {
+    let (Some(owner), Some(selector)) = (uid(deployment), pod_selector(target)) else {
+        return Vec::new();
+    };
+    let selector: Vec<String> = selector.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let listed = cluster
+        .list_labelled(
+            &replica_sets(),
+            target.id.namespace.as_deref(),
+            &selector.join(","),
+        )
+        .await
+        .unwrap_or_default();
+    listed
+        .into_iter()
+        .filter(|rs| {
+            rs["metadata"]["ownerReferences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|o| o["controller"] == true && o["uid"].as_str() == Some(owner))
+        })
+        .map(|mut rs| {
+            typed(&replica_sets(), &mut rs);
+            rs
+        })
+        .collect()
+}
+
+/// The Deployment's ReplicaSet of its current revision.
+async fn current_replica_set(
+    cluster: &Cluster,
+    target: &Target,
+    deployment: &Value,
+) -> Option<Value> {
+    const REVISION: &str = "deployment.kubernetes.io/revision";
+    let revision = deployment["metadata"]["annotations"][REVISION].as_str()?;
+    owned_replica_sets(cluster, target, deployment)
+        .await
+        .into_iter()
+        .find(|rs| rs["metadata"]["annotations"][REVISION].as_str() == Some(revision))
+}
+
 /// A pod's namespace and name.
 fn pod_key(pod: &Value) -> (String, String) {
     let text = |v: &Value| v.as_str().unwrap_or("").to_string();
@@ -472,13 +704,6 @@ async fn retired(cluster: &Cluster, pod: &Value) -> bool {
     else {
         return false;
     };
-    let replica_sets = Resource {
-        group: "apps".into(),
-        version: "v1".into(),
-        kind: "ReplicaSet".into(),
-        plural: "replicasets".into(),
-        namespaced: true,
-    };
     let id = ObjectRef {
         group: "apps".into(),
         version: "v1".into(),
@@ -486,7 +711,7 @@ async fn retired(cluster: &Cluster, pod: &Value) -> bool {
         namespace: pod["metadata"]["namespace"].as_str().map(str::to_string),
         name: owner["name"].as_str().unwrap_or("").to_string(),
     };
-    match cluster.get(&replica_sets, &id).await {
+    match cluster.get(&replica_sets(), &id).await {
         Ok(Some(rs)) => rs["spec"]["replicas"].as_i64() == Some(0),
         Ok(None) => true,
         Err(_) => false,

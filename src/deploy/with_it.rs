@@ -1,12 +1,13 @@
-//! What a confirmed deletion of a Namespace or a CustomResourceDefinition takes along: the
-//! objects in the namespace that are not the app's, the custom resources of the CRD's kind in
-//! the whole cluster. The plan shows it before anything is deleted.
+//! What a confirmed deletion of a Namespace, a CustomResourceDefinition or a
+//! PersistentVolumeClaim takes along: the objects in the namespace that are not the app's, the
+//! custom resources of the CRD's kind in the whole cluster, the claim's volume. The plan shows
+//! it before anything is deleted.
 
 use std::collections::BTreeSet;
 
 use crate::cluster::Cluster;
 use crate::inventory::PART_OF_LABEL;
-use crate::object::{Resource, Stage};
+use crate::object::{Confirmation, Policy, Resource};
 use crate::plan::{Action, Plan, PruneCandidate};
 
 /// Names listed before the rest is only counted.
@@ -30,12 +31,12 @@ fn made_by_the_cluster(kind: &str, metadata: &serde_json::Value) -> bool {
     }
 }
 
-/// Fills `with_it` of every Namespace and CRD the plan prunes.
+/// Fills `with_it` of every Namespace, CRD and PersistentVolumeClaim the plan prunes.
 pub(super) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) {
     let takes_along = plan.entries.iter().any(|e| {
         e.action == Action::Prune
             && e.member()
-                .is_some_and(|m| matches!(m.policy.stage, Stage::Namespaces | Stage::Crds))
+                .is_some_and(|m| Policy::guard_of(&m.resource).is_some())
     });
     if !takes_along {
         return;
@@ -54,10 +55,13 @@ pub(super) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) 
         let Some(member) = entry.member().filter(|_| entry.action == Action::Prune) else {
             continue;
         };
-        entry.with_it = match member.policy.stage {
-            Stage::Namespaces => Some(in_namespace(cluster, member, &kinds, applyset).await),
-            Stage::Crds => Some(custom_resources(cluster, member).await),
-            Stage::ClusterScoped | Stage::Namespaced => None,
+        entry.with_it = match Policy::guard_of(&member.resource) {
+            Some(Confirmation::Namespaces) => {
+                Some(in_namespace(cluster, member, &kinds, applyset).await)
+            }
+            Some(Confirmation::Crds) => Some(custom_resources(cluster, member).await),
+            Some(Confirmation::Volumes) => Some(volume(cluster, &member.live).await),
+            Some(Confirmation::Prune) | None => None,
         };
     }
 }
@@ -123,6 +127,44 @@ async fn custom_resources(cluster: &Cluster, crd: &PruneCandidate) -> String {
     }
 }
 
+/// What becomes of a claim's volume: its reclaim policy decides.
+async fn volume(cluster: &Cluster, claim: &serde_json::Value) -> String {
+    let Some(name) = claim["spec"]["volumeName"]
+        .as_str()
+        .filter(|n| !n.is_empty())
+    else {
+        return "no volume: the claim is not bound".into();
+    };
+    let volumes = Resource {
+        namespaced: false,
+        ..Resource::core("PersistentVolume", "persistentvolumes")
+    };
+    let id = crate::object::ObjectRef {
+        group: String::new(),
+        version: "v1".into(),
+        kind: "PersistentVolume".into(),
+        namespace: None,
+        name: name.to_string(),
+    };
+    match cluster.get(&volumes, &id).await {
+        Ok(Some(pv)) => reclaimed(name, &pv),
+        Ok(None) => format!("its volume {name}, which no longer exists"),
+        Err(failure) => format!(
+            "its volume {name}, with its data if its reclaim policy is Delete (cannot read it: {failure})"
+        ),
+    }
+}
+
+fn reclaimed(name: &str, pv: &serde_json::Value) -> String {
+    match pv["spec"]["persistentVolumeReclaimPolicy"].as_str() {
+        Some("Retain") => {
+            format!("nothing: its volume {name} is kept (reclaim policy Retain), data and all")
+        }
+        Some(policy) => format!("its volume {name} and its data (reclaim policy {policy})"),
+        None => format!("its volume {name}, with its data unless the provisioner retains it"),
+    }
+}
+
 /// The kind a live CRD defines, at its storage version.
 fn kind_of(crd: &serde_json::Value) -> Option<Resource> {
     let spec = &crd["spec"];
@@ -170,6 +212,24 @@ mod tests {
             ("v1", "widgets", true)
         );
         assert!(kind_of(&json!({"spec": {}})).is_none());
+    }
+
+    #[test]
+    fn a_volume_goes_by_its_reclaim_policy() {
+        let pv =
+            |policy: serde_json::Value| json!({"spec": {"persistentVolumeReclaimPolicy": policy}});
+        assert_eq!(
+            reclaimed("pv-1", &pv(json!("Delete"))),
+            "its volume pv-1 and its data (reclaim policy Delete)"
+        );
+        assert_eq!(
+            reclaimed("pv-1", &pv(json!("Retain"))),
+            "nothing: its volume pv-1 is kept (reclaim policy Retain), data and all"
+        );
+        assert_eq!(
+            reclaimed("pv-1", &json!({})),
+            "its volume pv-1, with its data unless the provisioner retains it"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::object::{Phase, Stage};
 
 use super::definitions::{create_namespace, wait_for_crds};
 use super::delete::{self, PruneOptions, Pruned};
-use super::hooks::{HookContext, HookRun, run_phase};
+use super::hooks::{HookContext, HookRun, clean_up, run_phase};
 use super::lock::Locked;
 use super::record::{ending, record};
 use super::revalidate::revalidate;
@@ -159,7 +159,10 @@ pub async fn write(
             .map(|(_, t)| t)
             .collect();
         match run_phase(&ctx, Phase::SyncFail, &hooks).await {
-            Ok(runs) => written.hooks.extend(runs),
+            Ok(mut runs) => {
+                clean_up(&ctx, Phase::SyncFail, &mut runs).await;
+                written.hooks.extend(runs);
+            }
             Err(e) => progress.note(&format!("warning: SyncFail hooks stopped: {e}")),
         }
     }
@@ -263,6 +266,8 @@ async fn write_locked(
     prepared.plan = revalidate(cluster, plan, writer.run_options).await?;
 
     let health = apply_waves(writer, &mut prepared.plan, &mut applied, &mut hooks).await?;
+    // The Sync phase spans every wave: its hooks go once the last wave is over.
+    clean_up(&ctx, Phase::Sync, &mut hooks).await;
     if applied.failed().next().is_some() {
         return Ok(stopped(applied, hooks));
     }
@@ -335,7 +340,8 @@ pub(super) async fn run_hooks(
     runs: &mut Vec<HookRun>,
 ) -> Result<bool, Error> {
     let hooks: Vec<&crate::plan::Target> = plan.hooks(phase).map(|(_, t)| t).collect();
-    let ran = run_phase(ctx, phase, &hooks).await?;
+    let mut ran = run_phase(ctx, phase, &hooks).await?;
+    clean_up(ctx, phase, &mut ran).await;
     let ok = ran.iter().all(|r| r.succeeded);
     runs.extend(ran);
     Ok(ok)

@@ -5,6 +5,7 @@
 //! message for people. [`pod_failure`] spots pods that will not recover on their own, so a wait
 //! can stop early instead of running into its timeout.
 
+mod creation;
 mod fields;
 mod generic;
 mod pods;
@@ -15,6 +16,7 @@ use serde_json::Value;
 
 use crate::object::ObjectRef;
 
+pub use creation::{CreateFailure, Creations, replica_failure, warnings_about};
 pub use pods::{PodFailure, pod_failure};
 
 /// Where an object stands, in kstatus terms.

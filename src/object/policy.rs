@@ -84,7 +84,7 @@ pub enum Prune {
     /// `helm.sh/resource-policy: keep`, Flux's `kustomize.toolkit.fluxcd.io/prune: disabled`).
     Never(String),
     /// Only when the run confirms it with `by`: Argo CD's `Prune=confirm`, and every
-    /// Namespace and CustomResourceDefinition.
+    /// Namespace, CustomResourceDefinition and PersistentVolumeClaim.
     Confirm { reason: String, by: Confirmation },
 }
 
@@ -97,6 +97,8 @@ pub enum Confirmation {
     Namespaces,
     /// `--confirm-prune-crds`: a CRD takes every custom resource of its kind along.
     Crds,
+    /// `--confirm-prune-volumes`: a PersistentVolumeClaim may take its volume's data along.
+    Volumes,
 }
 
 impl Confirmation {
@@ -105,6 +107,7 @@ impl Confirmation {
             Confirmation::Prune => "--confirm-prune",
             Confirmation::Namespaces => "--confirm-prune-namespaces",
             Confirmation::Crds => "--confirm-prune-crds",
+            Confirmation::Volumes => "--confirm-prune-volumes",
         }
     }
 }
@@ -126,23 +129,42 @@ impl Prune {
         }
     }
 
-    /// What deleting an object of `stage` always needs, whatever its annotations say.
-    fn of_stage(stage: Stage) -> Prune {
-        match stage {
-            Stage::Namespaces => Prune::Confirm {
-                reason: "a Namespace: deleting it deletes everything in it".into(),
-                by: Confirmation::Namespaces,
-            },
-            Stage::Crds => Prune::Confirm {
-                reason: "a CustomResourceDefinition: deleting it deletes every custom resource of its kind".into(),
-                by: Confirmation::Crds,
-            },
-            Stage::ClusterScoped | Stage::Namespaced => Prune::Allowed,
+    /// What deleting an object of `resource` always needs, whatever its annotations say.
+    fn of_kind(resource: &Resource) -> Prune {
+        let Some(by) = Policy::guard_of(resource) else {
+            return Prune::Allowed;
+        };
+        let reason = match by {
+            Confirmation::Namespaces => "a Namespace: deleting it deletes everything in it",
+            Confirmation::Crds => {
+                "a CustomResourceDefinition: deleting it deletes every custom resource of its kind"
+            }
+            Confirmation::Volumes => {
+                "a PersistentVolumeClaim: deleting it deletes its volume's data (unless the volume's reclaim policy is Retain)"
+            }
+            Confirmation::Prune => "",
+        };
+        Prune::Confirm {
+            reason: reason.into(),
+            by,
         }
     }
 }
 
 impl Policy {
+    /// The flag that deleting any object of `resource` needs, because it takes much more
+    /// along: a Namespace, a CustomResourceDefinition, a PersistentVolumeClaim.
+    pub fn guard_of(resource: &Resource) -> Option<Confirmation> {
+        match Stage::of(&resource.group, &resource.kind, resource.namespaced) {
+            Stage::Namespaces => Some(Confirmation::Namespaces),
+            Stage::Crds => Some(Confirmation::Crds),
+            _ if resource.group.is_empty() && resource.kind == "PersistentVolumeClaim" => {
+                Some(Confirmation::Volumes)
+            }
+            Stage::ClusterScoped | Stage::Namespaced => None,
+        }
+    }
+
     /// Whether deleting and re-creating an object of `resource` to change an immutable field
     /// may ever be done: not for a PersistentVolumeClaim (its volume's data), a Namespace
     /// (everything in it) or a CustomResourceDefinition (every custom resource of its kind).
@@ -191,7 +213,7 @@ impl Policy {
             // delete and re-create.
             replace: annotations[REPLACE_ANNOTATION].as_str() == Some("true")
                 || (argo.contains(&"Replace=true") && argo.contains(&"Force=true")),
-            prune: prune.and(Prune::of_stage(stage)),
+            prune: prune.and(Prune::of_kind(resource)),
             skip_validation: argo.contains(&"Validate=false"),
             force_conflicts: argo.contains(&"ServerSideApply=true"),
             skip_dry_run_on_missing: argo.contains(&"SkipDryRunOnMissingResource=true"),
@@ -357,7 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn namespaces_and_crds_are_deleted_only_when_their_class_is_confirmed() {
+    fn namespaces_crds_and_volumes_are_deleted_only_when_their_class_is_confirmed() {
         let by = |r: Resource, annotations: Value| match Policy::of(
             &r,
             &json!({"metadata": {"annotations": annotations}}),
@@ -371,9 +393,21 @@ mod tests {
         let crd = || resource("apiextensions.k8s.io", "CustomResourceDefinition", false);
         assert_eq!(by(ns(), json!({})), Some(Confirmation::Namespaces));
         assert_eq!(by(crd(), json!({})), Some(Confirmation::Crds));
-        // Prune=confirm on a Namespace is answered by the Namespace flag.
+        let pvc = || resource("", "PersistentVolumeClaim", true);
+        assert_eq!(by(pvc(), json!({})), Some(Confirmation::Volumes));
+        // Prune=confirm on a Namespace is answered by the Namespace flag, on a claim by the
+        // volumes flag.
         let confirm = json!({"argocd.argoproj.io/sync-options": "Prune=confirm"});
-        assert_eq!(by(ns(), confirm), Some(Confirmation::Namespaces));
+        assert_eq!(by(ns(), confirm.clone()), Some(Confirmation::Namespaces));
+        assert_eq!(by(pvc(), confirm), Some(Confirmation::Volumes));
+        // A kind of that name in another group is an ordinary object.
+        assert_eq!(
+            by(
+                resource("example.com", "PersistentVolumeClaim", true),
+                json!({})
+            ),
+            None
+        );
         // A keep annotation still keeps it for good.
         let keep = json!({"kpush.dev/prune": "false"});
         assert!(matches!(

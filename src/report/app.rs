@@ -36,7 +36,12 @@ pub struct AppReport {
     /// Other git repositories a multi-source app read, as `URL REVISION → COMMIT`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sources: Vec<String>,
+    /// Counts the namespaces `--create-namespace` adds among the creations, as the write
+    /// counts them.
     pub counts: Counts,
+    /// Destination namespaces `--create-namespace` adds.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub namespaces_to_create: Vec<String>,
     pub plan: Plan,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applied: Option<Applied>,
@@ -77,6 +82,7 @@ impl AppReport {
             sources: Vec::new(),
             chart: None,
             counts: plan.counts(),
+            namespaces_to_create: Vec::new(),
             plan,
             applied: None,
             health: None,
@@ -84,6 +90,13 @@ impl AppReport {
             hooks: Vec::new(),
             status,
         }
+    }
+
+    /// The destination namespaces the deploy creates, counted with what it creates.
+    pub fn with_namespaces(mut self, namespaces: Vec<String>) -> AppReport {
+        self.counts.create += namespaces.len();
+        self.namespaces_to_create = namespaces;
+        self
     }
 
     pub fn with_images(mut self, images: Vec<String>) -> AppReport {

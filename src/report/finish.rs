@@ -153,7 +153,12 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
             Some(env) => format!("kpush {command} `{}` ({env}) → `{}`", r.app, r.namespace),
             None => format!("kpush {command} `{}` → `{}`", r.app, r.namespace),
         };
-        text.push_str(&super::markdown(&title, &r.plan, limit.saturating_sub(600)));
+        text.push_str(&super::markdown(
+            &title,
+            &r.plan,
+            &r.namespaces_to_create,
+            limit.saturating_sub(600),
+        ));
         let plain = Printer::plain();
         if let Some(applied) = &r.applied {
             text.push('\n');

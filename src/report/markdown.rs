@@ -9,12 +9,14 @@ use crate::plan::{Action, Plan};
 pub const MARKDOWN_LIMIT: usize = 60_000;
 
 /// The plan as markdown, never longer than `limit` characters. What does not fit is left out
-/// whole (no half diffs) and counted in a closing note.
-pub fn markdown(title: &str, plan: &Plan, limit: usize) -> String {
+/// whole (no half diffs) and counted in a closing note. The destination `namespaces` that
+/// `--create-namespace` adds count among the creations.
+pub fn markdown(title: &str, plan: &Plan, namespaces: &[String], limit: usize) -> String {
     let c = plan.counts();
     let mut out = format!(
-        "### {title}: {} to create, {} to update, {} to prune, {} unchanged{}\n\n",
-        c.create,
+        "### {title}: {} to create{}, {} to update, {} to prune, {} unchanged{}\n\n",
+        c.create + namespaces.len(),
+        super::text::with_namespaces(namespaces),
         c.update,
         c.prune,
         c.unchanged,
@@ -29,8 +31,13 @@ pub fn markdown(title: &str, plan: &Plan, limit: usize) -> String {
         .iter()
         .filter(|e| e.action != Action::Unchanged)
         .collect();
+    for ns in namespaces {
+        let _ = writeln!(out, "Creates namespace `{ns}` (`--create-namespace`).\n");
+    }
     if shown.is_empty() {
-        out.push_str("No changes.\n");
+        if namespaces.is_empty() {
+            out.push_str("No changes.\n");
+        }
         return out;
     }
     // Reserve room for the note about what was left out.
@@ -215,7 +222,7 @@ mod tests {
         let plan = Plan {
             entries: vec![entry(1, Action::Update), entry(2, Action::Unchanged)],
         };
-        let text = markdown("kpush diff", &plan, MARKDOWN_LIMIT);
+        let text = markdown("kpush diff", &plan, &[], MARKDOWN_LIMIT);
         assert!(
             text.starts_with("### kpush diff: 0 to create, 1 to update, 0 to prune, 1 unchanged\n")
         );
@@ -228,7 +235,7 @@ mod tests {
             )
         );
         assert!(!text.contains("cm-0002"));
-        assert_eq!(text, markdown("kpush diff", &plan, MARKDOWN_LIMIT));
+        assert_eq!(text, markdown("kpush diff", &plan, &[], MARKDOWN_LIMIT));
     }
 
     #[test]
@@ -236,7 +243,7 @@ mod tests {
         let plan = Plan {
             entries: (0..500).map(|i| entry(i, Action::Update)).collect(),
         };
-        let text = markdown("kpush diff", &plan, MARKDOWN_LIMIT);
+        let text = markdown("kpush diff", &plan, &[], MARKDOWN_LIMIT);
         assert!(text.len() <= MARKDOWN_LIMIT, "{}", text.len());
         assert!(text.contains("were left out to stay within the size limit"));
         // Every block that is there is complete.

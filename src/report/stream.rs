@@ -56,7 +56,7 @@ impl Stream {
         for ns in namespaces_to_create {
             p.out(&format!("+ v1 Namespace {ns} (--create-namespace)\n"));
         }
-        p.out(&super::plan_text(plan, p));
+        p.out(&super::plan_text(plan, namespaces_to_create, p));
         if !images.is_empty() {
             p.out(&format!("Images: {}\n", images.join(", ")));
         }
@@ -111,7 +111,8 @@ impl Stream {
     /// The errors that stopped a deploy after its namespaces and CRDs were created.
     pub fn errors(&self, errors: &Plan) {
         if self.text {
-            self.printer.out(&super::plan_text(errors, &self.printer));
+            self.printer
+                .out(&super::plan_text(errors, &[], &self.printer));
         }
     }
 

@@ -18,8 +18,10 @@ fn subject(id: &ObjectRef) -> String {
     }
 }
 
-/// Changed objects with their diffs, errors with the server's reason, then the counts.
-pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
+/// Changed objects with their diffs, errors with the server's reason, then the counts; the
+/// destination namespaces `--create-namespace` adds count among the creations, as the write
+/// counts them.
+pub fn plan_text(plan: &Plan, namespaces: &[String], printer: &Printer) -> String {
     let mut out = String::new();
     for entry in &plan.entries {
         let (sign, style) = match entry.action {
@@ -84,8 +86,12 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
     }
     let c = plan.counts();
     let mut summary = format!(
-        "Plan: {} to create, {} to update, {} to prune, {} unchanged",
-        c.create, c.update, c.prune, c.unchanged
+        "Plan: {} to create{}, {} to update, {} to prune, {} unchanged",
+        c.create + namespaces.len(),
+        with_namespaces(namespaces),
+        c.update,
+        c.prune,
+        c.unchanged
     );
     if c.keep > 0 {
         let _ = write!(summary, ", {} kept", c.keep);
@@ -98,6 +104,15 @@ pub fn plan_text(plan: &Plan, printer: &Printer) -> String {
     }
     let _ = writeln!(out, "{}", printer.paint(Style::Header, &summary));
     out
+}
+
+/// ` (namespace shop among them)`, or nothing.
+pub(super) fn with_namespaces(namespaces: &[String]) -> String {
+    match namespaces {
+        [] => String::new(),
+        [one] => format!(" (namespace {one} among them)"),
+        many => format!(" (namespaces {} among them)", many.join(", ")),
+    }
 }
 
 /// The hooks that ran: one line each, a failed one with what its pods said.
@@ -225,7 +240,7 @@ pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
             let line = format!("! health wait cancelled after {:.0}s", report.seconds);
             let _ = writeln!(out, "{}", printer.paint(Style::Error, &line));
         }
-        Outcome::TimedOut { waiting } => {
+        Outcome::TimedOut { waiting, warnings } => {
             let line = format!(
                 "! not healthy after {:.0}s; still waiting for:",
                 report.seconds
@@ -239,6 +254,13 @@ pub fn health_text(report: &HealthReport, printer: &Printer) -> String {
                     .map(|(_, h)| format!("{}, {}", h.state, h.message))
                     .unwrap_or_default();
                 let _ = writeln!(out, "  {id}: {health}");
+                for event in warnings
+                    .iter()
+                    .filter(|w| w.id == *id)
+                    .flat_map(|w| &w.events)
+                {
+                    let _ = writeln!(out, "    warning: {event}");
+                }
             }
         }
     }
@@ -292,7 +314,12 @@ mod tests {
                 entry("d", Action::Error, ""),
             ],
         };
-        let text = plan_text(&plan, &Printer::plain());
+        let text = plan_text(&plan, &[], &Printer::plain());
+        let with_namespace = plan_text(&plan, &["shop".to_string()], &Printer::plain());
+        assert!(
+            with_namespace.contains("Plan: 2 to create (namespace shop among them), 1 to update"),
+            "{with_namespace}"
+        );
         assert_eq!(
             text,
             "+ apps/v1 Deployment a -n shop (web.yaml:3)\n  @@ -0,0 +1 @@\n  +kind: Deployment\n\

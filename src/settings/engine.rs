@@ -32,6 +32,7 @@ pub fn confirmations(args: &crate::cli::Confirmations) -> BTreeSet<Confirmation>
         (args.confirm_prune, Confirmation::Prune),
         (args.confirm_prune_namespaces, Confirmation::Namespaces),
         (args.confirm_prune_crds, Confirmation::Crds),
+        (args.confirm_prune_volumes, Confirmation::Volumes),
     ]
     .into_iter()
     .filter_map(|(given, confirmation)| given.then_some(confirmation))
@@ -40,8 +41,11 @@ pub fn confirmations(args: &crate::cli::Confirmations) -> BTreeSet<Confirmation>
 
 /// How `kpush delete` plans and runs its hooks.
 pub fn delete_options(args: &crate::cli::DeleteArgs) -> (PrepareOptions, WriteOptions) {
+    // An explicit teardown asks for the app's volumes to go; the plan says what that takes.
+    let mut confirmed = confirmations(&args.confirm);
+    confirmed.insert(Confirmation::Volumes);
     let prepare = PrepareOptions {
-        confirmed: confirmations(&args.confirm),
+        confirmed,
         concurrency: usize::from(args.concurrency),
         ..PrepareOptions::default()
     };
