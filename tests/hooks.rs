@@ -528,3 +528,190 @@ fn a_hook_never_replaces_an_object_it_did_not_create() {
     let second = app.get("configmap", "marker").unwrap();
     assert_ne!(first["metadata"]["uid"], second["metadata"]["uid"]);
 }
+
+/// A hook template of a chart: `kind`/`name` with `body`, a Helm hook at `hook` and `weight`.
+fn chart_hook(kind: &str, name: &str, hook: &str, weight: i32, policy: &str, body: &str) -> String {
+    format!(
+        "apiVersion: {api}
+kind: {kind}
+metadata:
+  name: {name}
+  annotations:
+    helm.sh/hook: {hook}
+    helm.sh/hook-weight: \"{weight}\"
+    helm.sh/hook-delete-policy: {policy}
+{body}",
+        api = match kind {
+            "Role" | "RoleBinding" => "rbac.authorization.k8s.io/v1",
+            "Job" => "batch/v1",
+            _ => "v1",
+        }
+    )
+}
+
+/// The shape of a widely used certificate-management chart's start-up check: post-install
+/// hooks at weight -5 (a ServiceAccount, a Role and a RoleBinding for it) and a Job at weight 1
+/// that runs under that ServiceAccount, all `before-hook-creation,hook-succeeded`.
+fn write_startup_check_chart(app: &AppRepo<'_>) {
+    let policy = "before-hook-creation,hook-succeeded";
+    let hook = "post-install,post-upgrade";
+    app.write("Chart.yaml", "apiVersion: v2\nname: certs\nversion: 1.0.0\n")
+        .write("templates/settings.yaml", configmap("settings", "1"))
+        .write(
+            "templates/startupapicheck-sa.yaml",
+            chart_hook("ServiceAccount", "startupapicheck", hook, -5, policy, ""),
+        )
+        .write(
+            "templates/startupapicheck-rbac.yaml",
+            format!(
+                "{}---\n{}",
+                chart_hook(
+                    "Role",
+                    "startupapicheck",
+                    hook,
+                    -5,
+                    policy,
+                    "rules:\n  - apiGroups: [\"\"]\n    resources: [configmaps]\n    verbs: [get]\n"
+                ),
+                chart_hook(
+                    "RoleBinding",
+                    "startupapicheck",
+                    hook,
+                    -5,
+                    policy,
+                    "roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: startupapicheck\nsubjects:\n  - kind: ServiceAccount\n    name: startupapicheck\n    namespace: \"{{ .Release.Namespace }}\"\n"
+                ),
+            ),
+        )
+        .write(
+            "templates/startupapicheck-job.yaml",
+            chart_hook(
+                "Job",
+                "startupapicheck",
+                hook,
+                1,
+                policy,
+                "spec:
+  backoffLimit: 0
+  template:
+    metadata:
+      labels:
+        hook: startupapicheck
+    spec:
+      restartPolicy: Never
+      serviceAccountName: startupapicheck
+      containers:
+        - name: main
+          image: busybox:1.36
+",
+            ),
+        );
+}
+
+/// Installs the start-up check chart with `args`, playing the kubelet for its Job; then no
+/// hook object may be left.
+fn install_startup_check(app: &AppRepo<'_>, args: &[&str]) {
+    let deploy = app.spawn("apply", args);
+    // The Job's pod exists only if its ServiceAccount is still there when the Job runs.
+    finish(app, "startupapicheck", "Succeeded");
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    assert!(run.stdout.contains("Healthy"), "{}", run.all());
+    assert!(app.get("configmap", "settings").is_some());
+    common::until(
+        "every hook object to be deleted",
+        Duration::from_secs(30),
+        || {
+            ["serviceaccount", "role", "rolebinding", "job"]
+                .iter()
+                .all(|kind| app.get(kind, "startupapicheck").is_none())
+        },
+    );
+}
+
+#[test]
+fn rbac_hooks_stay_until_the_job_hook_of_a_later_weight_has_run() {
+    let cluster = cluster();
+    let app = AppRepo::at(&cluster, "kp-hook-rbac", "chart");
+    write_startup_check_chart(&app);
+    app.commit("chart with a start-up check");
+    let helm = common::helm();
+    install_startup_check(&app, &["--helm-bin", &helm, "--timeout", "60s"]);
+    // Again, as an upgrade: each hook object is replaced, and deleted once the phase is over.
+    install_startup_check(&app, &["--helm-bin", &helm, "--timeout", "60s"]);
+}
+
+#[test]
+fn rbac_hooks_of_a_chart_deployed_through_an_argo_cd_application_stay_until_the_job_ran() {
+    let cluster = cluster();
+    let app = AppRepo::at(&cluster, "kp-hook-rbac-argo", "chart");
+    write_startup_check_chart(&app);
+    app.repo.write(
+        "kpush.yaml",
+        format!(
+            "apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: certs
+spec:
+  source:
+    path: chart
+    helm:
+      releaseName: certs
+  destination:
+    namespace: {}
+",
+            app.ns()
+        ),
+    );
+    app.commit("chart and its Application");
+    let helm = common::helm();
+    install_startup_check(&app, &["--helm-bin", &helm, "--timeout", "60s"]);
+}
+
+/// Hook delete policies apply to the whole phase's outcome: when a phase fails, its
+/// `HookFailed` objects go and its `HookSucceeded` ones stay for inspection, even those of an
+/// earlier wave that succeeded.
+#[test]
+fn a_failed_phase_deletes_its_hook_failed_objects_and_keeps_the_others() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hook-failed");
+    let marker = |name: &str, policy: &str| {
+        configmap(name, "1").replace(
+            "metadata:\n",
+            &format!(
+                "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n    argocd.argoproj.io/sync-wave: \"-1\"\n    argocd.argoproj.io/hook-delete-policy: {policy}\n"
+            ),
+        )
+    };
+    app.write("ok.yaml", marker("succeeded-marker", "HookSucceeded"))
+        .write("debug.yaml", marker("failed-marker", "HookFailed"))
+        .write(
+            "migrate.yaml",
+            hook_job(
+                "name: migrate",
+                "migrate",
+                &[
+                    ("argocd.argoproj.io/hook", "PreSync"),
+                    ("argocd.argoproj.io/hook-delete-policy", "HookFailed"),
+                ],
+            ),
+        )
+        .write("settings.yaml", configmap("settings", "1"))
+        .commit("a failing migration");
+    let deploy = app.spawn("apply", &["--timeout", "60s"]);
+    finish(&app, "migrate", "Failed");
+    let run = deploy.join().unwrap();
+    run.expect_code(4);
+    assert!(app.get("configmap", "settings").is_none(), "{}", run.all());
+    common::until(
+        "the HookFailed objects to be deleted",
+        Duration::from_secs(30),
+        || app.get("job", "migrate").is_none() && app.get("configmap", "failed-marker").is_none(),
+    );
+    assert!(
+        app.get("configmap", "succeeded-marker").is_some(),
+        "a HookSucceeded object of a failed phase was deleted: {}",
+        run.all()
+    );
+}

@@ -1156,3 +1156,198 @@ fn an_object_another_app_took_over_during_the_deploy_is_not_pruned() {
     );
     assert!(app.get("configmap", "b").is_some(), "{}", run.stdout);
 }
+
+/// Three kustomize overlays deployed as three Argo CD Applications; the production overlay
+/// drops the database base. The StatefulSet goes; its standalone claim, the data, stays until
+/// the run confirms it.
+#[test]
+fn a_volume_claim_that_left_the_render_is_kept_unless_confirmed() {
+    let cluster = cluster();
+    let kubectl = common::kubectl_recent();
+    let envs = ["dev", "staging", "prod"];
+    let namespaces: Vec<common::Namespace<'_>> = envs
+        .iter()
+        .map(|env| cluster.namespace(&format!("kp-pvc-{env}")))
+        .collect();
+    let prod = namespaces[2].name.clone();
+    // A volume for each environment's claim to bind to, kept when released.
+    let volumes: Vec<String> = envs.iter().map(|_| unique("kp-pv")).collect();
+    let _volumes: Vec<_> = volumes
+        .iter()
+        .map(|v| cluster.cleanup("persistentvolume", v))
+        .collect();
+    for (volume, ns) in volumes.iter().zip(&namespaces) {
+        cluster.apply_yaml(
+            format!(
+                "apiVersion: v1
+kind: PersistentVolume
+metadata:
+  name: {volume}
+spec:
+  capacity: {{storage: 1Gi}}
+  accessModes: [ReadWriteOnce]
+  persistentVolumeReclaimPolicy: Retain
+  storageClassName: manual
+  claimRef: {{namespace: {}, name: database-primary}}
+  hostPath: {{path: /tmp/{volume}}}
+",
+                ns.name
+            ),
+            &[],
+        );
+    }
+    let volume = &volumes[2];
+    let repo = common::GitRepo::new();
+    repo.write(
+        "base/web/kustomization.yaml",
+        "resources: [settings.yaml]\n",
+    )
+    .write("base/web/settings.yaml", configmap("settings", "1"))
+    .write(
+        "base/database/kustomization.yaml",
+        "resources: [claim.yaml, statefulset.yaml]\n",
+    )
+    .write(
+        "base/database/claim.yaml",
+        "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: database-primary
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  resources:
+    requests: {storage: 1Gi}
+",
+    )
+    .write(
+        "base/database/statefulset.yaml",
+        "apiVersion: apps/v1
+kind: StatefulSet
+metadata:
+  name: database
+spec:
+  serviceName: database
+  replicas: 0
+  selector:
+    matchLabels: {app: database}
+  template:
+    metadata:
+      labels: {app: database}
+    spec:
+      containers:
+        - name: main
+          image: postgres:17
+",
+    );
+    let mut apps = String::new();
+    for (env, ns) in envs.iter().zip(&namespaces) {
+        repo.write(
+            &format!("overlays/{env}/kustomization.yaml"),
+            "resources: [../../base/web, ../../base/database]\n",
+        );
+        apps.push_str(&format!(
+            "---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: shop-{env}
+spec:
+  source:
+    path: overlays/{env}
+  destination:
+    namespace: {}
+  syncPolicy:
+    automated: {{prune: true}}
+",
+            ns.name
+        ));
+    }
+    repo.write("kpush.yaml", apps).commit("three environments");
+    let apply = |extra: &[&str]| {
+        let mut args = vec!["apply", "--kustomize-bin", &kubectl, "--timeout", "60s"];
+        args.extend_from_slice(extra);
+        cluster.kpush(repo.path(), &args)
+    };
+    apply(&[]).expect_code(0);
+    let claim = || cluster.get("pvc", Some(&prod), "database-primary");
+    assert_eq!(claim().unwrap()["status"]["phase"], "Bound");
+
+    repo.write(
+        "overlays/prod/kustomization.yaml",
+        "resources: [../../base/web]\n",
+    )
+    .commit("production's database moves to a managed service");
+    let run = apply(&[]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "kept: a PersistentVolumeClaim: deleting it deletes its volume's data (unless the volume's reclaim policy is Retain): deleted only with `--confirm-prune-volumes`"
+        ),
+        "{}",
+        run.all()
+    );
+    assert!(claim().is_some(), "{}", run.all());
+    assert!(
+        cluster.get("statefulset", Some(&prod), "database").is_none(),
+        "{}",
+        run.all()
+    );
+    // The other environments keep their database.
+    for ns in &namespaces[..2] {
+        assert!(cluster.get("pvc", Some(&ns.name), "database-primary").is_some());
+    }
+
+    // Confirmed, the plan says what becomes of the volume before the claim goes.
+    let run = apply(&["--confirm-prune-volumes", "--no-wait"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(&format!(
+            "with it: nothing: its volume {volume} is kept (reclaim policy Retain), data and all"
+        )),
+        "{}",
+        run.all()
+    );
+    assert!(
+        claim().is_none_or(|c| c["metadata"]["deletionTimestamp"].is_string()),
+        "{}",
+        run.all()
+    );
+}
+
+/// `kpush delete` is an explicit teardown: it removes the app's claims without a flag, and
+/// its plan says what goes with them.
+#[test]
+fn delete_removes_the_apps_volume_claims_and_says_so() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-pvc-delete");
+    // Never bound here (no such volume), so the deploy does not wait for it.
+    app.write(
+        "claim.yaml",
+        "apiVersion: v1
+kind: PersistentVolumeClaim
+metadata:
+  name: scratch
+spec:
+  accessModes: [ReadWriteOnce]
+  storageClassName: manual
+  volumeName: none-yet
+  resources:
+    requests: {storage: 1Gi}
+",
+    )
+    .deploy("a claim", &["--no-wait"]);
+    let run = app.run("delete", &["--timeout", "60s"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains("with it: its volume none-yet, which does not exist"),
+        "{}",
+        run.all()
+    );
+    assert!(
+        app.get("pvc", "scratch")
+            .is_none_or(|c| c["metadata"]["deletionTimestamp"].is_string()),
+        "{}",
+        run.all()
+    );
+}

@@ -148,7 +148,7 @@ async fn volume(cluster: &Cluster, claim: &serde_json::Value) -> String {
     };
     match cluster.get(&volumes, &id).await {
         Ok(Some(pv)) => reclaimed(name, &pv),
-        Ok(None) => format!("its volume {name}, which no longer exists"),
+        Ok(None) => format!("its volume {name}, which does not exist"),
         Err(failure) => format!(
             "its volume {name}, with its data if its reclaim policy is Delete (cannot read it: {failure})"
         ),

@@ -63,3 +63,13 @@ pub fn terminated(image: &str, phase: &str, exit_code: i32) -> String {
         r#"{{"phase":"{phase}","startTime":"{now}","containerStatuses":[{{"name":"main","image":"{image}","imageID":"","ready":false,"restartCount":0,"state":{{"terminated":{{"exitCode":{exit_code},"reason":"{reason}","startedAt":"{now}","finishedAt":"{now}"}}}}}}]}}"#
     )
 }
+
+/// The container `main` runs and the pod is ready.
+pub fn ready(image: &str) -> String {
+    let now = jiff::Timestamp::now()
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    format!(
+        r#"{{"phase":"Running","startTime":"{now}","conditions":[{{"type":"Ready","status":"True","lastTransitionTime":"{now}"}},{{"type":"ContainersReady","status":"True","lastTransitionTime":"{now}"}}],"containerStatuses":[{{"name":"main","image":"{image}","imageID":"","ready":true,"started":true,"restartCount":0,"state":{{"running":{{"startedAt":"{now}"}}}}}}]}}"#
+    )
+}
