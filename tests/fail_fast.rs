@@ -28,8 +28,16 @@ fn failed_fast(run: &common::Run, elapsed: Duration, object: &str, cause: &str) 
     run.expect_code(4);
     assert!(elapsed < FAST, "took {elapsed:?}: {}", run.all());
     assert!(!run.stdout.contains("not healthy after"), "{}", run.all());
-    assert!(run.stdout.contains(object), "{object} not named: {}", run.all());
-    assert!(run.stdout.contains(cause), "{cause} not said: {}", run.all());
+    assert!(
+        run.stdout.contains(object),
+        "{object} not named: {}",
+        run.all()
+    );
+    assert!(
+        run.stdout.contains(cause),
+        "{cause} not said: {}",
+        run.all()
+    );
 }
 
 fn with_service_account(manifest: &str, account: &str) -> String {
@@ -72,7 +80,11 @@ fn a_deployment_whose_service_account_is_missing_fails_fast_with_the_cause() {
         &format!("Deployment/{}/web", app.ns()),
         "serviceaccount \"missing\" not found",
     );
-    assert!(run.stdout.contains("cannot create its pods"), "{}", run.all());
+    assert!(
+        run.stdout.contains("cannot create its pods"),
+        "{}",
+        run.all()
+    );
     assert!(run.stdout.contains("FailedCreate"), "{}", run.all());
 }
 
@@ -95,7 +107,7 @@ fn a_job_whose_service_account_is_missing_fails_fast_with_the_cause() {
 fn pods_that_violate_pod_security_fail_fast_with_the_cause() {
     let cluster = cluster();
     // PodSecurity admission enforces from 1.23 (beta); the oldest lane has none.
-    let minor = common::server_minor().expect("the harness's server version");
+    let minor = common::server_minor_of(&cluster);
     if minor < 23 {
         eprintln!("PodSecurity admission is not in Kubernetes 1.{minor}");
         return;
@@ -245,9 +257,7 @@ spec:
     let deploy = app.spawn_apply(&["--timeout", "20s"]);
     // A kubelet would report the failing probe as a warning on the pod.
     let pod = pod_of(&cluster, app.ns(), "app=web");
-    let uid = cluster
-        .get("pod", Some(app.ns()), &pod)
-        .expect("the pod")["metadata"]["uid"]
+    let uid = cluster.get("pod", Some(app.ns()), &pod).expect("the pod")["metadata"]["uid"]
         .as_str()
         .unwrap()
         .to_string();

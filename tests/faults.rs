@@ -228,6 +228,7 @@ fn a_throttling_server_is_retried_with_backoff() {
     }
     repo.commit("many");
     let before = throttled(&plane);
+    let started = std::time::Instant::now();
     let run = common::kpush(
         repo.path(),
         &[
@@ -243,10 +244,22 @@ fn a_throttling_server_is_retried_with_backoff() {
         ],
     );
     run.expect_code(0);
+    let took = started.elapsed();
     let refused = throttled(&plane) - before;
     assert!(
         refused > 0,
         "the server refused nothing: the test did not provoke throttling"
+    );
+    // Backing off, not hammering: each refusal says `Retry-After: 1`, and a client that
+    // honours it waits at least that long before the retry; one that retried at once would
+    // use its retries up in milliseconds and fail.
+    assert!(
+        took >= Duration::from_secs(1),
+        "{refused} refusals retried within {took:?}: the Retry-After was not waited for"
+    );
+    assert!(
+        refused <= 40 * 10,
+        "{refused} refusals for 40 writes: more than the retries allow"
     );
     let count = plane
         .configmaps("busy")
@@ -294,5 +307,30 @@ fn etcd_stopped_during_the_health_wait() {
                 .code
                 == 0
         },
+    );
+    // The rerun converges: the prune the failure held back happens now (no kubelet here, so
+    // it does not wait for the pod).
+    let rerun = plane.kpush(
+        &repo,
+        &["apply", "app", "-n", "web", "--prune", "--no-wait"],
+    );
+    rerun.expect_code(0);
+    assert_eq!(
+        plane
+            .configmaps("web")
+            .iter()
+            .filter(|c| c.contains("zz-doomed"))
+            .count(),
+        0,
+        "{}",
+        rerun.all()
+    );
+    assert_eq!(
+        plane
+            .kubectl(&["get", "deployment", "web", "-n", "web"])
+            .code,
+        0,
+        "{}",
+        rerun.all()
     );
 }

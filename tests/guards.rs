@@ -48,6 +48,15 @@ fn cluster_scoped_objects_and_other_namespaces_can_be_refused() {
         .commit("default");
     let _role = cluster.cleanup("clusterrole", "kpush-guard-test-reader");
     cluster.kpush(repo.path(), &["diff"]).expect_code(0);
+    let run = cluster.kpush(repo.path(), &["apply"]);
+    run.expect_code(0);
+    assert!(
+        cluster
+            .get("clusterrole", None, "kpush-guard-test-reader")
+            .is_some(),
+        "{}",
+        run.all()
+    );
 
     let elsewhere = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata: {{name: elsewhere, namespace: {}}}\n",
@@ -77,10 +86,18 @@ fn cluster_scoped_objects_and_other_namespaces_can_be_refused() {
             .get("configmap", Some(&other.name), "elsewhere")
             .is_none()
     );
+
+    // The default allows other namespaces too.
+    repo.write("kpush.yaml", web_app(&ns.name, ""))
+        .commit("default again");
+    let run = cluster.kpush(repo.path(), &["apply"]);
+    run.expect_code(0);
     assert!(
         cluster
-            .get("configmap", Some(&ns.name), "settings")
-            .is_none()
+            .get("configmap", Some(&other.name), "elsewhere")
+            .is_some(),
+        "{}",
+        run.all()
     );
 }
 

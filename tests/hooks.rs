@@ -403,7 +403,10 @@ fn rollback_runs_the_rollback_hooks_of_what_it_goes_back_to() {
         .write("before.yaml", marker("before-rollback", "pre-rollback"))
         .write("after.yaml", marker("after-rollback", "post-rollback"));
     app.deploy("one", &[]);
-    app.write("settings.yaml", configmap("settings", "2"));
+    // Revision two has rollback hooks of its own: going back to one runs one's.
+    app.write("settings.yaml", configmap("settings", "2"))
+        .write("before.yaml", marker("before-rollback-two", "pre-rollback"))
+        .write("after.yaml", marker("after-rollback-two", "post-rollback"));
     app.deploy("two", &[]);
     assert!(app.get("configmap", "before-rollback").is_none());
     assert!(app.get("configmap", "after-rollback").is_none());
@@ -423,13 +426,33 @@ fn rollback_runs_the_rollback_hooks_of_what_it_goes_back_to() {
         "{}",
         run.all()
     );
+    for name in ["before-rollback-two", "after-rollback-two"] {
+        assert!(
+            app.get("configmap", name).is_none(),
+            "the hook {name} of the revision rolled back from ran: {}",
+            run.all()
+        );
+    }
     let hooks: Vec<String> = app.history().last().unwrap()["hooks"]
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| h["phase"].as_str().unwrap().to_string())
+        .map(|h| {
+            format!(
+                "{} {}",
+                h["phase"].as_str().unwrap(),
+                h["object"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert_eq!(hooks, ["PreRollback", "PostRollback"]);
+    let ns = app.ns();
+    assert_eq!(
+        hooks,
+        [
+            format!("PreRollback ConfigMap/{ns}/before-rollback"),
+            format!("PostRollback ConfigMap/{ns}/after-rollback")
+        ]
+    );
 }
 
 #[test]

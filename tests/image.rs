@@ -153,25 +153,34 @@ fn the_check_fails_when_kpush_cannot_start_in_the_image() {
 
 #[test]
 fn kubectl_and_helm_must_match_the_dockerfiles_pins() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().join("out");
-    let run = build_image(&[
-        "--kpush",
-        env!("CARGO_BIN_EXE_kpush"),
-        "--kubectl",
-        env!("CARGO_BIN_EXE_kpush"),
-        "--out",
-        out.to_str().unwrap(),
-    ]);
-    let stderr = text(&run.stderr);
-    assert!(
-        !run.status.success(),
-        "a kubectl off the pin was taken:\n{stderr}"
-    );
-    let pin = dockerfile_arg("KUBECTL_SHA256_AMD64");
-    assert!(
-        stderr.contains(&format!("the Dockerfile pins {pin} for amd64")),
-        "{stderr}"
-    );
-    assert!(!out.exists(), "a layout was written");
+    // Each tool off its pin in turn (kpush's own binary stands in for it); the other one is
+    // the pinned peer.
+    for (tool, pin) in [
+        ("--kubectl", "KUBECTL_SHA256_AMD64"),
+        ("--helm", "HELM_BIN_SHA256_AMD64"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out");
+        let run = build_image(&[
+            "--kpush",
+            env!("CARGO_BIN_EXE_kpush"),
+            tool,
+            env!("CARGO_BIN_EXE_kpush"),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stderr = text(&run.stderr);
+        assert!(
+            !run.status.success(),
+            "a {tool} off the pin was taken:\n{stderr}"
+        );
+        let name = tool.trim_start_matches("--");
+        let pin = dockerfile_arg(pin);
+        assert!(
+            stderr.contains(&format!("{name} {}", env!("CARGO_BIN_EXE_kpush")))
+                && stderr.contains(&format!("the Dockerfile pins {pin} for amd64")),
+            "{stderr}"
+        );
+        assert!(!out.exists(), "a layout was written");
+    }
 }

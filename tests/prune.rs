@@ -1289,13 +1289,19 @@ spec:
     );
     assert!(claim().is_some(), "{}", run.all());
     assert!(
-        cluster.get("statefulset", Some(&prod), "database").is_none(),
+        cluster
+            .get("statefulset", Some(&prod), "database")
+            .is_none(),
         "{}",
         run.all()
     );
     // The other environments keep their database.
     for ns in &namespaces[..2] {
-        assert!(cluster.get("pvc", Some(&ns.name), "database-primary").is_some());
+        assert!(
+            cluster
+                .get("pvc", Some(&ns.name), "database-primary")
+                .is_some()
+        );
     }
 
     // Confirmed, the plan says what becomes of the volume before the claim goes.
@@ -1340,7 +1346,8 @@ spec:
     let run = app.run("delete", &["--timeout", "60s"]);
     run.expect_code(0);
     assert!(
-        run.stdout.contains("with it: its volume none-yet, which does not exist"),
+        run.stdout
+            .contains("with it: its volume none-yet, which does not exist"),
         "{}",
         run.all()
     );

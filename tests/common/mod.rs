@@ -439,6 +439,20 @@ pub fn server_minor() -> Option<u32> {
         .ok()
 }
 
+/// The minor version the server reports; the test fails when it cannot tell, so that a check
+/// that depends on the version is never skipped by a failed probe.
+#[track_caller]
+pub fn server_minor_of(cluster: &TestCluster) -> u32 {
+    let run = cluster.kubectl(&["version", "-o", "json"]);
+    assert_eq!(run.code, 0, "kubectl version: {}", run.all());
+    let version: serde_json::Value = serde_json::from_str(&run.stdout).expect("kubectl JSON");
+    let minor = version["serverVersion"]["minor"].as_str().unwrap_or("");
+    minor
+        .trim_end_matches('+')
+        .parse()
+        .unwrap_or_else(|_| panic!("cannot read the server's minor version from {version}"))
+}
+
 /// A kubeconfig in `dir` for a server that never answers (nothing listens on port 9).
 pub fn unreachable_kubeconfig(dir: &Path) -> String {
     let path = dir.join("kubeconfig");
