@@ -205,7 +205,10 @@ struct Watch<'a> {
     creations: Creations,
     /// Each workload's failure to create pods, and since when it has lasted.
     stuck: Vec<Option<(Instant, CreateFailure)>>,
-    /// Each object as last seen.
+    /// Whether each object has pods (it is in `selectors`).
+    workloads: Vec<bool>,
+    /// Each object as last seen: whole for a workload, only its uid for anything else (a
+    /// deploy of thousands of objects keeps no copy of each).
     live: Vec<Option<Value>>,
     states: Vec<Option<Health>>,
     /// Whether each workload's controller has seen the latest spec: only then do its pods
@@ -250,6 +253,10 @@ impl<'a> Watch<'a> {
                 .collect()
         };
         let pod_scopes = of_kind(&pods);
+        let mut workloads = vec![false; targets.len()];
+        for (i, _, _) in &selectors {
+            workloads[*i] = true;
+        }
         let event_scopes = of_kind(&events);
         Watch {
             targets,
@@ -261,6 +268,7 @@ impl<'a> Watch<'a> {
             event_scopes,
             creations: Creations::default(),
             stuck: vec![None; targets.len()],
+            workloads,
             live: vec![None; targets.len()],
             states: vec![None; targets.len()],
             caught_up: vec![false; targets.len()],
@@ -320,7 +328,11 @@ impl<'a> Watch<'a> {
                         "load balancer not waited for (--no-wait-lb)",
                     );
                 }
-                self.live[i] = Some(object);
+                self.live[i] = Some(if self.workloads[i] {
+                    object
+                } else {
+                    serde_json::json!({"metadata": {"uid": object["metadata"]["uid"]}})
+                });
                 if self.states[i].as_ref() != Some(&h) {
                     let detail = if h.message.is_empty() {
                         String::new()
