@@ -138,3 +138,50 @@ fn a_role_without_the_lock_still_diffs() {
         run.all()
     );
 }
+
+/// Under the example Role, the health wait still sees why pods cannot be created: the
+/// Deployment's current ReplicaSet, and its warning events.
+#[test]
+fn the_example_role_sees_why_pods_cannot_be_created() {
+    let cluster = cluster();
+    let user = cluster
+        .user_kubeconfig
+        .clone()
+        .expect("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
+    let app = AppRepo::new(&cluster, "least-ff");
+    grant(&cluster, app.ns());
+    let missing = "\n      serviceAccountName: missing\n      containers:";
+    app.write(
+        "web.yaml",
+        deployment("web", 1, "registry.example/web:1").replace("\n      containers:", missing),
+    )
+    .commit("web");
+    let run = common::kpush(
+        app.repo.path(),
+        &[
+            "--kubeconfig",
+            user.to_str().unwrap(),
+            "apply",
+            "app",
+            "--app",
+            "web",
+            "-n",
+            app.ns(),
+            "--timeout",
+            "300s",
+        ],
+    );
+    run.expect_code(4);
+    assert!(
+        run.stdout.contains("serviceaccount \"missing\" not found")
+            && !run.stdout.contains("not healthy after"),
+        "{}",
+        run.all()
+    );
+    // The controller's event, read with the Role's `events` rule.
+    assert!(
+        run.stdout.contains(": FailedCreate: Error creating: "),
+        "{}",
+        run.all()
+    );
+}

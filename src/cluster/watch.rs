@@ -3,7 +3,7 @@
 
 use futures::stream::{self, BoxStream, StreamExt};
 use kube::api::ListParams;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, watcher};
 use serde_json::Value;
 
 use super::Cluster;
@@ -26,7 +26,10 @@ impl Cluster {
     pub fn watch_all(&self, scopes: &[(Resource, Option<String>)]) -> BoxStream<'static, Seen> {
         let streams = scopes.iter().enumerate().map(|(i, (resource, ns))| {
             let api = self.api(resource, ns.as_deref());
+            // A watch the user may not make (no RBAC for events, say) fails again at once:
+            // backing off keeps it from spinning while the rest of the wait goes on.
             watcher(api, watcher::Config::default())
+                .default_backoff()
                 .map(move |event| match event {
                     Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                         Seen::Object(i, serde_json::to_value(o).unwrap_or(Value::Null))
