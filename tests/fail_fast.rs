@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::app_repo::AppRepo;
 use common::kubelet::{pod_of, ready, report};
-use common::{cluster, deployment};
+use common::{cluster, deployment, job, with_service_account};
 
 /// Far longer than any of these runs may take.
 const LONG: &str = "300s";
@@ -38,33 +38,6 @@ fn failed_fast(run: &common::Run, elapsed: Duration, object: &str, cause: &str) 
         "{cause} not said: {}",
         run.all()
     );
-}
-
-fn with_service_account(manifest: &str, account: &str) -> String {
-    let with = manifest.replace(
-        "\n      containers:",
-        &format!("\n      serviceAccountName: {account}\n      containers:"),
-    );
-    assert_ne!(with, manifest, "no pod spec to put the ServiceAccount in");
-    with
-}
-
-fn job(name: &str) -> String {
-    format!(
-        "apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {name}
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: main
-          image: busybox:1.36
-"
-    )
 }
 
 #[test]

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use common::app_repo::AppRepo;
 use common::kubelet::{pod_of, report, terminated, waiting};
-use common::{cluster, deployment};
+use common::{cluster, deployment, job};
 
 #[test]
 fn a_finished_rollout_is_healthy() {
@@ -81,24 +81,6 @@ fn an_image_pull_failure_fails_fast_naming_the_image() {
     );
     assert!(run.stdout.contains("Nothing was pruned"), "{}", run.stdout);
     assert!(app.get("cm", "old").is_some());
-}
-
-fn job(name: &str) -> String {
-    format!(
-        "apiVersion: batch/v1
-kind: Job
-metadata:
-  name: {name}
-spec:
-  backoffLimit: 0
-  template:
-    spec:
-      restartPolicy: Never
-      containers:
-        - name: main
-          image: busybox:1.36
-"
-    )
 }
 
 /// Runs `kpush apply` for a Job while playing the kubelet: the Job's pod ends with `phase`.

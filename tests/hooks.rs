@@ -738,3 +738,66 @@ fn a_failed_phase_deletes_its_hook_failed_objects_and_keeps_the_others() {
         run.all()
     );
 }
+
+/// A person replaces a hook's object while its phase still runs (deletes it, creates their
+/// own of that name): the end of the phase deletes only the objects the run created.
+#[test]
+fn the_end_of_a_phase_never_deletes_what_a_person_put_in_a_hooks_place() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-hook-replaced");
+    let check = configmap("settings-check", "1").replace(
+        "metadata:\n",
+        "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n    argocd.argoproj.io/sync-wave: \"-1\"\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded\n",
+    );
+    app.write("check.yaml", check)
+        .write(
+            "migrate.yaml",
+            hook_job(
+                "name: migrate",
+                "migrate",
+                &[
+                    ("argocd.argoproj.io/hook", "PreSync"),
+                    ("argocd.argoproj.io/hook-delete-policy", "HookSucceeded"),
+                ],
+            ),
+        )
+        .write("settings.yaml", configmap("settings", "1"))
+        .commit("hooks");
+    let deploy = app.spawn("apply", &["--timeout", "60s"]);
+    // The Job of the later wave runs: the check ConfigMap of the earlier one is there.
+    let pod = pod_of(&cluster, app.ns(), "hook=migrate");
+    assert!(app.get("configmap", "settings-check").is_some());
+    cluster
+        .kubectl(&["delete", "configmap", "settings-check", "-n", app.ns()])
+        .expect_code(0);
+    cluster
+        .kubectl(&[
+            "create",
+            "configmap",
+            "settings-check",
+            "-n",
+            app.ns(),
+            "--from-literal=owner=person",
+        ])
+        .expect_code(0);
+    report(
+        &cluster,
+        app.ns(),
+        &pod,
+        &terminated("busybox:1.36", "Succeeded", 0),
+    );
+    let run = deploy.join().unwrap();
+    run.expect_code(0);
+    common::until(
+        "the run's own hook Job to be deleted",
+        Duration::from_secs(30),
+        || app.get("job", "migrate").is_none(),
+    );
+    let theirs = app.get("configmap", "settings-check");
+    assert_eq!(
+        theirs.as_ref().map(|c| c["data"]["owner"].clone()),
+        Some(serde_json::json!("person")),
+        "{}",
+        run.all()
+    );
+}

@@ -144,23 +144,14 @@ fn a_role_without_the_lock_still_diffs() {
 #[test]
 fn the_example_role_sees_why_pods_cannot_be_created() {
     let cluster = cluster();
-    let user = cluster
-        .user_kubeconfig
-        .clone()
-        .expect("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
     let app = AppRepo::new(&cluster, "least-ff");
     grant(&cluster, app.ns());
-    let missing = "\n      serviceAccountName: missing\n      containers:";
-    app.write(
-        "web.yaml",
-        deployment("web", 1, "registry.example/web:1").replace("\n      containers:", missing),
-    )
-    .commit("web");
-    let run = common::kpush(
+    let web = deployment("web", 1, "registry.example/web:1");
+    app.write("web.yaml", common::with_service_account(&web, "missing"))
+        .commit("web");
+    let run = cluster.kpush_as_user(
         app.repo.path(),
         &[
-            "--kubeconfig",
-            user.to_str().unwrap(),
             "apply",
             "app",
             "--app",

@@ -205,7 +205,7 @@ struct Watch<'a> {
     creations: Creations,
     /// Each workload's failure to create pods, and since when it has lasted.
     stuck: Vec<Option<(Instant, CreateFailure)>>,
-    /// Whether each object has pods (it is in `selectors`).
+    /// Whether each object is a workload whose controller creates pods.
     workloads: Vec<bool>,
     /// Each object as last seen: whole for a workload, only its uid for anything else (a
     /// deploy of thousands of objects keeps no copy of each).
@@ -253,10 +253,7 @@ impl<'a> Watch<'a> {
                 .collect()
         };
         let pod_scopes = of_kind(&pods);
-        let mut workloads = vec![false; targets.len()];
-        for (i, _, _) in &selectors {
-            workloads[*i] = true;
-        }
+        let workloads = targets.iter().map(|t| creates_pods(&t.id)).collect();
         let event_scopes = of_kind(&events);
         Watch {
             targets,
@@ -447,7 +444,7 @@ impl<'a> Watch<'a> {
     /// The first workload whose controller has failed to create its pods for
     /// [`CREATE_GRACE`] without creating one since.
     async fn cannot_create(&mut self, cluster: &Cluster) -> Option<Outcome> {
-        for i in 0..self.targets.len() {
+        for i in (0..self.targets.len()).filter(|&i| self.workloads[i]) {
             let failure = self.create_failure(cluster, i).await;
             self.stuck[i] = match (failure, self.stuck[i].take()) {
                 (None, _) => None,
@@ -494,14 +491,19 @@ impl<'a> Watch<'a> {
         }
     }
 
-    /// The latest warnings of each object in `ids` (the first [`EXPLAINED`] of them).
+    /// The latest warnings of each object in `ids` (the first [`EXPLAINED`] of them); each
+    /// namespace's events are listed once.
     async fn warnings(&self, cluster: &Cluster, ids: &[ObjectRef]) -> Vec<Warnings> {
+        let mut listed: HashMap<String, Vec<Value>> = HashMap::new();
         let mut out = Vec::new();
         for id in ids.iter().take(EXPLAINED) {
-            let Some(&i) = self.watched.get(&key(id)) else {
+            let (Some(&i), Some(ns)) = (self.watched.get(&key(id)), id.namespace.as_deref()) else {
                 continue;
             };
-            let events = self.warnings_of(cluster, i).await;
+            if !listed.contains_key(ns) {
+                listed.insert(ns.to_string(), warning_events(cluster, ns).await);
+            }
+            let events = self.warnings_among(cluster, i, &listed[ns]).await;
             if !events.is_empty() {
                 out.push(Warnings {
                     id: id.clone(),
@@ -515,6 +517,15 @@ impl<'a> Watch<'a> {
     /// The latest warning events of object `i`, its ReplicaSets (for a Deployment) and its
     /// pods, one line per reason and message.
     async fn warnings_of(&self, cluster: &Cluster, i: usize) -> Vec<String> {
+        let Some(ns) = self.targets[i].id.namespace.as_deref() else {
+            return Vec::new();
+        };
+        let events = warning_events(cluster, ns).await;
+        self.warnings_among(cluster, i, &events).await
+    }
+
+    /// [`Watch::warnings_of`] among the namespace's warning `events`.
+    async fn warnings_among(&self, cluster: &Cluster, i: usize, events: &[Value]) -> Vec<String> {
         let target = self.targets[i];
         let (Some(ns), Some(live)) = (target.id.namespace.as_deref(), self.live[i].as_ref()) else {
             return Vec::new();
@@ -542,13 +553,7 @@ impl<'a> Watch<'a> {
                     .filter_map(|rs| uid(rs).map(str::to_string)),
             );
         }
-        match cluster.warning_events(ns).await {
-            Ok(events) => warnings_about(&events, &uids, WARNINGS),
-            Err(e) => {
-                tracing::debug!("no events of {}: {e}", target.id);
-                Vec::new()
-            }
-        }
+        warnings_about(events, &uids, WARNINGS)
     }
 
     /// The pod's failure and the workload it belongs to, if it is a pod of this rollout.
@@ -627,6 +632,25 @@ impl Probe {
             }
         }
     }
+}
+
+/// The warning events of `ns`; none when they cannot be read (a Role without `events`).
+async fn warning_events(cluster: &Cluster, ns: &str) -> Vec<Value> {
+    cluster.warning_events(ns).await.unwrap_or_else(|e| {
+        tracing::debug!("no events of namespace {ns}: {e}");
+        Vec::new()
+    })
+}
+
+/// The kinds whose controllers create pods, and may fail to.
+fn creates_pods(id: &ObjectRef) -> bool {
+    matches!(
+        (id.group.as_str(), id.kind.as_str()),
+        (
+            "apps",
+            "Deployment" | "ReplicaSet" | "StatefulSet" | "DaemonSet"
+        ) | ("batch", "Job")
+    )
 }
 
 /// Workloads whose controller reports a failed pod creation only as an event on itself; a

@@ -182,6 +182,19 @@ impl TestCluster {
         kpush(cwd, &full)
     }
 
+    /// kpush as the unprivileged user of `KPUSH_TEST_USER_KUBECONFIG` (the test fails without
+    /// one).
+    #[track_caller]
+    pub fn kpush_as_user(&self, cwd: &Path, args: &[&str]) -> Run {
+        let user = self
+            .user_kubeconfig
+            .as_ref()
+            .expect("KPUSH_TEST_USER_KUBECONFIG is not set; scripts/control-plane/up provides it");
+        let mut full = vec!["--kubeconfig", user.to_str().unwrap()];
+        full.extend_from_slice(args);
+        kpush(cwd, &full)
+    }
+
     /// kpush with this cluster's admin kubeconfig, in the background (while the test plays the
     /// kubelet); join the handle for its run.
     pub fn spawn_kpush(&self, cwd: &Path, args: &[&str]) -> std::thread::JoinHandle<Run> {
@@ -437,6 +450,36 @@ pub fn server_minor() -> Option<u32> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// A Job `name` whose one pod runs busybox in container `main` and is never retried.
+pub fn job(name: &str) -> String {
+    format!(
+        "apiVersion: batch/v1
+kind: Job
+metadata:
+  name: {name}
+spec:
+  backoffLimit: 0
+  template:
+    spec:
+      restartPolicy: Never
+      containers:
+        - name: main
+          image: busybox:1.36
+"
+    )
+}
+
+/// `manifest` (a workload of this file's helpers) whose pods run as ServiceAccount `account`.
+#[track_caller]
+pub fn with_service_account(manifest: &str, account: &str) -> String {
+    let with = manifest.replace(
+        "\n      containers:",
+        &format!("\n      serviceAccountName: {account}\n      containers:"),
+    );
+    assert_ne!(with, manifest, "no pod spec to put the ServiceAccount in");
+    with
 }
 
 /// The minor version the server reports; the test fails when it cannot tell, so that a check
