@@ -1,7 +1,7 @@
 //! Rendering one app: which kind of source its path holds (Helm chart, kustomization, or a
 //! directory of manifests and `.j2` templates), and the objects it produces.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -153,7 +153,7 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
     if !templates.is_empty() {
         let values = super::values::merged_values(snapshot, &spec.values)
             .map_err(|p| RenderError { problems: vec![p] })?;
-        let engine = Templates::new(Arc::new(text_files(snapshot)?));
+        let engine = Templates::new(text_files(snapshot)?);
         let ctx = TemplateContext {
             values,
             git: snapshot.commit.clone(),
@@ -298,18 +298,18 @@ fn selected_by(options: &DirectorySpec, root: &Path, file: &Path) -> bool {
 
 /// Every text file of the commit, for template includes and imports (none larger than a
 /// manifest file may be).
-fn text_files(snapshot: &Snapshot) -> Result<BTreeMap<String, String>, RenderError> {
-    let files = snapshot
-        .files(Path::new(""))
+/// The commit's files as templates read them: text, on demand, none larger than a manifest.
+fn text_files(snapshot: &Snapshot) -> Result<super::template::TemplateFiles, RenderError> {
+    let read = snapshot
+        .shared_reader()
         .map_err(|e| RenderError::single("", e.to_string()))?;
-    Ok(files
-        .into_iter()
-        .filter(|f| f.bytes.len() <= crate::input::MAX_FILE_BYTES)
-        .filter_map(|f| {
-            let text = String::from_utf8(f.bytes).ok()?;
-            Some((f.path.to_string_lossy().replace('\\', "/"), text))
-        })
-        .collect())
+    Ok(Arc::new(move |name: &str| {
+        let bytes = read(Path::new(name))?;
+        if bytes.len() > crate::input::MAX_FILE_BYTES {
+            return None;
+        }
+        String::from_utf8(bytes).ok()
+    }))
 }
 
 #[cfg(test)]

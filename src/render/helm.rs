@@ -7,6 +7,7 @@ use std::process::Command;
 use serde_json::Value;
 
 use super::directory::push_documents;
+use super::reads::{Reads, lexical};
 use super::spec::RenderSpec;
 use super::tools;
 use super::values::merged_values;
@@ -23,8 +24,10 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
     let fail = |message: String| RenderError::single(origin.file.clone(), message);
     let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
     let tree = work.path().join("tree");
+    let mut read = Reads::default();
+    reads(snapshot, spec, &mut read)?;
     snapshot
-        .materialize(&tree)
+        .materialize_paths(&tree, &read.tidy().paths)
         .map_err(|e| fail(e.to_string()))?;
     vendor_dependencies(snapshot, chart, &tree.join(chart), spec, &origin)?;
     let value_files = value_files(snapshot, chart, &spec.helm)?
@@ -264,10 +267,9 @@ fn value_files(
         let text = path.to_string_lossy().replace('\\', "/");
         let matched: Vec<PathBuf> = if text.contains(['*', '?', '{', '[']) {
             let mut all: Vec<PathBuf> = snapshot
-                .files(Path::new(""))
+                .file_paths(Path::new(""))
                 .map_err(|e| RenderError::single(&origin, e.to_string()))?
                 .into_iter()
-                .map(|f| f.path)
                 .filter(|p| super::glob::matches(&text, &p.to_string_lossy().replace('\\', "/")))
                 .collect();
             all.sort();
@@ -310,19 +312,72 @@ fn escape_commas(value: &str) -> String {
     out
 }
 
-/// `a/b/../c` as `a/c`, without touching the disk.
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for part in path.components() {
-        match part {
-            std::path::Component::ParentDir => {
-                out.pop();
-            }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
+/// What rendering the chart at `spec.path` reads: the chart, its values files and file
+/// parameters wherever they are, and its `file://` dependencies (theirs too). A dependency
+/// fetched from a repository is outside the commit unless `Chart.lock` pins it.
+pub(super) fn reads(
+    snapshot: &Snapshot,
+    spec: &RenderSpec,
+    reads: &mut Reads,
+) -> Result<(), RenderError> {
+    let chart = &spec.path;
+    for file in value_files(snapshot, chart, &spec.helm)? {
+        if file.is_relative() {
+            reads.add(file);
         }
     }
-    out
+    for (_, file) in &spec.helm.file_parameters {
+        reads.add(lexical(&chart.join(file)));
+    }
+    let mut charts = vec![chart.clone()];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(chart) = charts.pop() {
+        if !seen.insert(chart.clone()) {
+            continue;
+        }
+        reads.add(chart.clone());
+        let definition = snapshot
+            .read(&chart.join("Chart.yaml"))
+            .ok()
+            .flatten()
+            .and_then(|bytes| crate::input::parse_yaml(&bytes).ok())
+            .and_then(|docs| docs.into_iter().next())
+            .map(|d| d.value)
+            .unwrap_or(Value::Null);
+        let locked = matches!(
+            snapshot.kind(&chart.join("Chart.lock")),
+            Ok(Some(crate::source::EntryKind::File))
+        );
+        for dep in definition["dependencies"].as_array().into_iter().flatten() {
+            let repository = dep["repository"].as_str().unwrap_or("");
+            let name = dep["name"].as_str().unwrap_or("");
+            if let Some(local) = repository.strip_prefix("file://") {
+                match super::reads::inside(&chart, local) {
+                    Some(path) => charts.push(path),
+                    None => reads.outside(format!("chart dependency `{name}` at {repository}")),
+                }
+            } else if !repository.is_empty() && !locked && !vendored(snapshot, &chart, name) {
+                reads.outside(format!("chart dependency `{name}` from {repository}"));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `charts/` of the chart holds the dependency, unpacked or archived.
+fn vendored(snapshot: &Snapshot, chart: &Path, name: &str) -> bool {
+    snapshot
+        .file_paths(&chart.join("charts"))
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| {
+            p.strip_prefix(chart.join("charts"))
+                .ok()?
+                .components()
+                .next()
+        })
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .any(|c| c == name || (c.starts_with(&format!("{name}-")) && c.ends_with(".tgz")))
 }
 
 /// The chart's dependencies that are neither committed under `charts/` nor local
@@ -346,21 +401,11 @@ fn vendor_dependencies(
         return Ok(());
     };
     let lock = read("Chart.lock");
-    let vendored = snapshot.files(&chart.join("charts")).unwrap_or_default();
     let mut problems = Vec::new();
     for dep in definition["dependencies"].as_array().into_iter().flatten() {
         let name = dep["name"].as_str().unwrap_or("");
         let repository = dep["repository"].as_str().unwrap_or("");
-        let present = vendored.iter().any(|f| {
-            let rel = f.path.strip_prefix(chart.join("charts")).unwrap_or(&f.path);
-            let first = rel
-                .components()
-                .next()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned());
-            first.is_some_and(|c| {
-                c == name || (c.starts_with(&format!("{name}-")) && c.ends_with(".tgz"))
-            })
-        });
+        let present = vendored(snapshot, chart, name);
         if present || repository.is_empty() || repository.starts_with("file://") {
             continue;
         }

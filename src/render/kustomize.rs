@@ -8,6 +8,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 
 use super::directory::push_documents;
+use super::reads::Reads;
 use super::spec::RenderSpec;
 use super::{RenderError, Rendered, tools};
 use crate::config::KustomizeSpec;
@@ -34,28 +35,37 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         line: 0,
     };
     let fail = |message: String| RenderError::single(file.clone(), message);
-    let work = tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
-    snapshot
-        .materialize(work.path())
+    let overridden = overridden(snapshot, spec, &file)?;
+    let mut read = Reads::default();
+    walk(snapshot, spec, overridden.as_ref(), &mut read);
+    let build = |paths: Option<&[PathBuf]>| -> Result<String, RenderError> {
+        let work =
+            tempfile::tempdir().map_err(|e| fail(format!("cannot create a temp dir: {e}")))?;
+        match paths {
+            Some(paths) => snapshot.materialize_paths(work.path(), paths),
+            None => snapshot.materialize(work.path()),
+        }
         .map_err(|e| fail(e.to_string()))?;
-    if has_overrides(&spec.kustomize) {
-        let path = work.path().join(&file);
-        let text = std::fs::read(&path).map_err(|e| fail(e.to_string()))?;
-        let mut doc = crate::input::parse_documents(&file, &text)
-            .map_err(|p| RenderError { problems: vec![p] })?
-            .into_iter()
-            .next()
-            .map(|d| d.value)
-            .unwrap_or_else(|| json!({}));
-        apply_overrides(&mut doc, &spec.kustomize).map_err(fail)?;
-        let yaml = serde_saphyr::to_string(&doc).map_err(|e| fail(e.to_string()))?;
-        std::fs::write(&path, yaml).map_err(|e| fail(e.to_string()))?;
-    }
-    let (bin, verb) = spec.tools.kustomize();
-    let mut command = Command::new(bin);
-    command.arg(verb).arg(work.path().join(&spec.path));
-    let output = tools::run(command, &origin, "--kustomize-bin")
-        .map_err(|p| RenderError { problems: vec![p] })?;
+        if let Some(doc) = &overridden {
+            let yaml = serde_saphyr::to_string(doc).map_err(|e| fail(e.to_string()))?;
+            std::fs::write(work.path().join(&file), yaml).map_err(|e| fail(e.to_string()))?;
+        }
+        let (bin, verb) = spec.tools.kustomize();
+        let mut command = Command::new(bin);
+        command.arg(verb).arg(work.path().join(&spec.path));
+        tools::run(command, &origin, "--kustomize-bin")
+            .map_err(|p| RenderError { problems: vec![p] })
+    };
+    let read = read.tidy();
+    let output = match build(Some(&read.paths)) {
+        Ok(output) => output,
+        Err(failed) => {
+            // A file the kustomization reads that kpush did not see referenced: the whole
+            // commit decides. Its error, if it fails too, is the one to show.
+            tracing::info!(path = %spec.path.display(), "kustomize failed on the paths the kustomization names; building with the whole commit: {failed}");
+            build(None)?
+        }
+    };
     let docs = crate::input::parse_yaml(output.as_bytes())
         .map_err(|e| fail(format!("kustomize produced invalid YAML: {}", e.message)))?;
     let mut manifests = Vec::new();
@@ -70,6 +80,122 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
         })
     } else {
         Err(RenderError { problems })
+    }
+}
+
+/// The kustomization with the app's overrides written in, or `None` when it has none.
+fn overridden(
+    snapshot: &Snapshot,
+    spec: &RenderSpec,
+    file: &Path,
+) -> Result<Option<Value>, RenderError> {
+    if !has_overrides(&spec.kustomize) {
+        return Ok(None);
+    }
+    let fail = |message: String| RenderError::single(file, message);
+    let text = snapshot
+        .read(file)
+        .map_err(|e| fail(e.to_string()))?
+        .unwrap_or_default();
+    let mut doc = crate::input::parse_documents(file, &text)
+        .map_err(|p| RenderError { problems: vec![p] })?
+        .into_iter()
+        .next()
+        .map(|d| d.value)
+        .unwrap_or_else(|| json!({}));
+    apply_overrides(&mut doc, &spec.kustomize).map_err(fail)?;
+    Ok(Some(doc))
+}
+
+/// What building the kustomization at `spec.path` reads.
+pub(super) fn reads(
+    snapshot: &Snapshot,
+    spec: &RenderSpec,
+    reads: &mut Reads,
+) -> Result<(), RenderError> {
+    let file = kustomization_file(snapshot, &spec.path)
+        .unwrap_or_else(|| spec.path.join("kustomization.yaml"));
+    let overridden = overridden(snapshot, spec, &file)?;
+    walk(snapshot, spec, overridden.as_ref(), reads);
+    Ok(())
+}
+
+/// Follows the kustomization's references: its directory, and every path one of its values
+/// names outside it (bases, components, patches, generator files), kustomization by
+/// kustomization. Any string that names a path of the commit counts, so a field kpush does not
+/// know still brings its files; `resources` and `components` it cannot find are remote.
+fn walk(snapshot: &Snapshot, spec: &RenderSpec, root: Option<&Value>, reads: &mut Reads) {
+    let mut queue = vec![(spec.path.clone(), root.cloned())];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some((dir, doc)) = queue.pop() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        reads.add(dir.clone());
+        let doc = doc.or_else(|| {
+            let file = kustomization_file(snapshot, &dir)?;
+            let bytes = snapshot.read(&file).ok()??;
+            Some(
+                crate::input::parse_yaml(&bytes)
+                    .ok()?
+                    .into_iter()
+                    .next()?
+                    .value,
+            )
+        });
+        let Some(doc) = doc else { continue };
+        for field in ["resources", "bases", "components"] {
+            for entry in doc[field].as_array().into_iter().flatten() {
+                let Some(entry) = entry.as_str() else {
+                    continue;
+                };
+                let found = super::reads::inside(&dir, entry)
+                    .is_some_and(|p| matches!(snapshot.kind(&p), Ok(Some(_))));
+                if !found {
+                    reads.outside(format!(
+                        "kustomize {field} entry `{entry}` of {}",
+                        dir.display()
+                    ));
+                }
+            }
+        }
+        if doc.get("helmCharts").is_some() {
+            reads.outside(format!(
+                "the charts `helmCharts` of {} names",
+                dir.display()
+            ));
+        }
+        let mut strings = Vec::new();
+        strings_in(&doc, &mut strings);
+        for text in strings {
+            // `key=path` of a generator's `files`.
+            let candidates = std::iter::once(text).chain(text.split_once('=').map(|(_, p)| p));
+            for candidate in candidates {
+                if candidate.is_empty()
+                    || candidate.contains(['\n', '*'])
+                    || candidate.contains("://")
+                {
+                    continue;
+                }
+                let Some(path) = super::reads::inside(&dir, candidate) else {
+                    continue;
+                };
+                match snapshot.kind(&path) {
+                    Ok(Some(EntryKind::Dir)) => queue.push((path, None)),
+                    Ok(Some(EntryKind::File)) => reads.add(path),
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+fn strings_in<'a>(value: &'a Value, out: &mut Vec<&'a str>) {
+    match value {
+        Value::String(s) => out.push(s),
+        Value::Array(items) => items.iter().for_each(|v| strings_in(v, out)),
+        Value::Object(map) => map.values().for_each(|v| strings_in(v, out)),
+        _ => {}
     }
 }
 

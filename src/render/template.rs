@@ -35,8 +35,11 @@ pub struct Templates {
     env: Environment<'static>,
 }
 
+/// Reads a template or an included file by its repository-relative path, on demand.
+pub type TemplateFiles = Arc<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 impl Templates {
-    pub fn new(files: Arc<BTreeMap<String, String>>) -> Templates {
+    pub fn new(files: TemplateFiles) -> Templates {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -56,7 +59,7 @@ impl Templates {
                     format!("`{name}` is outside the repository; templates may only include files of the same commit"),
                 ));
             }
-            Ok(files.get(name).cloned())
+            Ok(files(name))
         });
         env.add_filter("b64encode", |s: String| STANDARD.encode(s));
         env.add_filter("b64decode", b64decode);
@@ -222,12 +225,11 @@ mod tests {
     use serde_json::json;
 
     fn templates(files: &[(&str, &str)]) -> Templates {
-        Templates::new(Arc::new(
-            files
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-        ))
+        let files: BTreeMap<String, String> = files
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Templates::new(Arc::new(move |name: &str| files.get(name).cloned()))
     }
 
     fn ctx(values: serde_json::Value) -> TemplateContext {

@@ -159,6 +159,43 @@ pub fn read(repo: &Repository, tree: Oid, path: &Path) -> Result<Option<Vec<u8>>
     Ok(Some(repo.find_blob(entry.id())?.content().to_vec()))
 }
 
+pub fn object_id(repo: &Repository, tree: Oid, path: &Path) -> Result<Option<String>, SourceError> {
+    if path.as_os_str().is_empty() {
+        return Ok(Some(tree.to_string()));
+    }
+    let tree = root_tree(repo, tree)?;
+    Ok(tree.get_path(path).ok().map(|entry| {
+        // A symbolic link is never read: it counts as absent, but its change still shows.
+        if entry.filemode() == SYMLINK {
+            format!("link:{}", entry.id())
+        } else {
+            entry.id().to_string()
+        }
+    }))
+}
+
+/// The paths of the regular files under `path`, blobs left unread.
+pub fn paths_under(repo: &Repository, tree: Oid, path: &Path) -> Result<Vec<PathBuf>, SourceError> {
+    let root = root_tree(repo, tree)?;
+    let subtree = if path.as_os_str().is_empty() {
+        root
+    } else {
+        let entry = root.get_path(path)?;
+        repo.find_tree(entry.id())?
+    };
+    let mut paths = Vec::new();
+    subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(ObjectType::Blob)
+            && entry.filemode() != SYMLINK
+            && let Ok(name) = entry.name()
+        {
+            paths.push(path.join(dir).join(name));
+        }
+        TreeWalkResult::Ok
+    })?;
+    Ok(paths)
+}
+
 pub fn files_under(
     repo: &Repository,
     tree: Oid,

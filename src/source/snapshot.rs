@@ -64,21 +64,10 @@ impl Snapshot {
     /// `path` without `.` and `..`, or an error when it leaves the repository. Every read goes
     /// through here, so a path from an app definition cannot reach other files on disk.
     fn contained(&self, path: &Path) -> Result<PathBuf, SourceError> {
-        let mut out = PathBuf::new();
-        for component in path.components() {
-            match component {
-                Component::Normal(c) => out.push(c),
-                Component::CurDir => {}
-                Component::ParentDir if out.pop() => {}
-                _ => {
-                    return Err(SourceError::OutsideRepository {
-                        path: path.to_path_buf(),
-                        repo: self.root.clone(),
-                    });
-                }
-            }
-        }
-        Ok(out)
+        inside_repository(path).ok_or_else(|| SourceError::OutsideRepository {
+            path: path.to_path_buf(),
+            repo: self.root.clone(),
+        })
     }
 
     /// What is at `path` (relative to the repository root), if anything.
@@ -122,18 +111,100 @@ impl Snapshot {
         Ok(files)
     }
 
-    /// Writes the whole tree into `dir`, for tools that read a directory (helm, kustomize).
+    /// The paths of every regular file under `path`, sorted, without reading them.
+    pub fn file_paths(&self, path: &Path) -> Result<Vec<PathBuf>, SourceError> {
+        let path = &self.contained(path)?;
+        let mut paths = match (&self.backend, self.kind(path)?) {
+            (_, None) => Vec::new(),
+            (_, Some(EntryKind::File)) => vec![path.to_path_buf()],
+            (Backend::Git { repo, tree }, Some(EntryKind::Dir)) => {
+                git::paths_under(repo, *tree, path)?
+            }
+            (Backend::Disk, Some(EntryKind::Dir)) => {
+                super::worktree::files_under(&self.root, path)?
+                    .into_iter()
+                    .map(|f| f.path)
+                    .collect()
+            }
+        };
+        paths.sort();
+        Ok(paths)
+    }
+
+    /// The git object id of what is at `path` (a tree for a directory, a blob for a file):
+    /// equal ids mean equal content. `None` when nothing is there, and always for the working
+    /// tree, which has no ids.
+    pub fn object_id(&self, path: &Path) -> Result<Option<String>, SourceError> {
+        let path = self.contained(path)?;
+        match &self.backend {
+            Backend::Git { repo, tree } => git::object_id(repo, *tree, &path),
+            Backend::Disk => Ok(None),
+        }
+    }
+
+    /// Whether the files are a commit's (they have object ids), not the working tree's.
+    pub fn is_commit(&self) -> bool {
+        matches!(self.backend, Backend::Git { .. })
+    }
+
+    /// The same revision, opened again: a snapshot is read by one thread at a time.
+    pub fn reopen(&self) -> Result<Snapshot, SourceError> {
+        let backend = match &self.backend {
+            Backend::Git { repo, tree } => Backend::Git {
+                repo: git2::Repository::open(repo.path())?,
+                tree: *tree,
+            },
+            Backend::Disk => Backend::Disk,
+        };
+        Ok(Snapshot {
+            backend,
+            revision: self.revision.clone(),
+            commit: self.commit.clone(),
+            root: self.root.clone(),
+            base: self.base.clone(),
+            trust_repo_owner: self.trust_repo_owner,
+        })
+    }
+
+    /// Reads files of this revision on demand from any thread (a template's includes): only
+    /// what is asked for is read. Paths that leave the repository read as nothing.
+    pub fn shared_reader(
+        &self,
+    ) -> Result<impl Fn(&Path) -> Option<Vec<u8>> + Send + Sync + 'static, SourceError> {
+        let opened = self.reopen()?;
+        let Snapshot { backend, root, .. } = opened;
+        let backend = std::sync::Mutex::new(backend);
+        Ok(move |path: &Path| {
+            let path = inside_repository(path)?;
+            match &*backend.lock().ok()? {
+                Backend::Git { repo, tree } => git::read(repo, *tree, &path).ok().flatten(),
+                Backend::Disk => super::worktree::read(&root, &path).ok().flatten(),
+            }
+        })
+    }
+
+    /// Writes `paths` (files, or directories with everything under them) into `dir`, for
+    /// tools that read a directory (helm, kustomize): only what the app reads, so the cost of
+    /// a render does not grow with the rest of the repository.
+    pub fn materialize_paths(&self, dir: &Path, paths: &[PathBuf]) -> Result<(), SourceError> {
+        let mut written = std::collections::BTreeSet::new();
+        for path in paths {
+            if self.kind(path)?.is_none() {
+                continue;
+            }
+            for file in self.files(path)? {
+                if written.insert(file.path.clone()) {
+                    write_file(dir, &file)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the whole tree into `dir`.
     pub fn materialize(&self, dir: &Path) -> Result<(), SourceError> {
         for file in self.files(Path::new(""))? {
-            let target = dir.join(&file.path);
-            let io = |source| SourceError::Io {
-                path: target.clone(),
-                source,
-            };
-            if let Some(parent) = target.parent() {
-                std::fs::create_dir_all(parent).map_err(io)?;
-            }
-            std::fs::write(&target, &file.bytes).map_err(io)?;
+            write_file(dir, &file)?;
         }
         Ok(())
     }
@@ -223,4 +294,30 @@ impl Snapshot {
             .filter_map(|remote| remote.url().ok().map(str::to_string))
             .collect()
     }
+}
+
+fn write_file(dir: &Path, file: &SourceFile) -> Result<(), SourceError> {
+    let target = dir.join(&file.path);
+    let io = |source| SourceError::Io {
+        path: target.clone(),
+        source,
+    };
+    if let Some(parent) = target.parent() {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    std::fs::write(&target, &file.bytes).map_err(io)
+}
+
+/// `path` without `.` and `..`, or `None` when it leaves the repository.
+fn inside_repository(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::Normal(c) => out.push(c),
+            Component::CurDir => {}
+            Component::ParentDir if out.pop() => {}
+            _ => return None,
+        }
+    }
+    Some(out)
 }
