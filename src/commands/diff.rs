@@ -62,9 +62,6 @@ async fn against_cluster(
     Ok(reports)
 }
 
-/// One app rendered at one side of the comparison, with its namespace and environment.
-struct Side(Rendered, Option<String>, Option<String>);
-
 /// `diff --from A --to B`: both revisions rendered, compared object by object; no cluster.
 fn offline(
     global: &GlobalArgs,
@@ -107,52 +104,93 @@ fn offline(
         }
     }
     let stream = Stream::new(*printer, global.output, names.len() > 1);
+    let find = |resolved: &'_ settings::Resolved, name: &str| {
+        resolved.apps.iter().position(|a| a.name == name)
+    };
+    // An app whose inputs are the same at both commits renders the same objects: neither side
+    // is rendered.
+    let same: Vec<bool> = names
+        .iter()
+        .map(|name| {
+            let (Some(old), Some(i)) = (&old, find(&new, name)) else {
+                return false;
+            };
+            let Some(j) = find(old, name) else {
+                return false;
+            };
+            let after = deploy::input_digest(&new.snapshot, &new.apps[i]);
+            let before = deploy::input_digest(&old.snapshot, &old.apps[j]);
+            match (&after, &before) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => {
+                    if let Err(why) = after.as_ref().and(before.as_ref()) {
+                        tracing::info!(app = %name, "rendered at both commits: {why}");
+                    }
+                    false
+                }
+            }
+        })
+        .collect();
+    let mut snapshots = vec![&new.snapshot];
+    if let Some(old) = &old {
+        snapshots.push(&old.snapshot);
+    }
+    let mut jobs = Vec::new();
+    for (name, same) in names.iter().zip(&same) {
+        if *same {
+            continue;
+        }
+        if let Some(i) = find(&new, name) {
+            jobs.push((0, &new.apps[i]));
+        }
+        if let Some(j) = old.as_ref().and_then(|o| find(o, name)) {
+            jobs.push((1, &old.as_ref().expect("found in it").apps[j]));
+        }
+    }
+    let mut rendered = deploy::render_many(&snapshots, &jobs).into_iter();
     let mut reports = Vec::new();
-    for name in names {
-        let render_in = |resolved: &settings::Resolved| -> Result<Option<Side>, Error> {
-            match resolved.apps.iter().find(|a| a.name == name) {
-                Some(run) => Ok(Some(Side(
-                    deploy::render(&resolved.snapshot, run)?,
-                    run.namespace.clone(),
-                    run.env.clone(),
-                ))),
-                None => Ok(None),
+    let revision = new.snapshot.commit.as_ref().map(|c| c.sha.clone());
+    for (name, same) in names.iter().zip(same) {
+        let new_run = find(&new, name).map(|i| &new.apps[i]);
+        let old_run = old.as_ref().and_then(|o| find(o, name).map(|j| &o.apps[j]));
+        let run = new_run.or(old_run).expect("an app of one side");
+        let id = AppId {
+            app: name.to_string(),
+            env: run.env.clone(),
+            namespace: run.namespace.clone().unwrap_or_default(),
+        };
+        if same {
+            stream.same_inputs(&id);
+            reports.push(
+                AppReport::new(
+                    id,
+                    revision.clone(),
+                    Default::default(),
+                    ExitStatus::Success,
+                )
+                .with_same_inputs(),
+            );
+            continue;
+        }
+        let mut side = |run: Option<&deploy::AppRun>| -> Result<Rendered, Error> {
+            match run {
+                Some(_) => Ok(rendered.next().expect("one render per job")?.0),
+                None => Ok(Rendered::default()),
             }
         };
-        let after = render_in(&new)?;
-        let before = match &old {
-            Some(old) => render_in(old)?,
-            None => None,
-        };
-        let (namespace, env) = after
-            .as_ref()
-            .or(before.as_ref())
-            .map(|Side(_, ns, env)| (ns.clone().unwrap_or_default(), env.clone()))
-            .unwrap_or_default();
-        let sensitive = new
-            .apps
-            .iter()
-            .find(|a| a.name == name)
+        let after = side(new_run)?;
+        let before = side(old_run)?;
+        let sensitive = new_run
             .map(|a| a.sensitive_paths.clone())
             .unwrap_or_default();
-        let plan = compare(
-            &before.map(|b| b.0).unwrap_or_default(),
-            &after.map(|a| a.0).unwrap_or_default(),
-            &sensitive,
-        );
+        let plan = compare(&before, &after, &sensitive);
         let status = if args.exit_code && plan.has_changes() {
             ExitStatus::Changes
         } else {
             ExitStatus::Success
         };
-        let id = AppId {
-            app: name.to_string(),
-            env,
-            namespace,
-        };
         stream.plan(&id, &[], &plan, &[]);
-        let revision = new.snapshot.commit.as_ref().map(|c| c.sha.clone());
-        reports.push(AppReport::new(id, revision, plan, status));
+        reports.push(AppReport::new(id, revision.clone(), plan, status));
     }
     Ok(reports)
 }

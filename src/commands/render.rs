@@ -17,8 +17,8 @@ pub fn render(
     let resolved = settings::resolve(global, &args.source, None, None)?;
     super::warn(printer, &resolved.warnings);
     let mut all = Rendered::default();
-    for run in &resolved.apps {
-        let mut rendered = crate::deploy::render(&resolved.snapshot, run)?;
+    let renders = crate::deploy::render_all(&resolved.snapshot, &resolved.apps)?;
+    for (run, (mut rendered, _)) in resolved.apps.iter().zip(renders) {
         if !args.show_secrets {
             for manifest in &mut rendered.manifests {
                 let (_, masked) = mask_pair_with(None, &manifest.object, &run.sensitive_paths);

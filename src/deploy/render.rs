@@ -171,11 +171,94 @@ pub fn render(snapshot: &Snapshot, app: &AppRun) -> Result<Rendered, Error> {
     render_at(snapshot, app).map(|(rendered, _)| rendered)
 }
 
+/// An app's objects and the commit they were rendered from, or why they could not be.
+pub type AppRender = Result<(Rendered, Option<CommitInfo>), Error>;
+
 /// Renders every app before any cluster call, so broken input in a later app stops the run
 /// (exit 3) before the first app's dry runs.
 pub fn render_all(
     snapshot: &Snapshot,
     apps: &[AppRun],
 ) -> Result<Vec<(Rendered, Option<CommitInfo>)>, Error> {
-    apps.iter().map(|app| render_at(snapshot, app)).collect()
+    let jobs: Vec<(usize, &AppRun)> = apps.iter().map(|app| (0, app)).collect();
+    render_many(&[snapshot], &jobs).into_iter().collect()
+}
+
+/// The app's input digest at its revision, or why it has none (a restored deploy renders
+/// nothing).
+pub fn input_digest(snapshot: &Snapshot, app: &AppRun) -> Result<String, render::Unknown> {
+    if app.restore.is_some() {
+        return Err(render::Unknown::Unreadable("a restored deploy".to_string()));
+    }
+    let opened = opened_at(snapshot, &app.revision)
+        .map_err(|e| render::Unknown::Unreadable(e.to_string()))?;
+    render::input_digest(opened.as_ref().unwrap_or(snapshot), &app.render)
+}
+
+/// Renders each job (an app at `snapshots[index]`), as many at once as the machine has cores;
+/// results in the order of the jobs, the same as one after the other. Apps that fetch other
+/// git repositories render one at a time, on this thread: they share a cache.
+pub fn render_many(snapshots: &[&Snapshot], jobs: &[(usize, &AppRun)]) -> Vec<AppRender> {
+    let fetches = |app: &AppRun| {
+        std::iter::once(&app.render)
+            .chain(&app.render.more)
+            .any(|s| s.origin.is_some() || !s.refs.is_empty())
+    };
+    let (serial, parallel): (Vec<usize>, Vec<usize>) =
+        (0..jobs.len()).partition(|&i| fetches(jobs[i].1));
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(parallel.len());
+    let mut results: Vec<Option<AppRender>> = (0..jobs.len()).map(|_| None).collect();
+    let mut run_here = serial;
+    if workers <= 1 {
+        run_here.extend(parallel);
+    } else {
+        // Each worker reads through its own handles: a repository handle is not shared
+        // between threads.
+        let mut opened = Vec::new();
+        for _ in 0..workers {
+            let copies: Result<Vec<Snapshot>, _> = snapshots.iter().map(|s| s.reopen()).collect();
+            match copies {
+                Ok(copies) => opened.push(copies),
+                Err(e) => {
+                    tracing::info!("rendering one app at a time: {e}");
+                    break;
+                }
+            }
+        }
+        if opened.len() <= 1 {
+            run_here.extend(parallel);
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let done = std::sync::Mutex::new(Vec::new());
+            std::thread::scope(|scope| {
+                for copies in opened {
+                    let (next, done, parallel) = (&next, &done, &parallel);
+                    scope.spawn(move || {
+                        loop {
+                            let n = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some(&i) = parallel.get(n) else { break };
+                            let (at, app) = jobs[i];
+                            let result = render_at(&copies[at], app);
+                            done.lock()
+                                .expect("no worker panics holding it")
+                                .push((i, result));
+                        }
+                    });
+                }
+            });
+            for (i, result) in done.into_inner().expect("workers finished") {
+                results[i] = Some(result);
+            }
+        }
+    }
+    for i in run_here {
+        let (at, app) = jobs[i];
+        results[i] = Some(render_at(snapshots[at], app));
+    }
+    results
+        .into_iter()
+        .map(|r| r.expect("every job rendered"))
+        .collect()
 }

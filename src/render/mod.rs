@@ -2,6 +2,7 @@
 //! order, each with the file and line it came from. No cluster is involved.
 
 mod app;
+mod digest;
 mod directory;
 mod foreign;
 mod glob;
@@ -17,6 +18,7 @@ mod values;
 
 use crate::input::{Problem, RenderError};
 pub use app::{SourceKind, detect, render_app};
+pub use digest::{Unknown, input_digest};
 pub use directory::render_directory;
 pub use manifest::Manifest;
 pub use overrides::{override_file, record_promotions};

@@ -52,6 +52,9 @@ pub struct AppReport {
     /// The sync hooks that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookRun>,
+    /// Its inputs were the same at both commits of an offline diff: neither was rendered.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub same_inputs: bool,
     #[serde(rename = "exit_code", serialize_with = "exit_code")]
     pub status: ExitStatus,
 }
@@ -88,8 +91,15 @@ impl AppReport {
             health: None,
             pruned: None,
             hooks: Vec::new(),
+            same_inputs: false,
             status,
         }
+    }
+
+    /// Unchanged without rendering: the app read the same inputs at both commits.
+    pub fn with_same_inputs(mut self) -> AppReport {
+        self.same_inputs = true;
+        self
     }
 
     /// The destination namespaces the deploy creates, counted with what it creates.

@@ -146,6 +146,8 @@ pub fn write_sinks(
 
 /// Every app's section; the size limit is shared between them.
 fn markdown(command: &str, reports: &[AppReport]) -> String {
+    let (same, reports): (Vec<&AppReport>, Vec<&AppReport>) =
+        reports.iter().partition(|r| r.same_inputs);
     let limit = MARKDOWN_LIMIT / reports.len().max(1);
     let mut text = String::new();
     for r in reports {
@@ -173,5 +175,28 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
         }
         text.push('\n');
     }
+    text.push_str(&same_inputs_markdown(&same));
     text
+}
+
+/// One line for the apps an offline diff did not render: their inputs are the same.
+fn same_inputs_markdown(same: &[&AppReport]) -> String {
+    const NAMED: usize = 50;
+    if same.is_empty() {
+        return String::new();
+    }
+    let mut names: Vec<String> = same
+        .iter()
+        .take(NAMED)
+        .map(|r| format!("`{}`", r.app))
+        .collect();
+    if same.len() > NAMED {
+        names.push(format!("and {} more", same.len() - NAMED));
+    }
+    format!(
+        "Unchanged, with the same inputs at both commits ({} app{}): {}\n",
+        same.len(),
+        if same.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
 }

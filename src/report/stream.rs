@@ -63,6 +63,19 @@ impl Stream {
         p.out(&ci::section_end(CiSystem::detect(), &id.app));
     }
 
+    /// An app not rendered because its inputs are the same at both commits.
+    pub fn same_inputs(&self, id: &AppId) {
+        if !self.text {
+            return;
+        }
+        let line = if self.many {
+            format!("== {}: unchanged (same inputs)\n", app_title(id))
+        } else {
+            "No changes (same inputs).\n".to_string()
+        };
+        self.printer.out(&self.printer.paint(Style::Dim, &line));
+    }
+
     /// The chart version and digest a repository or registry served for the app.
     pub fn chart(&self, chart: Option<&crate::source::charts::ResolvedChart>) {
         if let (true, Some(chart)) = (self.text, chart) {

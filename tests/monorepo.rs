@@ -1,0 +1,293 @@
+//! A repository of many apps: a render is given only what its app reads, and an offline diff
+//! renders only the apps whose inputs changed. Renderers are wrapped to record each call and
+//! the files it was given.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{GitRepo, configmap, kpush};
+use serde_json::Value;
+
+/// A wrapper for `real` that logs each call (`CALL <args>`) and every file under the copy it
+/// was given (`FILE <path inside the copy>`), then runs it.
+fn recording(dir: &Path, name: &str, real: &str, log: &Path) -> PathBuf {
+    let script = format!(
+        r#"#!/bin/sh
+echo "CALL $*" >> "{log}"
+for arg in "$@"; do
+  case "$arg" in
+    */tree/*|*/.tmp*/*)
+      root=$(echo "$arg" | sed -E 's#^(.*/tree)/.*#\1#; t; s#^(.*/\.tmp[^/]*)/.*#\1#')
+      if [ -d "$root" ]; then (cd "$root" && find . -type f | sed 's#^\./#FILE #') >> "{log}"; fi
+      ;;
+  esac
+done
+exec "{real}" "$@"
+"#,
+        log = log.display()
+    );
+    let path = dir.join(name);
+    std::fs::write(&path, script).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    path
+}
+
+fn chart(repo: &GitRepo, dir: &str, name: &str) {
+    repo.write(
+        &format!("{dir}/Chart.yaml"),
+        format!("apiVersion: v2\nname: {name}\nversion: 0.1.0\n"),
+    )
+    .write(&format!("{dir}/values.yaml"), "tier: web\n")
+    .write(
+        &format!("{dir}/templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  tier: {{ .Values.tier | quote }}\n",
+    );
+}
+
+fn application(name: &str, source: &str) -> String {
+    format!(
+        "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source:\n{source}  destination: {{namespace: {name}}}\n---\n"
+    )
+}
+
+/// Charts (one reading a values file outside its directory), a kustomize overlay whose base and
+/// component live elsewhere, a plain directory, and files no app reads.
+fn platform_repository() -> GitRepo {
+    let repo = GitRepo::new();
+    chart(&repo, "charts/web", "web");
+    chart(&repo, "charts/api", "api");
+    repo.write("values/api-prod.yaml", "tier: backend\n")
+        .write("shop/base/kustomization.yaml", "resources: [cm.yaml]\n")
+        .write("shop/base/cm.yaml", configmap("settings", "base"))
+        .write(
+            "shop/components/eu/kustomization.yaml",
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\nconfigMapGenerator:\n  - name: region\n    files: [region.txt]\n",
+        )
+        .write("shop/components/eu/region.txt", "eu-west\n")
+        .write(
+            "shop/overlays/prod/kustomization.yaml",
+            "resources: [../../base]\ncomponents: [../../components/eu]\nnamePrefix: prod-\n",
+        )
+        .write("plain/cm.yaml", configmap("plain", "1"))
+        .write("docs/README.md", "# platform\n")
+        .write("unrelated/big.yaml", configmap("not-an-app", "1"));
+    let apps = [
+        application("web", "    path: charts/web\n"),
+        application(
+            "api",
+            "    path: charts/api\n    helm:\n      valueFiles: [../../values/api-prod.yaml]\n",
+        ),
+        application("shop", "    path: shop/overlays/prod\n"),
+        application("plain", "    path: plain\n"),
+    ];
+    repo.write("kpush.yaml", apps.concat());
+    repo
+}
+
+struct Tools {
+    _dir: tempfile::TempDir,
+    log: PathBuf,
+    args: Vec<String>,
+}
+
+impl Tools {
+    fn new() -> Tools {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("calls.log");
+        std::fs::write(&log, "").unwrap();
+        let helm = recording(dir.path(), "helm", &common::helm(), &log);
+        // Named `kubectl…` so kpush runs it as `kubectl kustomize`.
+        let kustomize = recording(
+            dir.path(),
+            "kubectl-recording",
+            &common::kubectl_recent(),
+            &log,
+        );
+        let args = vec![
+            "--helm-bin".to_string(),
+            helm.display().to_string(),
+            "--kustomize-bin".to_string(),
+            kustomize.display().to_string(),
+        ];
+        Tools {
+            _dir: dir,
+            log,
+            args,
+        }
+    }
+
+    fn take_log(&self) -> String {
+        let text = std::fs::read_to_string(&self.log).unwrap();
+        std::fs::write(&self.log, "").unwrap();
+        text
+    }
+
+    fn calls(log: &str) -> Vec<&str> {
+        log.lines().filter(|l| l.starts_with("CALL ")).collect()
+    }
+
+    fn diff(&self, repo: &GitRepo, from: &str, to: &str, extra: &[&str]) -> common::Run {
+        let mut args = vec!["diff", "--from", from, "--to", to];
+        args.extend(self.args.iter().map(String::as_str));
+        args.extend(extra);
+        kpush(repo.path(), &args)
+    }
+}
+
+#[test]
+fn a_render_is_given_only_the_files_its_app_reads() {
+    let repo = platform_repository();
+    repo.commit("platform");
+    let tools = Tools::new();
+    let mut args = vec!["render"];
+    args.extend(tools.args.iter().map(String::as_str));
+    let run = kpush(repo.path(), &args);
+    run.expect_code(0);
+    let log = tools.take_log();
+    let files: Vec<&str> = log
+        .lines()
+        .filter_map(|l| l.strip_prefix("FILE "))
+        .collect();
+    for read in [
+        "charts/api/templates/cm.yaml",
+        "values/api-prod.yaml",
+        "shop/base/cm.yaml",
+        "shop/components/eu/region.txt",
+    ] {
+        assert!(files.contains(&read), "{read} not given: {log}");
+    }
+    for unread in [
+        "docs/README.md",
+        "unrelated/big.yaml",
+        "plain/cm.yaml",
+        "kpush.yaml",
+    ] {
+        assert!(!files.contains(&unread), "{unread} given: {log}");
+    }
+    // The values file outside the chart and the base and component outside the overlay
+    // took effect, as helm and kubectl render them from the checkout.
+    assert!(run.stdout.contains("tier: backend"), "{}", run.stdout);
+    let by_hand = std::process::Command::new(common::kubectl_recent())
+        .args(["kustomize", "shop/overlays/prod"])
+        .current_dir(repo.path())
+        .output()
+        .unwrap();
+    assert!(by_hand.status.success());
+    let expected = String::from_utf8(by_hand.stdout).unwrap();
+    assert!(expected.contains("eu-west"), "{expected}");
+    for line in expected.lines().filter(|l| l.contains("name: prod-")) {
+        assert!(run.stdout.contains(line), "{line} missing: {}", run.stdout);
+    }
+}
+
+#[test]
+fn an_offline_diff_renders_only_the_apps_whose_inputs_changed() {
+    let repo = platform_repository();
+    let first = repo.commit("platform");
+    repo.write("docs/README.md", "# platform, documented\n")
+        .write("unrelated/big.yaml", configmap("not-an-app", "2"));
+    let unrelated = repo.commit("docs");
+    let tools = Tools::new();
+
+    // Nothing any app reads changed: nothing is rendered, every app says so.
+    let run = tools.diff(&repo, &first, &unrelated, &["--exit-code"]);
+    run.expect_code(0);
+    let log = tools.take_log();
+    assert_eq!(Tools::calls(&log), Vec::<&str>::new(), "{log}");
+    for app in ["web", "api", "shop"] {
+        assert!(
+            run.stdout
+                .contains(&format!("== {app} → {app}: unchanged (same inputs)")),
+            "{app}: {}",
+            run.stdout
+        );
+    }
+    let json = tools.diff(&repo, &first, &unrelated, &["-o", "json"]);
+    let doc: Value = serde_json::from_str(&json.stdout).unwrap();
+    let same: Vec<bool> = doc["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["same_inputs"] == true)
+        .collect();
+    assert_eq!(same, [true; 4]);
+    tools.take_log();
+
+    // The values file outside the chart changed: that chart alone renders, at both commits.
+    repo.write("values/api-prod.yaml", "tier: database\n");
+    let values = repo.commit("api values");
+    let run = tools.diff(&repo, &unrelated, &values, &["--exit-code"]);
+    run.expect_code(2);
+    let log = tools.take_log();
+    let calls = Tools::calls(&log);
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(calls.iter().all(|c| c.contains("charts/api")), "{log}");
+    assert!(run.stdout.contains("~ v1 ConfigMap api"), "{}", run.stdout);
+    assert!(run.stdout.contains("+  tier: database"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("== web → web: unchanged (same inputs)"),
+        "{}",
+        run.stdout
+    );
+
+    // A file of the overlay's base changed: the kustomization renders.
+    repo.write("shop/base/cm.yaml", configmap("settings", "changed"));
+    let base = repo.commit("base");
+    let run = tools.diff(&repo, &values, &base, &[]);
+    run.expect_code(0);
+    let log = tools.take_log();
+    let calls = Tools::calls(&log);
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(
+        calls.iter().all(|c| c.contains("shop/overlays/prod")),
+        "{log}"
+    );
+    assert!(
+        run.stdout.contains("~ v1 ConfigMap prod-settings"),
+        "{}",
+        run.stdout
+    );
+
+    // The app definition changed (a parameter): that app renders.
+    let apps = std::fs::read_to_string(repo.path().join("kpush.yaml")).unwrap();
+    repo.write(
+        "kpush.yaml",
+        apps.replace(
+            "    path: charts/web\n",
+            "    path: charts/web\n    helm:\n      parameters: [{name: tier, value: edge}]\n",
+        ),
+    );
+    let definition = repo.commit("web parameter");
+    let run = tools.diff(&repo, &base, &definition, &[]);
+    run.expect_code(0);
+    let log = tools.take_log();
+    let calls = Tools::calls(&log);
+    assert_eq!(calls.len(), 2, "{log}");
+    assert!(calls.iter().all(|c| c.contains("charts/web")), "{log}");
+    assert!(run.stdout.contains("+  tier: edge"), "{}", run.stdout);
+}
+
+#[test]
+fn markdown_names_the_apps_not_rendered_once() {
+    let repo = platform_repository();
+    let first = repo.commit("platform");
+    repo.write("plain/cm.yaml", configmap("plain", "2"));
+    let second = repo.commit("plain");
+    let tools = Tools::new();
+    let run = tools.diff(&repo, &first, &second, &["-o", "markdown"]);
+    run.expect_code(0);
+    assert!(
+        run.stdout.contains(
+            "Unchanged, with the same inputs at both commits (3 apps): `web`, `api`, `shop`"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("kpush diff `plain`"), "{}", run.stdout);
+    assert!(!run.stdout.contains("kpush diff `web`"), "{}", run.stdout);
+}
