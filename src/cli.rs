@@ -251,6 +251,13 @@ pub struct TargetArgs {
     #[arg(long)]
     pub verify_unchanged: bool,
 
+    /// Render every app. By default an app whose inputs (its files at the commit, its
+    /// definition, values, images and renderers) are those of its last successful deploy is
+    /// not rendered again: that deploy's recorded objects, checked against their digest, are
+    /// planned against the cluster instead.
+    #[arg(long, env = "KPUSH_RENDER_ALWAYS")]
+    pub render_always: bool,
+
     /// Also write the run's report to a file (repeatable): `json:PATH`, `markdown:PATH`,
     /// `dotenv:PATH` (counts, revision and exit code as KPUSH_* lines) or
     /// `gitlab-terraform:PATH` (the counts GitLab's merge-request widget shows). Written even

@@ -291,3 +291,120 @@ fn markdown_names_the_apps_not_rendered_once() {
     assert!(run.stdout.contains("kpush diff `plain`"), "{}", run.stdout);
     assert!(!run.stdout.contains("kpush diff `web`"), "{}", run.stdout);
 }
+
+/// The newest snapshot Secret of the app's deploys in `ns`, rewritten so that `from` reads
+/// `to` in what it holds, as someone with write access to Secrets could.
+fn tamper_with_snapshot(cluster: &common::TestCluster, ns: &str, from: &str, to: &str) {
+    let list = cluster.kubectl(&[
+        "get",
+        "secrets",
+        "-n",
+        ns,
+        "--field-selector",
+        "type=kpush.dev/snapshot",
+        "-o",
+        "json",
+    ]);
+    list.expect_code(0);
+    let doc: Value = serde_json::from_str(&list.stdout).unwrap();
+    let newest = doc["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["metadata"]["name"].as_str().unwrap().to_string())
+        .max_by_key(|name| {
+            let rev = name.rsplit(".rev").next().unwrap();
+            rev.split('.').next().unwrap().parse::<u64>().unwrap()
+        })
+        .expect("a snapshot");
+    let script = format!(
+        "kubectl=$1; kubeconfig=$2; data=$($kubectl --kubeconfig \"$kubeconfig\" get secret {newest} -n {ns} -o 'jsonpath={{.data.manifests\\.json\\.gz}}' | base64 -d | gunzip | sed 's/{from}/{to}/g' | gzip | base64 -w0); \
+         $kubectl --kubeconfig \"$kubeconfig\" patch secret {newest} -n {ns} --type merge -p \"{{\\\"data\\\":{{\\\"manifests.json.gz\\\":\\\"$data\\\"}}}}\""
+    );
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script, "sh", &common::kubectl_bin()])
+        .arg(&cluster.kubeconfig)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn an_app_whose_inputs_did_not_change_deploys_its_last_objects_without_rendering() {
+    let cluster = common::cluster();
+    let app = common::app_repo::AppRepo::at(&cluster, "reuse", "web");
+    chart(&app.repo, "web", "web");
+    app.repo.write("docs/README.md", "# web\n");
+    app.commit("chart");
+    let tools = Tools::new();
+    let args: Vec<&str> = tools.args.iter().map(String::as_str).collect();
+    app.apply(&args).expect_code(0);
+    assert!(!Tools::calls(&tools.take_log()).is_empty());
+    let value = |app: &common::app_repo::AppRepo| {
+        app.get("ConfigMap", "web").unwrap()["data"]["tier"].clone()
+    };
+    assert_eq!(value(&app), "web");
+
+    // A commit that changes nothing the chart reads: no render, nothing to do.
+    app.repo.write("docs/README.md", "# web, documented\n");
+    app.commit("docs");
+    let run = app.apply(&args);
+    run.expect_code(0);
+    assert_eq!(Tools::calls(&tools.take_log()), Vec::<&str>::new());
+    assert!(
+        run.stdout.contains("0 to create, 0 to update"),
+        "{}",
+        run.stdout
+    );
+    // A no-op records no deploy.
+    assert_eq!(app.history().len(), 1);
+
+    // Drift is still found: the recorded objects are compared with the cluster.
+    cluster
+        .kubectl(&["delete", "configmap", "web", "-n", app.ns()])
+        .expect_code(0);
+    let mut diff_args = args.clone();
+    diff_args.push("--exit-code");
+    let run = app.diff(&diff_args);
+    run.expect_code(2);
+    assert!(run.stdout.contains("+ v1 ConfigMap web"), "{}", run.stdout);
+    app.apply(&args).expect_code(0);
+    assert_eq!(value(&app), "web");
+    assert_eq!(Tools::calls(&tools.take_log()), Vec::<&str>::new());
+
+    // A snapshot changed after it was written is never deployed: the commit renders.
+    tamper_with_snapshot(
+        &cluster,
+        app.ns(),
+        "\"tier\":\"web\"",
+        "\"tier\":\"tampered\"",
+    );
+    let run = app.apply(&args);
+    run.expect_code(0);
+    assert!(
+        !Tools::calls(&tools.take_log()).is_empty(),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("changed after the deploy wrote it"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(value(&app), "web");
+
+    // A values change renders; so does every app with --render-always.
+    app.repo.write("web/values.yaml", "tier: edge\n");
+    app.commit("values");
+    app.apply(&args).expect_code(0);
+    assert!(!Tools::calls(&tools.take_log()).is_empty());
+    assert_eq!(value(&app), "edge");
+    let mut always = args.clone();
+    always.push("--render-always");
+    app.apply(&always).expect_code(0);
+    assert!(!Tools::calls(&tools.take_log()).is_empty());
+}

@@ -61,7 +61,14 @@ pub async fn apply_resolved(
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     // Every app is planned and validated before any app is written.
     let prepare = settings::prepare_options(&args.target, settings::confirmations(&args.confirm));
-    let planned = plan_all(global, prepare.clone(), resolved, &stream).await?;
+    let planned = plan_all(
+        global,
+        prepare.clone(),
+        resolved,
+        &stream,
+        args.target.render_always,
+    )
+    .await?;
     if let Some(worst) = planned
         .iter()
         .filter_map(|p| p.prepared.plan.error_class())

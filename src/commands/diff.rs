@@ -42,7 +42,14 @@ async fn against_cluster(
     super::update_images(printer, &mut resolved).await?;
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     let options = settings::prepare_options(&args.target, Default::default());
-    let planned = plan_all(global, options, &resolved, &stream).await?;
+    let planned = plan_all(
+        global,
+        options,
+        &resolved,
+        &stream,
+        args.target.render_always,
+    )
+    .await?;
     let reports: Vec<AppReport> = planned
         .into_iter()
         .map(|p| {

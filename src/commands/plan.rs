@@ -108,19 +108,57 @@ pub(super) async fn plan_one<'a>(
     Ok(planned)
 }
 
-/// Renders every app (before any cluster call), then plans each and streams its plan.
+/// Renders every app whose inputs differ from its last successful deploy (the others reuse
+/// that deploy's objects), all before any write or plan, then plans each and streams its plan.
+/// Broken input stops the run with exit 3 before the first plan: the reads that find the last
+/// deploys come first, and a cluster they cannot reach only means every app renders.
 pub(super) async fn plan_all<'a>(
     global: &GlobalArgs,
     options: PrepareOptions,
     resolved: &'a Resolved,
     stream: &Stream,
+    render_always: bool,
 ) -> Result<Vec<Planned<'a>>, Error> {
     let connection = settings::connection(global);
-    let renders = deploy::render_all(&resolved.snapshot, &resolved.apps)?;
+    let snapshot = &resolved.snapshot;
+    let mut clusters = Vec::new();
+    let mut reused = Vec::new();
+    for run in &resolved.apps {
+        let cluster = deploy::connect(&connection, run).await;
+        reused.push(match &cluster {
+            Ok(cluster) if !render_always => deploy::reuse(cluster, snapshot, run).await,
+            _ => None,
+        });
+        clusters.push(cluster);
+    }
+    let jobs: Vec<(usize, &AppRun)> = resolved
+        .apps
+        .iter()
+        .zip(&reused)
+        .filter(|(_, reused)| reused.is_none())
+        .map(|(run, _)| (0, run))
+        .collect();
+    let mut renders = deploy::render_many(&[snapshot], &jobs).into_iter();
+    let mut fresh = Vec::new();
+    for reused in &reused {
+        fresh.push(match reused {
+            Some(_) => None,
+            None => Some(renders.next().expect("one render per job")?),
+        });
+    }
     let mut planned = Vec::new();
-    for (run, rendered) in resolved.apps.iter().zip(renders) {
-        let cluster = deploy::connect(&connection, run).await?;
-        let rendered = deploy::for_cluster(&cluster, &resolved.snapshot, run, rendered).await?;
+    let apps = resolved
+        .apps
+        .iter()
+        .zip(clusters)
+        .zip(reused.into_iter().zip(fresh));
+    for ((run, cluster), (reused, fresh)) in apps {
+        let cluster = cluster?;
+        let rendered = match (reused, fresh) {
+            (Some(reused), _) => reused,
+            (None, Some(fresh)) => deploy::for_cluster(&cluster, snapshot, run, fresh).await?,
+            (None, None) => unreachable!("an app is reused or rendered"),
+        };
         let prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
         planned.push(Planned {
             run,

@@ -59,6 +59,8 @@ pub struct Prepared {
     pub fetched: Vec<String>,
     /// The images the render put in place, kept ones marked.
     pub promoted: Vec<crate::images::Promotion>,
+    /// The digest of the render's inputs, recorded with a successful deploy.
+    pub input_digest: Option<String>,
 }
 
 /// Settings the later steps of a run need again.
@@ -106,6 +108,7 @@ pub async fn prepare(
     let chart = rendered.chart.clone();
     let fetched = rendered.fetched.clone();
     let promoted = rendered.promoted.clone();
+    let input_digest = rendered.input_digest.clone();
     let mut api_versions: BTreeSet<String> = rendered
         .manifests
         .iter()
@@ -228,6 +231,7 @@ pub async fn prepare(
         chart,
         fetched,
         promoted,
+        input_digest,
     })
 }
 

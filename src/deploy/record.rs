@@ -109,7 +109,12 @@ pub(super) async fn record(
     if outcome == Outcome::Succeeded {
         let revision = history::next_revision(&inventory.history);
         match snapshot::write(cluster, inventory, revision, &prepared.plan).await {
-            Ok(parts) => entry.snapshot = Some(SnapshotRef { parts }),
+            Ok((parts, sha256)) => {
+                entry.snapshot = Some(SnapshotRef {
+                    parts,
+                    sha256: Some(sha256),
+                })
+            }
             Err(e) => writer.progress.note(&format!(
                 "warning: {e}; a rollback to revision {revision} renders its commit again"
             )),
@@ -179,5 +184,6 @@ fn history_entry(
                 tag: p.tag.clone(),
             })
             .collect(),
+        input_digest: prepared.input_digest.clone(),
     }
 }

@@ -47,6 +47,8 @@ pub fn render_at(
 ///
 /// Images the last successful deploy promoted, and that this run names no tag for, stay
 /// promoted (as Argo CD keeps an Image Updater override): the render is made again with them.
+///
+/// The render carries its input digest, for the history.
 pub async fn for_cluster(
     cluster: &crate::cluster::Cluster,
     snapshot: &Snapshot,
@@ -56,10 +58,39 @@ pub async fn for_cluster(
     if app.restore.is_some() {
         return Ok(first);
     }
-    let keep = kept_promotions(cluster, app).await;
+    let recorded = super::inventory_read::recorded(cluster, app).await;
+    let history = match &recorded {
+        Ok(recorded) => recorded.history.as_slice(),
+        Err(e) => {
+            tracing::info!("no promoted images kept for {}: {e}", app.name);
+            &[]
+        }
+    };
+    let (mut rendered, commit) = match cluster_app(cluster, snapshot, app, history).await? {
+        Some(changed) => {
+            let mut again = render_at(snapshot, &changed)?;
+            again.0.input_digest = input_digest(snapshot, &changed).ok();
+            return Ok(again);
+        }
+        None => first,
+    };
+    rendered.input_digest = input_digest(snapshot, app).ok();
+    Ok((rendered, commit))
+}
+
+/// The app as it renders for its cluster, or `None` when that is the app as it is: a chart
+/// gets the cluster's capabilities, and the promotions of the last successful deploy in
+/// `history` that this run does not replace are kept.
+async fn cluster_app(
+    cluster: &crate::cluster::Cluster,
+    snapshot: &Snapshot,
+    app: &AppRun,
+    history: &[crate::inventory::history::HistoryEntry],
+) -> Result<Option<AppRun>, Error> {
+    let keep = kept_promotions(app, history);
     let chart = is_chart(snapshot, app)?;
     if keep.is_empty() && !chart {
-        return Ok(first);
+        return Ok(None);
     }
     let mut app = app.clone();
     if chart {
@@ -71,20 +102,62 @@ pub async fn for_cluster(
     }
     app.images.extend(keep);
     app.render.images = app.images.clone();
-    render_at(snapshot, &app)
+    Ok(Some(app))
+}
+
+/// The objects the app's last successful deploy applied, when that deploy read the same
+/// inputs as this run would (the same input digest) and its snapshot is whole and unchanged:
+/// rendering again would give the same objects. `None` means render.
+pub async fn reuse(
+    cluster: &crate::cluster::Cluster,
+    snapshot: &Snapshot,
+    app: &AppRun,
+) -> Option<(Rendered, Option<CommitInfo>)> {
+    if app.restore.is_some() {
+        return None;
+    }
+    let recorded = super::inventory_read::recorded(cluster, app).await.ok()?;
+    let last = recorded.history.iter().rev().find(|e| e.succeeded())?;
+    let wanted = last.input_digest.as_ref()?;
+    // Only a snapshot whose digest was recorded can be checked.
+    last.snapshot.as_ref()?.sha256.as_ref()?;
+    let changed = cluster_app(cluster, snapshot, app, &recorded.history)
+        .await
+        .ok()?;
+    let app = changed.as_ref().unwrap_or(app);
+    let digest = input_digest(snapshot, app).ok()?;
+    if digest != *wanted {
+        return None;
+    }
+    let read = super::snapshot::read(cluster, &recorded.secret_resource, &recorded.parent, last);
+    let mut rendered = match read.await {
+        Ok(Some(rendered)) => rendered,
+        Ok(None) => return None,
+        Err(e) => {
+            tracing::warn!(
+                "app {}: {e}; rendering revision {} again",
+                app.name,
+                snapshot.revision_name()
+            );
+            return None;
+        }
+    };
+    rendered.chart = last.chart.clone();
+    rendered.promoted = app.render.images.clone();
+    rendered.input_digest = Some(digest);
+    let opened = opened_at(snapshot, &app.revision).ok()?;
+    let commit = opened.as_ref().unwrap_or(snapshot).commit.clone();
+    tracing::info!(app = %app.name, revision = last.revision, "same inputs as the last successful deploy: its objects, not rendered again");
+    Some((rendered, commit))
 }
 
 /// The promotions of the app's last successful deploy that this run does not replace, each
 /// checked against today's policy (one it now refuses is dropped, with a warning).
-async fn kept_promotions(cluster: &crate::cluster::Cluster, app: &AppRun) -> Vec<Promotion> {
-    let recorded = match super::inventory_read::recorded(cluster, app).await {
-        Ok(recorded) => recorded,
-        Err(e) => {
-            tracing::info!("no promoted images kept for {}: {e}", app.name);
-            return Vec::new();
-        }
-    };
-    let Some(last) = recorded.history.iter().rev().find(|e| e.succeeded()) else {
+fn kept_promotions(
+    app: &AppRun,
+    history: &[crate::inventory::history::HistoryEntry],
+) -> Vec<Promotion> {
+    let Some(last) = history.iter().rev().find(|e| e.succeeded()) else {
         return Vec::new();
     };
     last.promoted

@@ -18,13 +18,14 @@ fn part(parent: &ObjectRef, revision: u64, index: u32) -> ObjectRef {
     }
 }
 
-/// Writes the plan's objects as revision `revision`'s snapshot; returns how many parts.
+/// Writes the plan's objects as revision `revision`'s snapshot; returns how many parts, and
+/// the SHA-256 of their data.
 pub(super) async fn write(
     cluster: &Cluster,
     inventory: &Inventory,
     revision: u64,
     plan: &Plan,
-) -> Result<u32, String> {
+) -> Result<(u32, String), String> {
     // Hooks too: a rollback runs the hooks of the deploy it goes back to.
     let kept: Vec<Kept> = plan
         .entries
@@ -51,7 +52,10 @@ pub(super) async fn write(
             .await
             .map_err(|f| format!("cannot keep what revision {revision} applied in {id}: {f}"))?;
     }
-    Ok(parts.len() as u32)
+    Ok((
+        parts.len() as u32,
+        crate::digest::sha256_hex(&parts.concat()),
+    ))
 }
 
 /// Deletes the snapshot of an entry dropped from the history; a failure only leaves a Secret
@@ -102,6 +106,14 @@ pub async fn read(
             })?;
         parts.push(snapshot::part_data(&secret).map_err(Error::Runtime)?);
     }
+    if let Some(recorded) = &kept.sha256
+        && crate::digest::sha256_hex(&parts.concat()) != *recorded
+    {
+        return Err(Error::Runtime(format!(
+            "the snapshot of revision {} was changed after the deploy wrote it",
+            entry.revision
+        )));
+    }
     let kept = snapshot::decode(&parts).map_err(Error::Runtime)?;
     let manifests = kept
         .into_iter()
@@ -116,5 +128,6 @@ pub async fn read(
         chart: None,
         promoted: Vec::new(),
         fetched: Vec::new(),
+        input_digest: None,
     }))
 }

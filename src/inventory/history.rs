@@ -56,6 +56,10 @@ pub struct HistoryEntry {
     /// later runs that name no tag for them keep them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub promoted: Vec<Promoted>,
+    /// The digest of everything the deploy's render read: a later deploy whose inputs have
+    /// the same digest applies this deploy's snapshot instead of rendering.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_digest: Option<String>,
 }
 
 /// One promoted image of a recorded deploy.
@@ -111,6 +115,9 @@ impl Outcome {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SnapshotRef {
     pub parts: u32,
+    /// SHA-256 of the parts' data, in order: a snapshot that does not match it is not used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 impl HistoryEntry {
@@ -210,6 +217,7 @@ mod tests {
             hooks: Vec::new(),
             chart: None,
             promoted: Vec::new(),
+            input_digest: None,
         }
     }
 

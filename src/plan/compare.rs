@@ -97,6 +97,7 @@ mod tests {
             chart: None,
             promoted: Vec::new(),
             fetched: Vec::new(),
+            input_digest: None,
         }
     }
 

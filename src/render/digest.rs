@@ -36,11 +36,16 @@ pub fn input_digest(snapshot: &Snapshot, spec: &RenderSpec) -> Result<String, Un
         if let Some(outside) = reads.outside {
             return Err(Unknown::Outside(outside));
         }
-        let settings = RenderSpec {
+        let mut settings = RenderSpec {
             tools: Tools::default(),
             more: Vec::new(),
             ..source.clone()
         };
+        // Where a promoted tag came from does not change what renders.
+        for image in &mut settings.images {
+            image.kept_from = None;
+            image.chosen = None;
+        }
         let _ = writeln!(text, "source {i}: {settings:?}");
         for path in &reads.paths {
             let id = snapshot

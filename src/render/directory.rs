@@ -40,6 +40,7 @@ pub fn parse_files(files: &[SourceFile]) -> (Rendered, Vec<Problem>) {
             chart: None,
             promoted: Vec::new(),
             fetched: Vec::new(),
+            input_digest: None,
         },
         problems,
     )

@@ -513,6 +513,7 @@ fn parse_output(chart: &Path, output: &str) -> Result<Rendered, RenderError> {
             chart: None,
             promoted: Vec::new(),
             fetched: Vec::new(),
+            input_digest: None,
         })
     } else {
         Err(RenderError { problems })

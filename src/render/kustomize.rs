@@ -77,6 +77,7 @@ pub fn render(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Render
             chart: None,
             promoted: Vec::new(),
             fetched: Vec::new(),
+            input_digest: None,
         })
     } else {
         Err(RenderError { problems })

@@ -39,4 +39,6 @@ pub struct Rendered {
     pub promoted: Vec<crate::images::Promotion>,
     /// Other git repositories read, as `URL REVISION → COMMIT`.
     pub fetched: Vec<String>,
+    /// The digest of everything the render read (see [`input_digest`]), when known.
+    pub input_digest: Option<String>,
 }

@@ -147,6 +147,7 @@ mod tests {
             hooks: Vec::new(),
             chart: None,
             promoted: Vec::new(),
+            input_digest: None,
         }
     }
 
