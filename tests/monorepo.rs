@@ -407,4 +407,39 @@ fn an_app_whose_inputs_did_not_change_deploys_its_last_objects_without_rendering
     always.push("--render-always");
     app.apply(&always).expect_code(0);
     assert!(!Tools::calls(&tools.take_log()).is_empty());
+
+    // Another helm binary is another input: the chart renders with it.
+    let other = Tools::new();
+    let other_args: Vec<&str> = other.args.iter().map(String::as_str).collect();
+    app.apply(&other_args).expect_code(0);
+    assert!(!Tools::calls(&other.take_log()).is_empty());
+}
+
+/// Two apps with broken input: both are named, before any cluster call (exit 3).
+#[test]
+fn every_app_that_fails_to_render_is_named() {
+    let repo = GitRepo::new();
+    let apps = [
+        application("good", "    path: good\n"),
+        application("first", "    path: first\n"),
+        application("second", "    path: second\n"),
+    ];
+    repo.write("kpush.yaml", apps.concat())
+        .write("good/cm.yaml", configmap("good", "1"))
+        .write("first/cm.yaml", "kind: ConfigMap\nmetadata: [\n")
+        .write("second/cm.yaml", "kind: ConfigMap\nmetadata: {name: [\n")
+        .commit("two broken apps");
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = common::unreachable_kubeconfig(dir.path());
+    for args in [
+        vec!["render"],
+        vec!["--kubeconfig", &kubeconfig, "diff"],
+        vec!["--kubeconfig", &kubeconfig, "apply"],
+    ] {
+        let run = kpush(repo.path(), &args);
+        run.expect_code(3);
+        for file in ["first/cm.yaml", "second/cm.yaml"] {
+            assert!(run.stderr.contains(file), "{args:?}: {}", run.stderr);
+        }
+    }
 }

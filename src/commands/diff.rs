@@ -154,7 +154,7 @@ fn offline(
             jobs.push((1, &old.as_ref().expect("found in it").apps[j]));
         }
     }
-    let mut rendered = deploy::render_many(&snapshots, &jobs).into_iter();
+    let mut rendered = deploy::all_rendered(deploy::render_many(&snapshots, &jobs))?.into_iter();
     let mut reports = Vec::new();
     let revision = new.snapshot.commit.as_ref().map(|c| c.sha.clone());
     for (name, same) in names.iter().zip(same) {
@@ -179,14 +179,12 @@ fn offline(
             );
             continue;
         }
-        let mut side = |run: Option<&deploy::AppRun>| -> Result<Rendered, Error> {
-            match run {
-                Some(_) => Ok(rendered.next().expect("one render per job")?.0),
-                None => Ok(Rendered::default()),
-            }
+        let mut side = |run: Option<&deploy::AppRun>| match run {
+            Some(_) => rendered.next().expect("one render per job").0,
+            None => Rendered::default(),
         };
-        let after = side(new_run)?;
-        let before = side(old_run)?;
+        let after = side(new_run);
+        let before = side(old_run);
         let sensitive = new_run
             .map(|a| a.sensitive_paths.clone())
             .unwrap_or_default();

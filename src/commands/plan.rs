@@ -1,14 +1,18 @@
 //! What `diff` and `apply` share: every app rendered, then connected and planned, each plan
 //! printed as it is ready.
 
+use futures::{StreamExt, TryStreamExt};
+
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
 use crate::deploy::{self, AppRun, PrepareOptions, Prepared};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::plan::{Declared, Plan, keep_moving};
+use crate::render::Rendered;
 use crate::report::{AppId, AppReport, Stream};
 use crate::settings::{self, Resolved};
+use crate::source::CommitInfo;
 
 /// One app, planned against its cluster.
 pub(super) struct Planned<'a> {
@@ -108,8 +112,23 @@ pub(super) async fn plan_one<'a>(
     Ok(planned)
 }
 
+/// An app's context and destination server: apps with the same share a connection.
+type Destination = (Option<String>, Option<String>);
+
+/// An app's objects: its last successful deploy's, or rendered without a cluster.
+enum Objects {
+    Reused((Rendered, Option<CommitInfo>)),
+    Rendered((Rendered, Option<CommitInfo>)),
+}
+
+/// How many apps are planned at once: each sends up to `--concurrency` requests itself.
+fn apps_at_once(options: &PrepareOptions) -> usize {
+    (options.concurrency / 4).max(1)
+}
+
 /// Renders every app whose inputs differ from its last successful deploy (the others reuse
-/// that deploy's objects), all before any write or plan, then plans each and streams its plan.
+/// that deploy's objects), all before any write or plan, then plans them a few at a time and
+/// streams the plans in the order of the definitions.
 /// Broken input stops the run with exit 3 before the first plan: the reads that find the last
 /// deploys come first, and a cluster they cannot reach only means every app renders.
 pub(super) async fn plan_all<'a>(
@@ -121,16 +140,33 @@ pub(super) async fn plan_all<'a>(
 ) -> Result<Vec<Planned<'a>>, Error> {
     let connection = settings::connection(global);
     let snapshot = &resolved.snapshot;
+    // Apps of one cluster share its connection, and what it learnt about the server.
+    let mut connected: Vec<(Destination, Cluster)> = Vec::new();
     let mut clusters = Vec::new();
-    let mut reused = Vec::new();
     for run in &resolved.apps {
-        let cluster = deploy::connect(&connection, run).await;
-        reused.push(match &cluster {
-            Ok(cluster) if !render_always => deploy::reuse(cluster, snapshot, run).await,
-            _ => None,
-        });
+        let key = (run.context.clone(), run.server.clone());
+        let cluster = match connected.iter().find(|(k, _)| *k == key) {
+            Some((_, cluster)) => Ok(cluster.clone()),
+            None => deploy::connect(&connection, run).await,
+        };
+        if let Ok(cluster) = &cluster
+            && !connected.iter().any(|(k, _)| *k == key)
+        {
+            connected.push((key, cluster.clone()));
+        }
         clusters.push(cluster);
     }
+    let at_once = apps_at_once(&options);
+    let reused: Vec<_> = futures::stream::iter(resolved.apps.iter().zip(&clusters))
+        .map(|(run, cluster)| async move {
+            match cluster {
+                Ok(cluster) if !render_always => deploy::reuse(cluster, snapshot, run).await,
+                _ => None,
+            }
+        })
+        .buffered(at_once)
+        .collect()
+        .await;
     let jobs: Vec<(usize, &AppRun)> = resolved
         .apps
         .iter()
@@ -138,34 +174,37 @@ pub(super) async fn plan_all<'a>(
         .filter(|(_, reused)| reused.is_none())
         .map(|(run, _)| (0, run))
         .collect();
-    let mut renders = deploy::render_many(&[snapshot], &jobs).into_iter();
-    let mut fresh = Vec::new();
-    for reused in &reused {
-        fresh.push(match reused {
-            Some(_) => None,
-            None => Some(renders.next().expect("one render per job")?),
-        });
-    }
-    let mut planned = Vec::new();
-    let apps = resolved
-        .apps
-        .iter()
-        .zip(clusters)
-        .zip(reused.into_iter().zip(fresh));
-    for ((run, cluster), (reused, fresh)) in apps {
-        let cluster = cluster?;
-        let rendered = match (reused, fresh) {
-            (Some(reused), _) => reused,
-            (None, Some(fresh)) => deploy::for_cluster(&cluster, snapshot, run, fresh).await?,
-            (None, None) => unreachable!("an app is reused or rendered"),
-        };
-        let prepared = deploy::prepare(&cluster, run, rendered, options.clone()).await?;
-        planned.push(Planned {
-            run,
-            cluster,
-            prepared,
-        });
-    }
+    let mut renders = deploy::all_rendered(deploy::render_many(&[snapshot], &jobs))?.into_iter();
+    let rendered: Vec<_> = reused
+        .into_iter()
+        .map(|reused| match reused {
+            Some(objects) => Objects::Reused(objects),
+            None => Objects::Rendered(renders.next().expect("one render per job")),
+        })
+        .collect();
+    let apps = resolved.apps.iter().zip(clusters).zip(rendered);
+    let mut planned: Vec<Planned<'a>> = futures::stream::iter(apps)
+        .map(|((run, cluster), rendered)| {
+            let options = options.clone();
+            async move {
+                let cluster = cluster?;
+                let rendered = match rendered {
+                    Objects::Reused(objects) => objects,
+                    Objects::Rendered(first) => {
+                        deploy::for_cluster(&cluster, snapshot, run, first).await?
+                    }
+                };
+                let prepared = deploy::prepare(&cluster, run, rendered, options).await?;
+                Ok::<_, Error>(Planned {
+                    run,
+                    cluster,
+                    prepared,
+                })
+            }
+        })
+        .buffered(at_once)
+        .try_collect()
+        .await?;
     let mut plans: Vec<(&str, &mut Plan)> = planned
         .iter_mut()
         .map(|p| (p.run.name.as_str(), &mut p.prepared.plan))

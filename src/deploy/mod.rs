@@ -45,7 +45,9 @@ pub use inventory_read::{Inventory, Recorded, recorded};
 pub use inventory_write::ParentRecord;
 pub use lock::{Locked, lock};
 pub use prepare::{PrepareOptions, Prepared, RunOptions, prepare};
-pub use render::{for_cluster, input_digest, render, render_all, render_at, render_many, reuse};
+pub use render::{
+    all_rendered, for_cluster, input_digest, render, render_all, render_at, render_many, reuse,
+};
 pub use write::{WriteOptions, Written, check_health, dry_run, health_status, to_write, write};
 
 /// Where the engine reports progress while it runs (stderr lines in the CLI).

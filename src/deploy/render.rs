@@ -254,7 +254,28 @@ pub fn render_all(
     apps: &[AppRun],
 ) -> Result<Vec<(Rendered, Option<CommitInfo>)>, Error> {
     let jobs: Vec<(usize, &AppRun)> = apps.iter().map(|app| (0, app)).collect();
-    render_many(&[snapshot], &jobs).into_iter().collect()
+    all_rendered(render_many(&[snapshot], &jobs))
+}
+
+/// Every render, or the problems of every app that failed to render together (one app's
+/// broken input does not hide another's); any other failure as it is.
+pub fn all_rendered(results: Vec<AppRender>) -> Result<Vec<(Rendered, Option<CommitInfo>)>, Error> {
+    let mut rendered = Vec::new();
+    let mut problems: Option<crate::input::RenderError> = None;
+    for result in results {
+        match result {
+            Ok(ok) => rendered.push(ok),
+            Err(Error::Render(e)) => match &mut problems {
+                Some(all) => all.problems.extend(e.problems),
+                None => problems = Some(e),
+            },
+            Err(other) => return Err(other),
+        }
+    }
+    match problems {
+        Some(problems) => Err(Error::Render(problems)),
+        None => Ok(rendered),
+    }
 }
 
 /// The app's input digest at its revision, or why it has none (a restored deploy renders
