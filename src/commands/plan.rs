@@ -5,7 +5,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
-use crate::deploy::{self, AppRun, PrepareOptions, Prepared};
+use crate::deploy::{self, AppRun, ForCluster, PrepareOptions, Prepared};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::plan::{Declared, Plan, keep_moving};
@@ -115,10 +115,13 @@ pub(super) async fn plan_one<'a>(
 /// An app's context and destination server: apps with the same share a connection.
 type Destination = (Option<String>, Option<String>);
 
-/// An app's objects: its last successful deploy's, or rendered without a cluster.
-enum Objects {
-    Reused((Rendered, Option<CommitInfo>)),
-    Rendered((Rendered, Option<CommitInfo>)),
+/// What an app needs before its plan: its last deploy's objects, a render of the app as it
+/// renders for its cluster, or (the cluster could not say) a render that only checks its
+/// input before the failure is reported.
+enum Step {
+    Reused(Box<(Rendered, Option<CommitInfo>)>),
+    Render(Box<AppRun>),
+    Failed(Error),
 }
 
 /// How many apps are planned at once: each sends up to `--concurrency` requests itself.
@@ -127,7 +130,7 @@ fn apps_at_once(options: &PrepareOptions) -> usize {
 }
 
 /// Renders every app whose inputs differ from its last successful deploy (the others reuse
-/// that deploy's objects), all before any write or plan, then plans them a few at a time and
+/// that deploy's objects), each as it renders for its cluster, all before any write or plan, then plans them a few at a time and
 /// streams the plans in the order of the definitions.
 /// Broken input stops the run with exit 3 before the first plan: the reads that find the last
 /// deploys come first, and a cluster they cannot reach only means every app renders.
@@ -157,44 +160,53 @@ pub(super) async fn plan_all<'a>(
         clusters.push(cluster);
     }
     let at_once = apps_at_once(&options);
-    let reused: Vec<_> = futures::stream::iter(resolved.apps.iter().zip(&clusters))
+    let steps: Vec<Step> = futures::stream::iter(resolved.apps.iter().zip(&clusters))
         .map(|(run, cluster)| async move {
-            match cluster {
-                Ok(cluster) if !render_always => deploy::reuse(cluster, snapshot, run).await,
-                _ => None,
+            let Ok(cluster) = cluster else {
+                // Rendered all the same: broken input is reported before the connection.
+                return Step::Render(Box::new(run.clone()));
+            };
+            match deploy::plan_for_cluster(cluster, snapshot, run, !render_always).await {
+                Ok(ForCluster::Reused(objects)) => Step::Reused(objects),
+                Ok(ForCluster::Render(app)) => Step::Render(app),
+                Err(e) => Step::Failed(e),
             }
         })
         .buffered(at_once)
         .collect()
         .await;
-    let jobs: Vec<(usize, &AppRun)> = resolved
-        .apps
+    let jobs: Vec<(usize, &AppRun)> = steps
         .iter()
-        .zip(&reused)
-        .filter(|(_, reused)| reused.is_none())
-        .map(|(run, _)| (0, run))
-        .collect();
-    let mut renders = deploy::all_rendered(deploy::render_many(&[snapshot], &jobs))?.into_iter();
-    let rendered: Vec<_> = reused
-        .into_iter()
-        .map(|reused| match reused {
-            Some(objects) => Objects::Reused(objects),
-            None => Objects::Rendered(renders.next().expect("one render per job")),
+        .zip(&resolved.apps)
+        .filter_map(|(step, run)| match step {
+            Step::Reused(_) => None,
+            Step::Render(app) => Some((0, &**app)),
+            Step::Failed(_) => Some((0, run)),
         })
         .collect();
-    let apps = resolved.apps.iter().zip(clusters).zip(rendered);
+    let mut renders = deploy::all_rendered(deploy::render_many(&[snapshot], &jobs))?.into_iter();
+    let mut objects = Vec::new();
+    for step in steps {
+        objects.push(match step {
+            Step::Reused(objects) => Ok(*objects),
+            Step::Render(app) => {
+                let mut rendered = renders.next().expect("one render per job");
+                rendered.0.input_digest = deploy::input_digest(snapshot, &app).ok();
+                Ok(rendered)
+            }
+            Step::Failed(e) => {
+                renders.next();
+                Err(e)
+            }
+        });
+    }
+    let apps = resolved.apps.iter().zip(clusters).zip(objects);
     let mut planned: Vec<Planned<'a>> = futures::stream::iter(apps)
-        .map(|((run, cluster), rendered)| {
+        .map(|((run, cluster), objects)| {
             let options = options.clone();
             async move {
                 let cluster = cluster?;
-                let rendered = match rendered {
-                    Objects::Reused(objects) => objects,
-                    Objects::Rendered(first) => {
-                        deploy::for_cluster(&cluster, snapshot, run, first).await?
-                    }
-                };
-                let prepared = deploy::prepare(&cluster, run, rendered, options).await?;
+                let prepared = deploy::prepare(&cluster, run, objects?, options).await?;
                 Ok::<_, Error>(Planned {
                     run,
                     cluster,

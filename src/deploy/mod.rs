@@ -46,7 +46,8 @@ pub use inventory_write::ParentRecord;
 pub use lock::{Locked, lock};
 pub use prepare::{PrepareOptions, Prepared, RunOptions, prepare};
 pub use render::{
-    all_rendered, for_cluster, input_digest, render, render_all, render_at, render_many, reuse,
+    ForCluster, all_rendered, for_cluster, input_digest, plan_for_cluster, render, render_all,
+    render_at, render_many,
 };
 pub use write::{WriteOptions, Written, check_health, dry_run, health_status, to_write, write};
 

@@ -105,26 +105,59 @@ async fn cluster_app(
     Ok(Some(app))
 }
 
-/// The objects the app's last successful deploy applied, when that deploy read the same
-/// inputs as this run would (the same input digest) and its snapshot is whole and unchanged:
-/// rendering again would give the same objects. `None` means render.
-pub async fn reuse(
+/// What a run against a cluster does for an app before planning it.
+pub enum ForCluster {
+    /// The objects the app's last successful deploy applied: that deploy read the same inputs
+    /// (the same input digest) and its snapshot is whole and unchanged, so rendering again
+    /// would give the same objects.
+    Reused(Box<(Rendered, Option<CommitInfo>)>),
+    /// Render this: the app as it renders for its cluster (see [`for_cluster`]).
+    Render(Box<AppRun>),
+}
+
+/// Whether the app can reuse its last successful deploy's objects (never when `reuse` is
+/// false), else the app to render for its cluster, so that a chart renders once, with the
+/// cluster's capabilities.
+pub async fn plan_for_cluster(
     cluster: &crate::cluster::Cluster,
     snapshot: &Snapshot,
     app: &AppRun,
-) -> Option<(Rendered, Option<CommitInfo>)> {
+    reuse: bool,
+) -> Result<ForCluster, Error> {
     if app.restore.is_some() {
-        return None;
+        return Ok(ForCluster::Render(Box::new(app.clone())));
     }
-    let recorded = super::inventory_read::recorded(cluster, app).await.ok()?;
+    let recorded = match super::inventory_read::recorded(cluster, app).await {
+        Ok(recorded) => Some(recorded),
+        Err(e) => {
+            tracing::info!("no promoted images kept for {}: {e}", app.name);
+            None
+        }
+    };
+    let history = recorded.as_ref().map_or(&[][..], |r| r.history.as_slice());
+    let app = match cluster_app(cluster, snapshot, app, history).await? {
+        Some(changed) => changed,
+        None => app.clone(),
+    };
+    if let (true, Some(recorded)) = (reuse, &recorded)
+        && let Some(objects) = reused(cluster, snapshot, &app, recorded).await
+    {
+        return Ok(ForCluster::Reused(Box::new(objects)));
+    }
+    Ok(ForCluster::Render(Box::new(app)))
+}
+
+/// The last successful deploy's objects, when its recorded input digest is the app's.
+async fn reused(
+    cluster: &crate::cluster::Cluster,
+    snapshot: &Snapshot,
+    app: &AppRun,
+    recorded: &super::inventory_read::Recorded,
+) -> Option<(Rendered, Option<CommitInfo>)> {
     let last = recorded.history.iter().rev().find(|e| e.succeeded())?;
     let wanted = last.input_digest.as_ref()?;
     // Only a snapshot whose digest was recorded can be checked.
     last.snapshot.as_ref()?.sha256.as_ref()?;
-    let changed = cluster_app(cluster, snapshot, app, &recorded.history)
-        .await
-        .ok()?;
-    let app = changed.as_ref().unwrap_or(app);
     let digest = input_digest(snapshot, app).ok()?;
     if digest != *wanted {
         return None;

@@ -109,25 +109,138 @@ pub fn inside(dir: &Path, relative: &str) -> Option<PathBuf> {
     if relative.is_absolute() {
         return None;
     }
-    let mut out = PathBuf::new();
-    for part in dir.join(relative).components() {
-        match part {
-            Component::ParentDir => {
-                if !out.pop() {
-                    return None;
-                }
-            }
-            Component::CurDir => {}
-            Component::Normal(p) => out.push(p),
-            _ => return None,
-        }
-    }
-    Some(out)
+    crate::source::inside_repository(&dir.join(relative))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::{SourceRequest, WORKTREE};
+
+    /// What `spec` reads in a working tree of `files`.
+    fn reads_of(files: &[(&str, &str)], spec: RenderSpec) -> Reads {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let snapshot = Snapshot::open(&SourceRequest {
+            path: Path::new("."),
+            revision: WORKTREE,
+            repo: Some(dir.path()),
+            trust_repo_owner: false,
+        })
+        .unwrap();
+        of_source(&snapshot, &spec).unwrap()
+    }
+
+    fn at(path: &str) -> RenderSpec {
+        RenderSpec {
+            app: "app".into(),
+            path: path.into(),
+            ..RenderSpec::default()
+        }
+    }
+
+    fn paths(reads: &Reads) -> Vec<&str> {
+        reads.paths.iter().map(|p| p.to_str().unwrap()).collect()
+    }
+
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n";
+
+    #[test]
+    fn a_kustomization_reads_what_its_kustomizations_name() {
+        let files = [
+            (
+                "shop/overlays/prod/kustomization.yaml",
+                "resources: [../../base]\ncomponents: [../../components/eu]\npatches: [{path: patch.yaml}]\nconfigMapGenerator: [{name: c, files: [app.conf=../../../shared/app.conf]}]\n",
+            ),
+            ("shop/overlays/prod/patch.yaml", CM),
+            (
+                "shop/base/kustomization.yaml",
+                "resources: [cm.yaml, ../../common]\n",
+            ),
+            ("shop/base/cm.yaml", CM),
+            ("common/kustomization.yaml", "resources: [cm.yaml]\n"),
+            ("common/cm.yaml", CM),
+            ("shop/components/eu/kustomization.yaml", "kind: Component\n"),
+            ("shared/app.conf", "x=1\n"),
+            ("unrelated/cm.yaml", CM),
+        ];
+        let reads = reads_of(&files, at("shop/overlays/prod"));
+        assert_eq!(
+            paths(&reads),
+            [
+                "common",
+                "shared/app.conf",
+                "shop/base",
+                "shop/components/eu",
+                "shop/overlays/prod"
+            ]
+        );
+        assert_eq!(reads.outside, None);
+
+        let remote = [(
+            "app/kustomization.yaml",
+            "resources: [https://github.com/org/repo//deploy?ref=v1]\n",
+        )];
+        let reads = reads_of(&remote, at("app"));
+        assert!(
+            reads
+                .outside
+                .unwrap()
+                .contains("https://github.com/org/repo")
+        );
+    }
+
+    #[test]
+    fn a_chart_reads_its_values_files_and_local_dependencies() {
+        let chart = "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - {name: lib, version: 0.1.0, repository: 'file://../lib'}\n";
+        let files = [
+            ("charts/web/Chart.yaml", chart),
+            ("charts/web/templates/cm.yaml", CM),
+            (
+                "charts/lib/Chart.yaml",
+                "apiVersion: v2\nname: lib\nversion: 0.1.0\n",
+            ),
+            ("values/web.yaml", "a: 1\n"),
+            ("files/banner.txt", "hello\n"),
+            ("unrelated/cm.yaml", CM),
+        ];
+        let mut spec = at("charts/web");
+        spec.helm.value_files = vec!["../../values/web.yaml".into()];
+        spec.helm.file_parameters = vec![("banner".into(), "../../files/banner.txt".into())];
+        let reads = reads_of(&files, spec);
+        assert_eq!(
+            paths(&reads),
+            [
+                "charts/lib",
+                "charts/web",
+                "files/banner.txt",
+                "values/web.yaml"
+            ]
+        );
+        assert_eq!(reads.outside, None);
+
+        // A dependency from a repository is pinned only by a committed `Chart.lock`.
+        let fetched = "apiVersion: v2\nname: web\nversion: 0.1.0\ndependencies:\n  - {name: redis, version: '^18', repository: 'https://charts.example'}\n";
+        let reads = reads_of(&[("web/Chart.yaml", fetched)], at("web"));
+        assert!(reads.outside.unwrap().contains("redis"));
+        let locked = [
+            ("web/Chart.yaml", fetched),
+            ("web/Chart.lock", "dependencies: []\n"),
+        ];
+        assert_eq!(reads_of(&locked, at("web")).outside, None);
+    }
+
+    #[test]
+    fn templates_read_the_whole_commit_and_plain_files_their_directory() {
+        let plain = reads_of(&[("app/cm.yaml", CM), ("other/cm.yaml", CM)], at("app"));
+        assert_eq!(paths(&plain), ["app"]);
+        let templated = reads_of(&[("app/cm.yaml.j2", CM), ("other/cm.yaml", CM)], at("app"));
+        assert_eq!(paths(&templated), [""]);
+    }
 
     #[test]
     fn paths_inside_others_are_dropped() {

@@ -4,6 +4,7 @@
 pub mod charts;
 mod git;
 mod paths;
+pub use paths::inside_repository;
 pub mod remote;
 mod snapshot;
 mod tree;

@@ -44,6 +44,21 @@ pub fn current_dir() -> Result<PathBuf, SourceError> {
     Ok(cwd.canonicalize().unwrap_or(cwd))
 }
 
+/// A repository-relative `path` without `.` and `..`, or `None` when it is absolute or climbs
+/// out of the repository.
+pub fn inside_repository(path: &Path) -> Option<PathBuf> {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            std::path::Component::Normal(c) => out.push(c),
+            std::path::Component::CurDir => {}
+            std::path::Component::ParentDir if out.pop() => {}
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

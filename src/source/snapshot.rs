@@ -1,7 +1,7 @@
 //! One revision of the repository, read-only: a commit's tree, or the working tree on disk.
 //! Every later stage reads files through it, so nothing sees uncommitted changes by accident.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 use super::tree::{Backend, EntryKind, Opened};
 use super::{CommitInfo, Revision, SourceError, SourceFile, SourceRequest, WORKTREE, git, paths};
@@ -64,7 +64,7 @@ impl Snapshot {
     /// `path` without `.` and `..`, or an error when it leaves the repository. Every read goes
     /// through here, so a path from an app definition cannot reach other files on disk.
     fn contained(&self, path: &Path) -> Result<PathBuf, SourceError> {
-        inside_repository(path).ok_or_else(|| SourceError::OutsideRepository {
+        paths::inside_repository(path).ok_or_else(|| SourceError::OutsideRepository {
             path: path.to_path_buf(),
             repo: self.root.clone(),
         })
@@ -175,7 +175,7 @@ impl Snapshot {
         let Snapshot { backend, root, .. } = opened;
         let backend = std::sync::Mutex::new(backend);
         Ok(move |path: &Path| {
-            let path = inside_repository(path)?;
+            let path = paths::inside_repository(path)?;
             match &*backend.lock().ok()? {
                 Backend::Git { repo, tree } => git::read(repo, *tree, &path).ok().flatten(),
                 Backend::Disk => super::worktree::read(&root, &path).ok().flatten(),
@@ -306,18 +306,4 @@ fn write_file(dir: &Path, file: &SourceFile) -> Result<(), SourceError> {
         std::fs::create_dir_all(parent).map_err(io)?;
     }
     std::fs::write(&target, &file.bytes).map_err(io)
-}
-
-/// `path` without `.` and `..`, or `None` when it leaves the repository.
-fn inside_repository(path: &Path) -> Option<PathBuf> {
-    let mut out = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(c) => out.push(c),
-            Component::CurDir => {}
-            Component::ParentDir if out.pop() => {}
-            _ => return None,
-        }
-    }
-    Some(out)
 }
