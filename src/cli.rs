@@ -61,7 +61,7 @@ pub struct GlobalArgs {
 
     /// Read a repository owned by another user (CI containers often check out as another uid);
     /// the same trust as git's `safe.directory`.
-    #[arg(long, global = true, env = "KPUSH_TRUST_REPO_OWNER")]
+    #[arg(long, global = true, env = "KPUSH_TRUST_REPO_OWNER", value_parser = boolish())]
     pub trust_repo_owner: bool,
 
     /// Output format.
@@ -75,6 +75,12 @@ pub struct GlobalArgs {
     /// No colours (also when NO_COLOR is set or stdout is not a terminal).
     #[arg(long, global = true)]
     pub no_color: bool,
+}
+
+/// A switch that an environment variable may also turn on: `1`, `true`, `yes` or `on` (and
+/// `0`, `false`, `no`, `off`), as CI variables are usually written.
+fn boolish() -> clap::builder::BoolishValueParser {
+    clap::builder::BoolishValueParser::new()
 }
 
 /// `--output`: the formats that can go to stdout.
@@ -177,7 +183,7 @@ pub struct SourceArgs {
     /// Render charts from repositories and registries from the cache only
     /// (`$KPUSH_CACHE_DIR/charts`, default `~/.cache/kpush/charts`); a chart that is not there
     /// is an error instead of a download.
-    #[arg(long, env = "KPUSH_OFFLINE")]
+    #[arg(long, env = "KPUSH_OFFLINE", value_parser = boolish())]
     pub offline: bool,
 
     /// The binary for kustomizations: `kustomize` (runs `kustomize build`) or `kubectl` (runs
@@ -222,7 +228,7 @@ pub struct TargetArgs {
     /// filtered by `allow-tags`/`ignore-tags`: Argo CD Image Updater, run by the pipeline.
     /// Credentials: the policy's pull-secret `env:VARIABLE`, DOCKER_AUTH_CONFIG, or the docker
     /// config file.
-    #[arg(long, env = "KPUSH_UPDATE_IMAGES")]
+    #[arg(long, env = "KPUSH_UPDATE_IMAGES", value_parser = boolish())]
     pub update_images: bool,
 
     /// Take over objects that belong to another ApplySet, a Helm release or Argo CD.
@@ -255,7 +261,7 @@ pub struct TargetArgs {
     /// definition, values, images and renderers) are those of its last successful deploy is
     /// not rendered again: that deploy's recorded objects, checked against their digest, are
     /// planned against the cluster instead.
-    #[arg(long, env = "KPUSH_RENDER_ALWAYS")]
+    #[arg(long, env = "KPUSH_RENDER_ALWAYS", value_parser = boolish())]
     pub render_always: bool,
 
     /// Also write the run's report to a file (repeatable): `json:PATH`, `markdown:PATH`,

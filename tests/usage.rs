@@ -54,3 +54,36 @@ fn bad_flags_missing_values_and_conflicts_exit_3() {
         assert!(!run.stdout.is_empty(), "{args:?}");
     }
 }
+
+/// Switches set from CI variables read the ways those are written (`1`, `true`, `yes`); a
+/// value that is none of them is refused, not read as off.
+#[test]
+fn switches_read_ci_variables_as_they_are_written() {
+    let repo = GitRepo::new();
+    repo.write("app/cm.yaml", common::configmap("a", "1"))
+        .commit("app");
+    for (name, value) in [
+        ("KPUSH_TRUST_REPO_OWNER", "1"),
+        ("KPUSH_OFFLINE", "yes"),
+        ("KPUSH_RENDER_ALWAYS", "true"),
+        ("KPUSH_UPDATE_IMAGES", "0"),
+    ] {
+        let run = common::kpush_env(
+            repo.path(),
+            &["diff", "app", "--from", "HEAD", "--to", "HEAD"],
+            &[(name, value)],
+        );
+        run.expect_code(0);
+    }
+    let run = common::kpush_env(
+        repo.path(),
+        &["diff", "app", "--from", "HEAD", "--to", "HEAD"],
+        &[("KPUSH_OFFLINE", "maybe")],
+    );
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("KPUSH_OFFLINE") || run.stderr.contains("--offline"),
+        "{}",
+        run.stderr
+    );
+}

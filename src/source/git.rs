@@ -14,6 +14,7 @@ const SYMLINK: i32 = 0o120000;
 pub fn open_repo(
     request: &SourceRequest<'_>,
 ) -> Result<(Repository, PathBuf, PathBuf), SourceError> {
+    cache_trees();
     if request.trust_repo_owner {
         // SAFETY: a process-wide libgit2 option, set before any repository is opened.
         unsafe { git2::opts::set_verify_owner_validation(false)? };
@@ -45,6 +46,18 @@ pub fn open_repo(
         cwd
     };
     Ok((repo, root, base))
+}
+
+/// libgit2 keeps only trees under 4 KiB in its object cache; a directory of a few hundred apps
+/// is larger, and every path looked up under it would be read and inflated again.
+fn cache_trees() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a process-wide libgit2 option, set once, before this process reads objects.
+        if let Err(e) = unsafe { git2::opts::set_cache_object_limit(ObjectType::Tree, 1 << 20) } {
+            tracing::debug!("cannot raise libgit2's tree cache limit: {e}");
+        }
+    });
 }
 
 pub fn open_snapshot(request: &SourceRequest<'_>) -> Result<Opened, SourceError> {
