@@ -123,3 +123,59 @@ spec:
             .is_some()
     );
 }
+
+/// One app that cannot be planned (its destination server is in no kubeconfig context) does not
+/// hide the other's plan from `diff`; the exit code is the worst of them. `apply` stops before
+/// writing anything.
+#[test]
+fn diff_reports_every_app_when_one_cannot_be_planned() {
+    let cluster = cluster();
+    let ns = unique("kp-partial");
+    let _ns = cluster.cleanup("namespace", &ns);
+    cluster
+        .kubectl(&["create", "namespace", &ns])
+        .expect_code(0);
+    let app = |name: &str, server: &str| {
+        format!(
+            "apiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata: {{name: {name}}}\nspec:\n  source: {{path: {name}}}\n  destination: {{server: '{server}', namespace: {ns}}}\n---\n"
+        )
+    };
+    let repo = GitRepo::new();
+    repo.write(
+        "kpush.yaml",
+        [
+            app("elsewhere", "https://nowhere.kpush.test:6443"),
+            app("here", "https://kubernetes.default.svc"),
+        ]
+        .concat(),
+    )
+    .write("elsewhere/cm.yaml", configmap("elsewhere", "1"))
+    .write("here/cm.yaml", configmap("here", "1"))
+    .commit("two apps");
+
+    let run = cluster.kpush(repo.path(), &["diff", "--exit-code"]);
+    assert!(run.stdout.contains("+ v1 ConfigMap here"), "{}", run.all());
+    assert!(run.stderr.contains("nowhere.kpush.test"), "{}", run.all());
+    let code = run.code;
+    assert!(
+        code != 0 && code != 2,
+        "the worst status, not changes: {}",
+        run.all()
+    );
+
+    let json = cluster.kpush(repo.path(), &["diff", "-o", "json"]);
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let apps = doc["apps"].as_array().unwrap();
+    assert!(
+        apps[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("nowhere.kpush.test")
+    );
+    assert_eq!(apps[1]["counts"]["create"], 1);
+    assert_eq!(doc["exit_code"], code);
+
+    let applied = cluster.kpush(repo.path(), &["apply"]);
+    assert_eq!(applied.code, code, "{}", applied.all());
+    assert!(cluster.get("cm", Some(&ns), "here").is_none());
+}

@@ -67,8 +67,12 @@ pub async fn apply_resolved(
         resolved,
         &stream,
         args.target.render_always,
+        false,
     )
-    .await?;
+    .await?
+    .into_iter()
+    .collect::<Result<Vec<_>, _>>()
+    .map_err(|failed| failed.error)?;
     if let Some(worst) = planned
         .iter()
         .filter_map(|p| p.prepared.plan.error_class())

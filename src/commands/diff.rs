@@ -48,11 +48,16 @@ async fn against_cluster(
         &resolved,
         &stream,
         args.target.render_always,
+        true,
     )
     .await?;
     let reports: Vec<AppReport> = planned
         .into_iter()
         .map(|p| {
+            let p = match p {
+                Ok(p) => p,
+                Err(failed) => return failed.report(),
+            };
             let plan = &p.prepared.plan;
             let status = if let Some(class) = plan.error_class() {
                 class.exit_status()

@@ -1,7 +1,7 @@
 //! What `diff` and `apply` share: every app rendered, then connected and planned, each plan
 //! printed as it is ready.
 
-use futures::{StreamExt, TryStreamExt};
+use futures::StreamExt;
 
 use crate::cli::GlobalArgs;
 use crate::cluster::Cluster;
@@ -43,6 +43,27 @@ impl Planned<'_> {
         report.kept_images = kept;
         report.updated_images = updated_images(self.run);
         report
+    }
+}
+
+/// An app that could not be planned (`diff` goes on with the others).
+pub(super) struct Failed<'a> {
+    pub run: &'a AppRun,
+    pub error: Error,
+}
+
+impl Failed<'_> {
+    pub fn id(&self) -> AppId {
+        AppId {
+            app: self.run.name.clone(),
+            env: self.run.env.clone(),
+            namespace: self.run.namespace.clone().unwrap_or_default(),
+        }
+    }
+
+    pub fn report(self) -> AppReport {
+        let status = self.error.exit_status();
+        AppReport::new(self.id(), None, Plan::default(), status).with_error(self.error.to_string())
     }
 }
 
@@ -140,7 +161,8 @@ pub(super) async fn plan_all<'a>(
     resolved: &'a Resolved,
     stream: &Stream,
     render_always: bool,
-) -> Result<Vec<Planned<'a>>, Error> {
+    keep_going: bool,
+) -> Result<Vec<Result<Planned<'a>, Failed<'a>>>, Error> {
     let connection = settings::connection(global);
     let snapshot = &resolved.snapshot;
     // Apps of one cluster share its connection, and what it learnt about the server.
@@ -201,28 +223,44 @@ pub(super) async fn plan_all<'a>(
         });
     }
     let apps = resolved.apps.iter().zip(clusters).zip(objects);
-    let mut planned: Vec<Planned<'a>> = futures::stream::iter(apps)
+    let mut planned: Vec<Result<Planned<'a>, Failed<'a>>> = futures::stream::iter(apps)
         .map(|((run, cluster), objects)| {
             let options = options.clone();
             async move {
-                let cluster = cluster?;
-                let prepared = deploy::prepare(&cluster, run, objects?, options).await?;
-                Ok::<_, Error>(Planned {
-                    run,
-                    cluster,
-                    prepared,
-                })
+                let plan = async {
+                    let cluster = cluster?;
+                    let prepared = deploy::prepare(&cluster, run, objects?, options).await?;
+                    Ok::<_, Error>(Planned {
+                        run,
+                        cluster,
+                        prepared,
+                    })
+                };
+                plan.await.map_err(|error| Failed { run, error })
             }
         })
         .buffered(at_once)
-        .try_collect()
-        .await?;
+        .collect()
+        .await;
+    // Without `keep_going` (apply), the first app that cannot be planned stops the run
+    // before any plan is shown.
+    if !keep_going && let Some(i) = planned.iter().position(Result::is_err) {
+        return Err(planned.swap_remove(i).err().expect("an error").error);
+    }
     let mut plans: Vec<(&str, &mut Plan)> = planned
         .iter_mut()
+        .filter_map(|p| p.as_mut().ok())
         .map(|p| (p.run.name.as_str(), &mut p.prepared.plan))
         .collect();
     keep_moving(&mut plans);
     for p in &planned {
+        let p = match p {
+            Ok(p) => p,
+            Err(failed) => {
+                stream.failed(&failed.id(), &failed.error.to_string());
+                continue;
+            }
+        };
         stream.plan(
             &p.id(),
             &p.prepared.namespaces_to_create,

@@ -52,6 +52,9 @@ pub struct AppReport {
     /// The sync hooks that ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hooks: Vec<HookRun>,
+    /// Why the app could not be planned; the others were.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     /// Its inputs were the same at both commits of an offline diff: neither was rendered.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub same_inputs: bool,
@@ -91,9 +94,16 @@ impl AppReport {
             health: None,
             pruned: None,
             hooks: Vec::new(),
+            error: None,
             same_inputs: false,
             status,
         }
+    }
+
+    /// An app that could not be planned, and why.
+    pub fn with_error(mut self, message: String) -> AppReport {
+        self.error = Some(message);
+        self
     }
 
     /// Unchanged without rendering: the app read the same inputs at both commits.

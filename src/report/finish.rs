@@ -155,6 +155,12 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
             Some(env) => format!("kpush {command} `{}` ({env}) → `{}`", r.app, r.namespace),
             None => format!("kpush {command} `{}` → `{}`", r.app, r.namespace),
         };
+        if let Some(error) = &r.error {
+            text.push_str(&format!(
+                "### {title}: could not be planned\n\n```\n{error}\n```\n\n"
+            ));
+            continue;
+        }
         text.push_str(&super::markdown(
             &title,
             &r.plan,

@@ -112,6 +112,15 @@ impl Stream {
         }
     }
 
+    /// An app that could not be planned while the others were: under its heading, the error
+    /// on stderr.
+    pub fn failed(&self, id: &AppId, message: &str) {
+        if self.many && self.text {
+            self.heading(id);
+        }
+        self.error(message);
+    }
+
     /// Why nothing was written, on stderr.
     pub fn error(&self, message: &str) {
         self.printer.note(
