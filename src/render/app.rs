@@ -315,7 +315,6 @@ fn text_files(snapshot: &Snapshot) -> Result<super::template::TemplateFiles, Ren
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{SourceRequest, WORKTREE};
 
     #[test]
     fn partials_are_included_not_rendered_alone() {
@@ -327,13 +326,7 @@ mod tests {
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\n{% include 'lib/labels.j2' %}\n",
         );
         write("app/lib/labels.j2", "  labels: {team: shop}\n");
-        let snapshot = Snapshot::open(&SourceRequest {
-            path: Path::new("."),
-            revision: WORKTREE,
-            repo: Some(dir.path()),
-            trust_repo_owner: false,
-        })
-        .unwrap();
+        let snapshot = Snapshot::worktree_for_tests(dir.path());
         let spec = RenderSpec {
             app: "web".into(),
             path: "app".into(),

@@ -115,7 +115,6 @@ pub fn inside(dir: &Path, relative: &str) -> Option<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::{SourceRequest, WORKTREE};
 
     /// What `spec` reads in a working tree of `files`.
     fn reads_of(files: &[(&str, &str)], spec: RenderSpec) -> Reads {
@@ -125,13 +124,7 @@ mod tests {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(path, text).unwrap();
         }
-        let snapshot = Snapshot::open(&SourceRequest {
-            path: Path::new("."),
-            revision: WORKTREE,
-            repo: Some(dir.path()),
-            trust_repo_owner: false,
-        })
-        .unwrap();
+        let snapshot = Snapshot::worktree_for_tests(dir.path());
         of_source(&snapshot, &spec).unwrap()
     }
 

@@ -187,15 +187,23 @@ pub fn object_id(repo: &Repository, tree: Oid, path: &Path) -> Result<Option<Str
     }))
 }
 
+/// The tree at directory `path` of the commit's tree.
+fn subtree<'r>(
+    repo: &'r Repository,
+    tree: Oid,
+    path: &Path,
+) -> Result<git2::Tree<'r>, SourceError> {
+    let root = root_tree(repo, tree)?;
+    if path.as_os_str().is_empty() {
+        return Ok(root);
+    }
+    let entry = root.get_path(path)?;
+    Ok(repo.find_tree(entry.id())?)
+}
+
 /// The paths of the regular files under `path`, blobs left unread.
 pub fn paths_under(repo: &Repository, tree: Oid, path: &Path) -> Result<Vec<PathBuf>, SourceError> {
-    let root = root_tree(repo, tree)?;
-    let subtree = if path.as_os_str().is_empty() {
-        root
-    } else {
-        let entry = root.get_path(path)?;
-        repo.find_tree(entry.id())?
-    };
+    let subtree = subtree(repo, tree, path)?;
     let mut paths = Vec::new();
     subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {
         if entry.kind() == Some(ObjectType::Blob)
@@ -214,13 +222,7 @@ pub fn files_under(
     tree: Oid,
     path: &Path,
 ) -> Result<Vec<SourceFile>, SourceError> {
-    let root = root_tree(repo, tree)?;
-    let subtree = if path.as_os_str().is_empty() {
-        root
-    } else {
-        let entry = root.get_path(path)?;
-        repo.find_tree(entry.id())?
-    };
+    let subtree = subtree(repo, tree, path)?;
     let mut files = Vec::new();
     let mut failure = None;
     let walked = subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {

@@ -42,6 +42,18 @@ impl Snapshot {
         })
     }
 
+    /// The files on disk under `dir`, as `--rev WORKTREE` reads them.
+    #[cfg(test)]
+    pub fn worktree_for_tests(dir: &Path) -> Snapshot {
+        Snapshot::open(&SourceRequest {
+            path: Path::new("."),
+            revision: WORKTREE,
+            repo: Some(dir),
+            trust_repo_owner: false,
+        })
+        .expect("a readable directory")
+    }
+
     /// The same repository at another revision.
     pub fn at(&self, revision: &str) -> Result<Snapshot, SourceError> {
         let request = SourceRequest {
