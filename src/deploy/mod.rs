@@ -14,30 +14,33 @@
 //!   ([`delete`]) and the history entry ([`record`]).
 
 mod app;
-mod connect;
-pub mod definitions;
-pub mod delete;
-mod fields;
-pub mod guards;
-mod heal;
-pub mod hooks;
-pub mod inventory_read;
-mod inventory_write;
-pub mod lock;
-mod observe;
-mod prepare;
-mod record;
-mod render;
-mod revalidate;
-pub mod snapshot;
-pub mod staged;
+mod planning;
 pub mod status;
 pub mod teardown;
-pub mod wait;
-mod waves;
-mod with_it;
-mod write;
-mod writer;
+mod writing;
+
+use planning::connect;
+use planning::fields;
+pub use planning::guards;
+use planning::heal;
+pub use planning::inventory_read;
+use planning::observe;
+use planning::prepare;
+use planning::render;
+use planning::with_it;
+pub use writing::definitions;
+pub use writing::delete;
+pub use writing::hooks;
+use writing::inventory_write;
+pub use writing::lock;
+use writing::record;
+use writing::revalidate;
+pub use writing::snapshot;
+pub use writing::staged;
+pub use writing::wait;
+use writing::waves;
+use writing::write;
+use writing::writer;
 
 pub use app::{AppRun, NamespaceMetadata, Restore};
 pub use connect::{Connection, connect};

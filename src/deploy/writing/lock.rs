@@ -6,15 +6,15 @@
 use crate::cluster::{Cluster, HeldLease};
 use crate::error::Error;
 
-use super::definitions::create_namespace;
-use super::staged::Outcome;
-use super::{AppRun, Prepared, Progress, WriteOptions};
+use crate::deploy::definitions::create_namespace;
+use crate::deploy::staged::Outcome;
+use crate::deploy::{AppRun, Prepared, Progress, WriteOptions};
 
 /// The app's lock, held.
 pub struct Locked {
-    pub(super) lease: HeldLease,
+    pub(in crate::deploy) lease: HeldLease,
     /// The destination namespace, when it had to be created for the lease.
-    pub(super) created: Vec<Outcome>,
+    pub(in crate::deploy) created: Vec<Outcome>,
 }
 
 impl Locked {

@@ -9,7 +9,7 @@ use crate::inventory::history::{self, HistoryEntry};
 use crate::inventory::{AppIdentity, GroupKind, ParentState, parent_manifest};
 use crate::plan::{Action, Plan};
 
-use super::inventory_read::Inventory;
+use crate::deploy::inventory_read::Inventory;
 
 /// What the parent should record before the members are written (old and new together, so a
 /// crash never loses track of a member) and after a successful prune (only what remains).

@@ -12,7 +12,7 @@ use crate::inventory::{GroupKind, ID_LABEL, PART_OF_LABEL, ParentState, applyset
 use crate::object::{ObjectRef, Resource};
 use crate::plan::{PruneCandidate, Target};
 
-use super::AppRun;
+use crate::deploy::AppRun;
 
 /// The app's ApplySet as the cluster has it.
 #[derive(Debug, Clone)]

@@ -9,7 +9,7 @@ use futures::{StreamExt, stream};
 use crate::cluster::{self, ApplyOptions, Cluster};
 use crate::plan::{self, DryRun, Observation, Target};
 
-use super::RunOptions;
+use crate::deploy::RunOptions;
 
 /// Plural, group and namespace: what one list request covers.
 type ListKey = (String, String, Option<String>);
@@ -78,7 +78,7 @@ async fn prefetch(
 
 /// The plan ignores managed fields (conflicts come from the server's answers); dropping them
 /// early keeps a large plan's memory down.
-pub(super) fn without_managed_fields(object: serde_json::Value) -> serde_json::Value {
+pub(in crate::deploy) fn without_managed_fields(object: serde_json::Value) -> serde_json::Value {
     keeping_managers(object, &|_| false)
 }
 

@@ -9,7 +9,7 @@ use crate::object::{ObjectRef, Resource};
 use crate::plan::Plan;
 use crate::render::{Manifest, Rendered};
 
-use super::inventory_read::Inventory;
+use crate::deploy::inventory_read::Inventory;
 
 fn part(parent: &ObjectRef, revision: u64, index: u32) -> ObjectRef {
     ObjectRef {
@@ -20,7 +20,7 @@ fn part(parent: &ObjectRef, revision: u64, index: u32) -> ObjectRef {
 
 /// Writes the plan's objects as revision `revision`'s snapshot; returns how many parts, and
 /// the SHA-256 of their data.
-pub(super) async fn write(
+pub(in crate::deploy) async fn write(
     cluster: &Cluster,
     inventory: &Inventory,
     revision: u64,
@@ -60,7 +60,11 @@ pub(super) async fn write(
 
 /// Deletes the snapshot of an entry dropped from the history; a failure only leaves a Secret
 /// behind.
-pub(super) async fn delete(cluster: &Cluster, inventory: &Inventory, entry: &HistoryEntry) {
+pub(in crate::deploy) async fn delete(
+    cluster: &Cluster,
+    inventory: &Inventory,
+    entry: &HistoryEntry,
+) {
     let Some(kept) = &entry.snapshot else {
         return;
     };

@@ -8,17 +8,17 @@ use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::object::{Phase, Stage};
 
-use super::definitions::{create_namespace, wait_for_crds};
-use super::delete::{self, PruneOptions, Pruned};
-use super::hooks::{HookContext, HookRun, clean_up, run_phase};
-use super::lock::Locked;
-use super::record::{ending, record};
-use super::revalidate::revalidate;
-use super::staged::{self, Applied};
-use super::wait::{HealthReport, Outcome};
-use super::waves::{apply_waves, wait_healthy};
-use super::writer::{Writer, write_options};
-use super::{AppRun, ParentRecord, Prepared, Progress};
+use crate::deploy::definitions::{create_namespace, wait_for_crds};
+use crate::deploy::delete::{self, PruneOptions, Pruned};
+use crate::deploy::hooks::{HookContext, HookRun, clean_up, run_phase};
+use crate::deploy::lock::Locked;
+use crate::deploy::record::{ending, record};
+use crate::deploy::revalidate::revalidate;
+use crate::deploy::staged::{self, Applied};
+use crate::deploy::wait::{HealthReport, Outcome};
+use crate::deploy::waves::{apply_waves, wait_healthy};
+use crate::deploy::writer::{Writer, write_options};
+use crate::deploy::{AppRun, ParentRecord, Prepared, Progress};
 
 /// How long recording a failed deploy may take before the run ends without it.
 const RECORD_FAILURE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -120,7 +120,7 @@ pub async fn check_health(
     Ok(Some(health))
 }
 
-/// Writes the app under its lock (see [`super::lock`]). Returns the prepared app with its
+/// Writes the app under its lock (see [`crate::deploy::lock`]). Returns the prepared app with its
 /// plan as finally validated, and what was written; an `Err` means the deploy stopped
 /// (cancelled, lost lock, inventory, re-validation). Every outcome is recorded in the history
 /// while the lock is held.
@@ -322,7 +322,7 @@ async fn write_locked(
     })
 }
 
-pub(super) fn hook_context<'a>(writer: &Writer<'a>) -> HookContext<'a> {
+pub(in crate::deploy) fn hook_context<'a>(writer: &Writer<'a>) -> HookContext<'a> {
     HookContext {
         cluster: writer.cluster,
         progress: writer.progress,
@@ -333,7 +333,7 @@ pub(super) fn hook_context<'a>(writer: &Writer<'a>) -> HookContext<'a> {
 }
 
 /// Runs the plan's hooks of `phase` into `runs`; `false` when one failed.
-pub(super) async fn run_hooks(
+pub(in crate::deploy) async fn run_hooks(
     ctx: &HookContext<'_>,
     plan: &crate::plan::Plan,
     phase: Phase,

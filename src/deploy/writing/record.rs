@@ -4,16 +4,18 @@
 use crate::error::Error;
 use crate::inventory::history::{self, HistoryEntry, Outcome, SnapshotRef};
 
-use super::delete::Pruned;
-use super::snapshot;
-use super::wait;
-use super::write::Written;
-use super::writer::Writer;
-use super::{AppRun, ParentRecord, Prepared};
+use crate::deploy::delete::Pruned;
+use crate::deploy::snapshot;
+use crate::deploy::wait;
+use crate::deploy::write::Written;
+use crate::deploy::writer::Writer;
+use crate::deploy::{AppRun, ParentRecord, Prepared};
 
 /// How a deploy ended, for its history entry; `None` when the run lost its lock and may write
 /// nothing more.
-pub(super) fn ending(result: &Result<Written, Error>) -> Option<(Outcome, Option<String>)> {
+pub(in crate::deploy) fn ending(
+    result: &Result<Written, Error>,
+) -> Option<(Outcome, Option<String>)> {
     match result {
         Ok(written) => Some(match written.status() {
             crate::exit::ExitStatus::Success => (Outcome::Succeeded, None),
@@ -78,7 +80,7 @@ fn why_not_healthy(written: &Written) -> Option<String> {
 /// Adds the deploy's entry to the history (with its snapshot for a success), drops the oldest
 /// entries and their snapshots. The parent records only what remains when the deploy
 /// succeeded (its prune went through); otherwise the kinds old and new.
-pub(super) async fn record(
+pub(in crate::deploy) async fn record(
     writer: &Writer<'_>,
     parent: &ParentRecord,
     prepared: &Prepared,

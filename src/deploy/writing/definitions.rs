@@ -14,8 +14,8 @@ use crate::input::{Problem, RenderError};
 use crate::object::{ObjectRef, Resource, Stage};
 use crate::plan::{Action, Plan, Target};
 
-use super::AppRun;
-use super::staged::Outcome;
+use crate::deploy::AppRun;
+use crate::deploy::staged::Outcome;
 
 /// Label on namespaces kpush created, so people can tell where they came from.
 const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
@@ -23,7 +23,7 @@ const CREATED_BY_LABEL: &str = "app.kubernetes.io/created-by";
 const CRD_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// The namespaces the app's objects use that do not exist yet.
-pub(super) struct Namespaces {
+pub(in crate::deploy) struct Namespaces {
     pub missing: Vec<String>,
     /// Those `--create-namespace` creates (the rest are declared in the render).
     pub to_create: Vec<String>,
@@ -31,7 +31,7 @@ pub(super) struct Namespaces {
 
 /// Which namespaces the app uses are missing, and which of them kpush creates; a missing
 /// namespace that nothing creates is an input problem naming the object that needs it.
-pub(super) async fn check_namespaces(
+pub(in crate::deploy) async fn check_namespaces(
     cluster: &Cluster,
     run: &AppRun,
     targets: &[Target],
@@ -79,7 +79,7 @@ pub(super) async fn check_namespaces(
     Ok(Namespaces { missing, to_create })
 }
 
-pub(super) fn namespace_resource(discovery: &Discovery) -> Result<Resource, Error> {
+pub(in crate::deploy) fn namespace_resource(discovery: &Discovery) -> Result<Resource, Error> {
     match discovery.resolve("v1", "Namespace") {
         cluster::Resolution::Found(r) => Ok(r.clone()),
         _ => Err(RenderError {
@@ -135,11 +135,11 @@ async fn missing_namespaces(
     Ok(missing)
 }
 
-pub(super) async fn create_namespace(
+pub(in crate::deploy) async fn create_namespace(
     cluster: &Cluster,
     resource: &crate::object::Resource,
     name: &str,
-    metadata: Option<&super::NamespaceMetadata>,
+    metadata: Option<&crate::deploy::NamespaceMetadata>,
 ) -> Outcome {
     let id = ObjectRef::namespace(name);
     let mut object = json!({
@@ -167,7 +167,7 @@ pub(super) async fn create_namespace(
 }
 /// Custom resources can only be sent once their CRDs are served: waits for each CRD this
 /// deploy created or changed. A CRD that does not become established is a failed outcome.
-pub(super) async fn wait_for_crds(cluster: &Cluster, plan: &Plan) -> Vec<Outcome> {
+pub(in crate::deploy) async fn wait_for_crds(cluster: &Cluster, plan: &Plan) -> Vec<Outcome> {
     let waits = plan
         .targets()
         .filter(|(e, t)| t.policy.stage == Stage::Crds && e.writes())

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use crate::cluster::Cluster;
 use crate::plan::{DryRun, Observation, Target};
 
-use super::RunOptions;
-use super::observe::observe;
+use crate::deploy::RunOptions;
+use crate::deploy::observe::observe;
 
 /// Field managers that are people's tools: what selfHeal takes back. Controllers (an HPA
 /// owning `replicas`) are not on the list, so conflicts with them are still reported.
@@ -28,7 +28,7 @@ fn conflicting_managers(message: &str) -> Vec<&str> {
 
 /// selfHeal: objects in conflict only with people's edits are dry-run again taking the fields
 /// back, and will be applied that way.
-pub(super) async fn heal(
+pub(in crate::deploy) async fn heal(
     cluster: &Cluster,
     targets: &mut [Target],
     observations: &mut [Observation],

@@ -12,13 +12,13 @@ use crate::plan::{self, DroppedCheck, Plan, PlanOptions, PruneRules, Target};
 use crate::render::Rendered;
 use crate::source::CommitInfo;
 
-use super::AppRun;
-use super::definitions::{self, Namespaces};
-use super::fields::dropped_check;
-use super::heal::heal;
-use super::inventory_read::{self, Inventory};
-use super::observe::observe;
-use super::with_it::with_it;
+use crate::deploy::AppRun;
+use crate::deploy::definitions::{self, Namespaces};
+use crate::deploy::fields::dropped_check;
+use crate::deploy::heal::heal;
+use crate::deploy::inventory_read::{self, Inventory};
+use crate::deploy::observe::observe;
+use crate::deploy::with_it::with_it;
 
 /// How to plan, beyond the app's own settings.
 #[derive(Debug, Clone, Default)]
@@ -93,7 +93,8 @@ impl Prepared {
         !self.plan.has_changes()
             && phases.iter().all(|p| self.plan.hooks(*p).next().is_none())
             && self.namespaces_to_create.is_empty()
-            && !super::ParentRecord::new(&self.plan, &self.inventory, &run.identity).needs_write()
+            && !crate::deploy::ParentRecord::new(&self.plan, &self.inventory, &run.identity)
+                .needs_write()
     }
 }
 
@@ -145,7 +146,7 @@ pub async fn prepare(
         concurrency,
     )
     .await?;
-    super::guards::check_owner(&inventory, &run.identity, options.take_over_inventory)?;
+    crate::deploy::guards::check_owner(&inventory, &run.identity, options.take_over_inventory)?;
     if rendered.manifests.is_empty() && run.prune && !run.allow_empty && !candidates.is_empty() {
         return Err(Error::Invalid(format!(
             "the render produced no objects: pruning would delete all {} objects of app `{}`\nhint: check PATH and --rev, or pass `--allow-empty` if removing everything is intended",
@@ -156,7 +157,7 @@ pub async fn prepare(
     // Hooks are created when they run, never applied with the app nor members of it.
     let (hooks, mut targets): (Vec<Target>, Vec<Target>) =
         targets.into_iter().partition(|t| t.policy.hook.is_some());
-    super::fields::strip_unvalidated(cluster, &mut targets).await;
+    crate::deploy::fields::strip_unvalidated(cluster, &mut targets).await;
     if !run.ignore_differences.is_empty() {
         respect_ignored(cluster, run, &mut targets, concurrency).await?;
     }
@@ -196,7 +197,7 @@ pub async fn prepare(
             hook
         })
         .collect();
-    let checks = super::hooks::validate(
+    let checks = crate::deploy::hooks::validate(
         cluster,
         &hooks,
         &missing,

@@ -7,7 +7,7 @@ use crate::inventory::history::HistoryEntry;
 use crate::plan::Plan;
 use crate::source::{CommitInfo, Lineage};
 
-use super::Inventory;
+use crate::deploy::Inventory;
 
 /// Below this many members, any share of them may be pruned without confirmation.
 const TRIVIAL_INVENTORY: usize = 5;

@@ -8,12 +8,12 @@ use crate::error::Error;
 use crate::object::{Phase, Stage};
 use crate::plan::{Plan, Target};
 
-use super::hooks::{HookRun, run_phase};
-use super::revalidate::resolve_awaited;
-use super::staged::{self, Applied};
-use super::wait::{self, HealthReport, WaitOptions};
-use super::write::hook_context;
-use super::writer::{Writer, write_options};
+use crate::deploy::hooks::{HookRun, run_phase};
+use crate::deploy::revalidate::resolve_awaited;
+use crate::deploy::staged::{self, Applied};
+use crate::deploy::wait::{self, HealthReport, WaitOptions};
+use crate::deploy::write::hook_context;
+use crate::deploy::writer::{Writer, write_options};
 
 /// How long a pod may wait for a node before the rollout counts as failed.
 const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
@@ -21,7 +21,7 @@ const UNSCHEDULABLE_GRACE: Duration = Duration::from_secs(30);
 /// Applies every wave into `applied`. Stops at the first failed write (no health report) or
 /// the first wave that is not healthy (its report). Objects of a wave that wait for their
 /// kind are resolved and validated first.
-pub(super) async fn apply_waves(
+pub(in crate::deploy) async fn apply_waves(
     writer: &Writer<'_>,
     plan: &mut Plan,
     applied: &mut Applied,
@@ -114,13 +114,13 @@ fn is_job(id: &crate::object::ObjectRef) -> bool {
 
 /// Waits for `waited` to become healthy, telling `progress` what it waits for. Pods created
 /// before `rollout_started` belong to an earlier rollout.
-pub(super) async fn wait_healthy(
+pub(in crate::deploy) async fn wait_healthy(
     cluster: &crate::cluster::Cluster,
     waited: &[&Target],
-    options: &super::WriteOptions,
+    options: &crate::deploy::WriteOptions,
     rollout_started: Option<jiff::Timestamp>,
     scope: &str,
-    progress: &dyn super::Progress,
+    progress: &dyn crate::deploy::Progress,
 ) -> HealthReport {
     let wait_options = WaitOptions {
         timeout: options.timeout,

@@ -4,7 +4,7 @@ use crate::error::Error;
 use crate::render::{self, Rendered};
 use crate::source::{CommitInfo, Snapshot};
 
-use super::AppRun;
+use crate::deploy::AppRun;
 use crate::images::Promotion;
 use crate::inventory::history::Promoted;
 
@@ -58,7 +58,7 @@ pub async fn for_cluster(
     if app.restore.is_some() {
         return Ok(first);
     }
-    let recorded = super::inventory_read::recorded(cluster, app).await;
+    let recorded = crate::deploy::inventory_read::recorded(cluster, app).await;
     let history = match &recorded {
         Ok(recorded) => recorded.history.as_slice(),
         Err(e) => {
@@ -127,7 +127,7 @@ pub async fn plan_for_cluster(
     if app.restore.is_some() {
         return Ok(ForCluster::Render(Box::new(app.clone())));
     }
-    let recorded = match super::inventory_read::recorded(cluster, app).await {
+    let recorded = match crate::deploy::inventory_read::recorded(cluster, app).await {
         Ok(recorded) => Some(recorded),
         Err(e) => {
             tracing::info!("no promoted images kept for {}: {e}", app.name);
@@ -152,7 +152,7 @@ async fn reused(
     cluster: &crate::cluster::Cluster,
     snapshot: &Snapshot,
     app: &AppRun,
-    recorded: &super::inventory_read::Recorded,
+    recorded: &crate::deploy::inventory_read::Recorded,
 ) -> Option<(Rendered, Option<CommitInfo>)> {
     let last = recorded.history.iter().rev().find(|e| e.succeeded())?;
     let wanted = last.input_digest.as_ref()?;
@@ -162,7 +162,8 @@ async fn reused(
     if digest != *wanted {
         return None;
     }
-    let read = super::snapshot::read(cluster, &recorded.secret_resource, &recorded.parent, last);
+    let read =
+        crate::deploy::snapshot::read(cluster, &recorded.secret_resource, &recorded.parent, last);
     let mut rendered = match read.await {
         Ok(Some(rendered)) => rendered,
         Ok(None) => return None,

@@ -32,7 +32,7 @@ fn made_by_the_cluster(kind: &str, metadata: &serde_json::Value) -> bool {
 }
 
 /// Fills `with_it` of every Namespace, CRD and PersistentVolumeClaim the plan prunes.
-pub(super) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) {
+pub(in crate::deploy) async fn with_it(cluster: &Cluster, plan: &mut Plan, applyset: &str) {
     let takes_along = plan.entries.iter().any(|e| {
         e.action == Action::Prune
             && e.member()

@@ -21,8 +21,8 @@ use crate::object::hook::fixed_name;
 use crate::object::{DeletePolicy, ObjectRef, Phase, Resource};
 use crate::plan::{DryRun, Target};
 
-use super::Progress;
-use super::wait::{self, Outcome, WaitOptions};
+use crate::deploy::Progress;
+use crate::deploy::wait::{self, Outcome, WaitOptions};
 
 /// Lines of each container's log kept for a failed hook.
 const LOG_LINES: i64 = 100;
@@ -60,7 +60,7 @@ struct Created {
 }
 
 /// What running hooks needs from the write.
-pub(super) struct HookContext<'a> {
+pub(in crate::deploy) struct HookContext<'a> {
     pub cluster: &'a Cluster,
     pub progress: &'a dyn Progress,
     /// How long each wave of hooks may take.
@@ -73,7 +73,7 @@ pub(super) struct HookContext<'a> {
 
 /// Runs `hooks` (all of `phase`) wave by wave, ascending. Stops after the first wave with a
 /// failed hook; the runs so far are returned either way. `Err` only when the run is cancelled.
-pub(super) async fn run_phase(
+pub(in crate::deploy) async fn run_phase(
     ctx: &HookContext<'_>,
     phase: Phase,
     hooks: &[&Target],
@@ -217,7 +217,7 @@ async fn run_wave(
 /// Once `phase` is over: deletes the objects its runs in `runs` created whose delete policy
 /// asks for it, `HookSucceeded` when every hook of the phase succeeded, `HookFailed` when one
 /// failed; the latest created first. Each object is considered once.
-pub(super) async fn clean_up(ctx: &HookContext<'_>, phase: Phase, runs: &mut [HookRun]) {
+pub(in crate::deploy) async fn clean_up(ctx: &HookContext<'_>, phase: Phase, runs: &mut [HookRun]) {
     let succeeded = runs
         .iter()
         .filter(|r| r.phase == phase)
@@ -533,7 +533,7 @@ async fn pod_lines(cluster: &Cluster, ns: &str, pod: &serde_json::Value) -> (Str
 /// Checks every hook that may run with a dry run of its creation, under a generated name so
 /// that an earlier run's object (replaced when the hook runs) does not stand in the way.
 /// Hooks in a namespace this deploy creates are checked when they run.
-pub(super) async fn validate(
+pub(in crate::deploy) async fn validate(
     cluster: &Cluster,
     hooks: &[Target],
     missing: &BTreeSet<String>,

@@ -11,7 +11,7 @@ use crate::plan::{ApiSchema, DroppedCheck, DryRun, Observation, Target, dropped_
 /// schema does not declare, as a server applying without validation drops them: server-side
 /// apply refuses undeclared fields whatever the validation setting. Kinds the schema does not
 /// describe yet (a CRD created in the same deploy) are sent as written.
-pub(super) async fn strip_unvalidated(cluster: &Cluster, targets: &mut [Target]) {
+pub(in crate::deploy) async fn strip_unvalidated(cluster: &Cluster, targets: &mut [Target]) {
     if !targets.iter().any(|t| t.policy.skip_validation) {
         return;
     }
@@ -35,7 +35,7 @@ pub(super) async fn strip_unvalidated(cluster: &Cluster, targets: &mut [Target])
 /// The check for a plan of `targets` with their `observations` (in the same order). The
 /// server is asked nothing unless it omitted a field whose value is not a zero value: only
 /// then its version, and on servers before 1.25 its schema.
-pub(super) async fn dropped_check(
+pub(in crate::deploy) async fn dropped_check(
     cluster: &Cluster,
     targets: &[Target],
     observations: &[Observation],

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use crate::cluster::{self, Cluster, ConnectOptions};
 use crate::error::Error;
 
-use super::AppRun;
+use crate::deploy::AppRun;
 
 /// How to reach clusters: the kubeconfig and the TLS choice, the same for every app.
 #[derive(Debug, Clone, Default)]

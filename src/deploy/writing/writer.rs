@@ -4,12 +4,12 @@
 use crate::cluster::{ApplyOptions, Cluster, HeldLease};
 use crate::error::Error;
 
-use super::staged::Applied;
-use super::{Progress, RunOptions, WriteOptions};
+use crate::deploy::staged::Applied;
+use crate::deploy::{Progress, RunOptions, WriteOptions};
 
 /// What every step of one app's write needs.
 #[derive(Clone, Copy)]
-pub(super) struct Writer<'a> {
+pub(in crate::deploy) struct Writer<'a> {
     pub cluster: &'a Cluster,
     pub run_options: &'a RunOptions,
     pub options: &'a WriteOptions,
@@ -44,7 +44,7 @@ fn written(applied: &Applied) -> usize {
 }
 
 /// Server-side apply as the run asks: strict validation, forced conflicts.
-pub(super) fn write_options(options: &RunOptions) -> ApplyOptions {
+pub(in crate::deploy) fn write_options(options: &RunOptions) -> ApplyOptions {
     ApplyOptions {
         strict: options.plan.validate,
         force: options.force_conflicts,
@@ -53,7 +53,7 @@ pub(super) fn write_options(options: &RunOptions) -> ApplyOptions {
 }
 
 /// Stops the run when it was cancelled, saying what was written; nothing is pruned after this.
-pub(super) fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Error> {
+pub(in crate::deploy) fn check_cancel(applied: &Applied, to_write: usize) -> Result<(), Error> {
     if !crate::cancel::requested() {
         return Ok(());
     }

@@ -7,13 +7,13 @@ use crate::cluster::Cluster;
 use crate::error::Error;
 use crate::plan::{Plan, Subject, Target};
 
-use super::RunOptions;
-use super::fields::dropped_check;
-use super::observe::observe;
+use crate::deploy::RunOptions;
+use crate::deploy::fields::dropped_check;
+use crate::deploy::observe::observe;
 
 /// The plan with every pending entry planned again from a fresh observation. Any error among
 /// them stops the deploy: nothing else is written. Objects waiting for their kind wait on.
-pub(super) async fn revalidate(
+pub(in crate::deploy) async fn revalidate(
     cluster: &Cluster,
     plan: Plan,
     options: &RunOptions,
@@ -28,13 +28,13 @@ const KIND_POLL: std::time::Duration = std::time::Duration::from_secs(2);
 /// The objects of `wave` waiting for their kind (`SkipDryRunOnMissingResource`): once the
 /// server serves it (waiting up to `timeout`, as a controller of an earlier wave installs it),
 /// resolved, observed and planned like any other.
-pub(super) async fn resolve_awaited(
+pub(in crate::deploy) async fn resolve_awaited(
     cluster: &Cluster,
     mut plan: Plan,
     options: &RunOptions,
     wave: i64,
     timeout: std::time::Duration,
-    progress: &dyn super::Progress,
+    progress: &dyn crate::deploy::Progress,
 ) -> Result<Plan, Error> {
     let positions = pending(&plan, |t| t.awaits_kind && t.policy.wave == wave);
     if positions.is_empty() {
