@@ -144,9 +144,10 @@ pub struct SourceArgs {
     pub path: Option<PathBuf>,
 
     /// With PATH: the app's name, which names its inventory (default: PATH's last directory
-    /// name). With a config file: deploy only this app (default: all).
-    #[arg(long, env = "KPUSH_APP", value_name = "NAME")]
-    pub app: Option<String>,
+    /// name). With a config file: only the apps of these names, where `*` and `?` match any
+    /// characters (repeatable, or comma-separated; default: all).
+    #[arg(long, env = "KPUSH_APP", value_name = "NAME", value_delimiter = ',')]
+    pub app: Vec<String>,
 
     /// App definitions (Argo CD Applications or kpush's format), read at the revision being
     /// deployed; relative to the current directory. Default: kpush.yaml at the repository root.

@@ -447,3 +447,67 @@ fn every_app_that_fails_to_render_is_named() {
         }
     }
 }
+
+/// `--app` selects apps of the config by name or pattern, in the order of their definitions;
+/// a name that matches nothing is an error that lists the apps there are.
+#[test]
+fn apps_are_selected_by_name_or_pattern() {
+    let repo = platform_repository();
+    let first = repo.commit("platform");
+    repo.write("values/api-prod.yaml", "tier: database\n")
+        .write("plain/cm.yaml", configmap("plain", "2"));
+    let second = repo.commit("two apps");
+    let tools = Tools::new();
+    let run = tools.diff(
+        &repo,
+        &first,
+        &second,
+        &["--app", "plain", "--app", "a*", "-o", "json"],
+    );
+    run.expect_code(0);
+    let doc: Value = serde_json::from_str(&run.stdout).unwrap();
+    let names: Vec<&str> = doc["apps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["app"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["api", "plain"]);
+    let env = common::kpush_env(
+        repo.path(),
+        &["diff", "--from", &first, "--to", &second, "-o", "json"],
+        &[("KPUSH_APP", "web,shop")],
+    );
+    env.expect_code(0);
+    assert!(env.stdout.contains("\"app\": \"web\"") && env.stdout.contains("\"app\": \"shop\""));
+    assert!(!env.stdout.contains("\"app\": \"api\""), "{}", env.stdout);
+
+    let missing = tools.diff(
+        &repo,
+        &first,
+        &second,
+        &["--app", "ap*", "--app", "billing"],
+    );
+    missing.expect_code(3);
+    assert!(
+        missing.stderr.contains("no app `billing`"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("web, api, shop, plain"),
+        "{}",
+        missing.stderr
+    );
+
+    let two_with_path = kpush(
+        repo.path(),
+        &["render", "plain", "--app", "a", "--app", "b"],
+    );
+    two_with_path.expect_code(3);
+    assert!(
+        two_with_path.stderr.contains("with PATH there is one app"),
+        "{}",
+        two_with_path.stderr
+    );
+}

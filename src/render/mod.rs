@@ -20,6 +20,7 @@ use crate::input::{Problem, RenderError};
 pub use app::{SourceKind, detect, render_app};
 pub use digest::{Unknown, input_digest};
 pub use directory::render_directory;
+pub use glob::matches as glob_matches;
 pub use manifest::Manifest;
 pub use overrides::{override_file, record_promotions};
 pub use reads::{Reads, of_source};

@@ -61,6 +61,10 @@ pub enum SettingsError {
         "`--app {0}` is not a valid name: lowercase letters, digits and `-`, at most 56 characters"
     )]
     InvalidAppName(String),
+    #[error(
+        "`--app` names {} apps, but with PATH there is one app: PATH\nhint: leave PATH out to select apps of the config file by name"
+    , .0.len())]
+    OneAppWithPath(Vec<String>),
     #[error("cannot derive an app name from `{}`\nhint: pass `--app NAME`", .0.display())]
     NoAppName(PathBuf),
     #[error("this app has no recorded deploys to roll back to")]

@@ -77,7 +77,7 @@ fn resolve_path(
         .into());
     }
     let mut definition = AppConfig {
-        name: app_name(source.app.as_deref(), path)?,
+        name: app_name(one_name(&source.app)?, path)?,
         ..AppConfig::default()
     };
     definition.source.path = snapshot.relative(path)?;
@@ -110,7 +110,7 @@ fn resolve_config(
             revision: snapshot.revision_name().to_string(),
         })?;
     let parsed = config::parse_config(&config_path, &bytes)?;
-    let selected = select(&parsed, &config_path, source.app.as_deref())?;
+    let selected = select(&parsed, &config_path, &source.app)?;
     let mut warnings = parsed.warnings.clone();
     let remotes = snapshot.remote_urls();
     let mut apps = Vec::new();
@@ -145,22 +145,45 @@ fn resolve_config(
 }
 
 /// The definitions to run: the one `--app` names, or all of them.
+/// With PATH, `--app` names the one app there is.
+fn one_name(names: &[String]) -> Result<Option<&str>, SettingsError> {
+    match names {
+        [] => Ok(None),
+        [name] => Ok(Some(name)),
+        _ => Err(SettingsError::OneAppWithPath(names.to_vec())),
+    }
+}
+
+/// The apps `--app` names (all without it), in the order of their definitions. A name or
+/// pattern that matches no app is an error, so a typo never selects nothing.
 fn select<'a>(
     parsed: &'a Config,
     config_path: &Path,
-    app: Option<&str>,
+    names: &[String],
 ) -> Result<Vec<&'a AppConfig>, SettingsError> {
-    let selected: Vec<&AppConfig> = match app {
-        Some(name) => {
-            let found = parsed.apps.iter().find(|a| a.name == name);
-            vec![found.ok_or_else(|| SettingsError::NoSuchApp {
+    for name in names {
+        if !parsed
+            .apps
+            .iter()
+            .any(|a| crate::render::glob_matches(name, &a.name))
+        {
+            return Err(SettingsError::NoSuchApp {
                 config: config_path.to_path_buf(),
                 name: name.to_string(),
                 known: parsed.apps.iter().map(|a| a.name.clone()).collect(),
-            })?]
+            });
         }
-        None => parsed.apps.iter().collect(),
-    };
+    }
+    let selected: Vec<&AppConfig> = parsed
+        .apps
+        .iter()
+        .filter(|a| {
+            names.is_empty()
+                || names
+                    .iter()
+                    .any(|n| crate::render::glob_matches(n, &a.name))
+        })
+        .collect();
     if selected.is_empty() {
         return Err(SettingsError::NoApps {
             config: config_path.to_path_buf(),

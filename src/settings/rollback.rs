@@ -98,7 +98,7 @@ pub fn resolve_entry(
             None => Some(root.join(&entry.path)),
         },
         config: entry.config.as_ref().map(|c| root.join(c)),
-        app: Some(app.to_string()),
+        app: vec![app.to_string()],
         env: entry.env.clone(),
         ..source.clone()
     };
