@@ -10,6 +10,28 @@ use common::kubelet::{pod_of, report, terminated};
 use common::{cluster, configmap};
 
 /// A hook Job whose pod carries `hook=<label>`; `name` is `name:` or `generateName:`.
+/// A PreSync ConfigMap hook of wave -1 (before the Job of wave 0) with delete `policy`.
+fn presync_marker(name: &str, policy: &str) -> String {
+    configmap(name, "1").replace(
+        "metadata:\n",
+        &format!(
+            "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n    argocd.argoproj.io/sync-wave: \"-1\"\n    argocd.argoproj.io/hook-delete-policy: {policy}\n"
+        ),
+    )
+}
+
+/// The PreSync Job `migrate` (label `hook=migrate`) with delete `policy`.
+fn presync_migrate(policy: &str) -> String {
+    hook_job(
+        "name: migrate",
+        "migrate",
+        &[
+            ("argocd.argoproj.io/hook", "PreSync"),
+            ("argocd.argoproj.io/hook-delete-policy", policy),
+        ],
+    )
+}
+
 fn hook_job(name_field: &str, label: &str, annotations: &[(&str, &str)]) -> String {
     let annotations: String = annotations
         .iter()
@@ -699,29 +721,14 @@ spec:
 fn a_failed_phase_deletes_its_hook_failed_objects_and_keeps_the_others() {
     let cluster = cluster();
     let app = AppRepo::new(&cluster, "kp-hook-failed");
-    let marker = |name: &str, policy: &str| {
-        configmap(name, "1").replace(
-            "metadata:\n",
-            &format!(
-                "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n    argocd.argoproj.io/sync-wave: \"-1\"\n    argocd.argoproj.io/hook-delete-policy: {policy}\n"
-            ),
-        )
-    };
-    app.write("ok.yaml", marker("succeeded-marker", "HookSucceeded"))
-        .write("debug.yaml", marker("failed-marker", "HookFailed"))
-        .write(
-            "migrate.yaml",
-            hook_job(
-                "name: migrate",
-                "migrate",
-                &[
-                    ("argocd.argoproj.io/hook", "PreSync"),
-                    ("argocd.argoproj.io/hook-delete-policy", "HookFailed"),
-                ],
-            ),
-        )
-        .write("settings.yaml", configmap("settings", "1"))
-        .commit("a failing migration");
+    app.write(
+        "ok.yaml",
+        presync_marker("succeeded-marker", "HookSucceeded"),
+    )
+    .write("debug.yaml", presync_marker("failed-marker", "HookFailed"))
+    .write("migrate.yaml", presync_migrate("HookFailed"))
+    .write("settings.yaml", configmap("settings", "1"))
+    .commit("a failing migration");
     let deploy = app.spawn("apply", &["--timeout", "60s"]);
     finish(&app, "migrate", "Failed");
     let run = deploy.join().unwrap();
@@ -745,24 +752,13 @@ fn a_failed_phase_deletes_its_hook_failed_objects_and_keeps_the_others() {
 fn the_end_of_a_phase_never_deletes_what_a_person_put_in_a_hooks_place() {
     let cluster = cluster();
     let app = AppRepo::new(&cluster, "kp-hook-replaced");
-    let check = configmap("settings-check", "1").replace(
-        "metadata:\n",
-        "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PreSync\n    argocd.argoproj.io/sync-wave: \"-1\"\n    argocd.argoproj.io/hook-delete-policy: HookSucceeded\n",
-    );
-    app.write("check.yaml", check)
-        .write(
-            "migrate.yaml",
-            hook_job(
-                "name: migrate",
-                "migrate",
-                &[
-                    ("argocd.argoproj.io/hook", "PreSync"),
-                    ("argocd.argoproj.io/hook-delete-policy", "HookSucceeded"),
-                ],
-            ),
-        )
-        .write("settings.yaml", configmap("settings", "1"))
-        .commit("hooks");
+    app.write(
+        "check.yaml",
+        presync_marker("settings-check", "HookSucceeded"),
+    )
+    .write("migrate.yaml", presync_migrate("HookSucceeded"))
+    .write("settings.yaml", configmap("settings", "1"))
+    .commit("hooks");
     let deploy = app.spawn("apply", &["--timeout", "60s"]);
     // The Job of the later wave runs: the check ConfigMap of the earlier one is there.
     let pod = pod_of(&cluster, app.ns(), "hook=migrate");

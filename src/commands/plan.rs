@@ -9,10 +9,8 @@ use crate::deploy::{self, AppRun, ForCluster, PrepareOptions, Prepared};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::plan::{Declared, Plan, keep_moving};
-use crate::render::Rendered;
 use crate::report::{AppId, AppReport, Stream};
 use crate::settings::{self, Resolved};
-use crate::source::CommitInfo;
 
 /// One app, planned against its cluster.
 pub(super) struct Planned<'a> {
@@ -136,15 +134,6 @@ pub(super) async fn plan_one<'a>(
 /// An app's context and destination server: apps with the same share a connection.
 type Destination = (Option<String>, Option<String>);
 
-/// What an app needs before its plan: its last deploy's objects, a render of the app as it
-/// renders for its cluster, or (the cluster could not say) a render that only checks its
-/// input before the failure is reported.
-enum Step {
-    Reused(Box<(Rendered, Option<CommitInfo>)>),
-    Render(Box<AppRun>),
-    Failed(Error),
-}
-
 /// How many apps are planned at once: each sends up to `--concurrency` requests itself.
 fn apps_at_once(options: &PrepareOptions) -> usize {
     (options.concurrency / 4).max(1)
@@ -182,41 +171,42 @@ pub(super) async fn plan_all<'a>(
         clusters.push(cluster);
     }
     let at_once = apps_at_once(&options);
-    let steps: Vec<Step> = futures::stream::iter(resolved.apps.iter().zip(&clusters))
-        .map(|(run, cluster)| async move {
-            let Ok(cluster) = cluster else {
-                // Rendered all the same: broken input is reported before the connection.
-                return Step::Render(Box::new(run.clone()));
-            };
-            match deploy::plan_for_cluster(cluster, snapshot, run, !render_always).await {
-                Ok(ForCluster::Reused(objects)) => Step::Reused(objects),
-                Ok(ForCluster::Render(app)) => Step::Render(app),
-                Err(e) => Step::Failed(e),
-            }
-        })
-        .buffered(at_once)
-        .collect()
-        .await;
+    // An app whose cluster cannot be reached renders all the same: broken input is reported
+    // before the connection. One whose cluster could not say how to render it renders as it
+    // is, to check its input, and then fails.
+    let steps: Vec<Result<ForCluster, Error>> =
+        futures::stream::iter(resolved.apps.iter().zip(&clusters))
+            .map(|(run, cluster)| async move {
+                match cluster {
+                    Ok(cluster) => {
+                        deploy::plan_for_cluster(cluster, snapshot, run, !render_always).await
+                    }
+                    Err(_) => Ok(ForCluster::Render(Box::new(run.clone()))),
+                }
+            })
+            .buffered(at_once)
+            .collect()
+            .await;
     let jobs: Vec<(usize, &AppRun)> = steps
         .iter()
         .zip(&resolved.apps)
         .filter_map(|(step, run)| match step {
-            Step::Reused(_) => None,
-            Step::Render(app) => Some((0, &**app)),
-            Step::Failed(_) => Some((0, run)),
+            Ok(ForCluster::Reused(_)) => None,
+            Ok(ForCluster::Render(app)) => Some((0, &**app)),
+            Err(_) => Some((0, run)),
         })
         .collect();
     let mut renders = deploy::all_rendered(deploy::render_many(&[snapshot], &jobs))?.into_iter();
     let mut objects = Vec::new();
     for step in steps {
         objects.push(match step {
-            Step::Reused(objects) => Ok(*objects),
-            Step::Render(app) => {
+            Ok(ForCluster::Reused(objects)) => Ok(*objects),
+            Ok(ForCluster::Render(app)) => {
                 let mut rendered = renders.next().expect("one render per job");
                 rendered.0.input_digest = deploy::input_digest(snapshot, &app).ok();
                 Ok(rendered)
             }
-            Step::Failed(e) => {
+            Err(e) => {
                 renders.next();
                 Err(e)
             }

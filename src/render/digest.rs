@@ -2,9 +2,8 @@
 //! digest produce the same objects, so one of them need not run.
 
 use std::fmt::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use super::SourceKind;
 use super::reads::of_source;
 use super::spec::RenderSpec;
 use super::tools::Tools;
@@ -30,7 +29,7 @@ pub fn input_digest(snapshot: &Snapshot, spec: &RenderSpec) -> Result<String, Un
     }
     let mut text = format!("kpush {}\n", env!("CARGO_PKG_VERSION"));
     let sources = std::iter::once(spec).chain(&spec.more);
-    let mut templates = false;
+    let mut sees_commit = false;
     for (i, source) in sources.enumerate() {
         let reads = of_source(snapshot, source).map_err(|e| Unknown::Unreadable(e.to_string()))?;
         if let Some(outside) = reads.outside {
@@ -53,11 +52,9 @@ pub fn input_digest(snapshot: &Snapshot, spec: &RenderSpec) -> Result<String, Un
                 .map_err(|e| Unknown::Unreadable(e.to_string()))?;
             let _ = writeln!(text, "{} {}", path.display(), id.as_deref().unwrap_or("-"));
         }
-        templates |= reads.paths.contains(&PathBuf::new())
-            && super::detect(snapshot, &source.path).ok() == Some(SourceKind::Directory);
+        sees_commit |= reads.commit;
     }
-    // Templates see the commit itself (`git.sha`, `git.branch`).
-    if templates {
+    if sees_commit {
         let _ = writeln!(text, "commit {:?}", snapshot.commit);
     }
     let tools = &spec.tools;

@@ -15,6 +15,8 @@ pub struct Reads {
     /// What the render reads besides the repository at this commit (a chart repository, a
     /// remote kustomize base), if anything: then it is not known from the commit alone.
     pub outside: Option<String>,
+    /// The render also sees the commit itself (templates read `git.sha`).
+    pub commit: bool,
 }
 
 impl Reads {
@@ -79,9 +81,10 @@ pub fn of_source(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Reads, Render
                 .map_err(|e| RenderError::single(&spec.path, e.to_string()))?
                 .iter()
                 .any(|p| p.extension().is_some_and(|e| e == "j2"));
-            // A template may include any file of the commit.
+            // A template may include any file of the commit, and reads the commit.
             if templates {
                 reads.add(PathBuf::new());
+                reads.commit = true;
             }
         }
     }
@@ -231,8 +234,10 @@ mod tests {
     fn templates_read_the_whole_commit_and_plain_files_their_directory() {
         let plain = reads_of(&[("app/cm.yaml", CM), ("other/cm.yaml", CM)], at("app"));
         assert_eq!(paths(&plain), ["app"]);
+        assert!(!plain.commit);
         let templated = reads_of(&[("app/cm.yaml.j2", CM), ("other/cm.yaml", CM)], at("app"));
         assert_eq!(paths(&templated), [""]);
+        assert!(templated.commit);
     }
 
     #[test]
@@ -248,6 +253,7 @@ mod tests {
             .map(PathBuf::from)
             .to_vec(),
             outside: None,
+            commit: false,
         }
         .tidy();
         assert_eq!(
@@ -257,6 +263,7 @@ mod tests {
         let whole = Reads {
             paths: ["", "apps/web"].map(PathBuf::from).to_vec(),
             outside: None,
+            commit: false,
         }
         .tidy();
         assert_eq!(whole.paths, [PathBuf::new()]);
