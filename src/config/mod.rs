@@ -146,6 +146,8 @@ pub struct DirectorySpec {
     /// Glob of files to read, relative to the app path (Argo CD's `include`).
     pub include: Option<String>,
     pub exclude: Option<String>,
+    /// How the directory's `*.jsonnet` files are evaluated (Argo CD's `directory.jsonnet`).
+    pub jsonnet: JsonnetSpec,
 }
 
 impl Default for DirectorySpec {
@@ -154,8 +156,28 @@ impl Default for DirectorySpec {
             recurse: true,
             include: None,
             exclude: None,
+            jsonnet: JsonnetSpec::default(),
         }
     }
+}
+
+/// Argo CD's `directory.jsonnet`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JsonnetSpec {
+    /// `std.extVar(name)` values.
+    pub ext_vars: Vec<JsonnetVar>,
+    /// Top-level arguments, for a file whose value is a function.
+    pub tlas: Vec<JsonnetVar>,
+    /// Library search paths, relative to the repository root.
+    pub libs: Vec<String>,
+}
+
+/// One external variable or top-level argument: a string, or Jsonnet code when `code`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JsonnetVar {
+    pub name: String,
+    pub value: String,
+    pub code: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -601,6 +601,7 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
         recurse: directory.boolean("recurse", f).unwrap_or(!argo),
         include: directory.string("include", f),
         exclude: directory.string("exclude", f),
+        jsonnet: parse_jsonnet(&directory.object("jsonnet", f), f),
     };
     directory.finish(f);
     let spec = SourceSpec {
@@ -619,6 +620,59 @@ fn parse_source(s: &Fields<'_>, f: &mut Findings, argo: bool) -> SourceSpec {
     };
     s.finish(f);
     spec
+}
+
+/// Argo CD's `directory.jsonnet`: `extVars` and `tlas` (`{name, value, code}`) and `libs`.
+fn parse_jsonnet(jsonnet: &Fields<'_>, f: &mut Findings) -> super::JsonnetSpec {
+    let vars = |key: &str, f: &mut Findings| -> Vec<super::JsonnetVar> {
+        let list = jsonnet.child(key);
+        match jsonnet.get(key) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .filter_map(|(i, item)| {
+                    let v = Fields::new(Some(item), &format!("{list}[{i}]"), f);
+                    let Some(name) = v.string("name", f) else {
+                        f.errors.push(format!("`{list}[{i}]` needs a `name`"));
+                        return None;
+                    };
+                    let var = super::JsonnetVar {
+                        name,
+                        value: v.string("value", f).unwrap_or_default(),
+                        code: v.boolean("code", f).unwrap_or(false),
+                    };
+                    v.finish(f);
+                    Some(var)
+                })
+                .collect(),
+            Some(_) => {
+                f.errors.push(format!(
+                    "`{list}` must be a list of `{{name, value, code}}` entries"
+                ));
+                Vec::new()
+            }
+        }
+    };
+    let ext_vars = vars("extVars", f);
+    let tlas = vars("tlas", f);
+    let libs = jsonnet.strings("libs", f);
+    // Argo CD resolves a library path from the repository root (a leading `/` too) and refuses
+    // one that leaves it.
+    for lib in &libs {
+        if !inside_repository(Path::new(""), lib.trim_start_matches('/')) {
+            f.errors.push(format!(
+                "`{}: {lib}` is outside the repository; library paths are relative to the repository root",
+                jsonnet.child("libs")
+            ));
+        }
+    }
+    jsonnet.finish(f);
+    super::JsonnetSpec {
+        ext_vars,
+        tlas,
+        libs,
+    }
 }
 
 /// `$name/path` → `path`.
@@ -1119,7 +1173,6 @@ status: {sync: {status: Synced}}
             "spec.source.kustomize.ignoreMissingComponents",
             "spec.source.kustomize.kubeVersion",
             "spec.source.kustomize.apiVersions",
-            "spec.source.directory.jsonnet",
             "spec.syncPolicy.automated.enabled",
             "spec.syncPolicy.retry",
             "spec.info",
@@ -1152,6 +1205,17 @@ status: {sync: {status: Synced}}
             helm.file_parameters,
             [("config".to_string(), "files/config.json".to_string())]
         );
+        let jsonnet = &app.source.directory.jsonnet;
+        assert_eq!(
+            jsonnet.ext_vars,
+            [crate::config::JsonnetVar {
+                name: "a".into(),
+                value: "b".into(),
+                code: false
+            }]
+        );
+        assert_eq!(jsonnet.tlas.len(), 1);
+        assert_eq!(jsonnet.libs, ["vendor"]);
         let kustomize = &app.source.kustomize;
         assert_eq!(kustomize.namespace.as_deref(), Some("shop"));
         assert_eq!(kustomize.replicas, [("web".to_string(), 2)]);

@@ -1,5 +1,5 @@
 //! Rendering one app: which kind of source its path holds (Helm chart, kustomization, or a
-//! directory of manifests and `.j2` templates), and the objects it produces.
+//! directory of manifests, `.j2` templates and `.jsonnet` files), and the objects it produces.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -140,7 +140,12 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
         .collect();
 
     let mut files = Vec::new();
-    let mut problems = jsonnet_refused(&selected);
+    let jsonnet_files: Vec<&SourceFile> = selected
+        .iter()
+        .copied()
+        .filter(|f| super::jsonnet::is_jsonnet(&f.path))
+        .collect();
+    let (jsonnet_manifests, mut problems) = super::jsonnet::render(snapshot, spec, &jsonnet_files);
     // `web.yaml.j2` renders to a manifest; other `.j2` files (`_labels.j2`) are only there to
     // be included or imported.
     let templates: Vec<&&SourceFile> = selected
@@ -184,10 +189,20 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
             .map(|f| (*f).clone()),
     );
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    let parsed = directory::parse_files(&files);
+    let mut parsed = directory::parse_files(&files);
+    // Objects stay in the order of their files' paths, a Jsonnet file's among the others.
+    parsed.0.manifests.extend(jsonnet_manifests);
+    parsed
+        .0
+        .manifests
+        .sort_by(|a, b| a.origin.file.cmp(&b.origin.file));
     problems.extend(parsed.1);
     problems.extend(directory::duplicates(&parsed.0.manifests));
-    if problems.is_empty() && parsed.0.manifests.is_empty() && files.is_empty() && !spec.allow_empty
+    if problems.is_empty()
+        && parsed.0.manifests.is_empty()
+        && files.is_empty()
+        && jsonnet_files.is_empty()
+        && !spec.allow_empty
     {
         problems.extend(nothing_read(spec, &all, &value_files));
     }
@@ -196,23 +211,6 @@ fn render_directory_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Render
     } else {
         Err(RenderError { problems })
     }
-}
-
-/// Argo CD renders `*.jsonnet` files of a directory source; kpush does not, and never skips
-/// them silently.
-fn jsonnet_refused(selected: &[&SourceFile]) -> Vec<crate::input::Problem> {
-    selected
-        .iter()
-        .filter(|f| f.path.extension().is_some_and(|e| e == "jsonnet"))
-        .map(|f| crate::input::Problem {
-            origin: crate::object::Origin {
-                file: f.path.clone(),
-                line: 0,
-            },
-            column: None,
-            message: "kpush does not render Jsonnet (Argo CD would render this file)\nhint: render it to YAML in the pipeline (`jsonnet -y`) and commit or deploy that, or leave it out with `directory.exclude`".into(),
-        })
-        .collect()
 }
 
 /// A directory whose files were all skipped renders nothing: that is a mistake (a path one
@@ -234,7 +232,7 @@ fn nothing_read(
         } else if !selected_by(&spec.directory, &spec.path, &f.path) {
             "left out by `directory.include`/`exclude`"
         } else {
-            "not a manifest (.yaml, .yml, .json, or a .j2 template of one)"
+            "not a manifest (.yaml, .yml, .json, .jsonnet, or a .j2 template of one)"
         }
     };
     let mut listed: Vec<String> = all

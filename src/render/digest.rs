@@ -56,6 +56,8 @@ pub fn input_digest(snapshot: &Snapshot, spec: &RenderSpec) -> Result<String, Un
     }
     if sees_commit {
         let _ = writeln!(text, "commit {:?}", snapshot.commit);
+        // Jsonnet sees the repository's URL (`$ARGOCD_APP_SOURCE_REPO_URL`).
+        let _ = writeln!(text, "origin {:?}", snapshot.origin_url());
     }
     let tools = &spec.tools;
     let _ = writeln!(text, "helm {}", binary(&tools.helm()));

@@ -7,6 +7,7 @@ mod directory;
 mod foreign;
 mod glob;
 mod helm;
+mod jsonnet;
 mod kustomize;
 mod manifest;
 mod overrides;

@@ -1,6 +1,6 @@
 //! Argo CD's parameter override files in an app's path: `.argocd-source.yaml`, then
-//! `.argocd-source-<app>.yaml`, whose Helm parameters and kustomize images apply on top of the
-//! app definition, as Argo CD applies them.
+//! `.argocd-source-<app>.yaml`, whose Helm parameters, kustomize images and Jsonnet arguments
+//! apply on top of the app definition, as Argo CD applies them.
 
 use std::path::{Path, PathBuf};
 
@@ -60,6 +60,50 @@ pub fn apply_argocd_source(snapshot: &Snapshot, spec: &mut RenderSpec) -> Result
         for image in doc["kustomize"]["images"].as_array().into_iter().flatten() {
             if let Some(image) = image.as_str() {
                 spec.kustomize.images.push(image.to_string());
+            }
+        }
+        // Argo CD merges the file into the source as a JSON merge patch: a list given there
+        // replaces the app's.
+        if let Some(jsonnet) = doc["directory"]["jsonnet"].as_object() {
+            let settings = &mut spec.directory.jsonnet;
+            for (key, list) in [
+                ("extVars", &mut settings.ext_vars),
+                ("tlas", &mut settings.tlas),
+            ] {
+                let Some(given) = jsonnet.get(key) else {
+                    continue;
+                };
+                *list = Vec::new();
+                for var in given.as_array().into_iter().flatten() {
+                    let Some(name) = var["name"].as_str() else {
+                        return Err(problem(format!(
+                            "an entry of `directory.jsonnet.{key}` has no `name`"
+                        )));
+                    };
+                    list.push(crate::config::JsonnetVar {
+                        name: name.to_string(),
+                        value: match &var["value"] {
+                            Value::String(s) => s.clone(),
+                            Value::Null => String::new(),
+                            other => other.to_string(),
+                        },
+                        code: var["code"].as_bool().unwrap_or(false),
+                    });
+                }
+            }
+            if let Some(libs) = jsonnet.get("libs") {
+                settings.libs = Vec::new();
+                for lib in libs.as_array().into_iter().flatten() {
+                    let lib = lib.as_str().unwrap_or_default();
+                    if crate::source::inside_repository(Path::new(lib.trim_start_matches('/')))
+                        .is_none()
+                    {
+                        return Err(problem(format!(
+                            "`directory.jsonnet.libs: {lib}` is outside the repository; library paths are relative to the repository root"
+                        )));
+                    }
+                    settings.libs.push(lib.to_string());
+                }
             }
         }
         // kpush's addition for plain manifests and templates: `images: [repo:tag]`.

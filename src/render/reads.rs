@@ -76,13 +76,14 @@ pub fn of_source(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Reads, Render
         SourceKind::Kustomize => super::kustomize::reads(snapshot, &spec, &mut reads)?,
         SourceKind::Directory => {
             reads.add(spec.path.clone());
-            let templates = snapshot
+            let programs = snapshot
                 .file_paths(&spec.path)
                 .map_err(|e| RenderError::single(&spec.path, e.to_string()))?
                 .iter()
-                .any(|p| p.extension().is_some_and(|e| e == "j2"));
-            // A template may include any file of the commit, and reads the commit.
-            if templates {
+                .any(|p| p.extension().is_some_and(|e| e == "j2") || super::jsonnet::is_jsonnet(p));
+            // A template or a Jsonnet file may read any file of the commit, and the commit
+            // itself (`git.sha`, `$ARGOCD_APP_REVISION`).
+            if programs {
                 reads.add(PathBuf::new());
                 reads.commit = true;
             }
@@ -231,13 +232,22 @@ mod tests {
     }
 
     #[test]
-    fn templates_read_the_whole_commit_and_plain_files_their_directory() {
+    fn templates_and_jsonnet_read_the_whole_commit_and_plain_files_their_directory() {
         let plain = reads_of(&[("app/cm.yaml", CM), ("other/cm.yaml", CM)], at("app"));
         assert_eq!(paths(&plain), ["app"]);
         assert!(!plain.commit);
         let templated = reads_of(&[("app/cm.yaml.j2", CM), ("other/cm.yaml", CM)], at("app"));
         assert_eq!(paths(&templated), [""]);
         assert!(templated.commit);
+        let jsonnet = reads_of(
+            &[("app/cm.jsonnet", "{}"), ("lib/l.libsonnet", "{}")],
+            at("app"),
+        );
+        assert_eq!(paths(&jsonnet), [""]);
+        assert!(jsonnet.commit);
+        // A library alone renders nothing.
+        let library = reads_of(&[("app/cm.yaml", CM), ("app/l.libsonnet", "{}")], at("app"));
+        assert_eq!(paths(&library), ["app"]);
     }
 
     #[test]
