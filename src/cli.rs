@@ -191,6 +191,12 @@ pub struct SourceArgs {
     /// `kubectl kustomize`). Default: kustomize from PATH, else kubectl.
     #[arg(long, env = "KPUSH_KUSTOMIZE_BIN", value_name = "FILE")]
     pub kustomize_bin: Option<PathBuf>,
+
+    /// Apply rendered Argo CD Applications and ApplicationSets as objects, for the Argo CD of
+    /// the destination cluster to sync, instead of deploying each as an app of its own
+    /// (app-of-apps)
+    #[arg(long, env = "KPUSH_APPLICATIONS_AS_OBJECTS", value_parser = boolish())]
+    pub applications_as_objects: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 //! the Kubernetes API, and only [`deploy`] calls it during a deploy. See
 //! `docs/architecture.md`.
 
+pub mod apps;
 pub mod cancel;
 pub mod ci;
 pub mod cli;

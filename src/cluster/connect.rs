@@ -74,6 +74,60 @@ pub fn context_for_server(
         })
 }
 
+/// A kubeconfig context and the server of its cluster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KubeContext {
+    pub name: String,
+    pub server: String,
+    /// The context's `extensions`, by name.
+    pub extensions: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+/// Every context of the kubeconfig whose cluster has a server, in the kubeconfig's order.
+pub fn contexts(kubeconfig: Option<&Path>) -> Result<Vec<KubeContext>, ClusterError> {
+    let config = match kubeconfig {
+        Some(path) => Kubeconfig::read_from(path),
+        None => Kubeconfig::read(),
+    }
+    .map_err(|e| ClusterError::Config {
+        message: format!("cannot read the kubeconfig: {}", error_chain(&e)),
+        hint: "pass `--kubeconfig FILE`".into(),
+    })?;
+    Ok(contexts_of(&config))
+}
+
+fn contexts_of(config: &Kubeconfig) -> Vec<KubeContext> {
+    let servers: std::collections::BTreeMap<&str, &str> = config
+        .clusters
+        .iter()
+        .filter_map(|c| Some((c.name.as_str(), c.cluster.as_ref()?.server.as_deref()?)))
+        .collect();
+    config
+        .contexts
+        .iter()
+        .filter_map(|named| {
+            let context = named.context.as_ref()?;
+            Some(KubeContext {
+                name: named.name.clone(),
+                server: servers.get(context.cluster.as_str())?.to_string(),
+                extensions: context
+                    .extensions
+                    .iter()
+                    .flatten()
+                    .map(|e| (e.name.clone(), e.extension.clone()))
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+/// Reads a kubeconfig's contexts from its text.
+pub fn contexts_from_yaml(text: &str) -> Result<Vec<KubeContext>, String> {
+    Kubeconfig::from_yaml(text)
+        .map(|c| contexts_of(&c))
+        .map_err(|e| e.to_string())
+}
+
 pub async fn connect(options: &ConnectOptions<'_>) -> Result<Cluster, ClusterError> {
     let kube_options = KubeConfigOptions {
         context: options.context.map(str::to_string),

@@ -14,7 +14,9 @@ mod retry;
 mod schema;
 mod watch;
 
-pub use connect::{ConnectOptions, connect, context_for_server};
+pub use connect::{
+    ConnectOptions, KubeContext, connect, context_for_server, contexts, contexts_from_yaml,
+};
 pub use discovery::{Discovery, Resolution};
 pub use failure::{ApiFailure, FailureClass};
 pub use lease::{HeldLease, LockError};

@@ -108,6 +108,13 @@ pub async fn apply_resolved(
     for p in &planned {
         ctx.guard(p)?;
     }
+    // Apps that left their parent's render go once everything else is deployed and healthy.
+    let gone = if kind == "deploy" {
+        super::departed::departed(&planned, resolved)
+    } else {
+        Vec::new()
+    };
+    super::departed::announce(&ctx.stream, &gone);
 
     let mut reports = Vec::new();
     for p in planned {
@@ -139,6 +146,10 @@ pub async fn apply_resolved(
         if status != ExitStatus::Success {
             break;
         }
+    }
+    if !gone.is_empty() && reports.iter().all(|r| r.status() == ExitStatus::Success) {
+        let settled = super::departed::settle(global, args, printer, &ctx.stream, &gone).await?;
+        reports.extend(settled);
     }
     Ok(reports)
 }

@@ -7,7 +7,7 @@ use crate::exit::ExitStatus;
 use crate::plan::compare;
 use crate::printer::Printer;
 use crate::render::Rendered;
-use crate::report::{self, AppId, AppReport, Stream};
+use crate::report::{self, AppChange, AppId, AppReport, Stream};
 use crate::settings;
 
 use super::plan::plan_all;
@@ -51,6 +51,8 @@ async fn against_cluster(
         true,
     )
     .await?;
+    let gone = super::departed::departed(planned.iter().filter_map(|p| p.as_ref().ok()), &resolved);
+    super::departed::announce(&stream, &gone);
     let reports: Vec<AppReport> = planned
         .into_iter()
         .map(|p| {
@@ -59,16 +61,18 @@ async fn against_cluster(
                 Err(failed) => return failed.report(),
             };
             let plan = &p.prepared.plan;
+            let apps_left = gone.iter().any(|d| d.parent == p.run.name);
             let status = if let Some(class) = plan.error_class() {
                 class.exit_status()
             } else if args.exit_code
-                && (plan.has_changes() || !p.prepared.namespaces_to_create.is_empty())
+                && (plan.has_changes() || !p.prepared.namespaces_to_create.is_empty() || apps_left)
             {
                 ExitStatus::Changes
             } else {
                 ExitStatus::Success
             };
-            p.report(status)
+            let change = online_change(&p);
+            p.report(status).with_change(change)
         })
         .collect();
     Ok(reports)
@@ -170,6 +174,7 @@ fn offline(
             app: name.to_string(),
             env: run.env.clone(),
             namespace: run.namespace.clone().unwrap_or_default(),
+            parent: run.parent.clone(),
         };
         if same {
             stream.same_inputs(&id);
@@ -200,7 +205,32 @@ fn offline(
             ExitStatus::Success
         };
         stream.plan(&id, &[], &plan, &[]);
-        reports.push(AppReport::new(id, revision.clone(), plan, status));
+        let change = match (old_run, new_run) {
+            (None, _) => Some(AppChange::Added),
+            (_, None) => Some(AppChange::Removed),
+            _ => plan.has_changes().then_some(AppChange::Changed),
+        };
+        reports.push(AppReport::new(id, revision.clone(), plan, status).with_change(change));
     }
     Ok(reports)
+}
+
+/// An app never deployed is added; changes to one whose last successful deploy was this very
+/// commit are drift, anything else a change the commit brings.
+fn online_change(p: &super::plan::Planned<'_>) -> Option<AppChange> {
+    let prepared = &p.prepared;
+    if !prepared.plan.has_changes() && prepared.namespaces_to_create.is_empty() {
+        return None;
+    }
+    let deployed = prepared
+        .inventory
+        .history
+        .iter()
+        .rev()
+        .find(|e| e.succeeded());
+    Some(match (deployed, &prepared.commit) {
+        (None, _) => AppChange::Added,
+        (Some(entry), Some(commit)) if entry.sha == commit.sha => AppChange::Drift,
+        _ => AppChange::Changed,
+    })
 }

@@ -3,6 +3,7 @@
 
 mod apply;
 mod delete;
+mod departed;
 mod diff;
 mod history;
 mod plan;

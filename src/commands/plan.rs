@@ -25,6 +25,7 @@ impl Planned<'_> {
             app: self.run.name.clone(),
             env: self.run.env.clone(),
             namespace: self.prepared.namespace().to_string(),
+            parent: self.run.parent.clone(),
         }
     }
 
@@ -34,6 +35,7 @@ impl Planned<'_> {
         let kept = kept_images(&self.prepared);
         let revision = self.prepared.commit.map(|c| c.sha);
         let mut report = AppReport::new(id, revision, self.prepared.plan, status)
+            .with_children(&self.run.children)
             .with_namespaces(self.prepared.namespaces_to_create)
             .with_images(images(self.run));
         report.chart = self.prepared.chart;
@@ -56,12 +58,15 @@ impl Failed<'_> {
             app: self.run.name.clone(),
             env: self.run.env.clone(),
             namespace: self.run.namespace.clone().unwrap_or_default(),
+            parent: self.run.parent.clone(),
         }
     }
 
     pub fn report(self) -> AppReport {
         let status = self.error.exit_status();
-        AppReport::new(self.id(), None, Plan::default(), status).with_error(self.error.to_string())
+        AppReport::new(self.id(), None, Plan::default(), status)
+            .with_children(&self.run.children)
+            .with_error(self.error.to_string())
     }
 }
 
@@ -128,6 +133,7 @@ pub(super) async fn plan_one<'a>(
     );
     stream.chart(planned.prepared.chart.as_ref());
     stream.sources(&planned.prepared.fetched);
+    stream.children(&run.children);
     Ok(planned)
 }
 
@@ -259,6 +265,7 @@ pub(super) async fn plan_all<'a>(
         );
         stream.chart(p.prepared.chart.as_ref());
         stream.sources(&p.prepared.fetched);
+        stream.children(&p.run.children);
     }
     Ok(planned)
 }

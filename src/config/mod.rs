@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-pub use parse::{ConfigError, parse_config};
+pub use parse::{ConfigError, parse_application, parse_config};
 pub use sync_options::{PruneProp, SyncOptions};
 
 use crate::object::Origin;
@@ -44,6 +44,15 @@ pub struct AppConfig {
     pub allow_other_namespaces: Option<bool>,
     /// Argo CD's `ignoreDifferences`.
     pub ignore_differences: Vec<crate::plan::ignore::IgnoreRule>,
+    /// The ApplicationSet that generated this app, if one did.
+    pub generated_by: Option<String>,
+    /// The app whose render holds this app's Application (app-of-apps), if any.
+    pub parent: Option<String>,
+    /// The apps this app renders, in the order they deploy.
+    pub children: Vec<String>,
+    /// `metadata.finalizers`: Argo CD's resources finalizer says deleting the app deletes
+    /// what it deployed.
+    pub finalizers: Vec<String>,
 }
 
 impl AppConfig {
@@ -219,6 +228,15 @@ pub struct Environment {
 #[derive(Debug, Clone, Default)]
 pub struct Config {
     pub apps: Vec<AppConfig>,
+    /// ApplicationSets, as written: the app set stage expands them.
+    pub sets: Vec<SetDefinition>,
     /// Fields kpush does not support, each reported once.
     pub warnings: Vec<String>,
+}
+
+/// An ApplicationSet document and where it is.
+#[derive(Debug, Clone)]
+pub struct SetDefinition {
+    pub origin: Origin,
+    pub value: Value,
 }

@@ -161,7 +161,14 @@ pub fn parse_config(file: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
             _ => vec![doc.value],
         };
         for item in items {
-            match parse_app(&item, &origin) {
+            if is_application_set(&item) {
+                config.sets.push(super::SetDefinition {
+                    origin: origin.clone(),
+                    value: item,
+                });
+                continue;
+            }
+            match parse_application(&item, &origin) {
                 Ok((app, warnings)) => {
                     config.warnings.extend(warnings);
                     config.apps.push(app);
@@ -172,16 +179,6 @@ pub fn parse_config(file: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
                     message,
                 })),
             }
-        }
-    }
-    let mut names = BTreeSet::new();
-    for app in &config.apps {
-        if !names.insert(app.name.clone()) {
-            problems.push(Problem {
-                origin: app.origin.clone(),
-                column: None,
-                message: format!("app `{}` is defined twice", app.name),
-            });
         }
     }
     if problems.is_empty() {
@@ -204,17 +201,22 @@ fn application_format(doc: &Value) -> Result<bool, Vec<String>> {
     match (api, kind) {
         (ARGO_API, "Application") => Ok(true),
         (KPUSH_API, "Application") => Ok(false),
-        (ARGO_API, "ApplicationSet") => Err(vec![
-            "Argo CD ApplicationSets (generators) are not supported; list Applications instead"
-                .into(),
-        ]),
         _ => Err(vec![format!(
             "expected an Application (`apiVersion: {KPUSH_API}` or `{ARGO_API}`), found `{api}` `{kind}`"
         )]),
     }
 }
 
-fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), Vec<String>> {
+fn is_application_set(doc: &Value) -> bool {
+    doc["apiVersion"] == ARGO_API && doc["kind"] == "ApplicationSet"
+}
+
+/// One Application document (Argo CD's or kpush's), with the warnings about fields kpush does
+/// not support.
+pub fn parse_application(
+    doc: &Value,
+    origin: &Origin,
+) -> Result<(AppConfig, Vec<String>), Vec<String>> {
     let argo = application_format(doc)?;
     let mut f = Findings {
         errors: Vec::new(),
@@ -233,7 +235,7 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
     metadata.get("namespace");
     let annotations = metadata.string_map("annotations", &mut f);
     metadata.get("labels");
-    metadata.get("finalizers");
+    let finalizers = metadata.strings("finalizers", &mut f);
     metadata.finish(&mut f);
 
     let spec = root.object("spec", &mut f);
@@ -317,6 +319,10 @@ fn parse_app(doc: &Value, origin: &Origin) -> Result<(AppConfig, Vec<String>), V
             update_images,
             allow_other_namespaces,
             ignore_differences,
+            generated_by: None,
+            parent: None,
+            children: Vec::new(),
+            finalizers,
         },
         warnings,
     ))

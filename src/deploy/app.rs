@@ -60,6 +60,15 @@ pub struct AppRun {
     pub allow_other_namespaces: bool,
     /// A recorded deploy to put back exactly as it was applied, instead of rendering.
     pub restore: Option<std::sync::Arc<Restore>>,
+    /// The app whose render holds this app's Application (app-of-apps).
+    pub parent: Option<String>,
+    /// The apps this app renders, in the order they deploy.
+    pub children: Vec<String>,
+    /// Where those apps deploy, as the history records them.
+    pub child_records: Vec<crate::inventory::history::ChildRecord>,
+    /// Argo CD's resources finalizer is on the app's Application: when it leaves its
+    /// parent's render, what it deployed is deleted with it.
+    pub cascade: bool,
 }
 
 /// Labels and annotations for a namespace kpush creates.

@@ -233,6 +233,39 @@ async fn steps(
     Ok(done)
 }
 
+/// Forgets an app under `locked`: its objects stay, and only kpush's record of it (the
+/// inventory parent, its snapshots and the lock) goes. An app-of-apps child without Argo CD's
+/// resources finalizer leaves its parent's render this way, as Argo CD's non-cascading
+/// delete of its Application does.
+pub async fn forget(cluster: &Cluster, prepared: &Prepared, locked: Locked) -> Result<(), Error> {
+    let inventory = &prepared.inventory;
+    for entry in &inventory.history {
+        snapshot::delete(cluster, inventory, entry).await;
+    }
+    let removed = cluster
+        .delete(
+            &inventory.secret_resource,
+            &inventory.parent,
+            Propagation::Background,
+            false,
+            None,
+        )
+        .await;
+    match removed {
+        Ok(()) => {
+            locked.lease.remove().await;
+            Ok(())
+        }
+        Err(f) => {
+            locked.release().await;
+            Err(Error::Runtime(format!(
+                "cannot delete the inventory {}: {f}",
+                inventory.parent
+            )))
+        }
+    }
+}
+
 /// Members kept until the run confirms their deletion keep the inventory too, so that a rerun
 /// with the confirmation finds them; what annotations keep for good does not.
 fn awaiting_confirmation(plan: &Plan) -> bool {

@@ -60,6 +60,25 @@ pub struct HistoryEntry {
     /// the same digest applies this deploy's snapshot instead of rendering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub input_digest: Option<String>,
+    /// The apps this app rendered (app-of-apps), as deployed after it: one that leaves a later
+    /// render is torn down (or forgotten) by that deploy. Kept from the newest success on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<ChildRecord>,
+}
+
+/// An app an app-of-apps rendered, and where it deployed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChildRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// Argo CD's resources finalizer: when the app leaves the render, what it deployed goes.
+    #[serde(default)]
+    pub cascade: bool,
 }
 
 /// One promoted image of a recorded deploy.
@@ -165,8 +184,32 @@ pub fn append(
     (kept, dropped)
 }
 
+/// The history as its annotation. Only the entries from the newest success on keep their
+/// children: that is the list the next deploy compares with, and hundreds of children in
+/// every entry would not fit in an annotation.
 pub fn to_annotation(history: &[HistoryEntry]) -> String {
-    serde_json::to_string(history).expect("history serialises")
+    let from = history
+        .iter()
+        .rposition(HistoryEntry::succeeded)
+        .unwrap_or(0);
+    let trimmed: Vec<HistoryEntry> = history
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let mut e = e.clone();
+            if i < from {
+                e.children.clear();
+            }
+            e
+        })
+        .collect();
+    serde_json::to_string(&trimmed).expect("history serialises")
+}
+
+/// The apps the newest successful deploy rendered (app-of-apps), if it recorded any.
+pub fn last_children(history: &[HistoryEntry]) -> Option<(&HistoryEntry, &[ChildRecord])> {
+    let entry = history.iter().rev().find(|e| e.succeeded())?;
+    Some((entry, entry.children.as_slice()))
 }
 
 /// The images of every container (init and ephemeral too) in workload objects, sorted.
@@ -218,6 +261,7 @@ mod tests {
             chart: None,
             promoted: Vec::new(),
             input_digest: None,
+            children: Vec::new(),
         }
     }
 

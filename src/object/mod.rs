@@ -91,6 +91,16 @@ impl Resource {
 }
 
 /// Where a workload kind keeps its pod spec, as a JSON pointer; `None` for other kinds.
+/// Whether an object is an Argo CD Application or ApplicationSet: in an app-of-apps, an app of
+/// its own rather than an object to apply.
+pub fn is_argo_app(object: &serde_json::Value) -> bool {
+    object["apiVersion"] == "argoproj.io/v1alpha1"
+        && matches!(
+            object["kind"].as_str(),
+            Some("Application" | "ApplicationSet")
+        )
+}
+
 pub fn pod_spec_pointer(kind: &str) -> Option<&'static str> {
     match kind {
         "Pod" => Some("/spec"),

@@ -54,6 +54,11 @@ pub fn render_app(snapshot: &Snapshot, spec: &RenderSpec) -> Result<Rendered, Re
         rendered.chart = rendered.chart.or(also.chart);
     }
     rendered.fetched = foreign.read();
+    if spec.children_apart {
+        rendered
+            .manifests
+            .retain(|m| !crate::object::is_argo_app(&m.object));
+    }
     // Two sources (or two files) declaring one object would fight each other.
     directory::check(rendered)
 }

@@ -11,7 +11,7 @@ mod jsonnet;
 mod kustomize;
 mod manifest;
 mod overrides;
-mod reads;
+pub mod reads;
 mod spec;
 mod template;
 mod tools;

@@ -53,6 +53,9 @@ pub struct RenderSpec {
     /// `ref` sources in other git repositories, by name: `$name/…` values files are read
     /// from them (those of this repository are written `$/…`).
     pub refs: Vec<(String, crate::source::remote::GitOrigin)>,
+    /// The Argo CD Applications and ApplicationSets the app renders deploy as apps of their
+    /// own (app-of-apps): they are left out of its objects.
+    pub children_apart: bool,
 }
 
 /// A server's version and API versions, as Helm's `--kube-version` and `--api-versions`.

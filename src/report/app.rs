@@ -10,6 +10,31 @@ use crate::deploy::wait::HealthReport;
 use crate::exit::ExitStatus;
 use crate::plan::{Counts, Plan};
 
+/// What a diff found for an app as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AppChange {
+    /// Defined at the new commit only (or never deployed).
+    Added,
+    /// Defined at the old commit only: a teardown deletes what the plan lists.
+    Removed,
+    /// Its objects change with the commit.
+    Changed,
+    /// The cluster differs from the commit it last deployed: someone changed it.
+    Drift,
+}
+
+impl AppChange {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AppChange::Added => "added",
+            AppChange::Removed => "removed",
+            AppChange::Changed => "changed",
+            AppChange::Drift => "drift",
+        }
+    }
+}
+
 /// What happened to one app.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppReport {
@@ -58,6 +83,15 @@ pub struct AppReport {
     /// Its inputs were the same at both commits of an offline diff: neither was rendered.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub same_inputs: bool,
+    /// The app whose render holds this app's Application (app-of-apps).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent: Option<String>,
+    /// What a diff found for the app as a whole, when it changes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub change: Option<AppChange>,
+    /// The apps this app renders, each deployed as its own app after it, in this order.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub children: Vec<String>,
     #[serde(rename = "exit_code", serialize_with = "exit_code")]
     pub status: ExitStatus,
 }
@@ -72,6 +106,8 @@ pub struct AppId {
     pub app: String,
     pub env: Option<String>,
     pub namespace: String,
+    /// The app whose render holds this app's Application (app-of-apps).
+    pub parent: Option<String>,
 }
 
 impl AppReport {
@@ -96,6 +132,9 @@ impl AppReport {
             hooks: Vec::new(),
             error: None,
             same_inputs: false,
+            parent: id.parent,
+            change: None,
+            children: Vec::new(),
             status,
         }
     }
@@ -103,6 +142,18 @@ impl AppReport {
     /// An app that could not be planned, and why.
     pub fn with_error(mut self, message: String) -> AppReport {
         self.error = Some(message);
+        self
+    }
+
+    /// What a diff found for the app as a whole.
+    pub fn with_change(mut self, change: Option<AppChange>) -> AppReport {
+        self.change = change;
+        self
+    }
+
+    /// The apps this app renders (app-of-apps).
+    pub fn with_children(mut self, children: &[String]) -> AppReport {
+        self.children = children.to_vec();
         self
     }
 

@@ -148,13 +148,16 @@ pub fn write_sinks(
 fn markdown(command: &str, reports: &[AppReport]) -> String {
     let (same, reports): (Vec<&AppReport>, Vec<&AppReport>) =
         reports.iter().partition(|r| r.same_inputs);
-    let limit = MARKDOWN_LIMIT / reports.len().max(1);
-    let mut text = String::new();
+    let mut text = apps_table(&reports, same.len());
+    let limit = MARKDOWN_LIMIT.saturating_sub(text.len()) / reports.len().max(1);
     for r in reports {
-        let title = match &r.env {
+        let mut title = match &r.env {
             Some(env) => format!("kpush {command} `{}` ({env}) → `{}`", r.app, r.namespace),
             None => format!("kpush {command} `{}` → `{}`", r.app, r.namespace),
         };
+        if let Some(parent) = &r.parent {
+            title.push_str(&format!(" (rendered by `{parent}`)"));
+        }
         if let Some(error) = &r.error {
             text.push_str(&format!(
                 "### {title}: could not be planned\n\n```\n{error}\n```\n\n"
@@ -182,6 +185,52 @@ fn markdown(command: &str, reports: &[AppReport]) -> String {
         text.push('\n');
     }
     text.push_str(&same_inputs_markdown(&same));
+    text
+}
+
+/// With several apps, the comment starts with one row per app that changes (added, removed,
+/// changed, drift) and its object counts; the unchanged are counted.
+fn apps_table(reports: &[&AppReport], same_inputs: usize) -> String {
+    const ROWS: usize = 200;
+    if reports.len() + same_inputs < 2 {
+        return String::new();
+    }
+    let changing: Vec<&&AppReport> = reports
+        .iter()
+        .filter(|r| r.change.is_some() || r.error.is_some())
+        .collect();
+    let unchanged = reports.len() - changing.len() + same_inputs;
+    let mut text = String::new();
+    if !changing.is_empty() {
+        text.push_str("| app | change | create | update | prune |\n|---|---|---:|---:|---:|\n");
+        for r in changing.iter().take(ROWS) {
+            let change = match (&r.error, r.change) {
+                (Some(_), _) => "could not be planned",
+                (None, Some(c)) => c.as_str(),
+                (None, None) => "",
+            };
+            let c = &r.counts;
+            text.push_str(&format!(
+                "| `{}` | {change} | {} | {} | {} |\n",
+                r.app,
+                c.create + r.namespaces_to_create.len(),
+                c.update,
+                c.prune
+            ));
+        }
+        if changing.len() > ROWS {
+            text.push_str(&format!(
+                "\n… and {} more apps that change.\n",
+                changing.len() - ROWS
+            ));
+        }
+        text.push('\n');
+    }
+    text.push_str(&format!(
+        "{} app{} changing, {unchanged} unchanged.\n\n",
+        changing.len(),
+        if changing.len() == 1 { "" } else { "s" }
+    ));
     text
 }
 

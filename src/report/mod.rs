@@ -12,7 +12,7 @@ mod stream;
 mod summary;
 mod text;
 
-pub use app::{AppId, AppReport, overall};
+pub use app::{AppChange, AppId, AppReport, overall};
 pub use finish::{ReportSink, finish, write_sinks};
 pub use format::Format;
 pub use manifests::manifests;

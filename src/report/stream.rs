@@ -92,6 +92,16 @@ impl Stream {
         }
     }
 
+    /// The apps an app renders (app-of-apps), deployed after it as apps of their own.
+    pub fn children(&self, children: &[String]) {
+        if self.text && !children.is_empty() {
+            self.printer.out(&format!(
+                "Apps: {} (each deployed as an app of its own after this one, in this order)\n",
+                children.join(", ")
+            ));
+        }
+    }
+
     /// Introduces an app's write when several apps are deployed.
     pub fn write_heading(&self, id: &AppId) {
         if self.many && self.text {
@@ -225,5 +235,10 @@ fn app_title(id: &AppId) -> String {
         .as_ref()
         .map(|e| format!(" ({e})"))
         .unwrap_or_default();
-    format!("{}{env} → {}", id.app, id.namespace)
+    let parent = id
+        .parent
+        .as_ref()
+        .map(|p| format!(" (rendered by {p})"))
+        .unwrap_or_default();
+    format!("{}{env} → {}{parent}", id.app, id.namespace)
 }

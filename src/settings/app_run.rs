@@ -75,6 +75,7 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
         more: Vec::new(),
         origin: None,
         refs: Vec::new(),
+        children_apart: !app.children.is_empty(),
     };
     // The other sources of a multi-source app render at the same commit, with the same
     // values and images; a chart's `targetRevision` is its version.
@@ -136,6 +137,14 @@ pub(super) fn app_run(flags: &Flags, app: &AppConfig, env: Option<&Environment>)
             annotations: app.sync.namespace_annotations.clone(),
         },
         images: Vec::new(),
+        parent: app.parent.clone(),
+        children: app.children.clone(),
+        // Filled once every app is resolved (`settings::child_records`).
+        child_records: Vec::new(),
+        cascade: app
+            .finalizers
+            .iter()
+            .any(|f| f.starts_with(crate::apps::appset::RESOURCES_FINALIZER)),
     }
 }
 

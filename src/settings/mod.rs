@@ -15,7 +15,7 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use crate::cli::{GlobalArgs, SourceArgs, TargetArgs};
-use crate::config::{self, AppConfig, Config, DEFAULT_CONFIG, Environment, PruneProp};
+use crate::config::{AppConfig, Config, DEFAULT_CONFIG, Environment, PruneProp};
 use crate::error::Error;
 use crate::images::ImageArg;
 use crate::inventory::{AppIdentity, repository_key};
@@ -35,6 +35,10 @@ pub struct Resolved {
     /// The revision the config (or PATH) was read at.
     pub snapshot: Snapshot,
     pub apps: Vec<AppRun>,
+    /// The name of every app the definitions hold at this revision, selected or not (children
+    /// and generated apps included): an app that left its parent's render but is defined
+    /// elsewhere has moved, and is not torn down.
+    pub defined: BTreeSet<String>,
     /// Things the user should know (unsupported Argo CD fields, ...), each once.
     pub warnings: Vec<String>,
 }
@@ -57,7 +61,7 @@ pub fn resolve(
     let image_args = images::image_args(source)?;
     match &source.path {
         Some(path) => resolve_path(snapshot, &flags, source, path, &image_args),
-        None => resolve_config(snapshot, &flags, source, &image_args),
+        None => resolve_config(snapshot, &flags, source, &image_args, global),
     }
 }
 
@@ -85,9 +89,11 @@ fn resolve_path(
     app.identity = identity(&snapshot, &app);
     app.images = images::promotions(image_args, &[], &app.name, app.env.as_deref())?;
     app.render.images = app.images.clone();
+    let defined = BTreeSet::from([app.name.clone()]);
     Ok(Resolved {
         snapshot,
         apps: vec![app],
+        defined,
         warnings: Vec::new(),
     })
 }
@@ -98,6 +104,7 @@ fn resolve_config(
     flags: &Flags,
     source: &SourceArgs,
     image_args: &[ImageArg],
+    global: &GlobalArgs,
 ) -> Result<Resolved, Error> {
     let config_path = match &source.config {
         Some(path) => snapshot.relative(path)?,
@@ -109,10 +116,17 @@ fn resolve_config(
             config: config_path.clone(),
             revision: snapshot.revision_name().to_string(),
         })?;
-    let parsed = config::parse_config(&config_path, &bytes)?;
+    let remotes = snapshot.remote_urls();
+    let children = |app: &AppConfig| rendered_apps(&snapshot, flags, &remotes, app);
+    let parsed = crate::apps::definitions(
+        &snapshot,
+        global.kubeconfig.as_deref(),
+        &config_path,
+        &bytes,
+        (!source.applications_as_objects).then_some(&children as _),
+    )?;
     let selected = select(&parsed, &config_path, &source.app)?;
     let mut warnings = parsed.warnings.clone();
-    let remotes = snapshot.remote_urls();
     let mut apps = Vec::new();
     let mut known_aliases = BTreeSet::new();
     for app in selected {
@@ -120,6 +134,7 @@ fn resolve_config(
         warnings.extend(repository_warning(app, &remotes));
         warnings.extend(replace_warning(app, env));
         let mut run = app_run(flags, app, env);
+        run.child_records = child_records(flags, &parsed, app)?;
         sources::place(app, &mut run.render, &remotes);
         // A first source in another repository names that repository's revision, not the
         // commit of this one to deploy.
@@ -140,8 +155,64 @@ fn resolve_config(
     Ok(Resolved {
         snapshot,
         apps,
+        defined: parsed.apps.iter().map(|a| a.name.clone()).collect(),
         warnings,
     })
+}
+
+/// Where the apps `app` renders deploy, as its history records them.
+fn child_records(
+    flags: &Flags,
+    parsed: &Config,
+    app: &AppConfig,
+) -> Result<Vec<crate::inventory::history::ChildRecord>, Error> {
+    app.children
+        .iter()
+        .filter_map(|name| parsed.apps.iter().find(|a| a.name == *name))
+        .map(|child| {
+            let run = app_run(flags, child, environment(child, flags.env.as_deref())?);
+            Ok(crate::inventory::history::ChildRecord {
+                name: run.name,
+                namespace: run.namespace,
+                context: run.context,
+                server: run.server,
+                cascade: run.cascade,
+            })
+        })
+        .collect()
+}
+
+/// The Argo CD Applications and ApplicationSets an app renders (app-of-apps), from an
+/// offline render at its revision; `None` when its files mention none, or its source is not
+/// in this repository.
+fn rendered_apps(
+    snapshot: &Snapshot,
+    flags: &Flags,
+    remotes: &[String],
+    app: &AppConfig,
+) -> Result<Option<crate::apps::Found>, Error> {
+    let mut run = app_run(flags, app, environment(app, flags.env.as_deref())?);
+    sources::place(app, &mut run.render, remotes);
+    if run.render.origin.is_some() || run.render.chart.is_some() {
+        return Ok(None);
+    }
+    let opened = match &flags.rev {
+        None if snapshot.revision_name() != run.revision => Some(snapshot.at(&run.revision)?),
+        _ => None,
+    };
+    let at = opened.as_ref().unwrap_or(snapshot);
+    if !crate::apps::mentions_argo(at, &run.render)? {
+        return Ok(None);
+    }
+    let rendered = crate::render::render_app(at, &run.render)?;
+    Ok(Some(
+        rendered
+            .manifests
+            .into_iter()
+            .filter(|m| crate::apps::is_argo_app(&m.object))
+            .map(|m| (m.origin, m.object))
+            .collect(),
+    ))
 }
 
 /// The definitions to run: the one `--app` names, or all of them.
@@ -200,6 +271,11 @@ fn environment<'a>(
     let Some(name) = env else {
         return Ok(None);
     };
+    // Apps an app-of-apps or ApplicationSet makes are Argo CD Applications: they have no
+    // environments, and deploy as they are in every one.
+    if app.environments.is_empty() && (app.parent.is_some() || app.generated_by.is_some()) {
+        return Ok(None);
+    }
     app.environments
         .get(name)
         .map(Some)

@@ -74,6 +74,7 @@ pub fn restoring(
     Ok(Resolved {
         snapshot,
         apps: vec![run],
+        defined: current.defined.clone(),
         warnings: Vec::new(),
     })
 }
@@ -148,6 +149,7 @@ mod tests {
             chart: None,
             promoted: Vec::new(),
             input_digest: None,
+            children: Vec::new(),
         }
     }
 

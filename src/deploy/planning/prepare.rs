@@ -95,6 +95,16 @@ impl Prepared {
             && self.namespaces_to_create.is_empty()
             && !crate::deploy::ParentRecord::new(&self.plan, &self.inventory, &run.identity)
                 .needs_write()
+            && !self.children_changed(run)
+    }
+
+    /// The apps this app renders are not those its last successful deploy recorded: the
+    /// deploy is recorded, so that the next one knows which apps left.
+    pub fn children_changed(&self, run: &AppRun) -> bool {
+        let recorded = crate::inventory::history::last_children(&self.inventory.history)
+            .map(|(_, c)| c)
+            .unwrap_or_default();
+        recorded != run.child_records.as_slice()
     }
 }
 

@@ -187,5 +187,6 @@ fn history_entry(
             })
             .collect(),
         input_digest: prepared.input_digest.clone(),
+        children: run.child_records.clone(),
     }
 }

@@ -1,0 +1,192 @@
+//! App-of-apps: the Applications (and ApplicationSets) an app renders are apps of their own,
+//! deployed after it as Argo CD's controller would sync them, ordered by their sync waves.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::config::{AppConfig, Config, parse_application};
+use crate::input::Problem;
+use crate::object::Origin;
+
+use super::appset::{self, Inputs};
+
+/// Argo CD's annotation that orders Applications of one parent.
+const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
+
+/// How deep app-of-apps may nest: deeper is a cycle kpush could not name.
+const MAX_DEPTH: usize = 16;
+
+/// The Argo CD objects one app renders, each with where it came from.
+pub type Found = Vec<(Origin, Value)>;
+
+/// Every app of `config`, each followed by its children (and theirs), children of one parent
+/// in the order of their sync waves. `render` gives the Applications and ApplicationSets an
+/// app renders, or `None` when its inputs hold none.
+pub fn with_children<E>(
+    config: Config,
+    inputs: &dyn Inputs,
+    render: &dyn Fn(&AppConfig) -> Result<Option<Found>, E>,
+) -> Result<Config, ChildError<E>> {
+    let mut out = Config {
+        apps: Vec::new(),
+        sets: Vec::new(),
+        warnings: config.warnings,
+    };
+    let mut apps = config.apps;
+    // The config file is the root app-of-apps: its Applications deploy in wave order too.
+    apps.sort_by_key(wave);
+    for app in apps {
+        descend(app, &mut Vec::new(), inputs, render, &mut out)?;
+    }
+    Ok(out)
+}
+
+/// Why children could not be found.
+#[derive(Debug)]
+pub enum ChildError<E> {
+    /// The parent did not render.
+    Render(E),
+    /// A child's definition, a cycle: exit 3.
+    Invalid(Vec<Problem>),
+}
+
+fn descend<E>(
+    mut app: AppConfig,
+    ancestors: &mut Vec<String>,
+    inputs: &dyn Inputs,
+    render: &dyn Fn(&AppConfig) -> Result<Option<Found>, E>,
+    out: &mut Config,
+) -> Result<(), ChildError<E>> {
+    let invalid = |origin: &Origin, message: String| {
+        ChildError::Invalid(vec![Problem {
+            origin: origin.clone(),
+            column: None,
+            message,
+        }])
+    };
+    if ancestors.contains(&app.name) || ancestors.len() >= MAX_DEPTH {
+        let mut chain = ancestors.clone();
+        chain.push(app.name.clone());
+        return Err(invalid(
+            &app.origin,
+            format!(
+                "app-of-apps cycle: {}; an app cannot render itself or an app that renders it",
+                chain.join(" → ")
+            ),
+        ));
+    }
+    let found = render(&app)
+        .map_err(ChildError::Render)?
+        .unwrap_or_default();
+    let mut children = Vec::new();
+    let mut problems = Vec::new();
+    for (origin, doc) in found {
+        let docs = if doc["kind"] == "ApplicationSet" {
+            match appset::expand(&doc, inputs) {
+                Ok(expanded) => {
+                    out.warnings
+                        .extend(expanded.warnings.iter().map(|w| format!("{origin}: {w}")));
+                    let set = doc["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    expanded
+                        .applications
+                        .into_iter()
+                        .map(|a| (a, Some(set.clone())))
+                        .collect()
+                }
+                Err(errors) => {
+                    problems.extend(errors.into_iter().map(|message| Problem {
+                        origin: origin.clone(),
+                        column: None,
+                        message,
+                    }));
+                    continue;
+                }
+            }
+        } else {
+            vec![(doc, None)]
+        };
+        for (doc, set) in docs {
+            match parse_application(&doc, &origin) {
+                Ok((mut child, warnings)) => {
+                    out.warnings.extend(warnings);
+                    child.generated_by = set;
+                    child.parent = Some(app.name.clone());
+                    children.push(child);
+                }
+                Err(errors) => {
+                    let name = doc["metadata"]["name"].as_str().unwrap_or("");
+                    problems.extend(errors.into_iter().map(|e| Problem {
+                        origin: origin.clone(),
+                        column: None,
+                        message: format!(
+                            "Application `{name}` rendered by app `{}`: {e}",
+                            app.name
+                        ),
+                    }));
+                }
+            }
+        }
+    }
+    if !problems.is_empty() {
+        return Err(ChildError::Invalid(problems));
+    }
+    let mut seen = BTreeSet::new();
+    for child in &children {
+        if !seen.insert(child.name.clone()) {
+            return Err(invalid(
+                &child.origin,
+                format!(
+                    "app `{}` renders two Applications named `{}`",
+                    app.name, child.name
+                ),
+            ));
+        }
+    }
+    children.sort_by_key(wave);
+    app.children = children.iter().map(|c| c.name.clone()).collect();
+    let name = app.name.clone();
+    out.apps.push(app);
+    ancestors.push(name);
+    for child in children {
+        descend(child, ancestors, inputs, render, out)?;
+    }
+    ancestors.pop();
+    Ok(())
+}
+
+/// A child's sync wave (0 unless annotated; an unreadable one is 0, as Argo CD reads it).
+pub fn wave(app: &AppConfig) -> i64 {
+    app.annotations
+        .get(SYNC_WAVE)
+        .and_then(|w| w.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Whether the files an app's render reads mention Argo CD apps at all: only then is it
+/// rendered to find its children. A template directory reads the whole commit; only its own
+/// files are looked at.
+pub fn mentions_argo(
+    snapshot: &crate::source::Snapshot,
+    spec: &crate::render::RenderSpec,
+) -> Result<bool, crate::error::Error> {
+    let reads = crate::render::reads::of_source(snapshot, spec)?;
+    let paths = if reads.commit {
+        vec![spec.path.clone()]
+    } else {
+        reads.paths
+    };
+    for path in paths {
+        for file in snapshot.files(&path)? {
+            let text = &file.bytes;
+            if contains(text, b"argoproj.io") && contains(text, b"Application") {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
