@@ -13,6 +13,11 @@ use super::value::{Value, fmt_v, go_quote};
 /// exhaust a worker thread's stack.
 const MAX_DEPTH: usize = 100;
 
+/// The most `{{range}}` over a number iterates, and the most a render writes.
+const MAX_RANGE: i64 = 1_000_000;
+const MAX_OUTPUT: usize = 64 << 20;
+
+/// The functions the executor runs itself: Go's builtins and Argo CD's `tpl`.
 pub(super) fn is_builtin(name: &str) -> bool {
     matches!(
         name,
@@ -37,15 +42,10 @@ pub(super) fn is_builtin(name: &str) -> bool {
     )
 }
 
-pub(super) fn execute(tree: &Tree, data: Value, options: &Options) -> Result<String, String> {
-    let defines: Defines = tree
-        .defines
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
+pub(super) fn execute(tree: Tree, data: Value, options: &Options) -> Result<String, String> {
     let mut exec = Exec {
         options,
-        defines: Rc::new(defines),
+        defines: Rc::new(tree.defines),
         vars: vec![("$".into(), data.clone())],
         depth: 0,
     };
@@ -146,6 +146,12 @@ impl Exec<'_> {
                 Node::Break => Flow::Break,
                 Node::Continue => Flow::Continue,
             };
+            if out.len() > MAX_OUTPUT {
+                return Err(format!(
+                    "the output is larger than kpush allows ({} MiB)",
+                    MAX_OUTPUT >> 20
+                ));
+            }
             if flow != Flow::Normal {
                 return Ok(flow);
             }
@@ -163,17 +169,20 @@ impl Exec<'_> {
         els: Option<&[Node]>,
     ) -> Result<Flow, String> {
         let v = self.pipeline(dot, pipe).map_err(|e| locate(text, e))?;
-        let items: Vec<(Value, Value)> = match &v {
-            Value::List(items) => items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| (Value::Int(i as i64), item.clone()))
-                .collect(),
-            Value::Map(m) => m
-                .borrow()
-                .iter()
-                .map(|(k, v)| (Value::Str(k.clone()), v.clone()))
-                .collect(),
+        // (index or key, element) pairs
+        let items: Box<dyn Iterator<Item = (Value, Value)>> = match &v {
+            Value::List(items) => {
+                let items = items.clone();
+                Box::new((0..items.len()).map(move |i| (Value::Int(i as i64), items[i].clone())))
+            }
+            Value::Map(m) => {
+                let entries: Vec<(Value, Value)> = m
+                    .borrow()
+                    .iter()
+                    .map(|(k, v)| (Value::Str(k.clone()), v.clone()))
+                    .collect();
+                Box::new(entries.into_iter())
+            }
             Value::Int(n) => {
                 if pipe.decl.len() > 1 {
                     return Err(locate(
@@ -181,9 +190,15 @@ impl Exec<'_> {
                         format!("can't use {n} to iterate over more than one variable"),
                     ));
                 }
-                (0..*n).map(|i| (Value::Int(i), Value::Int(i))).collect()
+                if *n > MAX_RANGE {
+                    return Err(locate(
+                        text,
+                        format!("range over {n}: kpush iterates at most {MAX_RANGE} times"),
+                    ));
+                }
+                Box::new((0..*n).map(|i| (Value::Int(i), Value::Int(i))))
             }
-            Value::Missing => Vec::new(),
+            Value::Missing => Box::new(std::iter::empty()),
             v => {
                 return Err(locate(
                     text,
@@ -191,7 +206,8 @@ impl Exec<'_> {
                 ));
             }
         };
-        if items.is_empty() {
+        let mut items = items.peekable();
+        if items.peek().is_none() {
             return match els {
                 Some(els) => self.walk(out, dot, els),
                 None => Ok(Flow::Normal),

@@ -7,6 +7,10 @@
 //! written in a template are ints. Functions are resolved when a template is parsed, so an
 //! unknown one fails even in a branch never taken. What kpush does not implement (dates,
 //! random values, a few Sprig functions) is refused by name, never rendered differently.
+//! Sprig's `keys` and `values` come out sorted by key, where Go's order is random.
+//!
+//! A render is bounded: nesting, `{{template}}`/`tpl` depth, `range` over a number, and the
+//! size of what it writes have limits, so a template cannot exhaust the stack or memory.
 
 mod exec;
 mod lex;
@@ -14,6 +18,7 @@ mod parse;
 mod printf;
 mod semver;
 mod sprig;
+mod text;
 mod value;
 mod yaml;
 
@@ -33,7 +38,8 @@ impl Options {
         for option in options {
             parsed.missing_key_error = match option.as_str() {
                 "missingkey=error" => true,
-                // with map data, `zero` prints `<no value>` too
+                // with map data `zero` prints `<no value>` as the default does; Go differs only
+                // in failing on a field of a missing key (`.nope.x`), which renders empty here
                 "missingkey=default" | "missingkey=invalid" | "missingkey=zero" => false,
                 other => {
                     return Err(format!(
@@ -53,5 +59,5 @@ pub fn render(
     options: &Options,
 ) -> Result<String, String> {
     let tree = parse::parse(template)?;
-    exec::execute(&tree, value::Value::from_json(data), options)
+    exec::execute(tree, value::Value::from_json(data), options)
 }

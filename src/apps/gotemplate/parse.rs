@@ -82,6 +82,9 @@ pub(super) struct Tree {
 /// Actions longer than this are cut short in errors.
 const SHOWN: usize = 100;
 
+/// How deeply control structures and parentheses may nest: parsing and running recurse.
+const MAX_NESTING: usize = 100;
+
 /// The action starting at `start` as written, to name it in an error.
 pub(super) fn action_text(src: &str, start: usize, end: Option<usize>) -> String {
     let end = end
@@ -106,6 +109,7 @@ pub(super) fn parse(src: &str) -> Result<Tree, String> {
         vars: vec!["$".into()],
         loops: 0,
         depth: 0,
+        parens: 0,
         defines: HashMap::new(),
         action: Rc::from(""),
     };
@@ -143,6 +147,8 @@ struct Parser<'a> {
     loops: usize,
     /// Enclosing control structures and definitions; `{{define}}` only at the top.
     depth: usize,
+    /// Enclosing parentheses.
+    parens: usize,
     defines: Defines,
     /// The action being parsed, as written.
     action: Rc<str>,
@@ -278,6 +284,9 @@ impl Parser<'_> {
         let mark = self.vars.len();
         let pipe = self.pipeline(context, false)?;
         self.depth += 1;
+        if self.depth > MAX_NESTING {
+            return Err(self.err(format!("nested deeper than kpush allows ({MAX_NESTING})")));
+        }
         if kind == Kind::Range {
             self.loops += 1;
         }
@@ -504,10 +513,17 @@ impl Parser<'_> {
                 }
                 Arg::Var(v, Vec::new())
             }
-            Tok::LParen => Arg::Pipe(
-                Box::new(self.pipeline("parenthesized pipeline", true)?),
-                Vec::new(),
-            ),
+            Tok::LParen => {
+                self.parens += 1;
+                if self.parens > MAX_NESTING {
+                    return Err(
+                        self.err(format!("nested deeper than kpush allows ({MAX_NESTING})"))
+                    );
+                }
+                let pipe = self.pipeline("parenthesized pipeline", true)?;
+                self.parens -= 1;
+                Arg::Pipe(Box::new(pipe), Vec::new())
+            }
             t => return Err(self.err(format!("unexpected {} in operand", describe(&t)))),
         };
         let mut fields = Vec::new();

@@ -1,7 +1,7 @@
 //! Go's `fmt` for templates: `printf`'s verbs and flags, and `strconv`'s float formats (a
 //! float64 prints as `1e+06`, not `1000000`).
 
-use super::value::{Value, go_quote, strval};
+use super::value::{Value, go_quote, is_print, strval};
 
 /// Go's `strconv.FormatFloat(f, verb, prec, 64)` for `e`, `E`, `f`, `g` and `G`; `None` is
 /// the shortest precision that reads back the same float (-1 in Go).
@@ -171,6 +171,9 @@ pub(super) fn sprintf(format: &str, args: &[Value]) -> Result<String, String> {
             chars.next();
             spec.prec = Some(number(&mut chars).unwrap_or(0));
         }
+        if spec.width.max(spec.prec).is_some_and(|n| n > 1_000_000) {
+            return Err("printf: widths and precisions above 1000000 are not supported".into());
+        }
         let Some(verb) = chars.next() else {
             out.push_str("%!(NOVERB)");
             break;
@@ -278,8 +281,14 @@ fn fmt_str(s: &str, v: &Value, spec: &Spec) -> Result<String, String> {
     match spec.verb {
         's' | 'v' => Ok(pad(&s, spec)),
         'q' => Ok(pad(&go_quote(&s), spec)),
-        'x' | 'X' if !spec.sharp && !spec.space => {
-            let hex: String = s
+        'x' | 'X' => {
+            // `% x` separates the bytes, `%#x` prefixes 0x (to each byte with a space)
+            let prefix = match (spec.sharp, spec.verb) {
+                (false, _) => "",
+                (true, 'x') => "0x",
+                (true, _) => "0X",
+            };
+            let bytes: Vec<String> = s
                 .bytes()
                 .map(|b| {
                     if spec.verb == 'x' {
@@ -289,12 +298,19 @@ fn fmt_str(s: &str, v: &Value, spec: &Spec) -> Result<String, String> {
                     }
                 })
                 .collect();
+            let hex = if spec.space {
+                bytes
+                    .iter()
+                    .map(|b| format!("{prefix}{b}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else if bytes.is_empty() {
+                String::new()
+            } else {
+                format!("{prefix}{}", bytes.concat())
+            };
             Ok(pad(&hex, spec))
         }
-        'x' | 'X' => Err(format!(
-            "printf: flags on `%{}` of a string are not supported by kpush",
-            spec.verb
-        )),
         _ => Ok(bad_verb(v, spec)),
     }
 }
@@ -326,7 +342,14 @@ fn fmt_int(i: i64, v: &Value, spec: &Spec) -> Result<String, String> {
             let inner = if c == '\'' { "\\'" } else { inner };
             return Ok(pad(&format!("'{inner}'"), spec));
         }
-        'U' => return Ok(pad(&format!("U+{mag:04X}"), spec)),
+        'U' => {
+            let c = u32::try_from(i).ok().and_then(char::from_u32);
+            let shown = match c {
+                Some(c) if spec.sharp && is_print(c) => format!("U+{mag:04X} '{c}'"),
+                _ => format!("U+{mag:04X}"),
+            };
+            return Ok(pad(&shown, spec));
+        }
         _ => return Ok(bad_verb(v, spec)),
     };
     let sign = if i < 0 {

@@ -998,6 +998,49 @@ fn refusals_name_the_expression() {
     ]);
 }
 
+/// A template cannot make a render exhaust memory or the stack.
+#[test]
+fn limits() {
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(150), ")".repeat(150));
+    let ifs = format!("{}{}", "{{ if true }}".repeat(150), "{{ end }}".repeat(150));
+    check(&[
+        (&parens, Err("nested deeper than kpush allows (100)")),
+        (&ifs, Err("nested deeper than kpush allows (100)")),
+        (
+            "{{ printf \"%1000001d\" 1 }}",
+            Err("widths and precisions above 1000000"),
+        ),
+        (
+            "{{ range 2000000 }}{{ end }}",
+            Err("kpush iterates at most 1000000 times"),
+        ),
+        (
+            "{{ indent 100000000 \"a\" }}",
+            Err("larger than kpush allows"),
+        ),
+        (
+            "{{ repeat 100000000 \"ab\" }}",
+            Err("larger than kpush allows"),
+        ),
+        ("{{ until 2000000 }}", Err("longer than kpush allows")),
+    ]);
+    // the deepest nesting allowed runs, also on a test thread's small stack
+    let parens = format!("{{{{ {}1{} }}}}", "(".repeat(99), ")".repeat(99));
+    let ifs = format!(
+        "{}x{}",
+        "{{ if true }}{{ with $ }}".repeat(49),
+        "{{ end }}{{ end }}".repeat(49)
+    );
+    let recursion = "{{ define \"r\" }}{{ if lt (len .) 99 }}{{ template \"r\" (append . 1) }}{{ else }}{{ len . }}{{ end }}{{ end }}{{ template \"r\" (list) }}";
+    check(&[(&parens, Ok("1")), (&ifs, Ok("x")), (recursion, Ok("99"))]);
+    let big = "{{ $s := repeat 10000000 \"a\" }}{{ range 10 }}{{ $s }}{{ end }}";
+    let err = render(big, &data(), &Options::default()).unwrap_err();
+    assert!(
+        err.contains("the output is larger than kpush allows"),
+        "{err}"
+    );
+}
+
 /// Every function kpush names as implemented must run, not fall through to the refusal.
 #[test]
 fn every_known_function_is_implemented() {
