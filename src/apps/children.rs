@@ -163,28 +163,136 @@ pub fn wave(app: &AppConfig) -> i64 {
         .unwrap_or(0)
 }
 
+/// The files of a commit that mention Argo CD apps, found once for every app of a run:
+/// most repositories have none, or a few, and then no app needs a closer look.
+pub struct ArgoFiles<'a> {
+    snapshot: &'a crate::source::Snapshot,
+    files: std::cell::OnceCell<Vec<std::path::PathBuf>>,
+}
+
+impl<'a> ArgoFiles<'a> {
+    pub fn new(snapshot: &'a crate::source::Snapshot) -> Self {
+        ArgoFiles {
+            snapshot,
+            files: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> Result<&[std::path::PathBuf], crate::error::Error> {
+        if let Some(files) = self.files.get() {
+            return Ok(files);
+        }
+        // By blob id: the two commits of a diff share most files, which are read once.
+        static SEEN: std::sync::Mutex<Option<std::collections::HashMap<String, bool>>> =
+            std::sync::Mutex::new(None);
+        let mut found = Vec::new();
+        for (path, id) in self.snapshot.file_ids(std::path::Path::new(""))? {
+            // Documentation never renders.
+            if path.extension().is_some_and(|e| e == "md") {
+                continue;
+            }
+            let known = id.as_ref().and_then(|id| {
+                SEEN.lock()
+                    .expect("not poisoned")
+                    .get_or_insert_default()
+                    .get(id)
+                    .copied()
+            });
+            let mentioned = match known {
+                Some(known) => known,
+                None => {
+                    let bytes = self.snapshot.read_file(&path, id.as_deref())?;
+                    let mentioned = bytes.is_some_and(|b| mentions(&b));
+                    if let Some(id) = id {
+                        SEEN.lock()
+                            .expect("not poisoned")
+                            .get_or_insert_default()
+                            .insert(id, mentioned);
+                    }
+                    mentioned
+                }
+            };
+            if mentioned {
+                found.push(path);
+            }
+        }
+        Ok(self.files.get_or_init(|| found))
+    }
+}
+
 /// Whether the files an app's render reads mention Argo CD apps at all: only then is it
-/// rendered to find its children. A template directory reads the whole commit; only its own
-/// files are looked at.
+/// rendered to find its children. `known` lists the files of the commit that do (when the app
+/// renders at the commit it was listed for); without it, the app's files are read. A
+/// kustomization is followed to the bases it reads. A template directory reads the whole
+/// commit; only its own files are looked at.
 pub fn mentions_argo(
     snapshot: &crate::source::Snapshot,
     spec: &crate::render::RenderSpec,
+    known: Option<&ArgoFiles<'_>>,
 ) -> Result<bool, crate::error::Error> {
-    let reads = crate::render::reads::of_source(snapshot, spec)?;
-    let paths = if reads.commit {
-        vec![spec.path.clone()]
-    } else {
-        reads.paths
+    let known = known.map(ArgoFiles::get).transpose()?;
+    let under = |path: &std::path::Path| -> Result<bool, crate::error::Error> {
+        match known {
+            Some(files) => Ok(files.iter().any(|f| f.starts_with(path))),
+            None => mentioned_under(snapshot, path),
+        }
     };
-    for path in paths {
-        for file in snapshot.files(&path)? {
-            let text = &file.bytes;
-            if contains(text, b"argoproj.io") && contains(text, b"Application") {
-                return Ok(true);
-            }
+    if known.is_some_and(<[_]>::is_empty) {
+        return Ok(false);
+    }
+    if under(&spec.path)? {
+        return Ok(true);
+    }
+    if crate::render::detect(snapshot, &spec.path)? != crate::render::SourceKind::Kustomize {
+        return Ok(false);
+    }
+    let reads = crate::render::reads::of_source(snapshot, spec)?;
+    for path in reads.paths.iter().filter(|p| !p.starts_with(&spec.path)) {
+        if under(path)? {
+            return Ok(true);
         }
     }
     Ok(false)
+}
+
+/// Whether a file under `path` mentions Argo CD apps. Answers are kept by git object id: the
+/// two commits of a diff, and apps sharing a base, look at each tree once.
+fn mentioned_under(
+    snapshot: &crate::source::Snapshot,
+    path: &std::path::Path,
+) -> Result<bool, crate::error::Error> {
+    static SEEN: std::sync::Mutex<Option<std::collections::HashMap<String, bool>>> =
+        std::sync::Mutex::new(None);
+    let id = snapshot.object_id(path)?;
+    if let Some(id) = &id
+        && let Some(known) = SEEN
+            .lock()
+            .expect("not poisoned")
+            .get_or_insert_default()
+            .get(id)
+    {
+        return Ok(*known);
+    }
+    let mut found = false;
+    if snapshot.kind(path)?.is_some() {
+        for file in snapshot.files(path)? {
+            if mentions(&file.bytes) {
+                found = true;
+                break;
+            }
+        }
+    }
+    if let Some(id) = id {
+        SEEN.lock()
+            .expect("not poisoned")
+            .get_or_insert_default()
+            .insert(id, found);
+    }
+    Ok(found)
+}
+
+fn mentions(text: &[u8]) -> bool {
+    contains(text, b"argoproj.io") && contains(text, b"Application")
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {

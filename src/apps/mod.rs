@@ -15,7 +15,7 @@ use crate::input::Problem;
 use crate::source::Snapshot;
 
 pub use crate::object::is_argo_app;
-pub use children::{Found, mentions_argo, wave};
+pub use children::{ArgoFiles, Found, mentions_argo, wave};
 pub use inputs::{CLUSTER_EXTENSION, SnapshotInputs};
 
 /// The Applications and ApplicationSets an app renders, `None` when it renders none.

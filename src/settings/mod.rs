@@ -117,7 +117,8 @@ fn resolve_config(
             revision: snapshot.revision_name().to_string(),
         })?;
     let remotes = snapshot.remote_urls();
-    let children = |app: &AppConfig| rendered_apps(&snapshot, flags, &remotes, app);
+    let argo_files = crate::apps::ArgoFiles::new(&snapshot);
+    let children = |app: &AppConfig| rendered_apps(&snapshot, &argo_files, flags, &remotes, app);
     let parsed = crate::apps::definitions(
         &snapshot,
         global.kubeconfig.as_deref(),
@@ -187,6 +188,7 @@ fn child_records(
 /// in this repository.
 fn rendered_apps(
     snapshot: &Snapshot,
+    argo_files: &crate::apps::ArgoFiles<'_>,
     flags: &Flags,
     remotes: &[String],
     app: &AppConfig,
@@ -201,7 +203,8 @@ fn rendered_apps(
         _ => None,
     };
     let at = opened.as_ref().unwrap_or(snapshot);
-    if !crate::apps::mentions_argo(at, &run.render)? {
+    let known = opened.is_none().then_some(argo_files);
+    if !crate::apps::mentions_argo(at, &run.render, known)? {
         return Ok(None);
     }
     let rendered = crate::render::render_app(at, &run.render)?;

@@ -217,6 +217,34 @@ pub fn paths_under(repo: &Repository, tree: Oid, path: &Path) -> Result<Vec<Path
     Ok(paths)
 }
 
+/// The path and blob id of every regular file under `path`.
+pub fn ids_under(
+    repo: &Repository,
+    tree: Oid,
+    path: &Path,
+) -> Result<Vec<(PathBuf, String)>, SourceError> {
+    let subtree = subtree(repo, tree, path)?;
+    let mut files = Vec::new();
+    subtree.walk(TreeWalkMode::PreOrder, |dir, entry| {
+        if entry.kind() == Some(ObjectType::Blob)
+            && entry.filemode() != SYMLINK
+            && let Ok(name) = entry.name()
+        {
+            files.push((path.join(dir).join(name), entry.id().to_string()));
+        }
+        TreeWalkResult::Ok
+    })?;
+    Ok(files)
+}
+
+/// The content of the blob `id`.
+pub fn read_blob(repo: &Repository, id: &str) -> Result<Option<Vec<u8>>, SourceError> {
+    let Ok(oid) = Oid::from_str(id) else {
+        return Ok(None);
+    };
+    Ok(repo.find_blob(oid).ok().map(|b| b.content().to_vec()))
+}
+
 pub fn files_under(
     repo: &Repository,
     tree: Oid,

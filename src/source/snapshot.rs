@@ -154,6 +154,34 @@ impl Snapshot {
         }
     }
 
+    /// Every regular file under `path` with its blob id (`None` in the working tree, which has
+    /// no ids), without reading them.
+    pub fn file_ids(&self, path: &Path) -> Result<Vec<(PathBuf, Option<String>)>, SourceError> {
+        let path = &self.contained(path)?;
+        match (&self.backend, self.kind(path)?) {
+            (_, None) => Ok(Vec::new()),
+            (Backend::Git { repo, tree }, Some(EntryKind::Dir)) => {
+                Ok(git::ids_under(repo, *tree, path)?
+                    .into_iter()
+                    .map(|(p, id)| (p, Some(id)))
+                    .collect())
+            }
+            _ => Ok(self
+                .file_paths(path)?
+                .into_iter()
+                .map(|p| (p, None))
+                .collect()),
+        }
+    }
+
+    /// The content of a file: by its blob id when it has one, else by its path.
+    pub fn read_file(&self, path: &Path, id: Option<&str>) -> Result<Option<Vec<u8>>, SourceError> {
+        match (&self.backend, id) {
+            (Backend::Git { repo, .. }, Some(id)) => git::read_blob(repo, id),
+            _ => self.read(path),
+        }
+    }
+
     /// Whether the files are a commit's (they have object ids), not the working tree's.
     pub fn is_commit(&self) -> bool {
         matches!(self.backend, Backend::Git { .. })
