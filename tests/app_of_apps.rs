@@ -496,3 +496,40 @@ fn an_app_that_leaves_the_render_goes_only_with_the_finalizer_and_only_after_a_g
     );
     assert!(has_inventory(&cluster, &later.name, "later"));
 }
+
+#[test]
+fn a_root_that_renders_only_apps_needs_no_namespace_of_its_own() {
+    let cluster = cluster();
+    let child = cluster.namespace("aoa-only");
+    let repo = GitRepo::new();
+    // Argo CD's convention: the root app deploys into Argo CD's namespace, absent here.
+    let missing = common::unique("argocd-absent");
+    repo.write("kpush.yaml", application("root", "apps", &missing, 0))
+        .write(
+            "apps/child.yaml",
+            application("child", "child", &child.name, 0),
+        )
+        .write("child/cm.yaml", configmap("only", "1"));
+    repo.commit("root of apps only");
+    let run = cluster.kpush(repo.path(), &["apply"]);
+    run.expect_code(0);
+    assert!(
+        run.stderr.contains(&format!(
+            "app root renders only apps and its namespace `{missing}` does not exist"
+        )),
+        "{}",
+        run.all()
+    );
+    assert!(
+        cluster
+            .get("configmap", Some(&child.name), "only")
+            .is_some()
+    );
+    assert!(
+        cluster.get("namespace", None, &missing).is_none(),
+        "a namespace nobody asked for was created"
+    );
+    cluster
+        .kpush(repo.path(), &["diff", "--exit-code"])
+        .expect_code(0);
+}

@@ -134,6 +134,9 @@ pub(super) async fn plan_one<'a>(
     stream.chart(planned.prepared.chart.as_ref());
     stream.sources(&planned.prepared.fetched);
     stream.children(&run.children);
+    if planned.prepared.unrecorded {
+        stream.unrecorded(run, planned.prepared.namespace());
+    }
     Ok(planned)
 }
 
@@ -266,6 +269,9 @@ pub(super) async fn plan_all<'a>(
         stream.chart(p.prepared.chart.as_ref());
         stream.sources(&p.prepared.fetched);
         stream.children(&p.run.children);
+        if p.prepared.unrecorded {
+            stream.unrecorded(p.run, p.prepared.namespace());
+        }
     }
     Ok(planned)
 }

@@ -102,6 +102,15 @@ impl Stream {
         }
     }
 
+    /// An app that renders only apps, whose namespace does not exist: it deploys its apps, but
+    /// keeps no record of them.
+    pub fn unrecorded(&self, run: &crate::deploy::AppRun, namespace: &str) {
+        self.printer.note(&format!(
+            "warning: app {} renders only apps and its namespace `{namespace}` does not exist: kpush writes nothing of it, not even its record of the apps it renders, so an app that later leaves it is not removed; create the namespace (or set CreateNamespace=true on {}) to keep that record",
+            run.name, run.name
+        ));
+    }
+
     /// Introduces an app's write when several apps are deployed.
     pub fn write_heading(&self, id: &AppId) {
         if self.many && self.text {

@@ -61,6 +61,9 @@ pub struct Prepared {
     pub promoted: Vec<crate::images::Promotion>,
     /// The digest of the render's inputs, recorded with a successful deploy.
     pub input_digest: Option<String>,
+    /// An app that renders only apps, and whose namespace does not exist: nothing of it is
+    /// written, not even its record of the apps it renders.
+    pub unrecorded: bool,
 }
 
 /// Settings the later steps of a run need again.
@@ -86,6 +89,9 @@ impl Prepared {
     /// Nothing to write: no change, no namespace, no hook to run, and the inventory parent
     /// records `run` as it should be. Hooks run on every deploy, as a sync runs them.
     pub fn nothing_to_write(&self, run: &AppRun, run_tests: bool) -> bool {
+        if self.unrecorded {
+            return true;
+        }
         let mut phases = vec![Phase::PreSync, Phase::Sync, Phase::PostSync];
         if run_tests {
             phases.push(Phase::Test);
@@ -146,6 +152,7 @@ pub async fn prepare(
     .await?;
 
     let destination_exists = !missing.contains(&destination);
+    let unrecorded = !destination_exists && !to_create.contains(&destination) && targets.is_empty();
     let (inventory, candidates) = inventory_read::read(
         cluster,
         &mut discovery,
@@ -243,6 +250,7 @@ pub async fn prepare(
         fetched,
         promoted,
         input_digest,
+        unrecorded,
     })
 }
 

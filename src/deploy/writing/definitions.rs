@@ -60,6 +60,11 @@ pub(in crate::deploy) async fn check_namespaces(
             to_create.push(ns.clone());
             continue;
         }
+        // An app that renders only apps (the root of an app-of-apps, whose namespace is often
+        // Argo CD's own) has nothing to write there: its record is left out instead.
+        if *ns == destination && targets.is_empty() && !run.children.is_empty() {
+            continue;
+        }
         let (origin, needed_by) = targets
             .iter()
             .find(|t| t.id.namespace.as_ref() == Some(ns))
