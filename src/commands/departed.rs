@@ -3,10 +3,8 @@
 //! `kpush delete` tears an app down (its delete hooks run, Namespaces, CRDs and volumes are
 //! kept unless confirmed); one without it is forgotten, its objects left in place.
 
-use std::time::Duration;
-
 use crate::cli::{ApplyArgs, GlobalArgs};
-use crate::deploy::{self, PrepareOptions, WriteOptions, teardown};
+use crate::deploy::{self, PrepareOptions, teardown};
 use crate::error::Error;
 use crate::exit::ExitStatus;
 use crate::inventory::history::{ChildRecord, last_children};
@@ -83,14 +81,7 @@ pub(super) async fn settle(
             concurrency: usize::from(args.target.concurrency),
             ..PrepareOptions::default()
         },
-        write: WriteOptions {
-            kind: "delete".to_string(),
-            no_wait: false,
-            timeout: args.timeout,
-            wait_for_load_balancers: false,
-            lock_timeout: Duration::from_secs(args.lock_timeout),
-            run_tests: false,
-        },
+        write: settings::teardown_write(args.timeout, args.lock_timeout),
         dry_run: args.dry_run,
         stream,
         printer,

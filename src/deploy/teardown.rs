@@ -211,6 +211,22 @@ async fn steps(
         return Ok(done);
     }
     let inventory = &prepared.inventory;
+    remove_record(cluster, prepared).await.map_err(|f| {
+        Error::Runtime(format!(
+            "every member was deleted, but not the inventory {}: {f}\nhint: rerun `kpush delete`",
+            inventory.parent
+        ))
+    })?;
+    done.inventory_removed = true;
+    Ok(done)
+}
+
+/// Deletes kpush's record of the app: its snapshots and the inventory parent.
+async fn remove_record(
+    cluster: &Cluster,
+    prepared: &Prepared,
+) -> Result<(), crate::cluster::ApiFailure> {
+    let inventory = &prepared.inventory;
     for entry in &inventory.history {
         snapshot::delete(cluster, inventory, entry).await;
     }
@@ -223,14 +239,6 @@ async fn steps(
             None,
         )
         .await
-        .map_err(|f| {
-            Error::Runtime(format!(
-                "every member was deleted, but not the inventory {}: {f}\nhint: rerun `kpush delete`",
-                inventory.parent
-            ))
-        })?;
-    done.inventory_removed = true;
-    Ok(done)
 }
 
 /// Forgets an app under `locked`: its objects stay, and only kpush's record of it (the
@@ -239,19 +247,7 @@ async fn steps(
 /// delete of its Application does.
 pub async fn forget(cluster: &Cluster, prepared: &Prepared, locked: Locked) -> Result<(), Error> {
     let inventory = &prepared.inventory;
-    for entry in &inventory.history {
-        snapshot::delete(cluster, inventory, entry).await;
-    }
-    let removed = cluster
-        .delete(
-            &inventory.secret_resource,
-            &inventory.parent,
-            Propagation::Background,
-            false,
-            None,
-        )
-        .await;
-    match removed {
+    match remove_record(cluster, prepared).await {
         Ok(()) => {
             locked.lease.remove().await;
             Ok(())

@@ -49,15 +49,19 @@ pub fn delete_options(args: &crate::cli::DeleteArgs) -> (PrepareOptions, WriteOp
         concurrency: usize::from(args.concurrency),
         ..PrepareOptions::default()
     };
-    let write = WriteOptions {
+    (prepare, teardown_write(args.timeout, args.lock_timeout))
+}
+
+/// How an app is torn down: by `kpush delete`, or by apply when it left its parent's render.
+pub fn teardown_write(timeout: Duration, lock_timeout: u64) -> WriteOptions {
+    WriteOptions {
         kind: "delete".to_string(),
         no_wait: false,
-        timeout: args.timeout,
+        timeout,
         wait_for_load_balancers: false,
-        lock_timeout: Duration::from_secs(args.lock_timeout),
+        lock_timeout: Duration::from_secs(lock_timeout),
         run_tests: false,
-    };
-    (prepare, write)
+    }
 }
 
 /// `kind` is what the history records: `deploy`, `rollback` or `atomic-rollback`.

@@ -26,7 +26,9 @@ use error::SettingsError;
 use flags::Flags;
 
 pub use crate::deploy::AppRun;
-pub use engine::{confirmations, connection, delete_options, prepare_options, write_options};
+pub use engine::{
+    confirmations, connection, delete_options, prepare_options, teardown_write, write_options,
+};
 pub use images::update_from_registries;
 pub use rollback::{choose, resolve_entry, restoring};
 

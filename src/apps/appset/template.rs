@@ -84,23 +84,8 @@ pub fn text(value: &Value) -> String {
     }
 }
 
-/// Argo CD's name normalization (`path.basenameNormalized`, `nameNormalized`): lower case,
-/// anything but letters, digits, `-` and `.` made `-`, at most 253 characters.
-pub fn normalize(s: &str) -> String {
-    let mut out: String = s
-        .to_lowercase()
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    out.truncate(253);
-    out
-}
+/// Argo CD's name normalization (`path.basenameNormalized`, `nameNormalized`).
+pub use crate::apps::gotemplate::normalize;
 
 /// Merges `patch` into `target` as a JSON merge patch: mappings merge key by key, `null`
 /// removes, anything else replaces (lists too, as a strategic merge of an Application does:
@@ -212,6 +197,6 @@ mod tests {
             over,
             json!({"metadata": {"name": "n", "labels": {"a": "b"}}, "spec": {"source": {"path": "x", "repoURL": "r"}}})
         );
-        assert_eq!(normalize("Team_A/Prod"), "team-a-prod");
+        assert_eq!(normalize("Team_A/Prod."), "team-a-prod");
     }
 }

@@ -22,6 +22,9 @@ mod text;
 mod value;
 mod yaml;
 
+/// Argo CD's `normalize`, also its `…Normalized` generator parameters.
+pub use text::normalize;
+
 #[cfg(test)]
 mod tests;
 

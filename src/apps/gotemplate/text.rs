@@ -487,7 +487,7 @@ pub(super) fn quote_meta(s: &str) -> String {
 
 /// Argo CD's `normalize` (its cluster-name sanitizer): lower case, anything but `a-z`, `0-9`,
 /// `-` and `.` becomes `-`, at most 253 characters, no `-` or `.` at either end.
-pub(super) fn normalize(s: &str) -> String {
+pub fn normalize(s: &str) -> String {
     let mut out: String = map_case(s, false)
         .chars()
         .map(|c| {
