@@ -302,6 +302,18 @@ pub struct DiffArgs {
     /// The revision to compare `--from` with.
     #[arg(long, value_name = "REV", requires = "from")]
     pub to: Option<String>,
+
+    /// Also write the plan to FILE, for `kpush apply --plan FILE` to apply exactly that once
+    /// approved: the commit, each app's input digest and destination, and per object its
+    /// action, a digest of what would be applied, and the live version planned against (no
+    /// object content, so no secret value).
+    #[arg(
+        long,
+        env = "KPUSH_SAVE_PLAN",
+        value_name = "FILE",
+        conflicts_with = "from"
+    )]
+    pub save_plan: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -313,6 +325,16 @@ pub struct ApplyArgs {
     /// written (no namespace, no inventory, no lock).
     #[arg(long)]
     pub dry_run: bool,
+
+    /// Apply exactly the plan `kpush diff --save-plan FILE` saved: its commit is rendered
+    /// again, and every app's inputs, every object's content and every live object's version
+    /// must be as planned, else nothing is written (exit 3).
+    #[arg(long, env = "KPUSH_PLAN", value_name = "FILE")]
+    pub plan: Option<std::path::PathBuf>,
+
+    /// With `--plan`: refuse a plan older than this.
+    #[arg(long, default_value = "24h", value_parser = parse_duration, value_name = "DURATION")]
+    pub plan_max_age: std::time::Duration,
 
     /// How dependents of pruned objects are deleted; with foreground, kpush waits until the
     /// pruned objects are gone. Default: the app's `PrunePropagationPolicy`, or foreground.

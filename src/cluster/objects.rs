@@ -10,7 +10,7 @@ use super::{Cluster, FIELD_MANAGER};
 use crate::object::{ObjectRef, Resource};
 
 /// How to apply.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ApplyOptions {
     /// Ask the server to run every check and admission step but persist nothing.
     pub dry_run: bool,
@@ -19,6 +19,9 @@ pub struct ApplyOptions {
     pub strict: bool,
     /// Take ownership of fields another manager owns.
     pub force: bool,
+    /// Write only if the live object is still at this resourceVersion (a saved plan's
+    /// precondition); the server refuses the write otherwise.
+    pub resource_version: Option<String>,
 }
 
 impl Cluster {
@@ -98,6 +101,16 @@ impl Cluster {
         if options.force {
             params = params.force();
         }
+        let pinned;
+        let object = match &options.resource_version {
+            Some(version) => {
+                let mut body = object.clone();
+                body["metadata"]["resourceVersion"] = Value::String(version.clone());
+                pinned = body;
+                &pinned
+            }
+            None => object,
+        };
         let patch = Patch::Apply(object);
         let applied = with_retry(|| api.patch(&id.name, &params, &patch))
             .await

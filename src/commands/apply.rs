@@ -19,6 +19,32 @@ pub async fn apply(
     args: &ApplyArgs,
     printer: &Printer,
 ) -> Result<ExitStatus, Error> {
+    let saved = match &args.plan {
+        Some(path) => Some(super::saved_plan::load(path, args.plan_max_age)?),
+        None => None,
+    };
+    // A saved plan is applied at its own commit.
+    let global = &match &saved {
+        Some(plan) => {
+            if global.rev.as_ref().is_some_and(|r| *r != plan.commit) {
+                return Err(Error::Invalid(format!(
+                    "--rev {} and the plan's commit {} differ; leave --rev out to apply the plan",
+                    global.rev.as_deref().unwrap_or(""),
+                    plan.commit
+                )));
+            }
+            if args.target.update_images {
+                return Err(Error::Invalid(
+                    "--update-images chooses tags when it runs; a saved plan is applied with the tags it was planned with: leave --update-images out".into(),
+                ));
+            }
+            GlobalArgs {
+                rev: Some(plan.commit.clone()),
+                ..global.clone()
+            }
+        }
+        None => global.clone(),
+    };
     let mut resolved = settings::resolve(
         global,
         &args.target.source,
@@ -27,7 +53,8 @@ pub async fn apply(
     )?;
     super::warn(printer, &resolved.warnings);
     super::update_images(printer, &mut resolved).await?;
-    let reports = apply_resolved(global, args, printer, &resolved, "deploy").await?;
+    let reports =
+        apply_resolved(global, args, printer, &resolved, "deploy", saved.as_ref()).await?;
     let sinks = &args.target.report_to;
     Ok(report::finish(
         "apply",
@@ -48,6 +75,8 @@ struct Writing<'a> {
     /// Which app of the run declares each object, for a plan made again.
     declared: Declared,
     stream: Stream,
+    /// Applying a saved plan: a plan made again is not the plan approved.
+    pinned: bool,
 }
 
 /// Plans, validates and writes every resolved app; `kind` is what history records.
@@ -57,11 +86,12 @@ pub async fn apply_resolved(
     printer: &Printer,
     resolved: &settings::Resolved,
     kind: &str,
+    saved: Option<&crate::plan::saved::SavedPlan>,
 ) -> Result<Vec<AppReport>, Error> {
     let stream = Stream::new(*printer, global.output, resolved.apps.len() > 1);
     // Every app is planned and validated before any app is written.
     let prepare = settings::prepare_options(&args.target, settings::confirmations(&args.confirm));
-    let planned = plan_all(
+    let mut planned = plan_all(
         global,
         prepare.clone(),
         resolved,
@@ -73,6 +103,16 @@ pub async fn apply_resolved(
     .into_iter()
     .collect::<Result<Vec<_>, _>>()
     .map_err(|failed| failed.error)?;
+    // An approved plan is applied only as it was approved, and each update only if its
+    // object is still at the version checked.
+    if let Some(saved) = saved {
+        super::saved_plan::check(saved, &planned)?;
+        super::saved_plan::pin(&mut planned);
+        stream.line(&format!(
+            "Plan of commit {} (saved {}) checked: the cluster and the commit are as planned.",
+            saved.commit, saved.created
+        ));
+    }
     if let Some(worst) = planned
         .iter()
         .filter_map(|p| p.prepared.plan.error_class())
@@ -94,6 +134,7 @@ pub async fn apply_resolved(
     }
     let ctx = Writing {
         args,
+        pinned: saved.is_some(),
         resolved,
         kind,
         prepare,
@@ -202,6 +243,13 @@ impl Writing<'_> {
         } = p;
         let progress = stream.printer();
         let locked = deploy::lock(&cluster, run, &mut prepared, &self.write, progress).await?;
+        if !locked.current(&prepared) && self.pinned {
+            locked.release().await;
+            return Err(Error::Invalid(format!(
+                "another deploy of {} ran since the plan was checked; nothing of it was written\nhint: plan again (`kpush diff --save-plan`) and have the new plan approved",
+                run.name
+            )));
+        }
         if !locked.current(&prepared) {
             // Another deploy ran since the plan: plan again, now that nobody else can.
             stream.line(&format!(
@@ -389,6 +437,7 @@ async fn roll_back(
         printer,
         &back,
         "atomic-rollback",
+        None,
     ))
     .await
 }

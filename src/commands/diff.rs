@@ -51,6 +51,14 @@ async fn against_cluster(
         true,
     )
     .await?;
+    if let Some(path) = &args.save_plan {
+        super::saved_plan::save(path, &resolved, &planned)?;
+        stream.line(&format!(
+            "Plan saved to {}: `kpush apply --plan {}` applies exactly it.",
+            path.display(),
+            path.display()
+        ));
+    }
     let gone = super::departed::departed(planned.iter().filter_map(|p| p.as_ref().ok()), &resolved);
     super::departed::announce(&stream, &gone);
     let reports: Vec<AppReport> = planned

@@ -9,6 +9,7 @@ mod history;
 mod plan;
 mod render;
 mod rollback;
+mod saved_plan;
 mod status;
 mod write_back;
 

@@ -65,7 +65,7 @@ pub async fn rollback(
             )?
         }
     };
-    let reports = apply_resolved(global, &args.apply, printer, &resolved, "rollback").await?;
+    let reports = apply_resolved(global, &args.apply, printer, &resolved, "rollback", None).await?;
     let sinks = &args.apply.target.report_to;
     Ok(crate::report::finish(
         "rollback",

@@ -11,6 +11,7 @@ mod mask;
 mod normalize;
 mod ownership;
 mod prune;
+pub mod saved;
 mod schema;
 mod settled;
 mod target;
@@ -103,6 +104,9 @@ pub struct Entry {
     /// The object the entry is about, for the steps that act on it.
     #[serde(skip)]
     pub subject: Subject,
+    /// The live object it was planned against, for a saved plan.
+    #[serde(skip)]
+    pub live: Option<saved::LiveVersion>,
 }
 
 /// When a hook runs, for the plan and its reports.
@@ -177,6 +181,7 @@ impl Entry {
             untrack: Vec::new(),
             hook: None,
             subject: Subject::Detached,
+            live: None,
         }
     }
 
@@ -374,6 +379,7 @@ fn entry(target: &Target, observation: Observation, options: &PlanOptions) -> En
         Some(target.origin.clone()),
         Action::Unchanged,
     );
+    entry.live = observation.live.as_ref().map(saved::LiveVersion::of);
     if let (Some(live), Some(id), false) = (&observation.live, &options.applyset_id, options.adopt)
         && let Some(owner) = foreign_owner(live, id)
     {
@@ -514,6 +520,7 @@ mod tests {
             awaits_crd: None,
             awaits_kind: false,
             force: false,
+            precondition: None,
         }
     }
 

@@ -28,15 +28,22 @@ pub struct Target {
     /// The server does not serve the kind yet, and the object asks to wait for it
     /// (`SkipDryRunOnMissingResource`): `resource` is a guess until the kind is served.
     pub awaits_kind: bool,
+    /// `apply --plan`: the live resourceVersion the approved plan was made against; the write
+    /// is refused by the server if the object changed since.
+    pub precondition: Option<String>,
 }
 
 impl Target {
     /// The run's apply options with what this object asks for itself.
-    pub fn apply_options(&self, run: crate::cluster::ApplyOptions) -> crate::cluster::ApplyOptions {
+    pub fn apply_options(
+        &self,
+        run: &crate::cluster::ApplyOptions,
+    ) -> crate::cluster::ApplyOptions {
         crate::cluster::ApplyOptions {
             force: run.force || self.force || self.policy.force_conflicts,
             strict: run.strict && !self.policy.skip_validation,
             dry_run: run.dry_run,
+            resource_version: self.precondition.clone(),
         }
     }
 }
@@ -163,6 +170,7 @@ pub fn targets(
             force: false,
             awaits_kind,
             resource,
+            precondition: None,
         });
     }
     if problems.is_empty() {

@@ -40,6 +40,7 @@ pub fn rendered(resource: &Resource, name: &str, annotations: Value, action: Act
         awaits_crd: None,
         awaits_kind: false,
         force: false,
+        precondition: None,
     }));
     entry
 }

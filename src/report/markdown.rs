@@ -214,6 +214,7 @@ mod tests {
             untrack: Vec::new(),
             hook: None,
             subject: Default::default(),
+            live: None,
         }
     }
 

@@ -301,6 +301,7 @@ mod tests {
             untrack: Vec::new(),
             hook: None,
             subject: Default::default(),
+            live: None,
         }
     }
 

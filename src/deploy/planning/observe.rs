@@ -92,16 +92,25 @@ fn keeping_managers(
         .get_mut("metadata")
         .and_then(serde_json::Value::as_object_mut)
     {
-        let kept: Vec<serde_json::Value> = metadata
+        let entries: Vec<serde_json::Value> = metadata
             .remove("managedFields")
             .and_then(|m| match m {
                 serde_json::Value::Array(entries) => Some(entries),
                 _ => None,
             })
+            .unwrap_or_default();
+        // Who wrote the object last, without the fields: a saved plan that went stale names
+        // it.
+        let last = entries
+            .iter()
+            .max_by_key(|e| e["time"].as_str().unwrap_or("").to_string())
+            .filter(|e| !e["manager"].as_str().is_some_and(keep))
+            .map(|e| serde_json::json!({"manager": e["manager"], "time": e["time"]}));
+        let mut kept: Vec<serde_json::Value> = entries
             .into_iter()
-            .flatten()
             .filter(|e| e["manager"].as_str().is_some_and(keep))
             .collect();
+        kept.extend(last);
         if !kept.is_empty() {
             metadata.insert("managedFields".into(), kept.into());
         }
@@ -133,10 +142,12 @@ pub async fn observe(
         dry_run: true,
         strict: options.plan.validate,
         force: options.force_conflicts,
+        resource_version: None,
     };
     let keep = asked_about(options);
     let listed = &prefetch(cluster, targets, options.concurrency, &keep).await;
     let keep = &keep;
+    let dry_run = &dry_run;
     let mut observed: Vec<(usize, Observation)> = stream::iter(targets.iter().enumerate())
         .map(|(i, target)| async move {
             let observation = async {

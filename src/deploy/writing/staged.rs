@@ -83,6 +83,7 @@ pub async fn apply(
     options: ApplyOptions,
 ) -> Applied {
     let mut applied = Applied::default();
+    let options = &options;
     for (i, stage) in stages.iter().enumerate() {
         let work: Vec<(&Target, &Entry)> = plan
             .targets()
@@ -102,10 +103,15 @@ pub async fn apply(
                 let action = entry.action;
                 let options = target.apply_options(options);
                 let mut result = match entry.replace {
-                    true => replace_object(cluster, target, options).await,
+                    true => replace_object(cluster, target, options.clone()).await,
                     false => {
                         cluster
-                            .apply(&target.resource, &target.id, &target.object, options)
+                            .apply(
+                                &target.resource,
+                                &target.id,
+                                &target.object,
+                                options.clone(),
+                            )
                             .await
                     }
                 };

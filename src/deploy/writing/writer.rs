@@ -49,6 +49,7 @@ pub(in crate::deploy) fn write_options(options: &RunOptions) -> ApplyOptions {
         strict: options.plan.validate,
         force: options.force_conflicts,
         dry_run: false,
+        resource_version: None,
     }
 }
 
