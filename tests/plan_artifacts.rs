@@ -203,3 +203,51 @@ fn other_inputs_an_old_plan_or_an_unknown_format_are_refused() {
     assert_eq!(value(&app, "a").as_deref(), Some("2"));
     assert_eq!(value(&app, "b").as_deref(), Some("new"));
 }
+
+#[test]
+fn a_prune_in_the_plan_happens_and_an_object_to_prune_edited_since_stops_it() {
+    let cluster = cluster();
+    let app = AppRepo::deployed(
+        &cluster,
+        "plan-prune",
+        &[
+            ("a.yaml", &configmap("a", "1")),
+            ("old.yaml", &configmap("old", "1")),
+        ],
+    );
+    app.remove("old.yaml");
+    app.commit("old goes");
+    let plan = plan_file(&app);
+    app.diff(&["--prune", "--save-plan", &plan]).expect_code(0);
+    let text = std::fs::read_to_string(&plan).unwrap();
+    assert!(text.contains("\"action\": \"prune\""), "{text}");
+
+    // Edited after the plan: the deletion approved was of another object.
+    cluster
+        .kubectl(&[
+            "-n",
+            app.ns(),
+            "annotate",
+            "configmap",
+            "old",
+            "keep=please",
+        ])
+        .expect_code(0);
+    let run = app.apply(&["--prune", "--plan", &plan]);
+    run.expect_code(3);
+    assert!(
+        run.stderr.contains("/old: changed since the plan"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        app.get("configmap", "old").is_some(),
+        "deleted despite the refusal"
+    );
+
+    // Planned again and applied: the prune happens.
+    app.diff(&["--prune", "--save-plan", &plan]).expect_code(0);
+    app.apply(&["--prune", "--plan", &plan]).expect_code(0);
+    assert!(app.get("configmap", "old").is_none());
+    assert_eq!(value(&app, "a").as_deref(), Some("1"));
+}

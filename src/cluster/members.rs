@@ -102,6 +102,20 @@ impl Cluster {
         dry_run: bool,
         uid: Option<&str>,
     ) -> Result<(), ApiFailure> {
+        self.delete_at(resource, id, propagation, dry_run, uid, None)
+            .await
+    }
+
+    /// [`delete`](Self::delete), only while the object is at `resource_version` too.
+    pub async fn delete_at(
+        &self,
+        resource: &Resource,
+        id: &ObjectRef,
+        propagation: Propagation,
+        dry_run: bool,
+        uid: Option<&str>,
+        resource_version: Option<&str>,
+    ) -> Result<(), ApiFailure> {
         let api = self.api(resource, id.namespace.as_deref());
         let mut params = match propagation {
             Propagation::Foreground => DeleteParams::foreground(),
@@ -109,10 +123,11 @@ impl Cluster {
             Propagation::Orphan => DeleteParams::orphan(),
         };
         params.dry_run = dry_run;
-        params.preconditions = uid.map(|uid| kube::api::Preconditions {
-            uid: Some(uid.to_string()),
-            resource_version: None,
-        });
+        params.preconditions =
+            (uid.is_some() || resource_version.is_some()).then(|| kube::api::Preconditions {
+                uid: uid.map(str::to_string),
+                resource_version: resource_version.map(str::to_string),
+            });
         match with_retry(|| api.delete(&id.name, &params)).await {
             Ok(_) => Ok(()),
             Err(kube::Error::Api(status)) if status.code == 404 => Ok(()),

@@ -139,16 +139,18 @@ pub(super) fn check(saved: &SavedPlan, planned: &[Planned<'_>]) -> Result<(), Er
     )))
 }
 
-/// Makes every update of the plan conditional on the live object still being at the version
-/// checked: a write in between fails on the server instead of being overwritten.
+/// Makes every update and prune of the plan conditional on the live object still being at
+/// the version checked: a write in between fails on the server instead of being overwritten
+/// or deleted.
 pub(super) fn pin(planned: &mut [Planned<'_>]) {
+    use crate::plan::{Action, Subject};
     for p in planned {
         for entry in &mut p.prepared.plan.entries {
-            let version = entry.live.as_ref().and_then(|l| l.resource_version.clone());
-            if let (crate::plan::Action::Update, Some(version)) = (entry.action, version)
-                && let crate::plan::Subject::Target(target) = &mut entry.subject
-            {
-                target.precondition = Some(version);
+            let version = saved::live_of(entry).and_then(|l| l.resource_version);
+            match (entry.action, &mut entry.subject) {
+                (Action::Update, Subject::Target(target)) => target.precondition = version,
+                (Action::Prune, Subject::Member(member)) => member.precondition = version,
+                _ => {}
             }
         }
     }

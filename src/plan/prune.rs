@@ -19,6 +19,8 @@ pub struct PruneCandidate {
     pub policy: Policy,
     /// Why the object carries the app's label but is not the app's to delete.
     pub not_ours: Option<String>,
+    /// `apply --plan`: delete only while the object is at the resourceVersion checked.
+    pub precondition: Option<String>,
 }
 
 impl PruneCandidate {
@@ -29,6 +31,7 @@ impl PruneCandidate {
             id,
             resource,
             live,
+            precondition: None,
         }
     }
 }

@@ -110,7 +110,14 @@ pub async fn prune(cluster: &Cluster, plan: &Plan, options: PruneOptions) -> Pru
                     return None;
                 }
                 let result = cluster
-                    .delete(&c.resource, &c.id, propagation, dry_run, uid(c))
+                    .delete_at(
+                        &c.resource,
+                        &c.id,
+                        propagation,
+                        dry_run,
+                        uid(c),
+                        c.precondition.as_deref(),
+                    )
                     .await;
                 Some((c, result.err()))
             })
