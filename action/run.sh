@@ -71,6 +71,16 @@ case "$command" in
   *) [[ -z "${INPUT_FROM:-}${INPUT_TO:-}" ]] || fail 3 "the from and to inputs apply to diff (and to to rollback), not to $command" ;;
 esac
 
+# The plan a diff saves for approval, and its application once approved.
+if [[ -n "${INPUT_SAVE_PLAN:-}" ]]; then
+  [[ "$command" == diff ]] || fail 3 "the save-plan input applies to diff only, not to $command"
+  args+=(--save-plan "$INPUT_SAVE_PLAN")
+fi
+if [[ -n "${INPUT_PLAN:-}" ]]; then
+  [[ "$command" == apply ]] || fail 3 "the plan input applies to apply only, not to $command"
+  args+=(--plan "$INPUT_PLAN")
+fi
+
 if [[ "$command" != diff ]]; then
   is_true "${INPUT_DRY_RUN:-false}" && args+=(--dry-run)
   # delete has no earlier revision to go back to.
@@ -145,6 +155,27 @@ fi
 [[ -f "$plan_json" ]] && echo "plan-json=$plan_json" >>"$outputs"
 [[ -f "$plan_md" ]] && echo "plan-markdown=$plan_md" >>"$outputs"
 echo "exit-code=$code" >>"$outputs"
+
+# Names the plan in the step summary by commit and digest, so that what was approved and
+# what was applied can be matched.
+plan_file="${INPUT_SAVE_PLAN:-${INPUT_PLAN:-}}"
+if [[ -n "$plan_file" && -f "$plan_file" ]] && [[ -z "${INPUT_SAVE_PLAN:-}" || "$code" == 0 || "$code" == 2 ]]; then
+  plan_sha256="$(sha256sum "$plan_file" | cut -d' ' -f1)"
+  plan_commit="$(grep -oE '"commit" *: *"[0-9a-f]+"' "$plan_file" | head -n 1 | grep -oE '[0-9a-f]{7,}' || true)"
+  echo "plan-sha256=$plan_sha256" >>"$outputs"
+  named="plan \`${plan_file##*/}\` of commit \`${plan_commit:-unknown}\` (sha256 \`$plan_sha256\`)"
+  if [[ -n "${INPUT_SAVE_PLAN:-}" ]]; then
+    line="Saved $named: \`kpush apply --plan\` applies exactly this, or nothing."
+  elif [[ "$code" == 0 ]]; then
+    line="Applied $named."
+  elif [[ "$code" == 3 ]]; then
+    line="Did not apply $named: exit code 3, nothing was written."
+  else
+    line="The apply of $named ended with exit code $code."
+  fi
+  echo "$line"
+  [[ -z "${GITHUB_STEP_SUMMARY:-}" ]] || printf '\n%s\n' "$line" >>"$GITHUB_STEP_SUMMARY"
+fi
 
 if is_true "${INPUT_COMMENT_ON_PR:-false}"; then
   case "${GITHUB_EVENT_NAME:-}" in

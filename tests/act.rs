@@ -21,6 +21,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
 
 use common::{TestCluster, cluster};
 use serde_json::{Value, json};
@@ -156,7 +157,9 @@ runs:
 "#;
 
 /// `actions/download-artifact`: artifact `name` of run `run-id` (default: this run) copied
-/// into `path`.
+/// into `path`. While `$STAND_IN_GATE/closed` exists it waits first, after writing
+/// `$STAND_IN_GATE/waiting`: act has no environment reviewers to wait for between a job that
+/// uploads and one that downloads, so the test acts there instead, then opens the gate.
 const DOWNLOAD: &str = r#"name: download-artifact (stand-in)
 inputs:
   name: {required: true}
@@ -173,6 +176,12 @@ runs:
         TO: ${{ inputs.path }}
       run: |
         set -euo pipefail
+        if [[ -e "$STAND_IN_GATE/closed" ]]; then
+          touch "$STAND_IN_GATE/waiting"
+          waited=0
+          while [[ -e "$STAND_IN_GATE/closed" ]] && ((waited++ < 1200)); do sleep 0.1; done
+          [[ ! -e "$STAND_IN_GATE/closed" ]] || { echo "::error::the gate stayed closed"; exit 1; }
+        fi
         from="$STAND_IN_ARTIFACTS/${RUN:-$GITHUB_RUN_ID}/$NAME"
         if [[ ! -d "$from" ]]; then
           echo "::error::Artifact not found: $NAME"
@@ -313,6 +322,7 @@ impl<'c> Shop<'c> {
             "results",
             "cache",
             "workflows",
+            "gate",
         ] {
             std::fs::create_dir_all(shop.path(dir)).unwrap();
         }
@@ -486,6 +496,7 @@ impl<'c> Shop<'c> {
             .env("GIT_CONFIG_NOSYSTEM", "1")
             .env("GH_STUB_DIR", self.path("gh"))
             .env("STAND_IN_ARTIFACTS", self.path("artifacts"))
+            .env("STAND_IN_GATE", self.path("gate"))
             .env("RESULTS", self.path("results"))
             .arg(event)
             .arg("--eventpath")
@@ -1244,4 +1255,124 @@ fn teardown_deletes_the_review_app_of_a_closed_pull_request() {
             run.log
         );
     }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    ring::digest::digest(&ring::digest::SHA256, bytes)
+        .as_ref()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// deploy-with-approval.yml on a push to main: the plan job saves the plan (no Secret value in
+/// it) and uploads it, the apply job applies exactly it and names it in its summary by commit
+/// and sha256. Then the next push's plan is stale by the time it is approved (a ConfigMap
+/// edited with kubectl while the apply job waits): the apply refuses it with exit 3, naming
+/// the ConfigMap and who edited it, and writes nothing.
+#[test]
+fn deploy_with_approval_applies_the_saved_plan_or_nothing() {
+    let cluster = cluster();
+    let shop = Shop::new(&cluster, "act-approval");
+    let prod = &shop.prod.name;
+    let workflow = shop.template("deploy-with-approval.yml");
+    let plan_job = "kpush deploy with approval/plan";
+    let apply_job = "kpush deploy with approval/apply";
+    let first = shop.git(&["rev-parse", "HEAD"]);
+
+    let run = shop.act("push", &shop.push_event(), &workflow, 1);
+    assert_eq!(run.code, 0, "{}", run.log);
+    assert!(run.job_succeeded(plan_job), "{}", run.log);
+    assert!(run.job_succeeded(apply_job), "{}", run.log);
+    let plan_end = run.log.find(&format!("[{plan_job}] 🏁")).unwrap();
+    let apply_start = run.log.find(&format!("[{apply_job}] ⭐")).unwrap();
+    assert!(plan_end < apply_start, "{}", run.log);
+    let text = std::fs::read_to_string(shop.path("artifacts/1/kpush-plan/kpush.plan.json"))
+        .expect("the plan artifact");
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plan["commit"], first.as_str(), "{text}");
+    assert_no_secret("plan", &text);
+    let named = format!(
+        "plan `kpush.plan.json` of commit `{first}` (sha256 `{}`)",
+        sha256_hex(text.as_bytes())
+    );
+    let summary = run.summaries(plan_job).join("");
+    assert!(summary.contains(&format!("Saved {named}")), "{summary}");
+    let summary = run.summaries(apply_job).join("");
+    assert!(summary.contains(&format!("Applied {named}.")), "{summary}");
+    assert!(
+        summary.contains(&format!(
+            "### kpush apply `web` (prod) → `{prod}`: 3 to create"
+        )),
+        "{summary}"
+    );
+    assert_eq!(
+        shop.image(prod),
+        format!("registry.example.com/shop/web:{first}")
+    );
+    let color = |ns: &str| {
+        cluster.get("configmap", Some(ns), "settings").unwrap()["data"]["color"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(color(prod), "blue");
+    assert_no_secret("log", &run.log);
+
+    // The next push, approved after someone edited the ConfigMap the plan updates.
+    shop.write("apps/web/web.yaml", &web("green", SECRET));
+    shop.write(
+        "apps/web/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {a: b}\n",
+    );
+    let second = shop.commit("green, and extra");
+    std::fs::write(shop.path("gate/closed"), "").unwrap();
+    let run = std::thread::scope(|s| {
+        let act = s.spawn(|| shop.act("push", &shop.push_event(), &workflow, 2));
+        common::until("the apply job's wait", Duration::from_secs(120), || {
+            shop.path("gate/waiting").exists() || act.is_finished()
+        });
+        cluster
+            .kubectl(&[
+                "patch",
+                "configmap",
+                "settings",
+                "-n",
+                prod,
+                "--type=merge",
+                "-p",
+                r#"{"data":{"color":"red"}}"#,
+            ])
+            .expect_code(0);
+        std::fs::remove_file(shop.path("gate/closed")).unwrap();
+        act.join().unwrap()
+    });
+    assert_ne!(run.code, 0, "{}", run.log);
+    assert!(run.job_succeeded(plan_job), "{}", run.log);
+    assert!(!run.job_succeeded(apply_job), "{}", run.log);
+    assert!(run.log.contains("exit status 3"), "{}", run.log);
+    let printed = run.printed(apply_job);
+    assert!(
+        printed.contains(&format!(
+            "v1 ConfigMap/{prod}/settings: changed since the plan: resourceVersion"
+        )) && printed.contains("(last written by field manager `kubectl-patch`)"),
+        "{printed}"
+    );
+    let text = std::fs::read_to_string(shop.path("artifacts/2/kpush-plan/kpush.plan.json"))
+        .expect("the plan artifact");
+    let summary = run.summaries(apply_job).join("");
+    assert!(
+        summary.contains(&format!(
+            "Did not apply plan `kpush.plan.json` of commit `{second}` (sha256 `{}`): exit code 3, nothing was written.",
+            sha256_hex(text.as_bytes())
+        )),
+        "{summary}"
+    );
+    // Nothing written: the edit stays, the new ConfigMap and image are not there.
+    assert_eq!(color(prod), "red");
+    assert!(cluster.get("configmap", Some(prod), "extra").is_none());
+    assert_eq!(
+        shop.image(prod),
+        format!("registry.example.com/shop/web:{first}")
+    );
 }

@@ -114,6 +114,7 @@ fn github_example_workflows_are_valid() {
         .collect();
     for expected in [
         "deploy.yml",
+        "deploy-with-approval.yml",
         "drift.yml",
         "image-update.yml",
         "pr-comment.yml",
@@ -464,6 +465,38 @@ fn gitlab_component_is_valid_with_its_default_inputs() {
     assert_eq!(stop["action"], "stop", "{stop}");
     assert_eq!(stop["name"], apply["name"]);
     assert!(review.contains("kpush delete \"$@\""), "{review}");
+    // The approval gate: where the apply runs, by hand, with the plan job's artifact only.
+    let approval = interpolate(
+        &component,
+        &[image[0], ("job-prefix", "kpush-prod"), ("approval", "true")],
+    )
+    .unwrap();
+    let parsed: Value = serde_saphyr::from_str(&approval).expect("the approval jobs are YAML");
+    let rules = parsed["kpush-prod-apply"]["rules"].as_array().unwrap();
+    for rule in rules.iter().filter(|r| r["when"] == "manual") {
+        assert_eq!(
+            rule["needs"],
+            serde_json::json!([{"job": "kpush-prod-plan", "artifacts": true}]),
+            "{rule}"
+        );
+    }
+    assert_eq!(rules.iter().filter(|r| r["when"] == "manual").count(), 2);
+    assert_eq!(
+        parsed["kpush-prod-plan"]["environment"]["action"], "access",
+        "the plan job records no deployment"
+    );
+    let plan_artifacts = &parsed["kpush-prod-plan"]["artifacts"];
+    assert!(
+        plan_artifacts["paths"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::from("kpush-prod.plan.json")),
+        "{plan_artifacts}"
+    );
+    assert_eq!(
+        plan_artifacts["reports"]["terraform"],
+        "kpush-prod-plan.json"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let files = vec![
@@ -471,6 +504,7 @@ fn gitlab_component_is_valid_with_its_default_inputs() {
         write_file(dir.path(), "jobs.yml", &jobs),
         write_file(dir.path(), "renamed.yml", &renamed),
         write_file(dir.path(), "review.yml", &review),
+        write_file(dir.path(), "approval.yml", &approval),
     ];
     assert_valid("vendor.gitlab-ci", &files);
 }
@@ -732,6 +766,81 @@ fn gitlab_jobs_pass_their_own_args_and_name_dotenv_variables_after_the_prefix() 
             assert!(a.is_disjoint(b), "{a:?} and {b:?}");
         }
     }
+}
+
+/// With `approval`, the plan job saves the plan with the apply's arguments (`extra-args`, not
+/// `diff-args`: the apply must render what it rendered) and the apply job applies that file;
+/// without it, the apply job takes no plan.
+#[test]
+fn gitlab_plan_job_saves_the_plan_the_apply_job_applies() {
+    let path = repo().join("ci-templates/gitlab/templates/kpush.yml");
+    let component = component(&read(&path));
+    let dir = tempfile::tempdir().unwrap();
+    let stub = write_file(dir.path(), "kpush", STUB_KPUSH_DOTENV);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(stub, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let jobs = |approval: &str| -> Value {
+        let text = interpolate(
+            &component,
+            &[
+                ("image", "registry.example.com/tools/kpush:0.1.0-debug"),
+                ("job-prefix", "kpush-prod"),
+                ("approval", approval),
+                ("prune", "true"),
+                ("extra-args", "--create-namespace"),
+                ("diff-args", "--from EMPTY --to HEAD"),
+                ("apply-args", "--no-wait"),
+            ],
+        )
+        .unwrap();
+        serde_saphyr::from_str(&text).expect("the jobs are YAML")
+    };
+
+    let approval = jobs("true");
+    let (code, stdout) = run_gitlab_job(&approval, "kpush-prod-plan", dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    let args: Vec<&str> = stdout.lines().collect();
+    assert!(args.starts_with(&["diff"]), "{stdout}");
+    for wanted in [
+        "--prune",
+        "--create-namespace",
+        "--save-plan=kpush-prod.plan.json",
+        "--report-to=gitlab-terraform:kpush-prod-plan.json",
+    ] {
+        assert!(
+            args.contains(&wanted),
+            "the plan job lacks {wanted}: {stdout}"
+        );
+    }
+    for unwanted in ["--from", "EMPTY", "--exit-code", "--no-wait"] {
+        assert!(
+            !args.contains(&unwanted),
+            "the plan job got {unwanted}: {stdout}"
+        );
+    }
+    assert_eq!(
+        read(&dir.path().join("kpush-prod-diff.env")),
+        stub_dotenv("KPUSH_PROD_", 0)
+    );
+
+    let (code, stdout) = run_gitlab_job(&approval, "kpush-prod-apply", dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    let args: Vec<&str> = stdout.lines().collect();
+    for wanted in [
+        "--prune",
+        "--create-namespace",
+        "--no-wait",
+        "--plan=kpush-prod.plan.json",
+    ] {
+        assert!(
+            args.contains(&wanted),
+            "the apply job lacks {wanted}: {stdout}"
+        );
+    }
+
+    let (code, stdout) = run_gitlab_job(&jobs("false"), "kpush-prod-apply", dir.path(), &[]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!(!stdout.contains("--plan"), "{stdout}");
 }
 
 #[test]
@@ -1037,6 +1146,60 @@ fn bitbucket_pipe_runs_delete_with_the_flags_delete_takes() {
         ),
     ] {
         let (code, _, stderr) = run_pipe(&[("COMMAND", "delete"), env]);
+        assert_eq!(code, 3, "{env:?}: {stderr}");
+        assert!(stderr.contains(message), "{env:?}: {stderr}");
+    }
+}
+
+/// SAVE_PLAN goes to diff as `--save-plan`, PLAN to apply as `--plan`, each one argument;
+/// either with another command is refused. A pull request's diff that saves a plan is the
+/// cluster's: no commit-to-commit fallback without a kubeconfig.
+#[test]
+fn bitbucket_pipe_saves_and_applies_a_plan() {
+    let (code, args, stderr) = run_pipe(&[
+        ("COMMAND", "diff"),
+        ("SAVE_PLAN", "kpush.plan.json"),
+        ("REPORT_DIR", ""),
+        ("BITBUCKET_PR_DESTINATION_COMMIT", &"d".repeat(40)),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        args,
+        ["diff", "--trust-repo-owner", "--save-plan=kpush.plan.json"]
+    );
+
+    let (code, args, stderr) = run_pipe(&[
+        ("COMMAND", "apply"),
+        ("PLAN", "-plan file.json"),
+        ("ATOMIC", "true"),
+        ("REPORT_DIR", ""),
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        args,
+        [
+            "apply",
+            "--trust-repo-owner",
+            "--atomic",
+            "--plan=-plan file.json"
+        ]
+    );
+
+    for (env, message) in [
+        (
+            [("COMMAND", "apply"), ("SAVE_PLAN", "p.json")],
+            "SAVE_PLAN applies to diff only",
+        ),
+        (
+            [("COMMAND", "diff"), ("PLAN", "p.json")],
+            "PLAN applies to apply only",
+        ),
+        (
+            [("COMMAND", "rollback"), ("PLAN", "p.json")],
+            "PLAN applies to apply only",
+        ),
+    ] {
+        let (code, _, stderr) = run_pipe(&env);
         assert_eq!(code, 3, "{env:?}: {stderr}");
         assert!(stderr.contains(message), "{env:?}: {stderr}");
     }

@@ -583,3 +583,113 @@ fn a_deploy_from_a_shallow_checkout_fetches_the_history_first() {
     assert_eq!(run.code, 0, "{}", run.log);
     assert!(!recorded(&runner, "git-calls").contains("unshallow"));
 }
+
+/// `save-plan` reaches `kpush diff` and `plan` reaches `kpush apply`, each refused with another
+/// command; the step summary and the `plan-sha256` output name the plan by its commit and
+/// digest, and say so when it was not applied.
+#[test]
+fn a_saved_plan_is_named_by_commit_and_digest() {
+    let runner = Runner::new("push");
+    let workspace = tempfile::tempdir().unwrap();
+    shallow_checkout(&runner, &[]);
+    // Records its arguments, writes a plan for --save-plan, exits with `$RUNNER_TEMP/kpush-exit`.
+    let kpush = runner.path("bin/kpush");
+    std::fs::write(
+        &kpush,
+        r#"#!/usr/bin/env bash
+[[ "$1" == --version ]] && { echo "kpush 0.1.0"; exit 0; }
+printf '%s\n' "$@" >>"$RUNNER_TEMP/kpush-args"
+while (($#)); do
+  [[ "$1" == --save-plan ]] && printf '{\n  "format": "kpush.dev/plan/v1",\n  "commit": "%s"\n}\n' "$(printf 'c%.0s' {1..40})" >"$2"
+  shift
+done
+exit "$(cat "$RUNNER_TEMP/kpush-exit" 2>/dev/null || echo 0)"
+"#,
+    )
+    .unwrap();
+    make_executable(&kpush);
+    let commit = "c".repeat(40);
+    let plan = workspace.path().join("kpush.plan.json");
+    let digest = || {
+        let out = Command::new("sha256sum").arg(&plan).output().unwrap();
+        String::from_utf8(out.stdout).unwrap()[..64].to_string()
+    };
+    let summary = || std::fs::read_to_string(runner.path("summary.md")).unwrap_or_default();
+    let plan_path = plan.to_str().unwrap();
+
+    let run = runner.run(
+        workspace.path(),
+        &[
+            ("version", "preinstalled"),
+            ("command", "diff"),
+            ("save-plan", plan_path),
+        ],
+    );
+    assert_eq!(run.code, 0, "{}", run.log);
+    let args = recorded(&runner, "kpush-args");
+    assert!(
+        args.starts_with(&format!("diff\n--save-plan\n{plan_path}\n")),
+        "{args}"
+    );
+    assert_eq!(run.outputs["plan-sha256"], digest());
+    let named = format!(
+        "plan `kpush.plan.json` of commit `{commit}` (sha256 `{}`)",
+        digest()
+    );
+    assert!(
+        summary().contains(&format!("Saved {named}")),
+        "{}",
+        summary()
+    );
+
+    for (exit, said) in [
+        ("0", format!("Applied {named}.")),
+        (
+            "3",
+            format!("Did not apply {named}: exit code 3, nothing was written."),
+        ),
+    ] {
+        std::fs::write(runner.path("tmp/kpush-exit"), exit).unwrap();
+        std::fs::remove_file(runner.path("tmp/kpush-args")).unwrap();
+        let run = runner.run(
+            workspace.path(),
+            &[
+                ("version", "preinstalled"),
+                ("command", "apply"),
+                ("plan", plan_path),
+            ],
+        );
+        assert_eq!(run.code.to_string(), exit, "{}", run.log);
+        assert!(
+            recorded(&runner, "kpush-args").starts_with(&format!("apply\n--plan\n{plan_path}\n")),
+            "{}",
+            recorded(&runner, "kpush-args")
+        );
+        assert_eq!(run.outputs["plan-sha256"], digest());
+        assert!(summary().contains(&said), "{}", summary());
+    }
+
+    for (command, input, message) in [
+        (
+            "diff",
+            "plan",
+            "the plan input applies to apply only, not to diff",
+        ),
+        (
+            "apply",
+            "save-plan",
+            "the save-plan input applies to diff only, not to apply",
+        ),
+    ] {
+        let run = runner.run(
+            workspace.path(),
+            &[
+                ("version", "preinstalled"),
+                ("command", command),
+                (input, plan_path),
+            ],
+        );
+        assert_eq!(run.code, 3, "{}", run.log);
+        assert!(run.log.contains(message), "{}", run.log);
+    }
+}

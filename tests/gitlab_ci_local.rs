@@ -351,6 +351,17 @@ impl<'c> Project<'c> {
         let state = self.checkout().join(".gitlab-ci-local");
         // Each run's artifacts only.
         let _ = std::fs::remove_dir_all(state.join("artifacts"));
+        self.spawn(extra)
+    }
+
+    /// A manual job of the last pipeline, started by hand: it gets the artifacts that
+    /// pipeline's jobs left.
+    #[track_caller]
+    fn play(&self, job: &str) -> Pipeline {
+        self.finish(self.spawn(&[job.to_string()]))
+    }
+
+    fn spawn(&self, extra: &[String]) -> Child {
         let dir = self.state.path();
         let path = std::env::join_paths(
             std::iter::once(dir.join("bin"))
@@ -1107,5 +1118,159 @@ kpush-review-stop:
         report.get("KPUSH_TO_PRUNE").map(String::as_str),
         Some("1"),
         "{report:?}"
+    );
+}
+
+/// The component's approval gate: on the default branch the plan job saves the plan as an
+/// artifact (with the terraform report) and writes nothing; the manual apply job, started by
+/// hand, applies exactly that plan. Then a ConfigMap edited with kubectl between the next
+/// pipeline's plan and its apply makes the apply fail with exit 3, naming it, writing nothing.
+#[test]
+fn component_approval_applies_the_plan_jobs_plan_or_nothing() {
+    let cluster = cluster();
+    let project = Project::new(&cluster, "kp-glci-approval");
+    project.pipeline(&component(
+        project.ns(),
+        "      approval: true\n      prune: true\n",
+    ));
+    project.credentials(&["production"]);
+    project.app.write("cm.yaml", configmap("settings", "1"));
+    let first = project.commit("first");
+
+    let run = project.push_pipeline();
+    run.expect("kpush-prod-plan", Status::Pass)
+        .expect_absent("kpush-prod-apply")
+        .expect_absent("kpush-prod-diff");
+    let text = run
+        .artifact("kpush-prod-plan", "kpush-prod.plan.json")
+        .expect("the plan artifact");
+    let plan: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(plan["commit"], first.as_str(), "{text}");
+    let widget: Value = serde_json::from_str(
+        &run.build_file("kpush-prod-plan", "kpush-prod-plan.json")
+            .expect("terraform report"),
+    )
+    .unwrap();
+    assert_eq!(
+        widget,
+        serde_json::json!({"create": 1, "update": 0, "delete": 0})
+    );
+    assert_eq!(
+        run.later_job_vars()
+            .get("KPUSH_PROD_TO_CREATE")
+            .map(String::as_str),
+        Some("1")
+    );
+    assert!(configmap_value(&cluster, project.ns(), "settings").is_none());
+
+    let run = project.play("kpush-prod-apply");
+    run.expect("kpush-prod-apply", Status::Pass);
+    assert!(
+        run.job_log("kpush-prod-apply")
+            .contains(&format!("Plan of commit {first} (saved ")),
+        "{}",
+        run.log
+    );
+    assert_eq!(
+        configmap_value(&cluster, project.ns(), "settings").as_deref(),
+        Some("1")
+    );
+    let report = run.dotenv_report("kpush-prod-apply", "kpush-prod-apply.env");
+    assert_eq!(
+        report.get("KPUSH_PROD_REVISION").map(String::as_str),
+        Some(first.as_str()),
+        "{report:?}"
+    );
+
+    project
+        .app
+        .write("cm.yaml", configmap("settings", "2"))
+        .write("extra.yaml", configmap("extra", "x"));
+    project.commit("second");
+    project
+        .push_pipeline()
+        .expect("kpush-prod-plan", Status::Pass)
+        .expect_absent("kpush-prod-apply");
+    cluster
+        .kubectl(&[
+            "patch",
+            "configmap",
+            "settings",
+            "-n",
+            project.ns(),
+            "--type=merge",
+            "-p",
+            r#"{"data":{"value":"edited"}}"#,
+        ])
+        .expect_code(0);
+    let run = project.play("kpush-prod-apply");
+    run.expect("kpush-prod-apply", Status::Fail(3));
+    let log = run.job_log("kpush-prod-apply");
+    assert!(
+        log.contains(&format!(
+            "v1 ConfigMap/{}/settings: changed since the plan",
+            project.ns()
+        )) && log.contains("`kubectl-patch`"),
+        "{log}"
+    );
+    assert_eq!(
+        configmap_value(&cluster, project.ns(), "settings").as_deref(),
+        Some("edited")
+    );
+    assert!(configmap_value(&cluster, project.ns(), "extra").is_none());
+}
+
+/// The include file's approval gate, as the comment at its top has it: `.kpush-plan` on the
+/// default branch, then `.kpush-apply-plan` started by hand applies its plan.
+#[test]
+fn include_file_approval_plan_then_manual_apply() {
+    let cluster = cluster();
+    let project = Project::new(&cluster, "kp-glci-inc-approval");
+    project.pipeline(&format!(
+        "include:
+  - local: /ci-templates/gitlab/kpush.gitlab-ci.yml
+
+variables:
+  KPUSH_CI_IMAGE: {IMAGE}
+  KPUSH_NAMESPACE: {ns}
+  KPUSH_EXTRA_ARGS: app
+
+kpush-plan:
+  extends: .kpush-plan
+  environment: {{name: production, action: access}}
+
+kpush-apply:
+  extends: .kpush-apply-plan
+  environment: {{name: production, deployment_tier: production}}
+  resource_group: kpush-production
+",
+        ns = project.ns()
+    ));
+    project.credentials(&["production"]);
+    project.app.write("cm.yaml", configmap("settings", "1"));
+    let sha = project.commit("first");
+
+    let run = project.push_pipeline();
+    run.expect("kpush-plan", Status::Pass)
+        .expect_absent("kpush-apply");
+    let plan: Value = serde_json::from_str(
+        &run.artifact("kpush-plan", "kpush.plan.json")
+            .expect("the plan artifact"),
+    )
+    .unwrap();
+    assert_eq!(plan["commit"], sha.as_str());
+    assert!(configmap_value(&cluster, project.ns(), "settings").is_none());
+
+    let run = project.play("kpush-apply");
+    run.expect("kpush-apply", Status::Pass);
+    assert!(
+        run.job_log("kpush-apply")
+            .contains(&format!("Plan of commit {sha} (saved ")),
+        "{}",
+        run.log
+    );
+    assert_eq!(
+        configmap_value(&cluster, project.ns(), "settings").as_deref(),
+        Some("1")
     );
 }

@@ -61,6 +61,16 @@ else
   [ -z "${TIMEOUT:-}" ] || set -- "$@" "--timeout=$TIMEOUT"
 fi
 
+# The plan a diff saves for approval, and its application in a later step.
+if [ -n "${SAVE_PLAN:-}" ]; then
+  [ "$command" = diff ] || fail "SAVE_PLAN applies to diff only"
+  set -- "$@" "--save-plan=$SAVE_PLAN"
+fi
+if [ -n "${PLAN:-}" ]; then
+  [ "$command" = apply ] || fail "PLAN applies to apply only"
+  set -- "$@" "--plan=$PLAN"
+fi
+
 # kpush splits KPUSH_IMAGES on commas and newlines itself.
 if [ -n "${IMAGES:-}" ]; then
   KPUSH_IMAGES=$IMAGES
@@ -97,8 +107,10 @@ fi
 
 # A pull-request pipeline's diff without a kubeconfig compares the destination
 # branch's commit with the commit checked out (the destination merged into the
-# source), from git alone, instead of failing for want of credentials.
-if [ "$command" = diff ] && [ -z "${KUBECONFIG:-}" ] && [ -n "${BITBUCKET_PR_DESTINATION_COMMIT:-}" ]; then
+# source), from git alone, instead of failing for want of credentials. A plan
+# to save is the cluster's: kpush says what it lacks.
+if [ "$command" = diff ] && [ -z "${KUBECONFIG:-}" ] && [ -z "${SAVE_PLAN:-}" ] &&
+  [ -n "${BITBUCKET_PR_DESTINATION_COMMIT:-}" ]; then
   case " ${EXTRA_ARGS:-} " in
     *" --from"* | *" --kubeconfig"*) ;;
     *) set -- "$@" "--from=$BITBUCKET_PR_DESTINATION_COMMIT" --to=HEAD ;;
@@ -148,4 +160,10 @@ printf ' %s' "$@"
 printf '\n'
 status=0
 kpush "$@" || status=$?
+# Names the plan saved or applied by digest, to match the one approved.
+plan=${SAVE_PLAN:-${PLAN:-}}
+if [ -n "$plan" ] && [ -f "$plan" ] && command -v sha256sum >/dev/null 2>&1; then
+  printf 'kpush pipe: plan %s, sha256 %s (%s exit code %s)\n' "$plan" \
+    "$(sha256sum "$plan" | cut -d' ' -f1)" "$command" "$status"
+fi
 exit "$status"
