@@ -384,6 +384,14 @@ fn an_app_that_leaves_the_render_goes_only_with_the_finalizer_and_only_after_a_g
     for app in ["gone", "kept", "moved", "later"] {
         repo.write(&format!("{app}/cm.yaml"), configmap(app, "1"));
     }
+    // Torn down as `kpush delete` would: its PostDelete hook runs.
+    repo.write(
+        "gone/goodbye.yaml",
+        configmap("goodbye", "1").replace(
+            "metadata:\n",
+            "metadata:\n  annotations:\n    argocd.argoproj.io/hook: PostDelete\n",
+        ),
+    );
     repo.commit("four children");
     cluster.kpush(repo.path(), &["apply"]).expect_code(0);
     for (ns, app) in [
@@ -436,6 +444,13 @@ fn an_app_that_leaves_the_render_goes_only_with_the_finalizer_and_only_after_a_g
     assert!(
         cluster.get("configmap", Some(&gone.name), "gone").is_none(),
         "{}",
+        run.all()
+    );
+    assert!(
+        cluster
+            .get("configmap", Some(&gone.name), "goodbye")
+            .is_some(),
+        "the PostDelete hook of the app that left did not run:\n{}",
         run.all()
     );
     assert!(
