@@ -5,11 +5,12 @@ use std::collections::BTreeSet;
 
 use serde_json::Value;
 
-use crate::config::{AppConfig, Config, parse_application};
+use crate::config::{AppConfig, Config, ConfigError};
+use crate::error::Error;
 use crate::input::Problem;
 use crate::object::Origin;
 
-use super::appset::{self, Inputs};
+use super::appset::Inputs;
 
 /// Argo CD's annotation that orders Applications of one parent.
 const SYNC_WAVE: &str = "argocd.argoproj.io/sync-wave";
@@ -23,43 +24,32 @@ pub type Found = Vec<(Origin, Value)>;
 /// Every app of `config`, each followed by its children (and theirs), children of one parent
 /// in the order of their sync waves. `render` gives the Applications and ApplicationSets an
 /// app renders, or `None` when its inputs hold none.
-pub fn with_children<E>(
+pub fn with_children(
     config: Config,
     inputs: &dyn Inputs,
-    render: &dyn Fn(&AppConfig) -> Result<Option<Found>, E>,
-) -> Result<Config, ChildError<E>> {
+    render: super::FindChildren<'_>,
+) -> Result<Config, Error> {
     let mut out = Config {
         apps: Vec::new(),
         sets: Vec::new(),
         warnings: config.warnings,
     };
-    let mut apps = config.apps;
-    // The config file is the root app-of-apps: its Applications deploy in wave order too.
-    apps.sort_by_key(wave);
-    for app in apps {
+    for app in config.apps {
         descend(app, &mut Vec::new(), inputs, render, &mut out)?;
     }
     Ok(out)
 }
 
-/// Why children could not be found.
-#[derive(Debug)]
-pub enum ChildError<E> {
-    /// The parent did not render.
-    Render(E),
-    /// A child's definition, a cycle: exit 3.
-    Invalid(Vec<Problem>),
-}
-
-fn descend<E>(
+fn descend(
     mut app: AppConfig,
     ancestors: &mut Vec<String>,
     inputs: &dyn Inputs,
-    render: &dyn Fn(&AppConfig) -> Result<Option<Found>, E>,
+    render: super::FindChildren<'_>,
     out: &mut Config,
-) -> Result<(), ChildError<E>> {
-    let invalid = |origin: &Origin, message: String| {
-        ChildError::Invalid(vec![Problem {
+) -> Result<(), Error> {
+    let invalid = |problems: Vec<Problem>| Error::from(ConfigError { problems });
+    let one = |origin: &Origin, message: String| {
+        invalid(vec![Problem {
             origin: origin.clone(),
             column: None,
             message,
@@ -68,7 +58,7 @@ fn descend<E>(
     if ancestors.contains(&app.name) || ancestors.len() >= MAX_DEPTH {
         let mut chain = ancestors.clone();
         chain.push(app.name.clone());
-        return Err(invalid(
+        return Err(one(
             &app.origin,
             format!(
                 "app-of-apps cycle: {}; an app cannot render itself or an app that renders it",
@@ -76,65 +66,28 @@ fn descend<E>(
             ),
         ));
     }
-    let found = render(&app)
-        .map_err(ChildError::Render)?
-        .unwrap_or_default();
+    let found = render(&app)?.unwrap_or_default();
     let mut children = Vec::new();
     let mut problems = Vec::new();
     for (origin, doc) in found {
-        let docs = if doc["kind"] == "ApplicationSet" {
-            match appset::expand(&doc, inputs) {
-                Ok(expanded) => {
-                    out.warnings
-                        .extend(expanded.warnings.iter().map(|w| format!("{origin}: {w}")));
-                    let set = doc["metadata"]["name"].as_str().unwrap_or("").to_string();
-                    expanded
-                        .applications
-                        .into_iter()
-                        .map(|a| (a, Some(set.clone())))
-                        .collect()
-                }
-                Err(errors) => {
-                    problems.extend(errors.into_iter().map(|message| Problem {
-                        origin: origin.clone(),
-                        column: None,
-                        message,
-                    }));
-                    continue;
-                }
-            }
-        } else {
-            vec![(doc, None)]
-        };
-        for (doc, set) in docs {
-            match parse_application(&doc, &origin) {
-                Ok((mut child, warnings)) => {
-                    out.warnings.extend(warnings);
-                    child.generated_by = set;
-                    child.parent = Some(app.name.clone());
-                    children.push(child);
-                }
-                Err(errors) => {
-                    let name = doc["metadata"]["name"].as_str().unwrap_or("");
-                    problems.extend(errors.into_iter().map(|e| Problem {
-                        origin: origin.clone(),
-                        column: None,
-                        message: format!(
-                            "Application `{name}` rendered by app `{}`: {e}",
-                            app.name
-                        ),
-                    }));
-                }
-            }
+        match super::apps_of(&doc, &origin, inputs, &mut out.warnings) {
+            Ok(apps) => children.extend(apps.into_iter().map(|mut child| {
+                child.parent = Some(app.name.clone());
+                child
+            })),
+            Err(found) => problems.extend(found.into_iter().map(|mut p| {
+                p.message = format!("rendered by app `{}`: {}", app.name, p.message);
+                p
+            })),
         }
     }
     if !problems.is_empty() {
-        return Err(ChildError::Invalid(problems));
+        return Err(invalid(problems));
     }
     let mut seen = BTreeSet::new();
     for child in &children {
         if !seen.insert(child.name.clone()) {
-            return Err(invalid(
+            return Err(one(
                 &child.origin,
                 format!(
                     "app `{}` renders two Applications named `{}`",

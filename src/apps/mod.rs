@@ -33,14 +33,13 @@ pub fn definitions(
     render: Option<FindChildren<'_>>,
 ) -> Result<Config, Error> {
     let inputs = SnapshotInputs::new(snapshot, kubeconfig);
-    let parsed = expand_sets(&inputs, config_path, bytes)?;
+    let mut parsed = expand_sets(&inputs, config_path, bytes)?;
+    // The config file is the root app-of-apps: its Applications deploy in wave order too.
+    parsed.apps.sort_by_key(wave);
     let Some(render) = render else {
         return Ok(parsed);
     };
-    let expanded = children::with_children(parsed, &inputs, render).map_err(|e| match e {
-        children::ChildError::Render(e) => e,
-        children::ChildError::Invalid(problems) => ConfigError { problems }.into(),
-    })?;
+    let expanded = children::with_children(parsed, &inputs, render)?;
     let problems = duplicates(&expanded);
     if problems.is_empty() {
         Ok(expanded)
@@ -58,41 +57,9 @@ fn expand_sets(
     let mut parsed = config::parse_config(config_path, bytes)?;
     let mut problems = Vec::new();
     for set in std::mem::take(&mut parsed.sets) {
-        let problem = |message: String| Problem {
-            origin: set.origin.clone(),
-            column: None,
-            message,
-        };
-        let expanded = match appset::expand(&set.value, inputs) {
-            Ok(expanded) => expanded,
-            Err(errors) => {
-                problems.extend(errors.into_iter().map(problem));
-                continue;
-            }
-        };
-        parsed.warnings.extend(
-            expanded
-                .warnings
-                .iter()
-                .map(|w| format!("{}: {w}", set.origin)),
-        );
-        let set_name = set.value["metadata"]["name"].as_str().unwrap_or("");
-        for app in &expanded.applications {
-            match config::parse_application(app, &set.origin) {
-                Ok((mut app, warnings)) => {
-                    app.generated_by = Some(set_name.to_string());
-                    parsed.warnings.extend(warnings);
-                    parsed.apps.push(app);
-                }
-                Err(errors) => {
-                    let name = app["metadata"]["name"].as_str().unwrap_or("");
-                    problems.extend(errors.into_iter().map(|e| {
-                        problem(format!(
-                            "ApplicationSet `{set_name}`, generated Application `{name}`: {e}"
-                        ))
-                    }));
-                }
-            }
+        match apps_of(&set.value, &set.origin, inputs, &mut parsed.warnings) {
+            Ok(apps) => parsed.apps.extend(apps),
+            Err(found) => problems.extend(found),
         }
     }
     problems.extend(duplicates(&parsed));
@@ -103,6 +70,57 @@ fn expand_sets(
         Ok(parsed)
     } else {
         Err(ConfigError { problems })
+    }
+}
+
+/// The apps one Argo CD document defines: an Application, or every Application an
+/// ApplicationSet generates (each marked with its set). Warnings about fields kpush does not
+/// use go to `warnings`.
+fn apps_of(
+    doc: &serde_json::Value,
+    origin: &crate::object::Origin,
+    inputs: &dyn appset::Inputs,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<AppConfig>, Vec<Problem>> {
+    let problem = |message: String| Problem {
+        origin: origin.clone(),
+        column: None,
+        message,
+    };
+    let set =
+        (doc["kind"] == "ApplicationSet").then(|| doc["metadata"]["name"].as_str().unwrap_or(""));
+    let generated = match set {
+        Some(_) => {
+            let expanded = appset::expand(doc, inputs)
+                .map_err(|e| e.into_iter().map(problem).collect::<Vec<_>>())?;
+            warnings.extend(expanded.warnings.iter().map(|w| format!("{origin}: {w}")));
+            expanded.applications
+        }
+        None => vec![doc.clone()],
+    };
+    let mut apps = Vec::new();
+    let mut problems = Vec::new();
+    for application in &generated {
+        match config::parse_application(application, origin) {
+            Ok((mut app, found)) => {
+                app.generated_by = set.map(str::to_string);
+                warnings.extend(found);
+                apps.push(app);
+            }
+            Err(errors) => {
+                let name = application["metadata"]["name"].as_str().unwrap_or("");
+                let what = match set {
+                    Some(set) => format!("ApplicationSet `{set}`, generated Application `{name}`"),
+                    None => format!("Application `{name}`"),
+                };
+                problems.extend(errors.into_iter().map(|e| problem(format!("{what}: {e}"))));
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(apps)
+    } else {
+        Err(problems)
     }
 }
 

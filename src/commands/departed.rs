@@ -127,11 +127,9 @@ async fn settle_one(
         .iter()
         .find(|r| r.name == d.child.name)
         .expect("--app selects the departed app");
-    let rendered = deploy::render_all(&old.snapshot, std::slice::from_ref(run))?
-        .into_iter()
-        .next()
-        .expect("one render per app");
     if d.child.cascade {
+        // Rendered for its PreDelete and PostDelete hooks.
+        let rendered = deploy::render_at(&old.snapshot, run)?;
         return teardown_app(ctx, &old.snapshot, run, rendered).await;
     }
     let cluster = deploy::connect(ctx.connection, run).await?;
@@ -144,7 +142,9 @@ async fn settle_one(
             .unwrap_or_else(|| cluster.default_namespace.clone()),
         parent: Some(d.parent.clone()),
     };
-    let planned = teardown::plan(&cluster, run, rendered, ctx.prepare.clone()).await?;
+    // Forgetting runs no hook: only the inventory is read.
+    let nothing = (crate::render::Rendered::default(), None);
+    let planned = teardown::plan(&cluster, run, nothing, ctx.prepare.clone()).await?;
     let Some(mut planned) = planned else {
         ctx.stream.line("Nothing to forget: it has no inventory.");
         return Ok(AppReport::new(

@@ -49,8 +49,8 @@ pub use inventory_write::ParentRecord;
 pub use lock::{Locked, lock};
 pub use prepare::{PrepareOptions, Prepared, RunOptions, prepare};
 pub use render::{
-    ForCluster, all_rendered, for_cluster, input_digest, plan_for_cluster, render, render_all,
-    render_at, render_many,
+    ForCluster, all_rendered, for_cluster, input_digest, opened_at, plan_for_cluster, render,
+    render_all, render_at, render_many,
 };
 pub use write::{WriteOptions, Written, check_health, dry_run, health_status, to_write, write};
 

@@ -69,7 +69,7 @@ impl LiveVersion {
             .as_array()
             .into_iter()
             .flatten()
-            .max_by_key(|m| m["time"].as_str().unwrap_or("").to_string())
+            .max_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()))
             .and_then(|m| m["manager"].as_str())
             .map(str::to_string);
         LiveVersion {

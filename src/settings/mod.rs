@@ -200,10 +200,7 @@ fn rendered_apps(
     if run.render.origin.is_some() || run.render.chart.is_some() {
         return Ok(None);
     }
-    let opened = match &flags.rev {
-        None if snapshot.revision_name() != run.revision => Some(snapshot.at(&run.revision)?),
-        _ => None,
-    };
+    let opened = crate::deploy::opened_at(snapshot, &run.revision)?;
     let at = opened.as_ref().unwrap_or(snapshot);
     let known = opened.is_none().then_some(argo_files);
     if !crate::apps::mentions_argo(at, &run.render, known)? {

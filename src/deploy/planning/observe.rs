@@ -103,7 +103,7 @@ fn keeping_managers(
         // it.
         let last = entries
             .iter()
-            .max_by_key(|e| e["time"].as_str().unwrap_or("").to_string())
+            .max_by(|a, b| a["time"].as_str().cmp(&b["time"].as_str()))
             .filter(|e| !e["manager"].as_str().is_some_and(keep))
             .map(|e| serde_json::json!({"manager": e["manager"], "time": e["time"]}));
         let mut kept: Vec<serde_json::Value> = entries

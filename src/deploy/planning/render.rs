@@ -265,7 +265,7 @@ fn is_chart(snapshot: &Snapshot, app: &AppRun) -> Result<bool, Error> {
 }
 
 /// `revision` of the repository, when it is not the one `snapshot` already is.
-fn opened_at(snapshot: &Snapshot, revision: &str) -> Result<Option<Snapshot>, Error> {
+pub fn opened_at(snapshot: &Snapshot, revision: &str) -> Result<Option<Snapshot>, Error> {
     if snapshot.revision_name() == revision {
         Ok(None)
     } else {
