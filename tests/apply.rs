@@ -257,6 +257,19 @@ fn missing_namespace_is_a_validation_error_unless_created() {
         &["apply", "app", "-n", &ns, "--create-namespace"],
     );
     run.expect_code(0);
+    // The plan and the summary count the same writes, and the plan names the namespace.
+    assert!(
+        run.stdout.contains(&format!(
+            "Plan: 2 to create (namespace {ns} among them), 0 to update"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Applied: 2 created, 0 updated"),
+        "{}",
+        run.stdout
+    );
     let created = cluster
         .get("namespace", None, &ns)
         .expect("namespace created");
@@ -566,7 +579,7 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
 
     // An admission policy added since refuses the objects as they are. Unchanged objects are
     // compared locally, so only `--verify-unchanged` sends them to it.
-    let Some(_policy) = refuse(
+    let Some(_policy) = common::policy::refuse(
         &cluster,
         app.ns(),
         "apiGroups: [''], apiVersions: [v1], operations: [CREATE, UPDATE], resources: [configmaps]",
@@ -583,72 +596,6 @@ fn edits_made_outside_kpush_are_found_without_asking_the_server_about_the_rest()
         "{}",
         run.all()
     );
-}
-
-/// A ValidatingAdmissionPolicy refusing, in `namespace`, what `rule` matches unless
-/// `expression` holds; `None` on servers without admission policies. Deleted on drop. It is
-/// in force once a ConfigMap with `value: v` is refused, which every policy here refuses.
-fn refuse<'a>(
-    cluster: &'a TestCluster,
-    namespace: &str,
-    rule: &str,
-    expression: &str,
-    message: &str,
-) -> Option<(common::Cleanup<'a>, common::Cleanup<'a>)> {
-    // admissionregistration.k8s.io/v1 policies are served from 1.30.
-    if common::server_minor_of(cluster) < 30 {
-        return None;
-    }
-    let policy = unique("kp-refuse");
-    let guards = (
-        cluster.cleanup("validatingadmissionpolicy", &policy),
-        cluster.cleanup("validatingadmissionpolicybinding", &policy),
-    );
-    let manifests = format!(
-        "apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicy
-metadata: {{name: {policy}}}
-spec:
-  failurePolicy: Fail
-  matchConstraints:
-    resourceRules:
-      - {{{rule}}}
-  validations:
-    - expression: {expression:?}
-      message: {message}
----
-apiVersion: admissionregistration.k8s.io/v1
-kind: ValidatingAdmissionPolicyBinding
-metadata: {{name: {policy}}}
-spec:
-  policyName: {policy}
-  validationActions: [Deny]
-  matchResources:
-    namespaceSelector:
-      matchLabels: {{kubernetes.io/metadata.name: {namespace}}}
-"
-    );
-    cluster.apply_yaml(manifests, &[]);
-    // Policies take effect a moment after they are created.
-    common::until(
-        "the policy to refuse",
-        std::time::Duration::from_secs(30),
-        || {
-            cluster
-                .kubectl(&[
-                    "create",
-                    "configmap",
-                    "probe",
-                    "--from-literal=value=v",
-                    "--dry-run=server",
-                    "-n",
-                    namespace,
-                ])
-                .code
-                != 0
-        },
-    );
-    Some(guards)
 }
 
 #[test]
@@ -712,7 +659,7 @@ subjects: [{kind: ServiceAccount, name: reader}]
         .deploy("one of each", &["--no-wait"]);
     // Every write in the namespace is refused from now on: a plan that dry-runs anything
     // fails.
-    let Some(_policy) = refuse(
+    let Some(_policy) = common::policy::refuse(
         &cluster,
         app.ns(),
         "apiGroups: ['*'], apiVersions: ['*'], operations: [CREATE, UPDATE], resources: ['*'], scope: Namespaced",

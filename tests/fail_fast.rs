@@ -148,6 +148,51 @@ spec:
     );
 }
 
+/// An admission policy that denies the pods of a bare ReplicaSet: its controller reports
+/// the denial in a `FailedCreate` event and a `ReplicaFailure` condition.
+#[test]
+fn a_replicaset_whose_pods_an_admission_policy_denies_fails_fast_with_the_cause() {
+    let cluster = cluster();
+    let app = AppRepo::new(&cluster, "kp-ff-policy");
+    let Some(_policy) = common::policy::refuse(
+        &cluster,
+        app.ns(),
+        "apiGroups: [''], apiVersions: [v1], operations: [CREATE], resources: [pods, configmaps]",
+        "object.kind != 'Pod' && (!has(object.data) || !('value' in object.data) || object.data['value'] != 'v')",
+        "pods are reviewed before they run here",
+    ) else {
+        eprintln!("admission policies are served from Kubernetes 1.30");
+        return;
+    };
+    app.write(
+        "web.yaml",
+        "apiVersion: apps/v1
+kind: ReplicaSet
+metadata:
+  name: web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+        - name: main
+          image: nginx:1.27
+",
+    )
+    .commit("web");
+    let (run, elapsed) = timed_apply(&app);
+    failed_fast(
+        &run,
+        elapsed,
+        &format!("ReplicaSet/{}/web", app.ns()),
+        "pods are reviewed before they run here",
+    );
+}
+
 /// The ordinary race: the ServiceAccount comes a moment after its Deployment (another
 /// pipeline, a controller). The controller's first attempts fail, then it creates the pod.
 #[test]

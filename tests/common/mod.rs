@@ -8,6 +8,7 @@ pub mod app_repo;
 pub mod background;
 pub mod http;
 pub mod kubelet;
+pub mod policy;
 pub mod proxy;
 pub mod registry;
 pub mod schema;
