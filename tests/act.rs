@@ -92,7 +92,7 @@ fn release() -> &'static Path {
 }
 
 fn manifest_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::checkout()
 }
 
 /// `actions/checkout`: the event's commit (or `ref`) fetched from `origin`, `fetch-depth`

@@ -32,7 +32,7 @@ struct Case {
 }
 
 fn corpus() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/bad-input")
+    common::checkout().join("tests/bad-input")
 }
 
 fn cases() -> Vec<Case> {

@@ -17,7 +17,7 @@ use regex::Regex;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::checkout()
 }
 
 fn read(path: &Path) -> String {

@@ -7,7 +7,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -19,7 +19,7 @@ use common::{GitRepo, Run, configmap, deployment, until};
 static SERIAL: Mutex<()> = Mutex::new(());
 
 fn scripts() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/control-plane")
+    common::checkout().join("scripts/control-plane")
 }
 
 /// A control plane owned by one test, stopped and removed when dropped.

@@ -4,6 +4,8 @@
 //! runs the real `jq` on the comment list it is given. `tests/act.rs` runs the action and
 //! the example workflows under nektos/act against the test control plane.
 
+mod common;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -12,7 +14,7 @@ use serde_json::Value;
 
 /// Where the action lives: this repository's root.
 fn action_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::checkout()
 }
 
 const TOKEN: &str = "ghs_fake_token_for_the_comment_step";

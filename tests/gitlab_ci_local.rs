@@ -223,7 +223,7 @@ struct Project<'c> {
 impl<'c> Project<'c> {
     fn new(cluster: &'c TestCluster, ns_prefix: &str) -> Project<'c> {
         let app = AppRepo::new(cluster, ns_prefix);
-        let sources = Path::new(env!("CARGO_MANIFEST_DIR")).join("ci-templates/gitlab");
+        let sources = common::checkout().join("ci-templates/gitlab");
         let read = |file: &str| std::fs::read_to_string(sources.join(file)).unwrap();
         app.repo
             .write(".gitignore", "/.gitlab-ci-local/\n")

@@ -3,13 +3,15 @@
 //! with umoci and runs kpush, helm and kubectl in it as its user. The check needs root (it
 //! chroots) and umoci (`scripts/control-plane/install-peers`).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    common::checkout()
 }
 
 fn build_image(args: &[&str]) -> Output {

@@ -22,6 +22,15 @@ use std::time::{Duration, Instant};
 use git2::{Repository, Signature};
 use tempfile::TempDir;
 
+/// The checkout under test. `cargo test` names it when it runs a test, which keeps a test
+/// binary built in another checkout sharing the target directory (so still fresh to cargo)
+/// from reading that checkout's files.
+pub fn checkout() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// A git repository in a temp dir; files are written, then committed.
 pub struct GitRepo {
     pub dir: TempDir,
