@@ -102,22 +102,18 @@ pub async fn apply(
                 }
                 let action = entry.action;
                 let options = target.apply_options(options);
+                let dry_run = options.dry_run;
                 let mut result = match entry.replace {
-                    true => replace_object(cluster, target, options.clone()).await,
+                    true => replace_object(cluster, target, options).await,
                     false => {
                         cluster
-                            .apply(
-                                &target.resource,
-                                &target.id,
-                                &target.object,
-                                options.clone(),
-                            )
+                            .apply(&target.resource, &target.id, &target.object, options)
                             .await
                     }
                 };
                 // Taken over from Argo CD: its tracking goes, or the next run would find a
                 // foreign owner again.
-                if result.is_ok() && !entry.untrack.is_empty() && !options.dry_run {
+                if result.is_ok() && !entry.untrack.is_empty() && !dry_run {
                     let removed = cluster
                         .remove_metadata(&target.resource, &target.id, &entry.untrack)
                         .await;
